@@ -27,6 +27,7 @@ pub mod amf0;
 pub mod amf3;
 pub mod chunk;
 mod error;
+pub mod flv;
 pub mod handshake;
 mod limits;
 pub mod message;
