@@ -29,6 +29,7 @@ pub mod chunk;
 mod error;
 pub mod flv;
 pub mod handshake;
+pub mod media;
 mod limits;
 pub mod message;
 mod raw;
