@@ -29,8 +29,8 @@ pub mod chunk;
 mod error;
 pub mod flv;
 pub mod handshake;
-pub mod media;
 mod limits;
+pub mod media;
 pub mod message;
 mod raw;
 
