@@ -413,7 +413,8 @@ pub struct AudioInfo<B = Range<usize>> {
     /// The rate, size and channel bits of a legacy header; `None` for an enhanced header.
     pub legacy_params: Option<SoundParams>,
     /// The `TimestampOffsetNano` ModEx value (nanoseconds to add to the message timestamp; the
-    /// spec allows up to 999,999), if the enhanced header carried one.
+    /// spec allows up to 999,999), if the enhanced header carried one. ModEx entries of other
+    /// types are skipped and not kept, so encoding a parsed header drops them.
     pub timestamp_offset_nanos: Option<u32>,
     /// `None` for a single-track message; otherwise how the tracks are laid out.
     pub multitrack: Option<MultitrackType>,
@@ -784,5 +785,380 @@ fn single_track<B>(tracks: &[AudioTrack<B>]) -> Result<&AudioTrack<B>, MediaErro
         _ => Err(MediaError::Unencodable(
             "a message without multitrack has exactly one track",
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec;
+    use alloc::vec::Vec;
+
+    /// Parses `payload`, checks it reads as `expected`, and that `expected` encodes back to
+    /// exactly `payload`.
+    fn assert_golden(payload: &[u8], expected: &AudioInfo<&[u8]>) {
+        let info = AudioInfo::parse(payload).unwrap();
+        assert_eq!(&info.with_bodies(payload), expected);
+        assert_eq!(&expected.to_bytes().unwrap()[..], payload);
+    }
+
+    #[test]
+    fn legacy_aac_sequence_header_and_raw_frame() {
+        // FLV spec Annex E.4.2.1: SoundFormat 10, 44 kHz, 16-bit, stereo; AACPacketType 0;
+        // AudioSpecificConfig AAC-LC, 44.1 kHz, 2 channels.
+        let payload = [0xAF, 0x00, 0x12, 0x10];
+        assert_golden(
+            &payload,
+            &AudioInfo::legacy_aac(AudioPacketType::SequenceStart, &payload[2..]),
+        );
+        let info = AudioInfo::parse(&payload).unwrap();
+        assert!(info.is_sequence_header() && !info.is_enhanced());
+        assert_eq!(info.legacy_params, Some(SoundParams::AAC));
+        assert_eq!(info.codec(), Some(AudioCodec::Aac));
+        assert_eq!(info.tracks()[0].body, 2..4);
+
+        let raw = [0xAF, 0x01, 0x21, 0x00, 0x49];
+        let info = AudioInfo::parse(&raw).unwrap();
+        assert!(!info.is_sequence_header());
+        assert_eq!(info.packet_type(), Some(AudioPacketType::CodedFrames));
+        assert_golden(
+            &raw,
+            &AudioInfo::legacy_aac(AudioPacketType::CodedFrames, &raw[2..]),
+        );
+    }
+
+    #[test]
+    fn legacy_formats_and_sound_bits() {
+        // MP3, 22 kHz, 16-bit, mono.
+        let payload = [0x2A, 0xFF, 0xFB];
+        let params = SoundParams {
+            rate: SoundRate::Khz22,
+            size: SoundSize::Bits16,
+            sound_type: SoundType::Mono,
+        };
+        assert_golden(
+            &payload,
+            &AudioInfo::legacy(AudioCodec::Mp3, params, &payload[1..]),
+        );
+        assert_eq!(AudioInfo::parse(&payload).unwrap().packet_type(), None);
+        // Speex, 16 kHz signalled as 5.5 kHz, 16-bit, mono; Nellymoser 8 kHz; G.711 mu-law.
+        for (first, codec) in [
+            (0xB2, AudioCodec::Speex),
+            (0x52, AudioCodec::Nellymoser8kMono),
+            (0x82, AudioCodec::G711MuLaw),
+            (0x0E, AudioCodec::LinearPcmPlatformEndian),
+            (0xF3, AudioCodec::DeviceSpecific),
+            (0xC0, AudioCodec::UnknownLegacy(12)),
+        ] {
+            let info = AudioInfo::parse(&[first, 0x00]).unwrap();
+            assert_eq!(info.codec(), Some(codec));
+            assert_eq!(info.tracks()[0].body, 1..2);
+        }
+    }
+
+    #[test]
+    fn enhanced_opus_sequence_start() {
+        // SoundFormat 9 (ExHeader) | SequenceStart, "Opus", then an OpusHead ID header.
+        let mut payload = vec![0x90, b'O', b'p', b'u', b's'];
+        let opus_head = *b"OpusHead\x01\x02\x38\x01\x80\xbb\x00\x00\x00\x00\x00";
+        payload.extend_from_slice(&opus_head);
+        assert_golden(
+            &payload,
+            &AudioInfo::enhanced(
+                AudioCodec::Opus,
+                AudioPacketType::SequenceStart,
+                &opus_head[..],
+            ),
+        );
+        let info = AudioInfo::parse(&payload).unwrap();
+        assert!(info.is_enhanced() && info.is_sequence_header());
+        assert_eq!(info.codec(), Some(AudioCodec::Opus));
+        assert_eq!(info.legacy_params, None);
+    }
+
+    #[test]
+    fn enhanced_fourccs_name_their_codecs() {
+        for (fourcc, codec) in [
+            (*b"ac-3", AudioCodec::Ac3),
+            (*b"ec-3", AudioCodec::Eac3),
+            (*b"Opus", AudioCodec::Opus),
+            (*b".mp3", AudioCodec::Mp3),
+            (*b"fLaC", AudioCodec::Flac),
+            (*b"mp4a", AudioCodec::Aac),
+            (*b"alac", AudioCodec::UnknownFourCc(FourCc(*b"alac"))),
+        ] {
+            let mut payload = vec![0x91];
+            payload.extend_from_slice(&fourcc);
+            payload.push(0x77);
+            let info = AudioInfo::parse(&payload).unwrap();
+            assert_eq!(info.codec(), Some(codec));
+            assert_eq!(info.tracks()[0].body, 5..6);
+            assert_eq!(
+                &info.with_bodies(&payload).to_bytes().unwrap()[..],
+                &payload[..]
+            );
+        }
+    }
+
+    #[test]
+    fn mod_ex_timestamp_offset_nano_on_audio() {
+        // ExHeader | ModEx; size 3; 500_000 ns; TimestampOffsetNano << 4 | CodedFrames; "Opus".
+        let payload = [
+            0x97, 0x02, 0x07, 0xA1, 0x20, 0x01, b'O', b'p', b'u', b's', 0xFC, 0xFF,
+        ];
+        assert_golden(
+            &payload,
+            &AudioInfo::enhanced(
+                AudioCodec::Opus,
+                AudioPacketType::CodedFrames,
+                &payload[10..],
+            )
+            .with_timestamp_offset_nanos(500_000),
+        );
+    }
+
+    #[test]
+    fn multichannel_config_layouts() {
+        // Native order, 6 channels: FL FR FC LFE1 BL BR.
+        let payload = [
+            0x94, b'O', b'p', b'u', b's', 0x01, 0x06, 0x00, 0x00, 0x00, 0x3F,
+        ];
+        let info = AudioInfo::parse(&payload).unwrap();
+        assert!(info.is_multichannel_config() && !info.is_sequence_header());
+        let config = MultichannelConfig::parse(info.tracks()[0].body_in(&payload)).unwrap();
+        assert_eq!(
+            config,
+            MultichannelConfig {
+                channel_count: 6,
+                layout: ChannelLayout::Native(0x3F)
+            }
+        );
+        assert_golden(
+            &payload,
+            &AudioInfo::enhanced(
+                AudioCodec::Opus,
+                AudioPacketType::MultichannelConfig,
+                &payload[5..],
+            ),
+        );
+        // Custom order: one speaker byte per channel.
+        let custom = [2, 3, 0, 1, 0xFE];
+        let config = MultichannelConfig::parse(&custom).unwrap();
+        assert_eq!(config.layout, ChannelLayout::Custom(&[0, 1, 0xFE]));
+        let mut out = BytesMut::new();
+        config.encode(&mut out).unwrap();
+        assert_eq!(&out[..], &custom[..]);
+        assert_eq!(
+            MultichannelConfig::parse(&[0, 2]).unwrap().layout,
+            ChannelLayout::Unspecified
+        );
+        // Errors: a mapping cut short, a reserved order, a short mask, a bad builder mapping.
+        assert_eq!(
+            MultichannelConfig::parse(&[2, 3, 0, 1]),
+            Err(MediaError::Truncated {
+                field: "audio channel mapping"
+            })
+        );
+        assert_eq!(
+            MultichannelConfig::parse(&[3, 1]),
+            Err(MediaError::UnknownChannelOrder(3))
+        );
+        assert_eq!(
+            AudioInfo::parse(&[0x94, b'O', b'p', b'u', b's', 0x01, 0x02, 0x00]),
+            Err(MediaError::Truncated {
+                field: "audio channel flags"
+            })
+        );
+        let bad = MultichannelConfig {
+            channel_count: 2,
+            layout: ChannelLayout::Custom(&[0]),
+        };
+        assert!(matches!(
+            bad.encode(&mut out),
+            Err(MediaError::Unencodable(_))
+        ));
+    }
+
+    #[test]
+    fn multitrack_one_track() {
+        // ExHeader | Multitrack; OneTrack << 4 | CodedFrames; "mp4a"; track id 1; data.
+        let payload = [0x95, 0x01, b'm', b'p', b'4', b'a', 0x01, 0x21, 0x10];
+        assert_golden(
+            &payload,
+            &AudioInfo::multitrack(
+                MultitrackType::OneTrack,
+                vec![AudioTrack::new(
+                    1,
+                    AudioCodec::Aac,
+                    AudioPacketType::CodedFrames,
+                    &payload[7..],
+                )],
+            ),
+        );
+    }
+
+    #[test]
+    fn multitrack_many_tracks() {
+        // Two Opus tracks (e.g. two languages), sequence start, 2 and 1 bytes.
+        let payload = [
+            0x95, 0x10, b'O', b'p', b'u', b's', 0x00, 0x00, 0x00, 0x02, 0xA1, 0xA2, 0x01, 0x00,
+            0x00, 0x01, 0xB1,
+        ];
+        let expected = AudioInfo::multitrack(
+            MultitrackType::ManyTracks,
+            vec![
+                AudioTrack::new(
+                    0,
+                    AudioCodec::Opus,
+                    AudioPacketType::SequenceStart,
+                    &payload[10..12],
+                ),
+                AudioTrack::new(
+                    1,
+                    AudioCodec::Opus,
+                    AudioPacketType::SequenceStart,
+                    &payload[16..],
+                ),
+            ],
+        );
+        assert_golden(&payload, &expected);
+        assert!(AudioInfo::parse(&payload).unwrap().is_sequence_header());
+    }
+
+    #[test]
+    fn multitrack_many_tracks_many_codecs() {
+        let payload = [
+            0x95, 0x21, b'm', b'p', b'4', b'a', 0x00, 0x00, 0x00, 0x01, 0xA1, b'f', b'L', b'a',
+            b'C', 0x01, 0x00, 0x00, 0x00,
+        ];
+        let expected = AudioInfo::multitrack(
+            MultitrackType::ManyTracksManyCodecs,
+            vec![
+                AudioTrack::new(
+                    0,
+                    AudioCodec::Aac,
+                    AudioPacketType::CodedFrames,
+                    &payload[10..11],
+                ),
+                AudioTrack::new(
+                    1,
+                    AudioCodec::Flac,
+                    AudioPacketType::CodedFrames,
+                    &payload[19..],
+                ),
+            ],
+        );
+        assert_golden(&payload, &expected);
+        let info = AudioInfo::parse(&payload).unwrap();
+        assert_eq!(
+            info.multitrack_type(),
+            Some(MultitrackType::ManyTracksManyCodecs)
+        );
+        let codecs: Vec<_> = info.tracks().iter().map(|t| t.codec).collect();
+        assert_eq!(codecs, vec![AudioCodec::Aac, AudioCodec::Flac]);
+    }
+
+    #[test]
+    fn malformed_headers_get_precise_errors() {
+        assert_eq!(AudioInfo::parse(&[]), Err(MediaError::Empty));
+        assert_eq!(
+            AudioInfo::parse(&[0xAF]),
+            Err(MediaError::Truncated {
+                field: "AACPacketType"
+            })
+        );
+        assert_eq!(
+            AudioInfo::parse(&[0xAF, 0x02]),
+            Err(MediaError::UnknownPacketType(2))
+        );
+        assert_eq!(
+            AudioInfo::parse(&[0x93, b'O', b'p', b'u', b's']),
+            Err(MediaError::UnknownPacketType(3))
+        );
+        assert_eq!(
+            AudioInfo::parse(&[0x90, b'O', b'p']),
+            Err(MediaError::Truncated {
+                field: "audio FourCC"
+            })
+        );
+        assert_eq!(
+            AudioInfo::parse(&[0x95, 0x05]),
+            Err(MediaError::InvalidTrackPacketType(5))
+        );
+        assert_eq!(
+            AudioInfo::parse(&[0x95, 0x41]),
+            Err(MediaError::UnknownMultitrackType(4))
+        );
+        assert_eq!(
+            AudioInfo::parse(&[0x95, 0x11, b'O', b'p', b'u', b's', 0, 0, 0, 9]),
+            Err(MediaError::Truncated {
+                field: "track body"
+            })
+        );
+        assert_eq!(
+            AudioInfo::parse(&[0x97, 0xFF, 0x01]),
+            Err(MediaError::Truncated {
+                field: "ModEx extended data size"
+            })
+        );
+    }
+
+    #[test]
+    fn builders_refuse_what_the_wire_cannot_carry() {
+        let body = &[1u8][..];
+        let unencodable = |info: AudioInfo<&[u8]>| {
+            let mut out = BytesMut::new();
+            let result = info.encode(&mut out);
+            out.is_empty() && matches!(result, Err(MediaError::Unencodable(_)))
+        };
+        assert!(unencodable(AudioInfo::legacy(
+            AudioCodec::Opus,
+            SoundParams::AAC,
+            body
+        )));
+        assert!(unencodable(AudioInfo::legacy(
+            AudioCodec::Aac,
+            SoundParams::AAC,
+            body
+        )));
+        assert!(unencodable(AudioInfo::legacy_aac(
+            AudioPacketType::SequenceEnd,
+            body
+        )));
+        assert!(unencodable(
+            AudioInfo::legacy(AudioCodec::Mp3, SoundParams::AAC, body)
+                .with_timestamp_offset_nanos(0)
+        ));
+        assert!(unencodable(AudioInfo::enhanced(
+            AudioCodec::Speex,
+            AudioPacketType::CodedFrames,
+            body
+        )));
+        assert!(unencodable(AudioInfo::enhanced(
+            AudioCodec::UnknownFourCc(FourCc::OPUS),
+            AudioPacketType::CodedFrames,
+            body
+        )));
+        assert!(unencodable(AudioInfo::multitrack(
+            MultitrackType::ManyTracks,
+            vec![
+                AudioTrack::new(0, AudioCodec::Opus, AudioPacketType::CodedFrames, body),
+                AudioTrack::new(1, AudioCodec::Aac, AudioPacketType::CodedFrames, body),
+            ]
+        )));
+        // An invalid MultichannelConfig body is refused, not written.
+        let mut out = BytesMut::new();
+        assert_eq!(
+            AudioInfo::enhanced(
+                AudioCodec::Opus,
+                AudioPacketType::MultichannelConfig,
+                &[1u8, 2][..]
+            )
+            .encode(&mut out),
+            Err(MediaError::Truncated {
+                field: "audio channel flags"
+            })
+        );
+        assert!(out.is_empty());
     }
 }

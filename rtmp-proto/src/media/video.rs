@@ -388,7 +388,8 @@ pub struct VideoInfo<B = Range<usize>> {
     /// The frame type.
     pub frame_type: VideoFrameType,
     /// The `TimestampOffsetNano` ModEx value (nanoseconds to add to the message timestamp; the
-    /// spec allows up to 999,999), if the enhanced header carried one.
+    /// spec allows up to 999,999), if the enhanced header carried one. ModEx entries of other
+    /// types are skipped and not kept, so encoding a parsed header drops them.
     pub timestamp_offset_nanos: Option<u32>,
     /// The command or the tracks.
     pub content: VideoContent<B>,
