@@ -29,6 +29,35 @@
 //! assert_eq!(info.with_bodies(&payload), header);
 //! ```
 //!
+//! What a relay typically does with each video message:
+//!
+//! ```
+//! use rtmp_proto::media::{MediaError, VideoInfo};
+//!
+//! /// Returns whether to forward the message to players.
+//! fn on_video(payload: &[u8], sequence_header: &mut Option<Vec<u8>>, started: &mut bool) -> bool {
+//!     match VideoInfo::parse(payload) {
+//!         Ok(info) if info.is_sequence_header() => {
+//!             *sequence_header = Some(payload.to_vec());
+//!             true
+//!         }
+//!         // Players start on a key frame, after the cached sequence header.
+//!         Ok(info) if info.is_keyframe() => {
+//!             *started = true;
+//!             true
+//!         }
+//!         Ok(_) | Err(MediaError::Empty) => *started,
+//!         Err(_) => false, // malformed: drop it
+//!     }
+//! }
+//!
+//! let (mut header, mut started) = (None, false);
+//! assert!(on_video(&[0x17, 0x00, 0, 0, 0, 0x01], &mut header, &mut started));
+//! assert!(!on_video(&[0x27, 0x01, 0, 0, 0, 0xAA], &mut header, &mut started));
+//! assert!(on_video(&[0x17, 0x01, 0, 0, 0, 0xBB], &mut header, &mut started));
+//! assert!(header.is_some() && started);
+//! ```
+//!
 //! # Empty payloads
 //! RTMP allows zero-length audio and video messages: some servers send them, and Enhanced RTMP v2
 //! (`AudioPacketType` notes) defines an empty audio message as "audio silence". They carry no

@@ -315,7 +315,8 @@ pub struct VideoTrack<B = Range<usize>> {
 }
 
 impl<B> VideoTrack<B> {
-    /// A track with the given id, codec, packet type and body, and a zero composition time.
+    /// A track with the given id, codec, packet type, composition time (0 where the packet has
+    /// none) and body.
     pub fn new(
         track_id: u8,
         codec: VideoCodec,
@@ -790,6 +791,13 @@ impl<B: AsRef<[u8]>> VideoInfo<B> {
     /// FourCC-only codec, a composition time outside 24 bits or on a packet that has none,
     /// tracks of different packet types).
     pub fn encode(&self, out: &mut BytesMut) -> Result<(), MediaError> {
+        if matches!(self.content, VideoContent::Command { .. })
+            && self.frame_type != VideoFrameType::Command
+        {
+            return Err(MediaError::Unencodable(
+                "a command frame has the command frame type",
+            ));
+        }
         let start = out.len();
         let result = if self.enhanced {
             self.encode_enhanced(out)
@@ -924,14 +932,12 @@ impl<B: AsRef<[u8]>> VideoInfo<B> {
             Some(multitrack) => {
                 check_multitrack(tracks, multitrack, |track| track.codec)?;
                 out.put_u8((multitrack.to_wire() << 4) | packet_type.to_wire());
-                if let (false, Some(track)) = (
-                    multitrack == MultitrackType::ManyTracksManyCodecs,
-                    tracks.first(),
-                ) {
-                    out.put_slice(&enhanced_fourcc(track.codec)?.0);
+                let shares_a_codec = multitrack != MultitrackType::ManyTracksManyCodecs;
+                if let (true, Some(first_track)) = (shares_a_codec, tracks.first()) {
+                    out.put_slice(&enhanced_fourcc(first_track.codec)?.0);
                 }
                 for track in tracks.iter() {
-                    if multitrack == MultitrackType::ManyTracksManyCodecs {
+                    if !shares_a_codec {
                         out.put_slice(&enhanced_fourcc(track.codec)?.0);
                     }
                     out.put_u8(track.track_id);
@@ -1600,6 +1606,9 @@ mod tests {
             Some(VideoCodec::Avc),
             VideoCommand::StartSeek
         )));
+        let mut not_a_command = VideoInfo::command_frame(true, None, VideoCommand::StartSeek);
+        not_a_command.frame_type = VideoFrameType::KeyFrame;
+        assert!(unencodable(not_a_command));
     }
 
     impl<B> VideoInfo<B> {
