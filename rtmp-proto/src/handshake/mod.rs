@@ -47,6 +47,10 @@ mod tests;
 pub use client::{ClientConfig, ClientHandshake, ClientMode};
 pub use server::{ServerAccept, ServerConfig, ServerHandshake};
 
+/// The random number generator trait the constructors take (`rand` 0.9's), re-exported so that
+/// callers need not depend on the same `rand` version to implement or name it.
+pub use rand::RngCore;
+
 /// The version byte of C0 and S0 that this crate sends (RTMP 1.0 §5.2.2).
 pub const RTMP_VERSION: u8 = 3;
 

@@ -612,6 +612,97 @@ fn bytes_after_the_handshake_are_left_to_the_caller() {
     assert_eq!(server.handle_input(0, b"more"), Ok(0));
 }
 
+// ---- real peers: FFmpeg and rtmpdump against nginx-rtmp, recorded on loopback ----
+
+const FFMPEG_PLAY_C2S: &[u8] = include_bytes!("../../../tests/fixtures/captures/ffmpeg-play.c2s");
+const FFMPEG_PLAY_S2C: &[u8] = include_bytes!("../../../tests/fixtures/captures/ffmpeg-play.s2c");
+const FFMPEG_PUBLISH_C2S: &[u8] =
+    include_bytes!("../../../tests/fixtures/captures/ffmpeg-publish.c2s");
+const FFMPEG_PUBLISH_S2C: &[u8] =
+    include_bytes!("../../../tests/fixtures/captures/ffmpeg-publish.s2c");
+const RTMPDUMP_PLAY_C2S: &[u8] =
+    include_bytes!("../../../tests/fixtures/captures/rtmpdump-play.c2s");
+const RTMPDUMP_PLAY_S2C: &[u8] =
+    include_bytes!("../../../tests/fixtures/captures/rtmpdump-play.s2c");
+
+/// C1, S1, S2 and C2 of a recorded conversation.
+fn recorded_packets(c2s: &[u8], s2c: &[u8]) -> [[u8; PACKET_LEN]; 4] {
+    [
+        packet(&c2s[1..1537]),
+        packet(&s2c[1..1537]),
+        packet(&s2c[1537..3073]),
+        packet(&c2s[1537..3073]),
+    ]
+}
+
+#[test]
+fn recorded_ffmpeg_and_nginx_digests_validate() {
+    for (c2s, s2c, c2_is_signed) in [
+        (FFMPEG_PLAY_C2S, FFMPEG_PLAY_S2C, true),
+        // FFmpeg, publishing, echoes a digest S1 instead of signing it.
+        (FFMPEG_PUBLISH_C2S, FFMPEG_PUBLISH_S2C, false),
+    ] {
+        let [c1, s1, s2, c2] = recorded_packets(c2s, s2c);
+        assert_eq!(c1[4..8], [9, 0, 124, 2]);
+        let (c1_layout, c1_digest) =
+            digest::find_digest(&c1, Signer::Client, DigestLayout::One).unwrap();
+        assert_eq!(c1_layout, DigestLayout::One, "FFmpeg uses layout one");
+        let (_, s1_digest) = digest::find_digest(&s1, Signer::Server, c1_layout).unwrap();
+        assert!(digest::verify_response(&s2, &c1_digest, Signer::Server));
+        assert_eq!(
+            digest::verify_response(&c2, &s1_digest, Signer::Client),
+            c2_is_signed
+        );
+        assert_eq!(packet::is_echo_of(&c2, &s1), !c2_is_signed);
+    }
+}
+
+#[test]
+fn recorded_clients_are_served_and_their_chunk_stream_left_alone() {
+    for (c2s, expected) in [
+        (FFMPEG_PLAY_C2S, HandshakeMode::Digest(DigestLayout::One)),
+        (FFMPEG_PUBLISH_C2S, HandshakeMode::Digest(DigestLayout::One)),
+        (RTMPDUMP_PLAY_C2S, HandshakeMode::Plain),
+    ] {
+        let mut server = new_server(ServerConfig::default(), 9);
+        assert_eq!(server.handle_input(0, c2s), Ok(HANDSHAKE_BYTES));
+        assert!(server.is_complete());
+        assert_eq!(server.mode(), Some(expected));
+        // The recorded C2 answered nginx's S1, not ours.
+        assert_eq!(server.peer_response_valid(), Some(false));
+        // What follows is the first chunk of `connect`: fmt 0 on chunk stream 3.
+        assert_eq!(c2s[HANDSHAKE_BYTES], 0x03);
+    }
+}
+
+#[test]
+fn recorded_nginx_answers_are_followed_and_its_chunk_stream_left_alone() {
+    for (s2c, config, expected) in [
+        (
+            FFMPEG_PLAY_S2C,
+            ClientConfig::default(),
+            HandshakeMode::Digest(DigestLayout::One),
+        ),
+        (
+            FFMPEG_PUBLISH_S2C,
+            ClientConfig::default(),
+            HandshakeMode::Digest(DigestLayout::One),
+        ),
+        // nginx-rtmp answers a plain C1 with copies of it as S1 and S2.
+        (
+            RTMPDUMP_PLAY_S2C,
+            client_in(ClientMode::Plain),
+            HandshakeMode::Plain,
+        ),
+    ] {
+        let mut client = new_client(config, 9);
+        assert_eq!(client.handle_input(0, s2c), Ok(HANDSHAKE_BYTES));
+        assert!(client.is_complete());
+        assert_eq!(client.mode(), Some(expected));
+        assert_eq!(client.peer_response_valid(), Some(false));
+    }
+}
+
 // ---- proptest ----
 
 trait Endpoint {
