@@ -1,17 +1,16 @@
 //! The client side of the handshake (RTMP 1.0 §5.2).
 
 use alloc::boxed::Box;
-use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 
 use bytes::Bytes;
 use rand::RngCore;
 
 use super::digest::{self, Signer, DIGEST_LEN, SIGNED_LEN};
-use super::packet::{self, PacketReader, RANDOM_LEN};
+use super::machine::{Machine, Role};
+use super::packet::{self, RANDOM_LEN};
 use super::{
-    answers_packet, packet_time, packet_version_bytes, DigestLayout, HandshakeError, HandshakeMode,
-    PeerRecord, PACKET_LEN, RTMP_VERSION,
+    answers_packet, DigestLayout, HandshakeError, HandshakeMode, PACKET_LEN, RTMP_VERSION,
 };
 
 /// Which handshake the client offers in C1 (RTMP 1.0 §5.2.3).
@@ -54,15 +53,6 @@ impl Default for ClientConfig {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum State {
-    AwaitingS0,
-    AwaitingS1,
-    AwaitingS2,
-    Complete,
-    Failed(HandshakeError),
-}
-
 /// The client's handshake (RTMP 1.0 §5.2.1): sends C0+C1 at once, C2 once S1 has arrived, and is
 /// complete once S2 has arrived.
 ///
@@ -71,16 +61,19 @@ enum State {
 /// that follow S2 belong to the chunk stream: `handle_input` leaves them unconsumed.
 #[derive(Debug, Clone)]
 pub struct ClientHandshake {
+    role: ClientRole,
+    machine: Machine,
+}
+
+/// What the client keeps between packets.
+#[derive(Debug, Clone)]
+struct ClientRole {
     config: ClientConfig,
-    state: State,
-    reader: PacketReader,
     c1: Box<[u8; PACKET_LEN]>,
     /// The layout and digest of our C1, if we offered the digest handshake.
     c1_digest: Option<(DigestLayout, [u8; DIGEST_LEN])>,
     /// The first 1504 bytes of a digest-handshake C2, drawn up front with the rest.
     c2_random: Box<[u8; SIGNED_LEN]>,
-    output: VecDeque<Bytes>,
-    peer: PeerRecord,
 }
 
 impl ClientHandshake {
@@ -113,14 +106,13 @@ impl ClientHandshake {
         c0c1.extend_from_slice(&c1[..]);
 
         Self {
-            config,
-            state: State::AwaitingS0,
-            reader: PacketReader::new(),
-            c1,
-            c1_digest,
-            c2_random,
-            output: VecDeque::from([Bytes::from(c0c1)]),
-            peer: PeerRecord::default(),
+            role: ClientRole {
+                config,
+                c1,
+                c1_digest,
+                c2_random,
+            },
+            machine: Machine::new(Some(Bytes::from(c0c1))),
         }
     }
 
@@ -133,54 +125,62 @@ impl ClientHandshake {
     /// stream. After the handshake is complete it consumes nothing. An error is final: every
     /// later call returns it again.
     pub fn handle_input(&mut self, now_ms: u32, input: &[u8]) -> Result<usize, HandshakeError> {
-        let mut consumed = 0;
-        loop {
-            let rest = input.get(consumed..).unwrap_or_default();
-            match &self.state {
-                State::Failed(error) => return Err(error.clone()),
-                State::Complete => return Ok(consumed),
-                State::AwaitingS0 => {
-                    let Some(&version) = rest.first() else {
-                        return Ok(consumed);
-                    };
-                    consumed += 1;
-                    self.peer.version = Some(version);
-                    if let Err(error) = packet::check_version(version) {
-                        return Err(self.fail(error));
-                    }
-                    self.state = State::AwaitingS1;
-                }
-                State::AwaitingS1 => {
-                    let Some(s1) = self.reader.fill(rest, &mut consumed) else {
-                        return Ok(consumed);
-                    };
-                    if let Err(error) = self.on_s1(now_ms, &s1) {
-                        return Err(self.fail(error));
-                    }
-                    self.state = State::AwaitingS2;
-                }
-                State::AwaitingS2 => {
-                    let Some(s2) = self.reader.fill(rest, &mut consumed) else {
-                        return Ok(consumed);
-                    };
-                    if let Err(error) = self.on_s2(&s2) {
-                        return Err(self.fail(error));
-                    }
-                    self.state = State::Complete;
-                }
-            }
-        }
+        self.machine.handle_input(&mut self.role, now_ms, input)
     }
 
-    /// Chooses the handshake from S1 and queues C2 (RTMP 1.0 §5.2.4).
-    fn on_s1(&mut self, now_ms: u32, s1: &[u8; PACKET_LEN]) -> Result<(), HandshakeError> {
-        let version_bytes = packet_version_bytes(s1);
-        self.peer.epoch = Some(packet_time(s1));
-        self.peer.version_bytes = Some(version_bytes);
+    /// The next bytes to send to the server: C0+C1 first, then C2 (RTMP 1.0 §5.2.1).
+    pub fn poll_output(&mut self) -> Option<Bytes> {
+        self.machine.poll_output()
+    }
 
+    /// Whether S2 has arrived (and C2 been queued): the chunk stream may start (RTMP 1.0 §5.2.1).
+    pub fn is_complete(&self) -> bool {
+        self.machine.is_complete()
+    }
+
+    /// The error the handshake failed with, if it did.
+    pub fn error(&self) -> Option<&HandshakeError> {
+        self.machine.error()
+    }
+
+    /// The handshake in use, known once S1 has arrived (RTMP 1.0 §5.2.3).
+    pub fn mode(&self) -> Option<HandshakeMode> {
+        self.machine.peer().mode
+    }
+
+    /// The server's S0 version byte (RTMP 1.0 §5.2.2); accepted ones other than 3 are tolerated.
+    pub fn peer_version(&self) -> Option<u8> {
+        self.machine.peer().version
+    }
+
+    /// The time field of S1: the server's epoch (RTMP 1.0 §5.2.3).
+    pub fn peer_epoch(&self) -> Option<u32> {
+        self.machine.peer().epoch
+    }
+
+    /// Bytes 4..8 of S1 (RTMP 1.0 §5.2.3): zero for the plain handshake, else the server's
+    /// software version, e.g. 4.5.0.1 for the FMS-style servers.
+    pub fn peer_version_bytes(&self) -> Option<[u8; 4]> {
+        self.machine.peer().version_bytes
+    }
+
+    /// Whether S2 answered our C1 (RTMP 1.0 §5.2.4): an echo of its time and random bytes, or,
+    /// if our C1 carried a digest, a valid digest-handshake signature. Known once S2 has arrived.
+    pub fn peer_response_valid(&self) -> Option<bool> {
+        self.machine.peer().response_valid
+    }
+}
+
+impl Role for ClientRole {
+    /// Chooses the handshake from S1 and answers with C2 (RTMP 1.0 §5.2.4).
+    fn answer(
+        &mut self,
+        now_ms: u32,
+        s1: &[u8; PACKET_LEN],
+    ) -> Result<(HandshakeMode, Bytes), HandshakeError> {
         let s1_digest = match self.c1_digest {
             // Zero version bytes: the server answered with the plain handshake.
-            Some((offered, _)) if version_bytes != [0; 4] => {
+            Some((offered, _)) if packet::version_bytes(s1) != [0; 4] => {
                 match digest::find_digest(s1, Signer::Server, offered) {
                     Some(found) => Some(found),
                     None if self.config.tolerate_invalid_server_digest => None,
@@ -189,78 +189,22 @@ impl ClientHandshake {
             }
             _ => None,
         };
-        let c2 = match s1_digest {
-            Some((layout, s1_digest)) => {
-                self.peer.mode = Some(HandshakeMode::Digest(layout));
-                digest::sign_response(&self.c2_random, &s1_digest, Signer::Client)
-            }
-            None => {
-                self.peer.mode = Some(HandshakeMode::Plain);
-                packet::echo(s1, now_ms)
-            }
+        let (mode, c2) = match s1_digest {
+            Some((layout, s1_digest)) => (
+                HandshakeMode::Digest(layout),
+                digest::sign_response(&self.c2_random, &s1_digest, Signer::Client),
+            ),
+            None => (HandshakeMode::Plain, packet::echo(s1, now_ms)),
         };
-        self.output.push_back(Bytes::copy_from_slice(&c2[..]));
-        Ok(())
+        Ok((mode, Bytes::copy_from_slice(&c2)))
     }
 
-    /// Checks S2 against our C1 (RTMP 1.0 §5.2.4).
-    fn on_s2(&mut self, s2: &[u8; PACKET_LEN]) -> Result<(), HandshakeError> {
+    fn response_valid(&self, s2: &[u8; PACKET_LEN]) -> bool {
         let c1_digest = self.c1_digest.as_ref().map(|(_, digest)| digest);
-        let valid = answers_packet(s2, &self.c1, c1_digest, Signer::Server);
-        self.peer.response_valid = Some(valid);
-        if !valid && self.config.require_valid_s2 {
-            return Err(HandshakeError::ResponseMismatch);
-        }
-        Ok(())
+        answers_packet(s2, &self.c1, c1_digest, Signer::Server)
     }
 
-    fn fail(&mut self, error: HandshakeError) -> HandshakeError {
-        self.state = State::Failed(error.clone());
-        error
-    }
-
-    /// The next bytes to send to the server: C0+C1 first, then C2 (RTMP 1.0 §5.2.1).
-    pub fn poll_output(&mut self) -> Option<Bytes> {
-        self.output.pop_front()
-    }
-
-    /// Whether S2 has arrived (and C2 been queued): the chunk stream may start (RTMP 1.0 §5.2.1).
-    pub fn is_complete(&self) -> bool {
-        self.state == State::Complete
-    }
-
-    /// The error the handshake failed with, if it did.
-    pub fn error(&self) -> Option<&HandshakeError> {
-        match &self.state {
-            State::Failed(error) => Some(error),
-            _ => None,
-        }
-    }
-
-    /// The handshake in use, known once S1 has arrived (RTMP 1.0 §5.2.3).
-    pub fn mode(&self) -> Option<HandshakeMode> {
-        self.peer.mode
-    }
-
-    /// The server's S0 version byte (RTMP 1.0 §5.2.2); accepted ones other than 3 are tolerated.
-    pub fn peer_version(&self) -> Option<u8> {
-        self.peer.version
-    }
-
-    /// The time field of S1: the server's epoch (RTMP 1.0 §5.2.3).
-    pub fn peer_epoch(&self) -> Option<u32> {
-        self.peer.epoch
-    }
-
-    /// Bytes 4..8 of S1 (RTMP 1.0 §5.2.3): zero for the plain handshake, else the server's
-    /// software version, e.g. 4.5.0.1 for the FMS-style servers.
-    pub fn peer_version_bytes(&self) -> Option<[u8; 4]> {
-        self.peer.version_bytes
-    }
-
-    /// Whether S2 answered our C1 (RTMP 1.0 §5.2.4): an echo of its time and random bytes, or,
-    /// if our C1 carried a digest, a valid digest-handshake signature. Known once S2 has arrived.
-    pub fn peer_response_valid(&self) -> Option<bool> {
-        self.peer.response_valid
+    fn requires_valid_response(&self) -> bool {
+        self.config.require_valid_s2
     }
 }

@@ -38,6 +38,7 @@
 
 mod client;
 mod digest;
+mod machine;
 mod packet;
 mod server;
 
@@ -115,28 +116,6 @@ impl DigestLayout {
             DigestLayout::Two => DigestLayout::One,
         }
     }
-}
-
-/// What the handshake learned about the peer, common to both roles.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-struct PeerRecord {
-    version: Option<u8>,
-    epoch: Option<u32>,
-    version_bytes: Option<[u8; 4]>,
-    mode: Option<HandshakeMode>,
-    response_valid: Option<bool>,
-}
-
-/// Reads the big-endian `u32` that opens a handshake packet (the time field, RTMP 1.0 §5.2.3).
-fn packet_time(packet: &[u8; PACKET_LEN]) -> u32 {
-    let [a, b, c, d, ..] = *packet;
-    u32::from_be_bytes([a, b, c, d])
-}
-
-/// Bytes 4..8 of a C1/S1: zero in the plain handshake, the software version in the digest one.
-fn packet_version_bytes(packet: &[u8; PACKET_LEN]) -> [u8; 4] {
-    let [_, _, _, _, a, b, c, d, ..] = *packet;
-    [a, b, c, d]
 }
 
 /// Whether the peer's C2/S2 `reply` answers our C1/S1 `own` (RTMP 1.0 §5.2.4): an echo of its

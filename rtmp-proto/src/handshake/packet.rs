@@ -21,6 +21,18 @@ pub(crate) fn check_version(version: u8) -> Result<(), HandshakeError> {
     }
 }
 
+/// The big-endian time field that opens a C1/S1/C2/S2 (RTMP 1.0 §5.2.3).
+pub(crate) fn time(packet: &[u8; PACKET_LEN]) -> u32 {
+    let [a, b, c, d, ..] = *packet;
+    u32::from_be_bytes([a, b, c, d])
+}
+
+/// Bytes 4..8 of a C1/S1: zero in the plain handshake, the software version in the digest one.
+pub(crate) fn version_bytes(packet: &[u8; PACKET_LEN]) -> [u8; 4] {
+    let [_, _, _, _, a, b, c, d, ..] = *packet;
+    [a, b, c, d]
+}
+
 /// Collects one 1536-byte packet from input arriving in pieces of any size.
 #[derive(Debug, Clone)]
 pub(crate) struct PacketReader {

@@ -1,17 +1,16 @@
 //! The server side of the handshake (RTMP 1.0 §5.2).
 
 use alloc::boxed::Box;
-use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 
 use bytes::Bytes;
 use rand::RngCore;
 
 use super::digest::{self, Signer, DIGEST_LEN, SIGNED_LEN};
-use super::packet::{self, PacketReader, RANDOM_LEN};
+use super::machine::{Machine, Role};
+use super::packet::{self, RANDOM_LEN};
 use super::{
-    answers_packet, packet_time, packet_version_bytes, DigestLayout, HandshakeError, HandshakeMode,
-    PeerRecord, PACKET_LEN, RTMP_VERSION,
+    answers_packet, DigestLayout, HandshakeError, HandshakeMode, PACKET_LEN, RTMP_VERSION,
 };
 
 /// Which handshakes a server accepts from clients.
@@ -57,15 +56,6 @@ impl Default for ServerConfig {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum State {
-    AwaitingC0,
-    AwaitingC1,
-    AwaitingC2,
-    Complete,
-    Failed(HandshakeError),
-}
-
 /// The server's handshake (RTMP 1.0 §5.2.1): waits for C0+C1, then sends S0+S1+S2 at once, and is
 /// complete once C2 has arrived.
 ///
@@ -74,17 +64,20 @@ enum State {
 /// that follow C2 belong to the chunk stream: `handle_input` leaves them unconsumed.
 #[derive(Debug, Clone)]
 pub struct ServerHandshake {
+    role: ServerRole,
+    machine: Machine,
+}
+
+/// What the server keeps between packets.
+#[derive(Debug, Clone)]
+struct ServerRole {
     config: ServerConfig,
-    state: State,
-    reader: PacketReader,
     /// S1 before the version bytes and digest are known, then as sent.
     s1: Box<[u8; PACKET_LEN]>,
     /// The digest in our S1, if we answered with the digest handshake.
     s1_digest: Option<[u8; DIGEST_LEN]>,
     /// The first 1504 bytes of a digest-handshake S2, drawn up front with the rest.
     s2_random: Box<[u8; SIGNED_LEN]>,
-    output: VecDeque<Bytes>,
-    peer: PeerRecord,
 }
 
 impl ServerHandshake {
@@ -99,14 +92,13 @@ impl ServerHandshake {
         let mut s2_random = Box::new([0u8; SIGNED_LEN]);
         rng.fill_bytes(&mut s2_random[..]);
         Self {
-            config,
-            state: State::AwaitingC0,
-            reader: PacketReader::new(),
-            s1: packet::first_packet(epoch_ms, [0; 4], &random),
-            s1_digest: None,
-            s2_random,
-            output: VecDeque::new(),
-            peer: PeerRecord::default(),
+            role: ServerRole {
+                config,
+                s1: packet::first_packet(epoch_ms, [0; 4], &random),
+                s1_digest: None,
+                s2_random,
+            },
+            machine: Machine::new(None),
         }
     }
 
@@ -119,52 +111,62 @@ impl ServerHandshake {
     /// stream. After the handshake is complete it consumes nothing. An error is final: every
     /// later call returns it again.
     pub fn handle_input(&mut self, now_ms: u32, input: &[u8]) -> Result<usize, HandshakeError> {
-        let mut consumed = 0;
-        loop {
-            let rest = input.get(consumed..).unwrap_or_default();
-            match &self.state {
-                State::Failed(error) => return Err(error.clone()),
-                State::Complete => return Ok(consumed),
-                State::AwaitingC0 => {
-                    let Some(&version) = rest.first() else {
-                        return Ok(consumed);
-                    };
-                    consumed += 1;
-                    self.peer.version = Some(version);
-                    if let Err(error) = packet::check_version(version) {
-                        return Err(self.fail(error));
-                    }
-                    self.state = State::AwaitingC1;
-                }
-                State::AwaitingC1 => {
-                    let Some(c1) = self.reader.fill(rest, &mut consumed) else {
-                        return Ok(consumed);
-                    };
-                    if let Err(error) = self.on_c1(now_ms, &c1) {
-                        return Err(self.fail(error));
-                    }
-                    self.state = State::AwaitingC2;
-                }
-                State::AwaitingC2 => {
-                    let Some(c2) = self.reader.fill(rest, &mut consumed) else {
-                        return Ok(consumed);
-                    };
-                    if let Err(error) = self.on_c2(&c2) {
-                        return Err(self.fail(error));
-                    }
-                    self.state = State::Complete;
-                }
-            }
-        }
+        self.machine.handle_input(&mut self.role, now_ms, input)
     }
 
-    /// Chooses the handshake from C1 and queues S0+S1+S2 (RTMP 1.0 §5.2.2-§5.2.4).
-    fn on_c1(&mut self, now_ms: u32, c1: &[u8; PACKET_LEN]) -> Result<(), HandshakeError> {
-        let version_bytes = packet_version_bytes(c1);
-        self.peer.epoch = Some(packet_time(c1));
-        self.peer.version_bytes = Some(version_bytes);
+    /// The next bytes to send to the client: S0+S1+S2 in one piece, once C1 has arrived (RTMP 1.0
+    /// §5.2.1).
+    pub fn poll_output(&mut self) -> Option<Bytes> {
+        self.machine.poll_output()
+    }
 
-        let offered_digest = version_bytes != [0; 4];
+    /// Whether C2 has arrived: the chunk stream may start (RTMP 1.0 §5.2.1).
+    pub fn is_complete(&self) -> bool {
+        self.machine.is_complete()
+    }
+
+    /// The error the handshake failed with, if it did.
+    pub fn error(&self) -> Option<&HandshakeError> {
+        self.machine.error()
+    }
+
+    /// The handshake in use, known once C1 has arrived (RTMP 1.0 §5.2.3).
+    pub fn mode(&self) -> Option<HandshakeMode> {
+        self.machine.peer().mode
+    }
+
+    /// The client's C0 version byte (RTMP 1.0 §5.2.2); accepted ones other than 3 are answered
+    /// with 3.
+    pub fn peer_version(&self) -> Option<u8> {
+        self.machine.peer().version
+    }
+
+    /// The time field of C1: the client's epoch (RTMP 1.0 §5.2.3).
+    pub fn peer_epoch(&self) -> Option<u32> {
+        self.machine.peer().epoch
+    }
+
+    /// Bytes 4..8 of C1 (RTMP 1.0 §5.2.3): zero for the plain handshake, else the Flash Player
+    /// version the client claims, e.g. 9.0.124.2.
+    pub fn peer_version_bytes(&self) -> Option<[u8; 4]> {
+        self.machine.peer().version_bytes
+    }
+
+    /// Whether C2 answered our S1 (RTMP 1.0 §5.2.4): an echo of its time and random bytes, or,
+    /// if our S1 carried a digest, a valid digest-handshake signature. Known once C2 has arrived.
+    pub fn peer_response_valid(&self) -> Option<bool> {
+        self.machine.peer().response_valid
+    }
+}
+
+impl Role for ServerRole {
+    /// Chooses the handshake from C1 and answers with S0+S1+S2 (RTMP 1.0 §5.2.2-§5.2.4).
+    fn answer(
+        &mut self,
+        now_ms: u32,
+        c1: &[u8; PACKET_LEN],
+    ) -> Result<(HandshakeMode, Bytes), HandshakeError> {
+        let offered_digest = packet::version_bytes(c1) != [0; 4];
         let c1_digest = match self.config.accept {
             ServerAccept::PlainOnly => None,
             _ if offered_digest => digest::find_digest(c1, Signer::Client, DigestLayout::One),
@@ -180,7 +182,7 @@ impl ServerHandshake {
 
         // A non-zero version without a valid digest would fail clients that check it (FFmpeg).
         let answer = c1_digest.filter(|_| self.config.version != [0; 4]);
-        let s2 = match answer {
+        let (mode, s2) = match answer {
             Some((layout, c1_digest)) => {
                 self.s1
                     .iter_mut()
@@ -188,82 +190,26 @@ impl ServerHandshake {
                     .zip(self.config.version)
                     .for_each(|(slot, byte)| *slot = byte);
                 self.s1_digest = Some(digest::imprint(&mut self.s1, layout, Signer::Server));
-                self.peer.mode = Some(HandshakeMode::Digest(layout));
-                digest::sign_response(&self.s2_random, &c1_digest, Signer::Server)
+                (
+                    HandshakeMode::Digest(layout),
+                    digest::sign_response(&self.s2_random, &c1_digest, Signer::Server),
+                )
             }
-            None => {
-                self.peer.mode = Some(HandshakeMode::Plain);
-                packet::echo(c1, now_ms)
-            }
+            None => (HandshakeMode::Plain, packet::echo(c1, now_ms)),
         };
 
         let mut s0s1s2 = Vec::with_capacity(1 + 2 * PACKET_LEN);
         s0s1s2.push(RTMP_VERSION);
         s0s1s2.extend_from_slice(&self.s1[..]);
-        s0s1s2.extend_from_slice(&s2[..]);
-        self.output.push_back(Bytes::from(s0s1s2));
-        Ok(())
+        s0s1s2.extend_from_slice(&s2);
+        Ok((mode, Bytes::from(s0s1s2)))
     }
 
-    /// Checks C2 against our S1 (RTMP 1.0 §5.2.4).
-    fn on_c2(&mut self, c2: &[u8; PACKET_LEN]) -> Result<(), HandshakeError> {
-        let valid = answers_packet(c2, &self.s1, self.s1_digest.as_ref(), Signer::Client);
-        self.peer.response_valid = Some(valid);
-        if !valid && self.config.require_valid_c2 {
-            return Err(HandshakeError::ResponseMismatch);
-        }
-        Ok(())
+    fn response_valid(&self, c2: &[u8; PACKET_LEN]) -> bool {
+        answers_packet(c2, &self.s1, self.s1_digest.as_ref(), Signer::Client)
     }
 
-    fn fail(&mut self, error: HandshakeError) -> HandshakeError {
-        self.state = State::Failed(error.clone());
-        error
-    }
-
-    /// The next bytes to send to the client: S0+S1+S2 in one piece, once C1 has arrived (RTMP 1.0
-    /// §5.2.1).
-    pub fn poll_output(&mut self) -> Option<Bytes> {
-        self.output.pop_front()
-    }
-
-    /// Whether C2 has arrived: the chunk stream may start (RTMP 1.0 §5.2.1).
-    pub fn is_complete(&self) -> bool {
-        self.state == State::Complete
-    }
-
-    /// The error the handshake failed with, if it did.
-    pub fn error(&self) -> Option<&HandshakeError> {
-        match &self.state {
-            State::Failed(error) => Some(error),
-            _ => None,
-        }
-    }
-
-    /// The handshake in use, known once C1 has arrived (RTMP 1.0 §5.2.3).
-    pub fn mode(&self) -> Option<HandshakeMode> {
-        self.peer.mode
-    }
-
-    /// The client's C0 version byte (RTMP 1.0 §5.2.2); accepted ones other than 3 are answered
-    /// with 3.
-    pub fn peer_version(&self) -> Option<u8> {
-        self.peer.version
-    }
-
-    /// The time field of C1: the client's epoch (RTMP 1.0 §5.2.3).
-    pub fn peer_epoch(&self) -> Option<u32> {
-        self.peer.epoch
-    }
-
-    /// Bytes 4..8 of C1 (RTMP 1.0 §5.2.3): zero for the plain handshake, else the Flash Player
-    /// version the client claims, e.g. 9.0.124.2.
-    pub fn peer_version_bytes(&self) -> Option<[u8; 4]> {
-        self.peer.version_bytes
-    }
-
-    /// Whether C2 answered our S1 (RTMP 1.0 §5.2.4): an echo of its time and random bytes, or,
-    /// if our S1 carried a digest, a valid digest-handshake signature. Known once C2 has arrived.
-    pub fn peer_response_valid(&self) -> Option<bool> {
-        self.peer.response_valid
+    fn requires_valid_response(&self) -> bool {
+        self.config.require_valid_c2
     }
 }

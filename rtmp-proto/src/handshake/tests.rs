@@ -35,17 +35,22 @@ fn reference_hmac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
     mac.finalize().into_bytes().into()
 }
 
-/// The digest offset by the formula, written out again.
+/// Where each layout's offset field sits, written out again: bytes 8..12 or 772..776.
+fn offset_field_at(layout: DigestLayout) -> usize {
+    match layout {
+        DigestLayout::One => 8,
+        DigestLayout::Two => 772,
+    }
+}
+
+/// The digest offset by the formula: (sum of the offset field) % 728 + the field's end.
 fn reference_offset(packet: &[u8], layout: DigestLayout) -> usize {
-    let (field, base) = match layout {
-        DigestLayout::One => (8, 12),
-        DigestLayout::Two => (772, 776),
-    };
+    let field = offset_field_at(layout);
     let sum: usize = packet[field..field + 4]
         .iter()
         .map(|&b| usize::from(b))
         .sum();
-    sum % 728 + base
+    sum % 728 + field + 4
 }
 
 fn reference_digest_valid(packet: &[u8], layout: DigestLayout, key_text: &[u8]) -> bool {
@@ -184,11 +189,11 @@ fn check_golden_digest(layout: DigestLayout, golden: [&str; 3]) {
     );
     assert!(reference_digest_valid(c1, layout, FLASH_PLAYER_TEXT));
     assert!(reference_digest_valid(s1, layout, FMS_TEXT));
-    let other = match layout {
-        DigestLayout::One => DigestLayout::Two,
-        DigestLayout::Two => DigestLayout::One,
-    };
-    assert!(!reference_digest_valid(c1, other, FLASH_PLAYER_TEXT));
+    assert!(!reference_digest_valid(
+        c1,
+        layout.other(),
+        FLASH_PLAYER_TEXT
+    ));
     let c1_digest = &c1[c1_offset..c1_offset + 32];
     let s1_digest = &s1[s1_offset..s1_offset + 32];
     assert!(reference_response_valid(s2, c1_digest, FMS_TEXT));
@@ -249,13 +254,9 @@ fn hand_made_c1(layout: DigestLayout, offset_field: [u8; 4]) -> ([u8; PACKET_LEN
         *byte = (i % 251) as u8 ^ 0x5A;
     }
     c1[..8].copy_from_slice(&[0, 0, 0, 0, 10, 0, 32, 18]);
-    let (field, base) = match layout {
-        DigestLayout::One => (8, 12),
-        DigestLayout::Two => (772, 776),
-    };
+    let field = offset_field_at(layout);
     c1[field..field + 4].copy_from_slice(&offset_field);
-    let sum: usize = offset_field.iter().map(|&b| usize::from(b)).sum();
-    let offset = sum % 728 + base;
+    let offset = reference_offset(&c1, layout);
     let digest = reference_hmac(FLASH_PLAYER_TEXT, &[&c1[..offset], &c1[offset + 32..]]);
     c1[offset..offset + 32].copy_from_slice(&digest);
     (c1, offset)
@@ -279,7 +280,7 @@ fn known_answer_digest_is_found_in_its_layout_and_a_bit_flip_breaks_it() {
         );
         assert_eq!(digest::find_digest(&c1, Signer::Server, layout), None);
 
-        for flipped_at in [0, 5, field_position(layout) + 1, offset, offset + 31, 1535] {
+        for flipped_at in [0, 5, offset_field_at(layout) + 1, offset, offset + 31, 1535] {
             let mut broken = c1;
             broken[flipped_at] ^= 0x01;
             let found = digest::find_digest(&broken, Signer::Client, layout);
@@ -300,13 +301,6 @@ fn known_answer_digest_is_found_in_its_layout_and_a_bit_flip_breaks_it() {
             &c1[offset..offset + 32],
             FMS_TEXT
         ));
-    }
-}
-
-fn field_position(layout: DigestLayout) -> usize {
-    match layout {
-        DigestLayout::One => 8,
-        DigestLayout::Two => 772,
     }
 }
 
