@@ -28,6 +28,8 @@ mod wire;
 
 #[cfg(test)]
 mod proptests;
+#[cfg(test)]
+mod testing;
 
 pub use aggregate::{split_aggregate, AggregateBuilder, AggregateIter};
 pub use command::Command;
