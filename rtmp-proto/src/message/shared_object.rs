@@ -1,18 +1,4 @@
 //! Shared object messages (RTMP 1.0 §7.1.3; types 19 and 16).
-//!
-//! RTMP 1.0 lists the fields and event types but not the layout of the flags or of each
-//! event's data. The layouts here are the ones Flash Media Server and Red5 use:
-//! - header: the name as a string with a 16-bit length and no AMF marker, the version (4
-//!   bytes), the flags (4 bytes; Red5 writes 2 for a persistent object), 4 reserved bytes;
-//! - then events: type (1 byte), data length (4 bytes), data.
-//!
-//! Event data: Use, Release, Clear and Use Success carry none; Request Change and Change carry
-//! name/value pairs (a marker-less name, then an AMF0 value); Success, Remove and Request
-//! Remove carry a marker-less name; Send Message carries AMF0 values, the handler name (an
-//! AMF string) first; Status carries a marker-less code then a marker-less level. Data that
-//! does not fit its event's layout is an error. Unknown event types keep their data byte for
-//! byte. Type 16 starts with the format selector byte 0 of the extended types (RTMP errata
-//! §6.2); its names stay marker-less and its values AMF0, with 0x11 switching one to AMF3.
 
 use super::amf_values::{decode_one_value, decode_values, encode_values, Budget};
 use super::wire::{put_short_string, Reader};
@@ -26,6 +12,21 @@ use bytes::{BufMut, Bytes, BytesMut};
 use core::mem::size_of;
 
 /// A shared object message (RTMP 1.0 §7.1.3): events about one remote shared object.
+///
+/// RTMP 1.0 lists the fields and event types but not the layout of the flags or of each
+/// event's data. The layouts here are the ones Red5 reads and writes and reverse-engineered
+/// Flash Media Server traffic shows:
+/// - header: the name as a string with a 16-bit length and no AMF marker, the version (4
+///   bytes), the flags (4 bytes; Red5 writes 2 for a persistent object), 4 reserved bytes;
+/// - then events: type (1 byte), data length (4 bytes), data.
+///
+/// Event data: Use, Release, Clear and Use Success carry none; Request Change and Change carry
+/// name/value pairs (a marker-less name, then an AMF0 value); Success, Remove and Request
+/// Remove carry a marker-less name; Send Message carries AMF0 values, the handler name (an
+/// AMF string) first; Status carries a marker-less code then a marker-less level. Data that
+/// does not fit its event's layout is an error. Unknown event types keep their data byte for
+/// byte. Type 16 starts with the format selector byte 0 of the extended types (RTMP errata
+/// §6.2); its names stay marker-less and its values AMF0, with 0x11 switching one to AMF3.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SharedObject {
     /// The shared object's name.
