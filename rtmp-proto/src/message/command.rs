@@ -84,18 +84,10 @@ impl Command {
         self.arguments.get(index)
     }
 
-    /// The property `key` of the command object, if it is an object or an ECMA array (the
-    /// first property of that name, as the AMF0 wire order gives it).
+    /// The property `key` of the command object, if it is an object or an (ECMA or mixed)
+    /// array: the first property of that name, in wire order.
     pub fn command_object_property(&self, key: &str) -> Option<&Value> {
-        let properties = match &self.command_object {
-            Value::Object(object) => &object.properties,
-            Value::EcmaArray(entries) => entries,
-            _ => return None,
-        };
-        properties
-            .iter()
-            .find(|(name, _)| name == key)
-            .map(|(_, value)| value)
+        self.command_object.get(key)
     }
 
     pub(super) fn decode(

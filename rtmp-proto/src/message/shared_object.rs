@@ -470,6 +470,10 @@ mod tests {
                 handler: String::from("onChat"),
                 arguments: vec![string("hello"), Value::Boolean(false)],
             },
+            SharedObjectEvent::Status {
+                code: String::new(),
+                level: String::from("status"),
+            },
             SharedObjectEvent::Clear,
             SharedObjectEvent::Remove {
                 name: String::from("a"),
