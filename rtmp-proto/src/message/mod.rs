@@ -390,3 +390,68 @@ pub enum MessageError {
     #[error("AMF: {0}")]
     Amf(#[from] AmfError),
 }
+
+#[cfg(test)]
+mod tests {
+    use super::testing::{assert_round_trip, raw};
+    use super::*;
+
+    #[test]
+    fn media_payloads_are_shared_not_copied() {
+        for (id, wrap) in [
+            (type_id::AUDIO, Message::Audio as fn(Bytes) -> Message),
+            (type_id::VIDEO, Message::Video),
+            (type_id::AGGREGATE, Message::Aggregate),
+        ] {
+            let raw = raw(id, &[0xAF, 0x01, 0x21, 0x00]);
+            let message = Message::decode(&raw, &Limits::default()).unwrap();
+            assert_eq!(message, wrap(raw.payload.clone()));
+            let encoded = message.to_raw(raw.timestamp, raw.stream_id).unwrap();
+            assert_eq!(encoded, raw);
+            assert_eq!(encoded.payload.as_ptr(), raw.payload.as_ptr());
+        }
+    }
+
+    #[test]
+    fn unknown_types_are_kept_byte_for_byte() {
+        for id in [0, 7, 10, 14, 21, 23, 255] {
+            let raw = raw(id, &[1, 2, 3]);
+            let message = Message::decode(&raw, &Limits::default()).unwrap();
+            assert_eq!(
+                message,
+                Message::Unknown {
+                    type_id: id,
+                    payload: raw.payload.clone()
+                }
+            );
+            assert_eq!(assert_round_trip(&message).payload, raw.payload);
+        }
+    }
+
+    #[test]
+    fn interpreted_types_cannot_pose_as_unknown() {
+        for id in [1, 2, 3, 4, 5, 6, 8, 9, 15, 16, 17, 18, 19, 20, 22] {
+            let message = Message::Unknown {
+                type_id: id,
+                payload: Bytes::new(),
+            };
+            assert_eq!(
+                message.to_raw(0, 0),
+                Err(MessageError::KnownTypeAsUnknown { type_id: id })
+            );
+        }
+    }
+
+    #[test]
+    fn conversions_into_message() {
+        let ping = UserControl::PingResponse { timestamp: 9 };
+        assert_eq!(Message::from(ping.clone()), Message::UserControl(ping));
+        let data = Data::default();
+        assert_eq!(Message::from(data.clone()).type_id(), type_id::DATA_AMF0);
+        let shared_object = SharedObject::new("so", 1, false, alloc::vec::Vec::new());
+        assert_eq!(
+            Message::from(shared_object).type_id(),
+            type_id::SHARED_OBJECT_AMF0
+        );
+    }
+}

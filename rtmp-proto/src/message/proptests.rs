@@ -202,7 +202,7 @@ fn check_decode_is_stable(raw: &RawMessage, limits: &Limits) -> Result<(), TestC
 
 proptest! {
     #![proptest_config(ProptestConfig {
-        cases: 256,
+        cases: 512,
         ..crate::test_support::proptest_config!("message")
     })]
 
