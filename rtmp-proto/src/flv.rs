@@ -57,7 +57,8 @@ impl FileHeader {
 /// An FLV tag header (Annex E.4.1): the 11 bytes before each tag body.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TagHeader {
-    /// The tag type: see [`tag_type`]. The encryption filter bit is not part of it.
+    /// The whole first byte: the tag type (see [`tag_type`]) in the low 5 bits, the filter bit
+    /// and two reserved bits above. RTMP aggregate messages use all 8 bits as a message type id.
     pub tag_type: u8,
     /// Length of the tag body in bytes (24 bits).
     pub data_size: u32,
@@ -68,18 +69,20 @@ pub struct TagHeader {
 }
 
 impl TagHeader {
-    /// Reads a tag header from its 11 bytes. The encryption filter bit is reported as an error.
-    pub fn parse(bytes: &[u8; TAG_HEADER_LEN]) -> Result<TagHeader, FlvError> {
-        if bytes[0] & 0x20 != 0 {
-            return Err(FlvError::Encrypted);
-        }
+    /// Whether the filter bit says the body is encrypted (Annex E.4.1), which we cannot read.
+    pub fn is_filtered(&self) -> bool {
+        self.tag_type & 0x20 != 0
+    }
+
+    /// Reads a tag header from its 11 bytes.
+    pub fn parse(bytes: &[u8; TAG_HEADER_LEN]) -> TagHeader {
         let be24 = |b: &[u8]| (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        Ok(TagHeader {
-            tag_type: bytes[0] & 0x1F,
+        TagHeader {
+            tag_type: bytes[0],
             data_size: be24(&bytes[1..4]),
             timestamp: be24(&bytes[4..7]) | (u32::from(bytes[7]) << 24),
             stream_id: be24(&bytes[8..11]),
-        })
+        }
     }
 
     /// The 11 bytes of this header. Sizes and stream ids above 24 bits are truncated to 24 bits.
@@ -87,7 +90,7 @@ impl TagHeader {
         let [_, s1, s2, s3] = self.data_size.to_be_bytes();
         let [t0, t1, t2, t3] = self.timestamp.to_be_bytes();
         let [_, i1, i2, i3] = self.stream_id.to_be_bytes();
-        [self.tag_type & 0x1F, s1, s2, s3, t1, t2, t3, t0, i1, i2, i3]
+        [self.tag_type, s1, s2, s3, t1, t2, t3, t0, i1, i2, i3]
     }
 }
 
@@ -107,7 +110,7 @@ impl Tag {
     /// writer can send header, body and trailer without copying the body.
     pub fn framing(&self) -> ([u8; TAG_HEADER_LEN], [u8; 4]) {
         let header = TagHeader {
-            tag_type: self.tag_type,
+            tag_type: self.tag_type & 0x1F,
             data_size: self.data.len() as u32,
             timestamp: self.timestamp,
             stream_id: 0,
@@ -194,7 +197,10 @@ impl FlvReader {
         };
         let mut fixed = [0u8; TAG_HEADER_LEN];
         fixed.copy_from_slice(header_bytes);
-        let header = TagHeader::parse(&fixed)?;
+        let header = TagHeader::parse(&fixed);
+        if header.is_filtered() {
+            return Err(FlvError::Encrypted);
+        }
         let body_len = header.data_size as usize;
         if buf.len() < TAG_HEADER_LEN + body_len + 4 {
             return Ok(None);
@@ -203,7 +209,7 @@ impl FlvReader {
         let data = buf.split_to(body_len).freeze();
         buf.advance(4);
         Ok(Some(Tag {
-            tag_type: header.tag_type,
+            tag_type: header.tag_type & 0x1F,
             timestamp: header.timestamp,
             data,
         }))
@@ -248,7 +254,7 @@ mod tests {
             bytes,
             [9, 0x0A, 0x0B, 0x0C, 0x22, 0x33, 0x44, 0x11, 0, 0, 0]
         );
-        assert_eq!(TagHeader::parse(&bytes), Ok(header));
+        assert_eq!(TagHeader::parse(&bytes), header);
     }
 
     #[test]

@@ -1,13 +1,11 @@
 //! Aggregate messages (RTMP 1.0 §7.1.6; type 22): sub-messages with FLV tag headers.
 
-use super::wire::Reader;
 use super::MessageError;
+use crate::flv::{TagHeader, TAG_HEADER_LEN};
 use crate::raw::type_id;
 use crate::{Limits, RawMessage};
 use bytes::{BufMut, Bytes, BytesMut};
 
-/// Size of the FLV tag header in front of each sub-message.
-const TAG_HEADER_LEN: usize = 11;
 /// Size of the back pointer after each sub-message.
 const BACK_POINTER_LEN: usize = 4;
 /// The largest data size the 24-bit field can carry.
@@ -71,35 +69,32 @@ impl AggregateIter {
         let truncated = MessageError::AggregateTruncated {
             offset: self.offset,
         };
-        let mut reader = Reader::new(rest);
-        let (Some(sub_type), Some(size), Some(low_timestamp), Some(high_timestamp), Some(_)) = (
-            reader.u8(),
-            reader.u24(),
-            reader.u24(),
-            reader.u8(),
-            reader.u24(),
-        ) else {
+        let Some(header) = rest.first_chunk::<TAG_HEADER_LEN>().map(TagHeader::parse) else {
             return Err(truncated);
         };
+        let sub_type = header.tag_type;
         if sub_type == type_id::AGGREGATE {
             return Err(MessageError::NestedAggregate);
         }
-        let size = usize::try_from(size).unwrap_or(usize::MAX);
+        let size = usize::try_from(header.data_size).unwrap_or(usize::MAX);
         if size > self.max_message_size {
             return Err(MessageError::SubMessageTooLarge { size });
         }
         let data_start = self.offset.saturating_add(TAG_HEADER_LEN);
-        reader.skip(size).ok_or(truncated)?;
         let data_end = data_start.saturating_add(size);
+        if data_end > self.payload.len() {
+            return Err(truncated);
+        }
         // A missing final back pointer is tolerated; a partial one is reported by the next call.
-        let consumed = if reader.remaining() >= BACK_POINTER_LEN {
-            reader.position().saturating_add(BACK_POINTER_LEN)
+        let back_pointer = BACK_POINTER_LEN.min(self.payload.len() - data_end);
+        let back_pointer = if back_pointer == BACK_POINTER_LEN {
+            back_pointer
         } else {
-            reader.position()
+            0
         };
-        self.offset = self.offset.saturating_add(consumed);
+        self.offset = data_end + back_pointer;
 
-        let sub_timestamp = (u32::from(high_timestamp) << 24) | low_timestamp;
+        let sub_timestamp = header.timestamp;
         let first = *self.first_sub_timestamp.get_or_insert(sub_timestamp);
         Ok(Some(RawMessage {
             timestamp: sub_timestamp
@@ -160,26 +155,17 @@ impl AggregateBuilder {
         if data.len() > MAX_SUB_MESSAGE_LEN {
             return Err(MessageError::SubMessageTooLarge { size: data.len() });
         }
-        let [_, size_high, size_middle, size_low] = to_u32(data.len()).to_be_bytes();
-        let [time_extended, time_high, time_middle, time_low] = timestamp.to_be_bytes();
         // Readers ignore the tag's stream id except nginx-rtmp, which uses it: write the
         // aggregate's, cut to the 24 bits the field has (RTMP errata §6 caps stream ids there).
-        let [_, stream_high, stream_middle, stream_low] = self.stream_id.to_be_bytes();
+        let header = TagHeader {
+            tag_type: type_id,
+            data_size: to_u32(data.len()),
+            timestamp,
+            stream_id: self.stream_id & 0xFF_FFFF,
+        };
         self.payload
             .reserve(TAG_HEADER_LEN + data.len() + BACK_POINTER_LEN);
-        self.payload.put_slice(&[
-            type_id,
-            size_high,
-            size_middle,
-            size_low,
-            time_high,
-            time_middle,
-            time_low,
-            time_extended,
-            stream_high,
-            stream_middle,
-            stream_low,
-        ]);
+        self.payload.put_slice(&header.to_bytes());
         self.payload.put_slice(data);
         self.payload
             .put_u32(to_u32(TAG_HEADER_LEN.saturating_add(data.len())));

@@ -55,11 +55,6 @@ impl<'a> Reader<'a> {
         self.array().map(u16::from_be_bytes)
     }
 
-    pub(crate) fn u24(&mut self) -> Option<u32> {
-        self.array::<3>()
-            .map(|[high, middle, low]| u32::from_be_bytes([0, high, middle, low]))
-    }
-
     pub(crate) fn u32(&mut self) -> Option<u32> {
         self.array().map(u32::from_be_bytes)
     }
@@ -95,7 +90,8 @@ mod tests {
         let mut reader = Reader::new(&[1, 2, 3]);
         assert_eq!(reader.u32(), None);
         assert_eq!(reader.position(), 0);
-        assert_eq!(reader.u24(), Some(0x010203));
+        assert_eq!(reader.u16(), Some(0x0102));
+        assert_eq!(reader.u8(), Some(3));
         assert!(reader.is_empty());
         assert_eq!(reader.u8(), None);
         assert_eq!(reader.take(usize::MAX), None);
