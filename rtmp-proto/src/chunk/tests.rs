@@ -815,3 +815,42 @@ proptest! {
         prop_assert_eq!(&decode_checked(&bytes, &[1], true), &whole);
     }
 }
+
+/// Chunk streams recorded between FFmpeg or rtmpdump and nginx-rtmp (the `rtmp-tests` crate's
+/// fixtures), after their 3073-byte handshake: every byte decodes, whole or byte by byte.
+#[test]
+fn real_peers_captures_decode() {
+    const HANDSHAKE: usize = 1 + 1536 + 1536;
+    macro_rules! capture {
+        ($name:literal) => {
+            include_bytes!(concat!("../../../tests/fixtures/captures/", $name))
+        };
+    }
+    let captures: [(&[u8], usize, u32); 6] = [
+        (capture!("ffmpeg-publish.c2s"), 45, 4096),
+        (capture!("ffmpeg-publish.s2c"), 7, 4096),
+        (capture!("ffmpeg-play.c2s"), 7, 128),
+        (capture!("ffmpeg-play.s2c"), 152, 4096),
+        (capture!("rtmpdump-play.c2s"), 8, 128),
+        (capture!("rtmpdump-play.s2c"), 102, 4096),
+    ];
+    for (capture, count, final_chunk_size) in captures {
+        let chunks = &capture[HANDSHAKE..];
+        let mut decoder = ChunkDecoder::new(Limits::default());
+        let (messages, error) = decode_in_pieces(&mut decoder, chunks, &[], false);
+        assert_eq!(error, None);
+        assert_eq!(messages.len(), count);
+        assert_eq!(decoder.chunk_size(), final_chunk_size);
+        assert_eq!(decoder.buffered_bytes(), 0);
+        // The first message each way is connect or, from nginx, Window Acknowledgement Size.
+        assert!(matches!(
+            messages[0].type_id,
+            type_id::COMMAND_AMF0 | type_id::WINDOW_ACK_SIZE
+        ));
+        let mut split = ChunkDecoder::new(Limits::default());
+        assert_eq!(
+            decode_in_pieces(&mut split, chunks, &[1], true),
+            (messages, None)
+        );
+    }
+}
