@@ -200,8 +200,21 @@ impl ChunkDecoder {
                 };
                 // `take` is at most `chunk_remaining`, a u32.
                 self.chunk_remaining -= take as u32;
-                if self.chunk_remaining == 0 && stream.partial.len() == stream.length as usize {
+                if self.chunk_remaining > 0 {
+                    continue;
+                }
+                let missing = stream.length as usize - stream.partial.len();
+                if missing == 0 {
                     return self.finish_partial(self.current).map(Some);
+                }
+                // The usual next chunk continues this message with a one-byte type 3 header:
+                // take it here rather than through `parse_header`, to the same effect.
+                if self.pending_len == 0 && stream.csid < 64 && stream.extended.is_none() {
+                    let continuation = 0xC0 | stream.csid as u8;
+                    if input.get(*pos) == Some(&continuation) {
+                        *pos += 1;
+                        self.chunk_remaining = self.chunk_size.min(missing as u32);
+                    }
                 }
                 continue;
             }

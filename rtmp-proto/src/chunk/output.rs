@@ -3,7 +3,7 @@
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 
 /// Chunks ready to send (RTMP 1.0 §5.3): a sequence of segments, each either header bytes from an
 /// internal buffer or a range of a message payload shared with the caller, never copied (payloads
@@ -35,7 +35,9 @@ pub struct ChunkOutput {
     /// Payloads that segments refer to. The first is payload number `payloads_base`.
     payloads: VecDeque<Bytes>,
     payloads_base: usize,
-    segments: VecDeque<Segment>,
+    /// The segments; those before `first_segment` were written.
+    segments: Vec<Segment>,
+    first_segment: usize,
     len: usize,
 }
 
@@ -73,12 +75,16 @@ impl ChunkOutput {
 
     /// Number of segments, the count of slices a vectored write of everything takes.
     pub fn segment_count(&self) -> usize {
-        self.segments.len()
+        self.segments.len() - self.first_segment
+    }
+
+    fn pending_segments(&self) -> &[Segment] {
+        self.segments.get(self.first_segment..).unwrap_or_default()
     }
 
     /// The bytes to send, in order, as slices for a vectored write.
     pub fn segments(&self) -> impl Iterator<Item = &[u8]> + '_ {
-        self.segments
+        self.pending_segments()
             .iter()
             .map(|segment| self.segment_bytes(segment))
     }
@@ -104,7 +110,7 @@ impl ChunkOutput {
         }
         self.len -= n;
         while n > 0 {
-            let Some(front) = self.segments.front_mut() else {
+            let Some(front) = self.segments.get_mut(self.first_segment) else {
                 break;
             };
             let (start, end) = match front {
@@ -118,7 +124,7 @@ impl ChunkOutput {
                 break;
             }
             n -= available;
-            self.segments.pop_front();
+            self.first_segment += 1;
         }
         self.release_written();
     }
@@ -130,6 +136,7 @@ impl ChunkOutput {
         self.payloads.clear();
         self.payloads_base = 0;
         self.segments.clear();
+        self.first_segment = 0;
         self.len = 0;
     }
 
@@ -144,14 +151,11 @@ impl ChunkOutput {
 
     /// Every byte to send, in one buffer (a copy, except when there is a single segment).
     pub fn to_bytes(&self) -> Bytes {
-        if let (
-            1,
-            Some(Segment::Payload {
-                payload,
-                start,
-                end,
-            }),
-        ) = (self.segments.len(), self.segments.front())
+        if let [Segment::Payload {
+            payload,
+            start,
+            end,
+        }] = self.pending_segments()
         {
             if let Some(bytes) = self.payloads.get(payload - self.payloads_base) {
                 return bytes.slice(*start..*end);
@@ -178,18 +182,29 @@ impl ChunkOutput {
     /// Frees the payloads no segment refers to any more, and the written header bytes once they
     /// add up to enough to be worth it.
     fn release_written(&mut self) {
-        let first_payload = self.segments.iter().find_map(|segment| match segment {
-            Segment::Payload { payload, .. } => Some(*payload),
-            Segment::Header { .. } => None,
-        });
+        // Written segments are dropped in bulk, once they are the larger part.
+        if self.first_segment >= 64 && self.first_segment * 2 >= self.segments.len() {
+            self.segments.drain(..self.first_segment);
+            self.first_segment = 0;
+        }
+        let first_payload = self
+            .pending_segments()
+            .iter()
+            .find_map(|segment| match segment {
+                Segment::Payload { payload, .. } => Some(*payload),
+                Segment::Header { .. } => None,
+            });
         let first_payload = first_payload.unwrap_or(self.payloads_base + self.payloads.len());
         while self.payloads_base < first_payload && self.payloads.pop_front().is_some() {
             self.payloads_base += 1;
         }
-        let first_header = self.segments.iter().find_map(|segment| match segment {
-            Segment::Header { start, .. } => Some(*start),
-            Segment::Payload { .. } => None,
-        });
+        let first_header = self
+            .pending_segments()
+            .iter()
+            .find_map(|segment| match segment {
+                Segment::Header { start, .. } => Some(*start),
+                Segment::Payload { .. } => None,
+            });
         let first_header = first_header.unwrap_or(self.headers_base + self.headers.len());
         let written = first_header - self.headers_base;
         if written >= RECLAIM_HEADERS_AT {
@@ -202,16 +217,21 @@ impl ChunkOutput {
     #[inline]
     pub(super) fn push_inline(&mut self, bytes: &[u8]) {
         let start = self.headers_base + self.headers.len();
-        self.headers.extend_from_slice(bytes);
+        if let [byte] = bytes {
+            // The usual type 3 header: spare a call to memcpy.
+            self.headers.put_u8(*byte);
+        } else {
+            self.headers.extend_from_slice(bytes);
+        }
         let end = start + bytes.len();
         self.len += bytes.len();
-        if let Some(Segment::Header { end: last_end, .. }) = self.segments.back_mut() {
+        if let Some(Segment::Header { end: last_end, .. }) = self.segments.last_mut() {
             if *last_end == start {
                 *last_end = end;
                 return;
             }
         }
-        self.segments.push_back(Segment::Header { start, end });
+        self.segments.push(Segment::Header { start, end });
     }
 
     /// Holds on to `payload` for the segments [`push_payload_range`](Self::push_payload_range)
@@ -226,7 +246,7 @@ impl ChunkOutput {
     #[inline]
     pub(super) fn push_payload_range(&mut self, payload: usize, start: usize, end: usize) {
         self.len += end - start;
-        self.segments.push_back(Segment::Payload {
+        self.segments.push(Segment::Payload {
             payload,
             start,
             end,
@@ -303,6 +323,7 @@ mod tests {
             out.advance(written);
             expected.drain(..written);
             assert!(out.payloads.len() <= 2);
+            assert!(out.segments.len() <= 2 * 64 + 2);
             assert!(out.headers.len() <= RECLAIM_HEADERS_AT + 12);
         }
         assert_eq!(collect(&out), expected);
