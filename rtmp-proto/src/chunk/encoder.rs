@@ -7,8 +7,8 @@ use super::output::ChunkOutput;
 use super::{validate_chunk_size, ChunkError, ChunkStreamId, DEFAULT_CHUNK_SIZE};
 use crate::RawMessage;
 
-/// Payloads up to this length are copied next to their chunk header rather than given a segment
-/// of their own.
+/// Payloads up to this length, and chunk payloads at chunk sizes up to it, are copied next to
+/// their chunk header rather than given a segment of their own.
 const INLINE_PAYLOAD_MAX: usize = 48;
 
 /// Splits messages into chunks and compresses their headers (RTMP 1.0 §5.3.1.2).
@@ -103,7 +103,7 @@ impl ChunkEncoder {
     /// Appends `msg`, split into chunks on chunk stream `csid`, to `out` (RTMP 1.0 §5.3.1).
     ///
     /// The payload is not copied: `out` refers to it (payloads of a few dozen bytes or less
-    /// are copied next to their header). Fails only if the payload is longer than the 24-bit
+    /// are copied next to their header, as are all chunks at chunk sizes that small). Fails only if the payload is longer than the 24-bit
     /// message length field allows.
     pub fn encode(
         &mut self,
@@ -117,7 +117,10 @@ impl ChunkEncoder {
         let payload = &msg.payload;
         let chunk_size = self.chunk_size as usize;
 
-        if payload.len() <= INLINE_PAYLOAD_MAX {
+        // Below a few dozen bytes, a copy costs less than a segment (and an iovec) of its own:
+        // for small payloads, and for every chunk at tiny chunk sizes, which no peer uses but
+        // which would otherwise take 32 bytes of segment per chunk.
+        if payload.len() <= INLINE_PAYLOAD_MAX || chunk_size <= INLINE_PAYLOAD_MAX {
             let (head, mut rest) = payload.split_at(chunk_size.min(payload.len()));
             out.push_inline(first);
             out.push_inline(head);
@@ -365,6 +368,18 @@ mod tests {
             .map(|segment| segment.as_ptr() as usize - base)
             .collect();
         assert_eq!(payload_segments, [0, 128, 256, 384, 512, 640, 768, 896]);
+    }
+
+    #[test]
+    fn tiny_chunk_sizes_copy_their_chunks() {
+        let mut encoder = ChunkEncoder::new();
+        encoder.set_chunk_size(16).unwrap();
+        let mut out = ChunkOutput::new();
+        encoder
+            .encode(ChunkStreamId::VIDEO, &message(0, 9, 1, 1000), &mut out)
+            .unwrap();
+        assert_eq!(out.segment_count(), 1);
+        assert_eq!(out.len(), 12 + 1000 + 62);
     }
 
     #[test]
