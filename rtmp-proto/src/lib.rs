@@ -7,7 +7,7 @@
 //!
 //! Layers, each usable on its own:
 //! - [`handshake`]: C0/C1/C2 and S0/S1/S2, plain and HMAC-SHA256 digest (RTMP 1.0 §5.2).
-//! - [`chunk`]: the chunk stream (RTMP 1.0 §5.3): `ChunkDecoder` and `ChunkEncoder`.
+//! - [`chunk`]: the chunk stream (RTMP 1.0 §5.3): [`chunk::ChunkDecoder`] and [`chunk::ChunkEncoder`].
 //! - [`message`]: typed protocol control, user control, command, data, media, aggregate and
 //!   shared object messages (RTMP 1.0 §5.4, §6, §7).
 //! - [`amf`], [`amf0`], [`amf3`]: one value model and the AMF0 and AMF3 codecs.
