@@ -1,1 +1,6 @@
 //! Shared helpers for the workspace's end-to-end tests, interop tests and benchmarks.
+
+/// The README's examples, compiled and run as doctests so they cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeExamples;
