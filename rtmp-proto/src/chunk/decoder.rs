@@ -1,0 +1,715 @@
+//! Chunks in, whole messages out (RTMP 1.0 §5.3).
+
+use alloc::vec::Vec;
+use core::mem;
+
+use bytes::{Buf, Bytes};
+
+use super::header::{
+    read_basic_header, read_u24, EXTENDED_TIMESTAMP_MARKER, MAX_HEADER_LEN, MESSAGE_HEADER_LEN,
+};
+use super::{validate_chunk_size, ChunkError, DEFAULT_CHUNK_SIZE};
+use crate::{type_id, Limits, RawMessage};
+
+/// Reassembles messages from the chunks a peer sends (RTMP 1.0 §5.3).
+///
+/// Each chunk payload is copied once, from the input straight into the message it belongs to;
+/// a message whose payload lies whole inside one chunk of a [`decode_bytes`](Self::decode_bytes)
+/// input is not copied at all. Between calls the decoder keeps, besides each chunk stream's
+/// partial message, at most one incomplete chunk header (18 bytes).
+///
+/// Set Chunk Size (RTMP 1.0 §5.4.1) and Abort (§5.4.2) messages take effect as they are decoded;
+/// they are still returned. Timestamps come out absolute and wrap at 2^32 (§5.3.1.3, serial
+/// number arithmetic).
+///
+/// Every error is fatal: once [`decode`](Self::decode) has returned one, it returns the same
+/// error again.
+///
+/// ```
+/// use rtmp_proto::{chunk::ChunkDecoder, Limits};
+/// // A type 0 chunk on chunk stream 3: timestamp 1, length 2, type 20, stream 0.
+/// let mut input: &[u8] = &[0x03, 0, 0, 1, 0, 0, 2, 20, 0, 0, 0, 0, 0xAA, 0xBB];
+/// let mut decoder = ChunkDecoder::new(Limits::default());
+/// let message = decoder.decode(&mut input).unwrap().unwrap();
+/// assert_eq!((message.timestamp, message.type_id, &message.payload[..]), (1, 20, &[0xAA, 0xBB][..]));
+/// assert!(input.is_empty());
+/// ```
+#[derive(Debug)]
+pub struct ChunkDecoder {
+    limits: Limits,
+    chunk_size: u32,
+    streams: Vec<InboundStream>,
+    /// The stream `streams` was last searched for: consecutive chunks mostly share one.
+    last_found: usize,
+    /// The stream whose chunk payload is being read while `chunk_remaining > 0`.
+    current: usize,
+    /// Payload bytes of the current chunk not read yet.
+    chunk_remaining: u32,
+    /// Sum of the announced lengths of the partial messages.
+    buffered: usize,
+    /// Bytes that arrived before the rest of the input: an incomplete chunk header, or payload
+    /// bytes that were read to tell whether a type 3 chunk carries an extended timestamp.
+    pending: [u8; MAX_HEADER_LEN],
+    pending_len: usize,
+    failed: Option<ChunkError>,
+}
+
+/// What the decoder knows about one chunk stream: the fields of its last message header
+/// (RTMP 1.0 §5.3.1.2) and its partial message.
+#[derive(Debug)]
+struct InboundStream {
+    csid: u32,
+    /// Absolute timestamp of the stream's current (or last) message.
+    timestamp: u32,
+    /// Timestamp field of the last type 0, 1 or 2 header, added by a type 3 chunk that starts a
+    /// new message.
+    delta: u32,
+    length: u32,
+    type_id: u8,
+    stream_id: u32,
+    /// The extended timestamp of the last type 0, 1 or 2 header, which the type 3 chunks that
+    /// follow it should repeat (RTMP 1.0 §5.3.1.3 and the errata).
+    extended: Option<u32>,
+    /// Whether a message has started and not all its chunks arrived.
+    open: bool,
+    partial: Vec<u8>,
+}
+
+/// A parsed chunk header (RTMP 1.0 §5.3.1): the fields that were present.
+#[derive(Clone, Copy)]
+struct ChunkHeader {
+    fmt: u8,
+    csid: u32,
+    stream: Option<usize>,
+    /// The timestamp or delta, with the extended timestamp already substituted.
+    timestamp: u32,
+    extended: bool,
+    length: u32,
+    type_id: u8,
+    stream_id: u32,
+}
+
+impl ChunkDecoder {
+    /// A decoder at the default chunk size of 128 (RTMP 1.0 §5.4.1), bounded by `limits`.
+    pub fn new(limits: Limits) -> Self {
+        Self {
+            limits,
+            chunk_size: DEFAULT_CHUNK_SIZE,
+            streams: Vec::new(),
+            last_found: 0,
+            current: 0,
+            chunk_remaining: 0,
+            buffered: 0,
+            pending: [0; MAX_HEADER_LEN],
+            pending_len: 0,
+            failed: None,
+        }
+    }
+
+    /// The chunk size the peer sends with (RTMP 1.0 §5.4.1).
+    pub fn chunk_size(&self) -> u32 {
+        self.chunk_size
+    }
+
+    /// Sets the chunk size the peer sends with (RTMP 1.0 §5.4.1); decoding a Set Chunk Size
+    /// message does this already. Fails on 0 and on sizes with the most significant bit set.
+    pub fn set_chunk_size(&mut self, size: u32) -> Result<(), ChunkError> {
+        self.chunk_size = validate_chunk_size(size)?;
+        Ok(())
+    }
+
+    /// The limits this decoder enforces.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Sum of the announced lengths of the messages whose chunks have not all arrived, as
+    /// bounded by [`Limits::max_buffered_bytes`].
+    pub fn buffered_bytes(&self) -> usize {
+        self.buffered
+    }
+
+    /// Number of chunk streams the peer has opened (RTMP 1.0 §5.3.1.1), as bounded by
+    /// [`Limits::max_chunk_streams`].
+    pub fn chunk_stream_count(&self) -> usize {
+        self.streams.len()
+    }
+
+    /// Consumes bytes from the front of `input` and returns the next complete message, or
+    /// `Ok(None)` once every byte of `input` has been consumed (partial chunks are kept inside,
+    /// bounded by the limits). Call it again while it returns messages.
+    ///
+    /// After an error, how much of `input` was consumed is unspecified.
+    pub fn decode(&mut self, input: &mut &[u8]) -> Result<Option<RawMessage>, ChunkError> {
+        let mut consumed = 0;
+        let result = self.decode_from(input, None, &mut consumed);
+        *input = input.get(consumed..).unwrap_or_default();
+        self.remember_failure(result)
+    }
+
+    /// The same as [`decode`](Self::decode) over a [`Bytes`]: a message whose payload lies whole
+    /// in one chunk of `input` is returned as a slice of it, without a copy.
+    pub fn decode_bytes(&mut self, input: &mut Bytes) -> Result<Option<RawMessage>, ChunkError> {
+        let mut consumed = 0;
+        let result = self.decode_from(input, Some(&*input), &mut consumed);
+        input.advance(consumed.min(input.len()));
+        self.remember_failure(result)
+    }
+
+    fn remember_failure(
+        &mut self,
+        result: Result<Option<RawMessage>, ChunkError>,
+    ) -> Result<Option<RawMessage>, ChunkError> {
+        if let Err(error) = &result {
+            self.failed = Some(error.clone());
+        }
+        result
+    }
+
+    /// The decoding loop. `source`, when given, is `input` as a `Bytes` to slice payloads from.
+    #[inline(always)]
+    fn decode_from(
+        &mut self,
+        input: &[u8],
+        source: Option<&Bytes>,
+        pos: &mut usize,
+    ) -> Result<Option<RawMessage>, ChunkError> {
+        if let Some(error) = &self.failed {
+            return Err(error.clone());
+        }
+        loop {
+            if self.chunk_remaining > 0 {
+                let stream = &mut self.streams[self.current];
+                let take = if self.pending_len > 0 {
+                    // Only after a type 3 chunk whose four bytes after the basic header turned out
+                    // not to be an extended timestamp.
+                    let take = (self.chunk_remaining as usize).min(self.pending_len);
+                    stream.partial.extend_from_slice(&self.pending[..take]);
+                    self.pending.copy_within(take..self.pending_len, 0);
+                    self.pending_len -= take;
+                    take
+                } else {
+                    let rest = input.get(*pos..).unwrap_or_default();
+                    if rest.is_empty() {
+                        return Ok(None);
+                    }
+                    let take = (self.chunk_remaining as usize).min(rest.len());
+                    stream.partial.extend_from_slice(&rest[..take]);
+                    *pos += take;
+                    take
+                };
+                // `take` is at most `chunk_remaining`, a u32.
+                self.chunk_remaining -= take as u32;
+                if self.chunk_remaining == 0 && stream.partial.len() == stream.length as usize {
+                    return self.finish_partial(self.current).map(Some);
+                }
+                continue;
+            }
+
+            let header = if self.pending_len == 0 {
+                let rest = input.get(*pos..).unwrap_or_default();
+                if rest.is_empty() {
+                    return Ok(None);
+                }
+                match self.parse_header(rest)? {
+                    Some((header, len)) => {
+                        *pos += len;
+                        header
+                    }
+                    None => {
+                        // An incomplete header is shorter than the longest one.
+                        self.pending[..rest.len()].copy_from_slice(rest);
+                        self.pending_len = rest.len();
+                        *pos = input.len();
+                        return Ok(None);
+                    }
+                }
+            } else {
+                let rest = input.get(*pos..).unwrap_or_default();
+                let mut joined = [0u8; 2 * MAX_HEADER_LEN];
+                let held = self.pending_len;
+                let added = rest.len().min(MAX_HEADER_LEN);
+                joined[..held].copy_from_slice(&self.pending[..held]);
+                joined[held..held + added].copy_from_slice(&rest[..added]);
+                match self.parse_header(&joined[..held + added])? {
+                    Some((header, len)) => {
+                        if len >= held {
+                            *pos += len - held;
+                            self.pending_len = 0;
+                        } else {
+                            self.pending.copy_within(len..held, 0);
+                            self.pending_len = held - len;
+                        }
+                        header
+                    }
+                    None => {
+                        self.pending[held..held + added].copy_from_slice(&rest[..added]);
+                        self.pending_len = held + added;
+                        *pos += added;
+                        return Ok(None);
+                    }
+                }
+            };
+
+            if let Some(message) = self.start_chunk(header, input, source, pos)? {
+                return Ok(Some(message));
+            }
+        }
+    }
+
+    /// Finds the state of chunk stream `csid`.
+    #[inline(always)]
+    fn find(&mut self, csid: u32) -> Option<usize> {
+        if let Some(stream) = self.streams.get(self.last_found) {
+            if stream.csid == csid {
+                return Some(self.last_found);
+            }
+        }
+        let found = self.streams.iter().position(|stream| stream.csid == csid)?;
+        self.last_found = found;
+        Some(found)
+    }
+
+    /// Parses the chunk header at the start of `buf` (RTMP 1.0 §5.3.1), returning it with its
+    /// length, or `None` if `buf` holds only part of it.
+    #[inline(always)]
+    fn parse_header(&mut self, buf: &[u8]) -> Result<Option<(ChunkHeader, usize)>, ChunkError> {
+        let Some((fmt, csid, basic_len)) = read_basic_header(buf) else {
+            return Ok(None);
+        };
+        let stream = self.find(csid);
+        let mut header = ChunkHeader {
+            fmt,
+            csid,
+            stream,
+            timestamp: 0,
+            extended: false,
+            length: 0,
+            type_id: 0,
+            stream_id: 0,
+        };
+        let Some(known) = stream else {
+            if fmt != 0 {
+                return Err(ChunkError::UnknownChunkStream { csid, fmt });
+            }
+            return self.parse_message_header(buf, basic_len, header);
+        };
+        if fmt != 3 {
+            return self.parse_message_header(buf, basic_len, header);
+        }
+        let mut len = basic_len;
+        if let Some(expected) = self.streams[known].extended {
+            // Peers differ on whether type 3 chunks repeat the extended timestamp: take the
+            // four bytes as one only if they hold the expected value, as payload otherwise.
+            let Some(field) = buf.get(basic_len..basic_len + 4) else {
+                return Ok(None);
+            };
+            let field = u32::from_be_bytes([field[0], field[1], field[2], field[3]]);
+            if field == expected {
+                header.extended = true;
+                len += 4;
+            }
+        }
+        Ok(Some((header, len)))
+    }
+
+    /// Parses the type 0, 1 or 2 message header after a basic header (RTMP 1.0 §5.3.1.2).
+    #[inline(always)]
+    fn parse_message_header(
+        &self,
+        buf: &[u8],
+        basic_len: usize,
+        mut header: ChunkHeader,
+    ) -> Result<Option<(ChunkHeader, usize)>, ChunkError> {
+        let fields_len = MESSAGE_HEADER_LEN[usize::from(header.fmt)];
+        let Some(fields) = buf.get(basic_len..basic_len + fields_len) else {
+            return Ok(None);
+        };
+        header.timestamp = read_u24([fields[0], fields[1], fields[2]]);
+        if header.fmt <= 1 {
+            header.length = read_u24([fields[3], fields[4], fields[5]]);
+            header.type_id = fields[6];
+            if header.length > self.limits.max_message_size {
+                return Err(ChunkError::MessageTooLarge {
+                    len: header.length,
+                    max: self.limits.max_message_size,
+                });
+            }
+        }
+        if header.fmt == 0 {
+            // The one little-endian field of the chunk header (RTMP 1.0 §5.3.1.2.1).
+            header.stream_id = u32::from_le_bytes([fields[7], fields[8], fields[9], fields[10]]);
+        }
+        let mut len = basic_len + fields_len;
+        if header.timestamp == EXTENDED_TIMESTAMP_MARKER {
+            let Some(field) = buf.get(len..len + 4) else {
+                return Ok(None);
+            };
+            header.timestamp = u32::from_be_bytes([field[0], field[1], field[2], field[3]]);
+            header.extended = true;
+            len += 4;
+        }
+        Ok(Some((header, len)))
+    }
+
+    /// Applies a parsed chunk header: updates the chunk stream's state and sets up the reading of
+    /// the chunk's payload. Returns the message at once when its payload is already complete.
+    #[inline(always)]
+    fn start_chunk(
+        &mut self,
+        header: ChunkHeader,
+        input: &[u8],
+        source: Option<&Bytes>,
+        pos: &mut usize,
+    ) -> Result<Option<RawMessage>, ChunkError> {
+        let index = match header.stream {
+            Some(index) => index,
+            None => self.open_stream(header.csid)?,
+        };
+        let chunk_size = self.chunk_size;
+        let stream = &mut self.streams[index];
+
+        if stream.open {
+            let changed = match header.fmt {
+                0 => {
+                    header.length != stream.length
+                        || header.type_id != stream.type_id
+                        || header.stream_id != stream.stream_id
+                }
+                1 => header.length != stream.length || header.type_id != stream.type_id,
+                _ => false,
+            };
+            if changed {
+                return Err(ChunkError::HeaderChangedMidMessage { csid: stream.csid });
+            }
+            // A header repeated in the middle of a message keeps the message's timestamp but
+            // tells whether the type 3 chunks after it carry an extended timestamp.
+            if header.fmt < 3 {
+                stream.extended = header.extended.then_some(header.timestamp);
+            }
+            let missing = stream.length as usize - stream.partial.len();
+            self.chunk_remaining = chunk_size.min(missing as u32);
+            self.current = index;
+            return Ok(None);
+        }
+
+        match header.fmt {
+            0 => {
+                stream.timestamp = header.timestamp;
+                stream.delta = header.timestamp;
+                stream.length = header.length;
+                stream.type_id = header.type_id;
+                stream.stream_id = header.stream_id;
+            }
+            1 => {
+                stream.delta = header.timestamp;
+                stream.timestamp = stream.timestamp.wrapping_add(header.timestamp);
+                stream.length = header.length;
+                stream.type_id = header.type_id;
+            }
+            2 => {
+                stream.delta = header.timestamp;
+                stream.timestamp = stream.timestamp.wrapping_add(header.timestamp);
+            }
+            _ => stream.timestamp = stream.timestamp.wrapping_add(stream.delta),
+        }
+        if header.fmt < 3 {
+            stream.extended = header.extended.then_some(header.timestamp);
+        }
+
+        let length = stream.length;
+        let needed = self.buffered.saturating_add(length as usize);
+        if needed > self.limits.max_buffered_bytes {
+            return Err(ChunkError::BufferLimitExceeded {
+                needed,
+                max: self.limits.max_buffered_bytes,
+            });
+        }
+        let (timestamp, type_id, stream_id) = (stream.timestamp, stream.type_id, stream.stream_id);
+
+        if length == 0 {
+            let message = RawMessage {
+                timestamp,
+                type_id,
+                stream_id,
+                payload: Bytes::new(),
+            };
+            self.apply_control(&message)?;
+            return Ok(Some(message));
+        }
+        if length <= chunk_size && self.pending_len == 0 {
+            let start = *pos;
+            if let Some(payload) = input.get(start..start + length as usize) {
+                let payload = match source {
+                    Some(bytes) => bytes.slice(start..start + payload.len()),
+                    None => Bytes::copy_from_slice(payload),
+                };
+                *pos += length as usize;
+                let message = RawMessage {
+                    timestamp,
+                    type_id,
+                    stream_id,
+                    payload,
+                };
+                self.apply_control(&message)?;
+                return Ok(Some(message));
+            }
+        }
+
+        stream.open = true;
+        stream.partial = Vec::with_capacity(length as usize);
+        self.buffered = needed;
+        self.chunk_remaining = chunk_size.min(length);
+        self.current = index;
+        Ok(None)
+    }
+
+    /// Adds chunk stream `csid`, within [`Limits::max_chunk_streams`].
+    #[cold]
+    fn open_stream(&mut self, csid: u32) -> Result<usize, ChunkError> {
+        if self.streams.len() >= self.limits.max_chunk_streams {
+            return Err(ChunkError::TooManyChunkStreams {
+                max: self.limits.max_chunk_streams,
+            });
+        }
+        self.streams.push(InboundStream {
+            csid,
+            timestamp: 0,
+            delta: 0,
+            length: 0,
+            type_id: 0,
+            stream_id: 0,
+            extended: None,
+            open: false,
+            partial: Vec::new(),
+        });
+        self.last_found = self.streams.len() - 1;
+        Ok(self.last_found)
+    }
+
+    /// Hands out the message of chunk stream `index`, whose chunks have all arrived.
+    fn finish_partial(&mut self, index: usize) -> Result<RawMessage, ChunkError> {
+        let stream = &mut self.streams[index];
+        stream.open = false;
+        self.buffered -= stream.length as usize;
+        let message = RawMessage {
+            timestamp: stream.timestamp,
+            type_id: stream.type_id,
+            stream_id: stream.stream_id,
+            payload: Bytes::from(mem::take(&mut stream.partial)),
+        };
+        self.apply_control(&message)?;
+        Ok(message)
+    }
+
+    /// Applies the protocol control messages that shape the chunk stream itself: Set Chunk Size
+    /// (RTMP 1.0 §5.4.1) and Abort (§5.4.2). Like FFmpeg, applies them whatever chunk stream and
+    /// message stream they came on.
+    #[inline(always)]
+    fn apply_control(&mut self, message: &RawMessage) -> Result<(), ChunkError> {
+        if !matches!(message.type_id, type_id::SET_CHUNK_SIZE | type_id::ABORT) {
+            return Ok(());
+        }
+        self.apply_control_slow(message)
+    }
+
+    #[cold]
+    fn apply_control_slow(&mut self, message: &RawMessage) -> Result<(), ChunkError> {
+        let field = match message.payload.get(..4) {
+            Some(field) => u32::from_be_bytes([field[0], field[1], field[2], field[3]]),
+            None => {
+                return Err(ChunkError::MalformedControlMessage {
+                    type_id: message.type_id,
+                    len: message.payload.len(),
+                })
+            }
+        };
+        match message.type_id {
+            type_id::SET_CHUNK_SIZE => self.set_chunk_size(field),
+            type_id::ABORT => {
+                if let Some(index) = self.find(field) {
+                    let stream = &mut self.streams[index];
+                    if stream.open {
+                        stream.open = false;
+                        stream.partial = Vec::new();
+                        self.buffered -= stream.length as usize;
+                    }
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode_all(decoder: &mut ChunkDecoder, mut input: &[u8]) -> Vec<RawMessage> {
+        let mut messages = Vec::new();
+        while let Some(message) = decoder.decode(&mut input).unwrap() {
+            messages.push(message);
+        }
+        assert!(input.is_empty());
+        messages
+    }
+
+    #[test]
+    fn type_0_chunk_yields_a_message() {
+        let mut decoder = ChunkDecoder::new(Limits::default());
+        let input = [0x03, 0, 0, 9, 0, 0, 1, 8, 1, 0, 0, 0, 0x42];
+        let messages = decode_all(&mut decoder, &input);
+        assert_eq!(
+            messages,
+            [RawMessage {
+                timestamp: 9,
+                type_id: 8,
+                stream_id: 1,
+                payload: Bytes::from_static(&[0x42]),
+            }]
+        );
+    }
+
+    #[test]
+    fn empty_message_is_decoded() {
+        let mut decoder = ChunkDecoder::new(Limits::default());
+        let messages = decode_all(&mut decoder, &[0x03, 0, 0, 0, 0, 0, 0, 9, 1, 0, 0, 0]);
+        assert_eq!(messages.len(), 1);
+        assert!(messages[0].payload.is_empty());
+    }
+
+    #[test]
+    fn header_split_at_every_byte_is_reassembled() {
+        let input = [0x03, 0, 0, 9, 0, 0, 2, 8, 1, 0, 0, 0, 0x42, 0x43];
+        for split in 0..input.len() {
+            let mut decoder = ChunkDecoder::new(Limits::default());
+            let mut first = &input[..split];
+            assert_eq!(decoder.decode(&mut first).unwrap(), None);
+            let mut second = &input[split..];
+            let message = decoder.decode(&mut second).unwrap().unwrap();
+            assert_eq!(&message.payload[..], &[0x42, 0x43]);
+        }
+    }
+
+    #[test]
+    fn decode_bytes_slices_a_single_chunk_message() {
+        let mut decoder = ChunkDecoder::new(Limits::default());
+        let mut input = Bytes::from_static(&[0x03, 0, 0, 9, 0, 0, 2, 8, 1, 0, 0, 0, 0x42, 0x43]);
+        let start = input.as_ptr() as usize;
+        let message = decoder.decode_bytes(&mut input).unwrap().unwrap();
+        assert_eq!(message.payload.as_ptr() as usize, start + 12);
+        assert!(input.is_empty());
+    }
+
+    #[test]
+    fn errors_are_sticky() {
+        let mut decoder = ChunkDecoder::new(Limits::default());
+        let mut input: &[u8] = &[0x43];
+        let error = decoder.decode(&mut input).unwrap_err();
+        assert_eq!(error, ChunkError::UnknownChunkStream { csid: 3, fmt: 1 });
+        let mut valid: &[u8] = &[0x03, 0, 0, 0, 0, 0, 0, 9, 1, 0, 0, 0];
+        assert_eq!(decoder.decode(&mut valid), Err(error));
+    }
+
+    #[test]
+    fn too_many_chunk_streams_is_an_error() {
+        let limits = Limits {
+            max_chunk_streams: 2,
+            ..Limits::default()
+        };
+        let mut decoder = ChunkDecoder::new(limits);
+        let mut input: &[u8] = &[
+            0x03, 0, 0, 0, 0, 0, 0, 9, 1, 0, 0, 0, // csid 3
+            0x04, 0, 0, 0, 0, 0, 0, 9, 1, 0, 0, 0, // csid 4
+            0x05, 0, 0, 0, 0, 0, 0, 9, 1, 0, 0, 0, // csid 5: one too many
+        ];
+        assert!(decoder.decode(&mut input).unwrap().is_some());
+        assert!(decoder.decode(&mut input).unwrap().is_some());
+        assert_eq!(
+            decoder.decode(&mut input),
+            Err(ChunkError::TooManyChunkStreams { max: 2 })
+        );
+    }
+
+    #[test]
+    fn message_size_limit_is_checked_at_the_header() {
+        let limits = Limits {
+            max_message_size: 100,
+            ..Limits::default()
+        };
+        let mut decoder = ChunkDecoder::new(limits);
+        let mut input: &[u8] = &[0x03, 0, 0, 0, 0, 0, 101, 9, 1, 0, 0, 0];
+        assert_eq!(
+            decoder.decode(&mut input),
+            Err(ChunkError::MessageTooLarge { len: 101, max: 100 })
+        );
+    }
+
+    #[test]
+    fn buffered_bytes_limit_counts_every_partial_message() {
+        let limits = Limits {
+            max_buffered_bytes: 300,
+            ..Limits::default()
+        };
+        let mut decoder = ChunkDecoder::new(limits);
+        // Two 200-byte messages on chunk streams 4 and 5, each with only its first chunk sent.
+        let mut input = Vec::new();
+        for csid in [4u8, 5] {
+            input.extend_from_slice(&[csid, 0, 0, 0, 0, 0, 200, 9, 1, 0, 0, 0]);
+            input.extend_from_slice(&[0; 128]);
+        }
+        let mut slice = &input[..];
+        assert_eq!(
+            decoder.decode(&mut slice),
+            Err(ChunkError::BufferLimitExceeded {
+                needed: 400,
+                max: 300
+            })
+        );
+    }
+
+    #[test]
+    fn buffered_bytes_are_released() {
+        let mut decoder = ChunkDecoder::new(Limits::default());
+        let mut input = vec![0x04, 0, 0, 0, 0, 0, 200, 9, 1, 0, 0, 0];
+        input.extend_from_slice(&[0; 128]);
+        assert!(decode_all(&mut decoder, &input).is_empty());
+        assert_eq!(decoder.buffered_bytes(), 200);
+        let mut rest = vec![0xC4];
+        rest.extend_from_slice(&[0; 72]);
+        assert_eq!(decode_all(&mut decoder, &rest).len(), 1);
+        assert_eq!(decoder.buffered_bytes(), 0);
+    }
+
+    #[test]
+    fn short_set_chunk_size_is_an_error() {
+        let mut decoder = ChunkDecoder::new(Limits::default());
+        let mut input: &[u8] = &[0x02, 0, 0, 0, 0, 0, 3, 1, 0, 0, 0, 0, 0, 0, 1];
+        assert_eq!(
+            decoder.decode(&mut input),
+            Err(ChunkError::MalformedControlMessage { type_id: 1, len: 3 })
+        );
+    }
+
+    #[test]
+    fn invalid_chunk_sizes_are_rejected() {
+        let mut decoder = ChunkDecoder::new(Limits::default());
+        assert_eq!(
+            decoder.set_chunk_size(0),
+            Err(ChunkError::InvalidChunkSize(0))
+        );
+        assert_eq!(
+            decoder.set_chunk_size(0x8000_0000),
+            Err(ChunkError::InvalidChunkSize(0x8000_0000))
+        );
+        assert_eq!(decoder.set_chunk_size(0x7FFF_FFFF), Ok(()));
+        assert_eq!(decoder.chunk_size(), 0x7FFF_FFFF);
+        let mut input: &[u8] = &[0x02, 0, 0, 0, 0, 0, 4, 1, 0, 0, 0, 0, 0x80, 0, 0, 0];
+        let mut decoder = ChunkDecoder::new(Limits::default());
+        assert_eq!(
+            decoder.decode(&mut input),
+            Err(ChunkError::InvalidChunkSize(0x8000_0000))
+        );
+    }
+}

@@ -1,0 +1,382 @@
+//! Messages in, chunks out (RTMP 1.0 §5.3).
+
+use alloc::vec::Vec;
+
+use super::header::{write_basic_header, write_u24, EXTENDED_TIMESTAMP_MARKER, MAX_HEADER_LEN};
+use super::output::ChunkOutput;
+use super::{validate_chunk_size, ChunkError, ChunkStreamId, DEFAULT_CHUNK_SIZE};
+use crate::RawMessage;
+
+/// Payloads up to this length are copied next to their chunk header rather than given a segment
+/// of their own.
+const INLINE_PAYLOAD_MAX: usize = 48;
+
+/// Splits messages into chunks and compresses their headers (RTMP 1.0 §5.3.1.2).
+///
+/// A message starts with a type 0 header on a new chunk stream, when its message stream differs
+/// from the previous message's on that chunk stream, or when its timestamp is behind (in serial
+/// number arithmetic); type 1 when the length or type differs; type 2 when only the timestamp
+/// delta differs; type 3 when everything, the delta included, matches. The delta that a type 3
+/// header repeats is only ever taken from a type 1 or 2 header: what a type 3 after a type 0
+/// means is read differently by different peers, so the encoder never relies on it.
+///
+/// Extended timestamps (§5.3.1.3) are written when the value reaches 0xFFFFFF, and repeated on
+/// every type 3 chunk that follows, as the errata ask.
+///
+/// ```
+/// use bytes::Bytes;
+/// use rtmp_proto::{chunk::{ChunkEncoder, ChunkOutput, ChunkStreamId}, RawMessage};
+/// let mut encoder = ChunkEncoder::new();
+/// let mut out = ChunkOutput::new();
+/// let audio = |timestamp| RawMessage { timestamp, type_id: 8, stream_id: 1, payload: Bytes::from_static(&[0xAF; 32]) };
+/// encoder.encode(ChunkStreamId::AUDIO, &audio(1000), &mut out).unwrap(); // type 0: 12 + 32
+/// encoder.encode(ChunkStreamId::AUDIO, &audio(1020), &mut out).unwrap(); // type 2: 4 + 32
+/// encoder.encode(ChunkStreamId::AUDIO, &audio(1040), &mut out).unwrap(); // type 3: 1 + 32
+/// assert_eq!(out.len(), 44 + 36 + 33);
+/// ```
+#[derive(Debug, Clone)]
+pub struct ChunkEncoder {
+    chunk_size: u32,
+    streams: Vec<OutboundStream>,
+    last_found: usize,
+}
+
+/// The header of a message's first chunk and that of the chunks after it.
+struct Headers {
+    first: [u8; MAX_HEADER_LEN],
+    first_len: usize,
+    continuation: [u8; MAX_HEADER_LEN],
+    continuation_len: usize,
+}
+
+impl Headers {
+    fn first(&self) -> &[u8] {
+        &self.first[..self.first_len]
+    }
+
+    fn continuation(&self) -> &[u8] {
+        &self.continuation[..self.continuation_len]
+    }
+}
+
+/// The fields of the last message header sent on one chunk stream (RTMP 1.0 §5.3.1.2).
+#[derive(Debug, Clone, Copy)]
+struct OutboundStream {
+    csid: u32,
+    timestamp: u32,
+    /// The delta of the last type 1 or 2 header, which a type 3 header may repeat.
+    delta: Option<u32>,
+    length: u32,
+    type_id: u8,
+    stream_id: u32,
+}
+
+impl Default for ChunkEncoder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ChunkEncoder {
+    /// An encoder at the default chunk size of 128 (RTMP 1.0 §5.4.1).
+    pub fn new() -> Self {
+        Self {
+            chunk_size: DEFAULT_CHUNK_SIZE,
+            streams: Vec::new(),
+            last_found: 0,
+        }
+    }
+
+    /// The chunk size this encoder sends with (RTMP 1.0 §5.4.1).
+    pub fn chunk_size(&self) -> u32 {
+        self.chunk_size
+    }
+
+    /// Changes the chunk size for the messages encoded from now on (RTMP 1.0 §5.4.1). Call it
+    /// right after encoding the Set Chunk Size message that announces the new size. Fails on 0
+    /// and on sizes with the most significant bit set.
+    pub fn set_chunk_size(&mut self, size: u32) -> Result<(), ChunkError> {
+        self.chunk_size = validate_chunk_size(size)?;
+        Ok(())
+    }
+
+    /// Appends `msg`, split into chunks on chunk stream `csid`, to `out` (RTMP 1.0 §5.3.1).
+    ///
+    /// The payload is not copied: `out` refers to it (payloads of a few dozen bytes or less
+    /// are copied next to their header). Fails only if the payload is longer than the 24-bit
+    /// message length field allows.
+    pub fn encode(
+        &mut self,
+        csid: ChunkStreamId,
+        msg: &RawMessage,
+        out: &mut ChunkOutput,
+    ) -> Result<(), ChunkError> {
+        let headers = self.prepare(csid, msg)?;
+        let first = headers.first();
+        let continuation = headers.continuation();
+        let payload = &msg.payload;
+        let chunk_size = self.chunk_size as usize;
+
+        if payload.len() <= INLINE_PAYLOAD_MAX {
+            let (head, mut rest) = payload.split_at(chunk_size.min(payload.len()));
+            out.push_inline(first);
+            out.push_inline(head);
+            while !rest.is_empty() {
+                let (chunk, after) = rest.split_at(chunk_size.min(rest.len()));
+                out.push_inline(continuation);
+                out.push_inline(chunk);
+                rest = after;
+            }
+            return Ok(());
+        }
+
+        let chunks = payload.len().div_ceil(chunk_size);
+        out.reserve(first.len() + (chunks - 1) * continuation.len(), 2 * chunks);
+        let held = out.hold_payload(payload.clone());
+        let first_end = chunk_size.min(payload.len());
+        out.push_inline(first);
+        out.push_payload_range(held, 0, first_end);
+        let mut start = first_end;
+        while start < payload.len() {
+            let end = start + chunk_size.min(payload.len() - start);
+            out.push_inline(continuation);
+            out.push_payload_range(held, start, end);
+            start = end;
+        }
+        Ok(())
+    }
+
+    /// Encodes `msg` as [`encode`](Self::encode) does, but returns each chunk on its own, so
+    /// that tests can interleave the chunks of several chunk streams.
+    #[cfg(test)]
+    pub(super) fn encode_chunks(
+        &mut self,
+        csid: ChunkStreamId,
+        msg: &RawMessage,
+    ) -> Result<Vec<Vec<u8>>, ChunkError> {
+        let headers = self.prepare(csid, msg)?;
+        let chunk_size = self.chunk_size as usize;
+        let mut chunks = Vec::new();
+        let mut header = headers.first();
+        let mut rest = &msg.payload[..];
+        loop {
+            let (payload, after) = rest.split_at(chunk_size.min(rest.len()));
+            chunks.push([header, payload].concat());
+            header = headers.continuation();
+            rest = after;
+            if rest.is_empty() {
+                return Ok(chunks);
+            }
+        }
+    }
+
+    /// Chooses and writes the header of the first chunk of `msg` and that of the chunks after it.
+    fn prepare(&mut self, csid: ChunkStreamId, msg: &RawMessage) -> Result<Headers, ChunkError> {
+        let length = match u32::try_from(msg.payload.len()) {
+            Ok(length) if length <= super::MAX_MESSAGE_LENGTH => length,
+            _ => {
+                return Err(ChunkError::PayloadTooLong {
+                    len: msg.payload.len(),
+                })
+            }
+        };
+        let csid = csid.get();
+        let (fmt, field) = self.compress(csid, msg, length);
+        let extended = field >= EXTENDED_TIMESTAMP_MARKER;
+
+        let mut headers = Headers {
+            first: [0; MAX_HEADER_LEN],
+            first_len: 0,
+            continuation: [0; MAX_HEADER_LEN],
+            continuation_len: 0,
+        };
+        let header = &mut headers.first;
+        let mut len = write_basic_header(header, fmt, csid);
+        if fmt < 3 {
+            write_u24(&mut header[len..], field.min(EXTENDED_TIMESTAMP_MARKER));
+            len += 3;
+        }
+        if fmt < 2 {
+            write_u24(&mut header[len..], length);
+            header[len + 3] = msg.type_id;
+            len += 4;
+        }
+        if fmt == 0 {
+            header[len..len + 4].copy_from_slice(&msg.stream_id.to_le_bytes());
+            len += 4;
+        }
+        if extended {
+            header[len..len + 4].copy_from_slice(&field.to_be_bytes());
+            len += 4;
+        }
+        headers.first_len = len;
+
+        // Every chunk after the first has a type 3 header: the basic header, and the extended
+        // timestamp again if there is one.
+        let continuation = &mut headers.continuation;
+        let mut len = write_basic_header(continuation, 3, csid);
+        if extended {
+            continuation[len..len + 4].copy_from_slice(&field.to_be_bytes());
+            len += 4;
+        }
+        headers.continuation_len = len;
+        Ok(headers)
+    }
+
+    /// Picks the header format for `msg` on chunk stream `csid` and the value of its timestamp
+    /// field (absolute for type 0, a delta otherwise), and remembers the header.
+    #[inline]
+    fn compress(&mut self, csid: u32, msg: &RawMessage, length: u32) -> (u8, u32) {
+        let index = match self.find(csid) {
+            Some(index) => index,
+            None => {
+                self.streams.push(OutboundStream {
+                    csid,
+                    timestamp: msg.timestamp,
+                    delta: None,
+                    length,
+                    type_id: msg.type_id,
+                    stream_id: msg.stream_id,
+                });
+                self.last_found = self.streams.len() - 1;
+                return (0, msg.timestamp);
+            }
+        };
+        let stream = &mut self.streams[index];
+        let delta = msg.timestamp.wrapping_sub(stream.timestamp);
+        // Serial number arithmetic (RFC 1982): a difference of 2^31 or more is a step back.
+        let backwards = delta >= 1 << 31;
+        let (fmt, field) = if stream.stream_id != msg.stream_id || backwards {
+            stream.delta = None;
+            (0, msg.timestamp)
+        } else if stream.length != length || stream.type_id != msg.type_id {
+            stream.delta = Some(delta);
+            (1, delta)
+        } else if stream.delta == Some(delta) {
+            (3, delta)
+        } else {
+            stream.delta = Some(delta);
+            (2, delta)
+        };
+        stream.timestamp = msg.timestamp;
+        stream.length = length;
+        stream.type_id = msg.type_id;
+        stream.stream_id = msg.stream_id;
+        (fmt, field)
+    }
+
+    #[inline]
+    fn find(&mut self, csid: u32) -> Option<usize> {
+        if let Some(stream) = self.streams.get(self.last_found) {
+            if stream.csid == csid {
+                return Some(self.last_found);
+            }
+        }
+        let found = self.streams.iter().position(|stream| stream.csid == csid)?;
+        self.last_found = found;
+        Some(found)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+
+    fn message(timestamp: u32, type_id: u8, stream_id: u32, len: usize) -> RawMessage {
+        RawMessage {
+            timestamp,
+            type_id,
+            stream_id,
+            payload: Bytes::from(vec![0x5A; len]),
+        }
+    }
+
+    fn first_byte_of_each(encoder: &mut ChunkEncoder, messages: &[RawMessage]) -> Vec<u8> {
+        messages
+            .iter()
+            .map(|msg| {
+                let mut out = ChunkOutput::new();
+                encoder.encode(ChunkStreamId::VIDEO, msg, &mut out).unwrap();
+                out.to_bytes()[0] >> 6
+            })
+            .collect()
+    }
+
+    #[test]
+    fn header_formats_follow_what_changed() {
+        let mut encoder = ChunkEncoder::new();
+        let formats = first_byte_of_each(
+            &mut encoder,
+            &[
+                message(100, 9, 1, 10), // new chunk stream: 0
+                message(140, 9, 1, 10), // delta 40: 2
+                message(180, 9, 1, 10), // same delta: 3
+                message(220, 9, 1, 11), // length changed: 1
+                message(260, 9, 1, 11), // same delta again: 3
+                message(260, 8, 1, 11), // type changed: 1
+                message(250, 8, 1, 11), // backwards: 0
+                message(250, 8, 2, 11), // other message stream: 0
+                message(250, 8, 2, 11), // delta 0, none known after type 0: 2
+                message(250, 8, 2, 11), // delta 0 again: 3
+            ],
+        );
+        assert_eq!(formats, [0, 2, 3, 1, 3, 1, 0, 0, 2, 3]);
+    }
+
+    #[test]
+    fn serial_arithmetic_decides_backwards() {
+        let mut encoder = ChunkEncoder::new();
+        let formats = first_byte_of_each(
+            &mut encoder,
+            &[
+                message(u32::MAX - 10, 9, 1, 10),
+                message(5, 9, 1, 10),             // 16 ahead across 2^32: delta
+                message(5 + (1 << 31), 9, 1, 10), // 2^31 away: backwards
+            ],
+        );
+        assert_eq!(formats, [0, 2, 0]);
+    }
+
+    #[test]
+    fn payload_of_24_bits_max() {
+        let mut encoder = ChunkEncoder::new();
+        let mut out = ChunkOutput::new();
+        let too_long = message(0, 9, 1, 0x100_0000);
+        assert_eq!(
+            encoder.encode(ChunkStreamId::VIDEO, &too_long, &mut out),
+            Err(ChunkError::PayloadTooLong { len: 0x100_0000 })
+        );
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn large_payloads_are_not_copied() {
+        let mut encoder = ChunkEncoder::new();
+        let mut out = ChunkOutput::new();
+        let msg = message(0, 9, 1, 1000);
+        encoder
+            .encode(ChunkStreamId::VIDEO, &msg, &mut out)
+            .unwrap();
+        let base = msg.payload.as_ptr() as usize;
+        let payload_segments: Vec<usize> = out
+            .segments()
+            .filter(|segment| segment.len() > 20)
+            .map(|segment| segment.as_ptr() as usize - base)
+            .collect();
+        assert_eq!(payload_segments, [0, 128, 256, 384, 512, 640, 768, 896]);
+    }
+
+    #[test]
+    fn empty_message_is_a_lone_header() {
+        let mut encoder = ChunkEncoder::new();
+        let mut out = ChunkOutput::new();
+        encoder
+            .encode(ChunkStreamId::COMMAND, &message(5, 20, 0, 0), &mut out)
+            .unwrap();
+        assert_eq!(
+            &out.to_bytes()[..],
+            &[0x03, 0, 0, 5, 0, 0, 0, 20, 0, 0, 0, 0]
+        );
+    }
+}

@@ -1,0 +1,321 @@
+//! The bytes the encoder produces, kept as segments for one vectored write.
+
+use alloc::collections::VecDeque;
+use alloc::vec::Vec;
+
+use bytes::{Buf, Bytes, BytesMut};
+
+/// Chunks ready to send (RTMP 1.0 §5.3): a sequence of segments, each either header bytes from an
+/// internal buffer or a range of a message payload shared with the caller, never copied (payloads
+/// of a few dozen bytes or less are copied next to their header instead, which is cheaper than a
+/// segment of their own).
+///
+/// Write [`segments`](Self::segments) (with the `std` feature, [`io_slices`](Self::io_slices)
+/// fills `std::io::IoSlice`s for `write_vectored`), then [`advance`](Self::advance) by what was
+/// written. The internal buffers are reused once everything has been written.
+///
+/// ```
+/// use bytes::Bytes;
+/// use rtmp_proto::{chunk::{ChunkEncoder, ChunkOutput, ChunkStreamId}, RawMessage};
+/// let mut encoder = ChunkEncoder::new();
+/// let mut out = ChunkOutput::new();
+/// let video = RawMessage { timestamp: 0, type_id: 9, stream_id: 1, payload: Bytes::from(vec![7; 300]) };
+/// encoder.encode(ChunkStreamId::VIDEO, &video, &mut out).unwrap();
+/// assert_eq!(out.len(), 12 + 128 + 1 + 128 + 1 + 44);
+/// out.advance(100);
+/// assert_eq!(out.len(), 214);
+/// ```
+#[derive(Debug, Default, Clone)]
+pub struct ChunkOutput {
+    /// Header bytes (and small payloads) not yet written. Its first byte is at the absolute offset
+    /// `headers_base`: segments keep absolute offsets so that dropping written bytes from the
+    /// front does not rewrite them.
+    headers: BytesMut,
+    headers_base: usize,
+    /// Payloads that segments refer to. The first is payload number `payloads_base`.
+    payloads: VecDeque<Bytes>,
+    payloads_base: usize,
+    segments: VecDeque<Segment>,
+    len: usize,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Segment {
+    /// `headers[start - headers_base..end - headers_base]`.
+    Header { start: usize, end: usize },
+    /// `payloads[payload - payloads_base][start..end]`.
+    Payload {
+        payload: usize,
+        start: usize,
+        end: usize,
+    },
+}
+
+/// Headers written but still held, past which [`ChunkOutput::advance`] drops them from the
+/// buffer even though other segments are still waiting.
+const RECLAIM_HEADERS_AT: usize = 16 * 1024;
+
+impl ChunkOutput {
+    /// An empty output.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Number of bytes to send.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether there is nothing to send.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Number of segments, the count of slices a vectored write of everything takes.
+    pub fn segment_count(&self) -> usize {
+        self.segments.len()
+    }
+
+    /// The bytes to send, in order, as slices for a vectored write.
+    pub fn segments(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        self.segments
+            .iter()
+            .map(|segment| self.segment_bytes(segment))
+    }
+
+    /// Fills `dst` with the first segments, as many as fit, for `write_vectored`; returns how
+    /// many it filled.
+    #[cfg(feature = "std")]
+    pub fn io_slices<'a>(&'a self, dst: &mut [std::io::IoSlice<'a>]) -> usize {
+        let mut filled = 0;
+        for (slot, bytes) in dst.iter_mut().zip(self.segments()) {
+            *slot = std::io::IoSlice::new(bytes);
+            filled += 1;
+        }
+        filled
+    }
+
+    /// Drops the first `n` bytes, which were written. `n` beyond [`len`](Self::len) drops
+    /// everything.
+    pub fn advance(&mut self, mut n: usize) {
+        if n >= self.len {
+            self.clear();
+            return;
+        }
+        self.len -= n;
+        while n > 0 {
+            let Some(front) = self.segments.front_mut() else {
+                break;
+            };
+            let (start, end) = match front {
+                Segment::Header { start, end } | Segment::Payload { start, end, .. } => {
+                    (start, *end)
+                }
+            };
+            let available = end - *start;
+            if n < available {
+                *start += n;
+                break;
+            }
+            n -= available;
+            self.segments.pop_front();
+        }
+        self.release_written();
+    }
+
+    /// Drops everything, keeping the header buffer's memory for reuse.
+    pub fn clear(&mut self) {
+        self.headers.clear();
+        self.headers_base = 0;
+        self.payloads.clear();
+        self.payloads_base = 0;
+        self.segments.clear();
+        self.len = 0;
+    }
+
+    /// Appends every byte to send to `out` (a copy: for tests and for transports that cannot
+    /// write vectored).
+    pub fn copy_to(&self, out: &mut Vec<u8>) {
+        out.reserve(self.len);
+        for bytes in self.segments() {
+            out.extend_from_slice(bytes);
+        }
+    }
+
+    /// Every byte to send, in one buffer (a copy, except when there is a single segment).
+    pub fn to_bytes(&self) -> Bytes {
+        if let (
+            1,
+            Some(Segment::Payload {
+                payload,
+                start,
+                end,
+            }),
+        ) = (self.segments.len(), self.segments.front())
+        {
+            if let Some(bytes) = self.payloads.get(payload - self.payloads_base) {
+                return bytes.slice(*start..*end);
+            }
+        }
+        let mut out = Vec::with_capacity(self.len);
+        self.copy_to(&mut out);
+        Bytes::from(out)
+    }
+
+    fn segment_bytes(&self, segment: &Segment) -> &[u8] {
+        match *segment {
+            Segment::Header { start, end } => {
+                &self.headers[start - self.headers_base..end - self.headers_base]
+            }
+            Segment::Payload {
+                payload,
+                start,
+                end,
+            } => &self.payloads[payload - self.payloads_base][start..end],
+        }
+    }
+
+    /// Frees the payloads no segment refers to any more, and the written header bytes once they
+    /// add up to enough to be worth it.
+    fn release_written(&mut self) {
+        let first_payload = self.segments.iter().find_map(|segment| match segment {
+            Segment::Payload { payload, .. } => Some(*payload),
+            Segment::Header { .. } => None,
+        });
+        let first_payload = first_payload.unwrap_or(self.payloads_base + self.payloads.len());
+        while self.payloads_base < first_payload && self.payloads.pop_front().is_some() {
+            self.payloads_base += 1;
+        }
+        let first_header = self.segments.iter().find_map(|segment| match segment {
+            Segment::Header { start, .. } => Some(*start),
+            Segment::Payload { .. } => None,
+        });
+        let first_header = first_header.unwrap_or(self.headers_base + self.headers.len());
+        let written = first_header - self.headers_base;
+        if written >= RECLAIM_HEADERS_AT {
+            self.headers.advance(written);
+            self.headers_base = first_header;
+        }
+    }
+
+    /// Appends header bytes (or a small payload copied inline).
+    #[inline]
+    pub(super) fn push_inline(&mut self, bytes: &[u8]) {
+        let start = self.headers_base + self.headers.len();
+        self.headers.extend_from_slice(bytes);
+        let end = start + bytes.len();
+        self.len += bytes.len();
+        if let Some(Segment::Header { end: last_end, .. }) = self.segments.back_mut() {
+            if *last_end == start {
+                *last_end = end;
+                return;
+            }
+        }
+        self.segments.push_back(Segment::Header { start, end });
+    }
+
+    /// Holds on to `payload` for the segments [`push_payload_range`](Self::push_payload_range)
+    /// appends; returns its number.
+    #[inline]
+    pub(super) fn hold_payload(&mut self, payload: Bytes) -> usize {
+        self.payloads.push_back(payload);
+        self.payloads_base + self.payloads.len() - 1
+    }
+
+    /// Appends `start..end` of held payload number `payload` (which must be in bounds).
+    #[inline]
+    pub(super) fn push_payload_range(&mut self, payload: usize, start: usize, end: usize) {
+        self.len += end - start;
+        self.segments.push_back(Segment::Payload {
+            payload,
+            start,
+            end,
+        });
+    }
+
+    /// Reserves room for `headers` more header bytes and `segments` more segments.
+    #[inline]
+    pub(super) fn reserve(&mut self, headers: usize, segments: usize) {
+        self.headers.reserve(headers);
+        self.segments.reserve(segments);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> ChunkOutput {
+        let mut out = ChunkOutput::new();
+        out.push_inline(&[1, 2]);
+        out.push_inline(&[3]);
+        let payload = out.hold_payload(Bytes::from_static(&[10, 11, 12, 13, 14]));
+        out.push_payload_range(payload, 0, 3);
+        out.push_inline(&[4]);
+        out.push_payload_range(payload, 3, 5);
+        out
+    }
+
+    fn collect(out: &ChunkOutput) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        out.copy_to(&mut bytes);
+        bytes
+    }
+
+    #[test]
+    fn adjacent_header_bytes_share_a_segment() {
+        let out = sample();
+        assert_eq!(out.segment_count(), 4);
+        assert_eq!(out.len(), 9);
+        assert_eq!(collect(&out), [1, 2, 3, 10, 11, 12, 4, 13, 14]);
+        assert_eq!(&out.to_bytes()[..], &[1, 2, 3, 10, 11, 12, 4, 13, 14]);
+    }
+
+    #[test]
+    fn advance_at_every_point_keeps_the_rest() {
+        let full = collect(&sample());
+        for n in 0..=full.len() + 1 {
+            let mut out = sample();
+            out.advance(n);
+            assert_eq!(collect(&out), full[n.min(full.len())..], "advance {n}");
+            assert_eq!(out.len(), full.len().saturating_sub(n));
+            // Appending after a partial write still works.
+            out.push_inline(&[99]);
+            let mut expected = full[n.min(full.len())..].to_vec();
+            expected.push(99);
+            assert_eq!(collect(&out), expected);
+        }
+    }
+
+    #[test]
+    fn written_payloads_and_headers_are_released() {
+        let mut out = ChunkOutput::new();
+        let mut expected = Vec::new();
+        for round in 0..2000u32 {
+            let header = [round as u8; 12];
+            out.push_inline(&header);
+            let payload = out.hold_payload(Bytes::from(vec![round as u8; 100]));
+            out.push_payload_range(payload, 0, 100);
+            expected.extend_from_slice(&header);
+            expected.extend_from_slice(&[round as u8; 100]);
+            // Write all but the last 50 bytes every time: the output never empties.
+            let written = out.len() - 50;
+            out.advance(written);
+            expected.drain(..written);
+            assert!(out.payloads.len() <= 2);
+            assert!(out.headers.len() <= RECLAIM_HEADERS_AT + 12);
+        }
+        assert_eq!(collect(&out), expected);
+    }
+
+    #[cfg(feature = "std")]
+    #[test]
+    fn io_slices_fill_what_fits() {
+        let out = sample();
+        let mut slots = [std::io::IoSlice::new(&[]); 3];
+        assert_eq!(out.io_slices(&mut slots), 3);
+        assert_eq!(&*slots[1], &[10, 11, 12]);
+        let mut many = [std::io::IoSlice::new(&[]); 8];
+        assert_eq!(out.io_slices(&mut many), 4);
+    }
+}
