@@ -33,6 +33,7 @@ mod limits;
 pub mod media;
 pub mod message;
 mod raw;
+pub mod session;
 
 #[cfg(test)]
 mod test_support;

@@ -1,0 +1,1 @@
+//! Tests across the media module: real captures.

@@ -1,0 +1,1 @@
+//! The server connection (RTMP 1.0 §7.2): being written.
