@@ -5,7 +5,6 @@
 #![allow(dead_code)] // Until the client and server connections, being written, use it all.
 
 use alloc::collections::VecDeque;
-use alloc::format;
 use core::time::Duration;
 
 use bytes::Bytes;
@@ -547,7 +546,7 @@ impl Core {
 
     /// Records a protocol violation by the peer, ending the connection.
     pub(crate) fn violation(&mut self, what: &str) -> SessionError {
-        self.fail(SessionError::Protocol(format!("{what}")))
+        self.fail(SessionError::Protocol(what.into()))
     }
 }
 
