@@ -75,8 +75,8 @@ pub struct ClientHandshake {
     state: State,
     reader: PacketReader,
     c1: Box<[u8; PACKET_LEN]>,
-    /// The digest in our C1, if we offered the digest handshake.
-    c1_digest: Option<[u8; DIGEST_LEN]>,
+    /// The layout and digest of our C1, if we offered the digest handshake.
+    c1_digest: Option<(DigestLayout, [u8; DIGEST_LEN])>,
     /// The first 1504 bytes of a digest-handshake C2, drawn up front with the rest.
     c2_random: Box<[u8; SIGNED_LEN]>,
     output: VecDeque<Bytes>,
@@ -105,7 +105,8 @@ impl ClientHandshake {
             [0; 4]
         };
         let mut c1 = packet::first_packet(epoch_ms, version, &random);
-        let c1_digest = layout.map(|layout| digest::imprint(&mut c1, layout, Signer::Client));
+        let c1_digest =
+            layout.map(|layout| (layout, digest::imprint(&mut c1, layout, Signer::Client)));
 
         let mut c0c1 = Vec::with_capacity(1 + PACKET_LEN);
         c0c1.push(RTMP_VERSION);
@@ -177,9 +178,9 @@ impl ClientHandshake {
         self.peer.epoch = Some(packet_time(s1));
         self.peer.version_bytes = Some(version_bytes);
 
-        let s1_digest = match (self.c1_digest, self.config.mode) {
+        let s1_digest = match self.c1_digest {
             // Zero version bytes: the server answered with the plain handshake.
-            (Some(_), ClientMode::Digest(offered)) if version_bytes != [0; 4] => {
+            Some((offered, _)) if version_bytes != [0; 4] => {
                 match digest::find_digest(s1, Signer::Server, offered) {
                     Some(found) => Some(found),
                     None if self.config.tolerate_invalid_server_digest => None,
@@ -191,11 +192,7 @@ impl ClientHandshake {
         let c2 = match s1_digest {
             Some((layout, s1_digest)) => {
                 self.peer.mode = Some(HandshakeMode::Digest(layout));
-                Box::new(digest::sign_response(
-                    &self.c2_random,
-                    &s1_digest,
-                    Signer::Client,
-                ))
+                digest::sign_response(&self.c2_random, &s1_digest, Signer::Client)
             }
             None => {
                 self.peer.mode = Some(HandshakeMode::Plain);
@@ -208,7 +205,8 @@ impl ClientHandshake {
 
     /// Checks S2 against our C1 (RTMP 1.0 §5.2.4).
     fn on_s2(&mut self, s2: &[u8; PACKET_LEN]) -> Result<(), HandshakeError> {
-        let valid = answers_packet(s2, &self.c1, self.c1_digest.as_ref(), Signer::Server);
+        let c1_digest = self.c1_digest.as_ref().map(|(_, digest)| digest);
+        let valid = answers_packet(s2, &self.c1, c1_digest, Signer::Server);
         self.peer.response_valid = Some(valid);
         if !valid && self.config.require_valid_s2 {
             return Err(HandshakeError::ResponseMismatch);

@@ -81,8 +81,8 @@ pub(crate) fn first_packet(
 
 /// A plain-handshake C2/S2 (RTMP 1.0 §5.2.4): the peer's C1/S1 with its version field replaced by
 /// `read_time`, the time at which we read it.
-pub(crate) fn echo(peer_packet: &[u8; PACKET_LEN], read_time: u32) -> Box<[u8; PACKET_LEN]> {
-    let mut packet = Box::new(*peer_packet);
+pub(crate) fn echo(peer_packet: &[u8; PACKET_LEN], read_time: u32) -> [u8; PACKET_LEN] {
+    let mut packet = *peer_packet;
     packet
         .iter_mut()
         .skip(4)
@@ -151,10 +151,10 @@ mod tests {
         assert_eq!(reply[8..], random[..]);
         assert!(is_echo_of(&reply, &packet));
 
-        let mut wrong_time = reply.clone();
+        let mut wrong_time = reply;
         wrong_time[0] ^= 1;
         assert!(!is_echo_of(&wrong_time, &packet));
-        let mut wrong_random = reply.clone();
+        let mut wrong_random = reply;
         wrong_random[PACKET_LEN - 1] ^= 1;
         assert!(!is_echo_of(&wrong_random, &packet));
     }

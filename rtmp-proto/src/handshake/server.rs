@@ -22,8 +22,9 @@ pub enum ServerAccept {
     /// nginx-rtmp and SRS do. The default.
     #[default]
     DigestOrPlain,
-    /// Accept only a C1 with a valid digest, as the Go library this crate replaces does; FFmpeg,
-    /// OBS and Flash Player pass, librtmp in its default mode does not.
+    /// Accept only a C1 with a valid digest, as the Go library this crate replaces does. FFmpeg
+    /// and Flash Player pass; librtmp and the clients built on it (rtmpdump, OBS) offer the plain
+    /// handshake unless they verify a SWF, and are refused.
     DigestOnly,
     /// Always answer with the plain handshake, whatever the client offers; every client we know
     /// of follows.
@@ -188,11 +189,7 @@ impl ServerHandshake {
                     .for_each(|(slot, byte)| *slot = byte);
                 self.s1_digest = Some(digest::imprint(&mut self.s1, layout, Signer::Server));
                 self.peer.mode = Some(HandshakeMode::Digest(layout));
-                Box::new(digest::sign_response(
-                    &self.s2_random,
-                    &c1_digest,
-                    Signer::Server,
-                ))
+                digest::sign_response(&self.s2_random, &c1_digest, Signer::Server)
             }
             None => {
                 self.peer.mode = Some(HandshakeMode::Plain);
