@@ -1,19 +1,4 @@
 //! Aggregate messages (RTMP 1.0 §7.1.6; type 22): sub-messages with FLV tag headers.
-//!
-//! Each sub-message is an 11-byte header (type 1 byte, data size 3 bytes, timestamp 3 bytes
-//! plus 1 byte that is its high byte, stream id 3 bytes), the data, then a 4-byte back pointer
-//! (the size of the previous tag, 11 + data size).
-//!
-//! Decisions, from what nginx-rtmp and FFmpeg do:
-//! - The back pointer's value is not checked: nginx-rtmp reads it only to log it and FFmpeg
-//!   copies it unchecked, so a wrong one is harmless to them and refusing it would break streams
-//!   they play. It may be missing after the last sub-message, as nginx-rtmp allows.
-//! - Sub-message timestamps are re-based on the aggregate's: `sub - first_sub + aggregate`, in
-//!   wrapping 32-bit arithmetic.
-//! - Every sub-message gets the aggregate's message stream id; the 3-byte stream id in the tag
-//!   header is ignored (it is 0 in FLV files, where these tags come from).
-//! - An aggregate inside an aggregate is an error: no peer sends one, and refusing it keeps the
-//!   splitting flat.
 
 use super::wire::Reader;
 use super::MessageError;
@@ -30,8 +15,22 @@ const MAX_SUB_MESSAGE_LEN: usize = 0xFF_FFFF;
 
 /// The sub-messages of an aggregate message (RTMP 1.0 §7.1.6), in order.
 ///
-/// Each payload is a slice of the aggregate's payload: nothing is copied. Yields an error and
-/// then stops if the aggregate is malformed (the sub-messages before the error are valid).
+/// Each sub-message is an 11-byte header (type 1 byte, data size 3 bytes, timestamp 3 bytes
+/// plus 1 byte that is its high byte, stream id 3 bytes), the data, then a 4-byte back pointer
+/// (the size of the previous tag, 11 + data size). Each payload is a slice of the aggregate's
+/// payload: nothing is copied. The iterator yields an error and then stops if the aggregate is
+/// malformed; the sub-messages before the error are valid.
+///
+/// Decisions, from what nginx-rtmp and FFmpeg do:
+/// - The back pointer's value is not checked: nginx-rtmp reads it only to log it and FFmpeg
+///   copies it unchecked, so a wrong one is harmless to them and refusing it would break streams
+///   they play. It may be missing after the last sub-message, as nginx-rtmp allows.
+/// - Sub-message timestamps are re-based on the aggregate's: `sub - first_sub + aggregate`, in
+///   wrapping 32-bit arithmetic.
+/// - Every sub-message gets the aggregate's message stream id; the 3-byte stream id in the tag
+///   header is ignored (it is 0 in FLV files, where these tags come from).
+/// - An aggregate inside an aggregate is an error ([`MessageError::NestedAggregate`]): no peer
+///   sends one, and refusing it keeps the splitting flat.
 #[derive(Clone, Debug)]
 pub struct AggregateIter {
     payload: Bytes,

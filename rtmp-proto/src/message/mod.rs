@@ -5,6 +5,17 @@
 //! back. For every message `m` that encodes, `Message::decode(&m.to_raw(t, s)?, limits) == m`.
 //! Type ids this module does not know become [`Message::Unknown`], kept byte for byte.
 //!
+//! ```
+//! use rtmp_proto::message::{Message, UserControl};
+//! use rtmp_proto::Limits;
+//!
+//! let ping = Message::UserControl(UserControl::PingRequest { timestamp: 1000 });
+//! let raw = ping.to_raw(0, 0)?;
+//! assert_eq!((raw.type_id, &raw.payload[..]), (4, &[0, 6, 0, 0, 0x03, 0xE8][..]));
+//! assert_eq!(Message::decode(&raw, &Limits::default())?, ping);
+//! # Ok::<(), rtmp_proto::message::MessageError>(())
+//! ```
+//!
 //! Decisions where the spec is silent or real peers disagree:
 //! - Control and user control messages shorter than their fixed layout are errors; bytes after
 //!   the fixed layout are ignored, as FFmpeg, nginx-rtmp and librtmp all read only the fields
@@ -28,6 +39,8 @@ mod wire;
 
 #[cfg(test)]
 mod proptests;
+#[cfg(test)]
+mod testing;
 
 pub use aggregate::{split_aggregate, AggregateBuilder, AggregateIter};
 pub use command::Command;

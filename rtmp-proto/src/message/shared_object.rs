@@ -1,18 +1,4 @@
 //! Shared object messages (RTMP 1.0 §7.1.3; types 19 and 16).
-//!
-//! RTMP 1.0 lists the fields and event types but not the layout of the flags or of each
-//! event's data. The layouts here are the ones Flash Media Server and Red5 use:
-//! - header: the name as a string with a 16-bit length and no AMF marker, the version (4
-//!   bytes), the flags (4 bytes; Red5 writes 2 for a persistent object), 4 reserved bytes;
-//! - then events: type (1 byte), data length (4 bytes), data.
-//!
-//! Event data: Use, Release, Clear and Use Success carry none; Request Change and Change carry
-//! name/value pairs (a marker-less name, then an AMF0 value); Success, Remove and Request
-//! Remove carry a marker-less name; Send Message carries AMF0 values, the handler name (an
-//! AMF string) first; Status carries a marker-less code then a marker-less level. Data that
-//! does not fit its event's layout is an error. Unknown event types keep their data byte for
-//! byte. Type 16 starts with the format selector byte 0 of the extended types (RTMP errata
-//! §6.2); its names stay marker-less and its values AMF0, with 0x11 switching one to AMF3.
 
 use super::amf_values::{decode_one_value, decode_values, encode_values, Budget};
 use super::wire::{put_short_string, Reader};
@@ -26,6 +12,21 @@ use bytes::{BufMut, Bytes, BytesMut};
 use core::mem::size_of;
 
 /// A shared object message (RTMP 1.0 §7.1.3): events about one remote shared object.
+///
+/// RTMP 1.0 lists the fields and event types but not the layout of the flags or of each
+/// event's data. The layouts here are the ones Red5 reads and writes and reverse-engineered
+/// Flash Media Server traffic shows:
+/// - header: the name as a string with a 16-bit length and no AMF marker, the version (4
+///   bytes), the flags (4 bytes; Red5 writes 2 for a persistent object), 4 reserved bytes;
+/// - then events: type (1 byte), data length (4 bytes), data.
+///
+/// Event data: Use, Release, Clear and Use Success carry none; Request Change and Change carry
+/// name/value pairs (a marker-less name, then an AMF0 value); Success, Remove and Request
+/// Remove carry a marker-less name; Send Message carries AMF0 values, the handler name (an
+/// AMF string) first; Status carries a marker-less code then a marker-less level. Data that
+/// does not fit its event's layout is an error. Unknown event types keep their data byte for
+/// byte. Type 16 starts with the format selector byte 0 of the extended types (RTMP errata
+/// §6.2); its names stay marker-less and its values AMF0, with 0x11 switching one to AMF3.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SharedObject {
     /// The shared object's name.
@@ -376,4 +377,225 @@ fn decode_properties(
         properties.push((name, value));
     }
     Ok(properties)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::testing::{assert_round_trip, decode, hex, string};
+    use crate::message::Message;
+    use alloc::{format, vec};
+
+    /// A persistent "chat" at version 3 with a Use, a Request Change of foo to "bar" (the
+    /// example of csimi/rtmp-client's SharedObject.md), a Status and an unknown event 20.
+    const CHAT: &str = "
+        0004 63686174  00000003  00000002  00000000
+        01 00000000
+        03 0000000b  0003 666f6f  02 0003 626172
+        07 00000023  001a 5368617265644f626a6563742e4e6f5772697465416363657373
+                     0005 6572726f72
+        14 00000002  0102";
+
+    fn chat() -> SharedObject {
+        SharedObject::new(
+            "chat",
+            3,
+            true,
+            vec![
+                SharedObjectEvent::Use,
+                SharedObjectEvent::RequestChange {
+                    properties: vec![(String::from("foo"), string("bar"))],
+                },
+                SharedObjectEvent::Status {
+                    code: String::from("SharedObject.NoWriteAccess"),
+                    level: String::from("error"),
+                },
+                SharedObjectEvent::Unknown {
+                    event_type: 20,
+                    data: Bytes::from_static(&[1, 2]),
+                },
+            ],
+        )
+    }
+
+    #[test]
+    fn golden_shared_object() {
+        let raw = assert_round_trip(&Message::SharedObject(chat()));
+        assert_eq!(raw.type_id, 19);
+        assert_eq!(&raw.payload[..], &hex(CHAT)[..]);
+        assert!(chat().is_persistent());
+    }
+
+    #[test]
+    fn type_16_has_a_format_selector() {
+        let shared_object = SharedObject {
+            encoding: AmfEncoding::Amf3,
+            ..chat()
+        };
+        let raw = assert_round_trip(&Message::SharedObject(shared_object));
+        assert_eq!(raw.type_id, 16);
+        assert_eq!(raw.payload[0], 0);
+        assert_eq!(&raw.payload[1..], &hex(CHAT)[..]);
+        let mut wrong = raw.payload.to_vec();
+        wrong[0] = 3;
+        assert_eq!(
+            decode(16, &wrong),
+            Err(MessageError::UnknownFormatSelector {
+                type_id: 16,
+                selector: 3
+            })
+        );
+        assert_eq!(decode(16, &[]), Err(MessageError::SharedObjectTruncated));
+    }
+
+    #[test]
+    fn every_event_type_round_trips() {
+        let events = vec![
+            SharedObjectEvent::Use,
+            SharedObjectEvent::Release,
+            SharedObjectEvent::RequestChange {
+                properties: Vec::new(),
+            },
+            SharedObjectEvent::Change {
+                properties: vec![
+                    (String::from("a"), Value::Number(1.0)),
+                    (String::from(""), Value::Null),
+                    (String::from("c"), string("three")),
+                ],
+            },
+            SharedObjectEvent::Success {
+                name: String::from("a"),
+            },
+            SharedObjectEvent::SendMessage {
+                handler: String::from("onChat"),
+                arguments: vec![string("hello"), Value::Boolean(false)],
+            },
+            SharedObjectEvent::Clear,
+            SharedObjectEvent::Remove {
+                name: String::from("a"),
+            },
+            SharedObjectEvent::RequestRemove {
+                name: String::from("b"),
+            },
+            SharedObjectEvent::UseSuccess,
+            SharedObjectEvent::Unknown {
+                event_type: 0,
+                data: Bytes::new(),
+            },
+        ];
+        for (index, event) in events.iter().enumerate() {
+            let expected = match event {
+                SharedObjectEvent::Unknown { .. } => 0,
+                _ => u8::try_from(index).unwrap() + 1,
+            };
+            assert_eq!(event.event_type(), expected);
+        }
+        let shared_object = SharedObject::new("so", 0, false, events);
+        assert!(!shared_object.is_persistent());
+        assert_round_trip(&Message::SharedObject(shared_object));
+    }
+
+    #[test]
+    fn send_message_golden() {
+        let shared_object = SharedObject::new(
+            "s",
+            1,
+            false,
+            vec![SharedObjectEvent::SendMessage {
+                handler: String::from("hi"),
+                arguments: vec![Value::Null],
+            }],
+        );
+        let raw = assert_round_trip(&Message::SharedObject(shared_object));
+        assert_eq!(
+            &raw.payload[..],
+            &hex("0001 73 00000001 00000000 00000000  06 00000006 02 0002 6869 05")[..]
+        );
+    }
+
+    #[test]
+    fn malformed_events_are_typed_errors() {
+        let header = "0001 73 00000001 00000000 00000000";
+        let malformed = |event_type| Err(MessageError::MalformedSharedObjectEvent { event_type });
+        // Use with data; Success with a trailing byte; Status without a level; Send Message
+        // whose first value is not a string; Change with a name but no value.
+        assert_eq!(
+            decode(19, &hex(&format!("{header} 01 00000001 00"))),
+            malformed(1)
+        );
+        assert_eq!(
+            decode(19, &hex(&format!("{header} 05 00000004 0001 61 00"))),
+            malformed(5)
+        );
+        assert_eq!(
+            decode(19, &hex(&format!("{header} 07 00000003 0001 61"))),
+            malformed(7)
+        );
+        assert_eq!(
+            decode(19, &hex(&format!("{header} 06 00000001 05"))),
+            malformed(6)
+        );
+        assert!(matches!(
+            decode(19, &hex(&format!("{header} 04 00000003 0001 61"))),
+            Err(MessageError::Amf(_))
+        ));
+        assert_eq!(
+            decode(19, &hex(&format!("{header} 04 00000001 00"))),
+            malformed(4)
+        );
+        assert_eq!(
+            decode(19, &hex(&format!("{header} 05 00000003 0001 ff"))),
+            Err(MessageError::InvalidUtf8)
+        );
+    }
+
+    #[test]
+    fn truncated_shared_objects_are_typed_errors() {
+        let bytes = hex(CHAT);
+        for cut in [0, 1, 5, 10, 19, 20, 22, 26, bytes.len() - 1] {
+            assert_eq!(
+                decode(19, &bytes[..cut]),
+                Err(MessageError::SharedObjectTruncated),
+                "cut at {cut}"
+            );
+        }
+        assert_eq!(
+            decode(19, &hex("0001 73 00000001 00000000 00000000 01 ffffffff")),
+            Err(MessageError::SharedObjectTruncated)
+        );
+    }
+
+    #[test]
+    fn known_event_types_cannot_pose_as_unknown() {
+        let shared_object = SharedObject::new(
+            "s",
+            0,
+            false,
+            vec![SharedObjectEvent::Unknown {
+                event_type: 4,
+                data: Bytes::new(),
+            }],
+        );
+        assert_eq!(
+            Message::SharedObject(shared_object).to_raw(0, 0),
+            Err(MessageError::KnownSharedObjectEventAsUnknown { event_type: 4 })
+        );
+    }
+
+    #[test]
+    fn many_events_are_bounded_by_the_decoded_size_limit() {
+        let mut bytes = hex("0001 73 00000001 00000000 00000000");
+        for _ in 0..1000 {
+            bytes.extend_from_slice(&[1, 0, 0, 0, 0]);
+        }
+        let limits = Limits {
+            max_amf_decoded_size: 1000,
+            ..Limits::default()
+        };
+        assert_eq!(
+            Message::decode(&crate::message::testing::raw(19, &bytes), &limits),
+            Err(MessageError::DecodedSizeLimit { limit: 1000 })
+        );
+        assert!(decode(19, &bytes).is_ok());
+    }
 }

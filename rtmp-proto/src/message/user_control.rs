@@ -121,7 +121,7 @@ impl UserControl {
         }
     }
 
-    fn is_interpreted(event_type: u16) -> bool {
+    pub(super) fn is_interpreted(event_type: u16) -> bool {
         matches!(
             event_type,
             Self::STREAM_BEGIN
