@@ -2,7 +2,7 @@
 //! "Multitrack Streaming via Enhanced RTMP", `AvMultitrackType`).
 
 use alloc::vec::Vec;
-use core::ops::Deref;
+use core::ops::{Deref, DerefMut};
 
 use super::reader::Reader;
 use super::{FourCc, MediaError};
@@ -87,6 +87,14 @@ impl<T> Tracks<T> {
         };
     }
 
+    /// The tracks as a vector.
+    pub fn into_vec(self) -> Vec<T> {
+        match self.repr {
+            Repr::One(track) => alloc::vec![track],
+            Repr::Many(tracks) => tracks,
+        }
+    }
+
     /// The same list with each track transformed by `f`.
     pub fn map<U>(&self, mut f: impl FnMut(&T) -> U) -> Tracks<U> {
         match &self.repr {
@@ -104,6 +112,15 @@ impl<T> Deref for Tracks<T> {
     fn deref(&self) -> &[T] {
         match &self.repr {
             Repr::One(track) => core::slice::from_ref(track),
+            Repr::Many(tracks) => tracks,
+        }
+    }
+}
+
+impl<T> DerefMut for Tracks<T> {
+    fn deref_mut(&mut self) -> &mut [T] {
+        match &mut self.repr {
+            Repr::One(track) => core::slice::from_mut(track),
             Repr::Many(tracks) => tracks,
         }
     }

@@ -1035,3 +1035,580 @@ fn put_si24(out: &mut BytesMut, value: i32) -> Result<(), MediaError> {
     out.put_slice(&[a, b, c]);
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec;
+    use alloc::vec::Vec;
+
+    /// Parses `payload`, checks it reads as `expected`, and that `expected` encodes back to
+    /// exactly `payload`.
+    fn assert_golden(payload: &[u8], expected: &VideoInfo<&[u8]>) {
+        let info = VideoInfo::parse(payload).unwrap();
+        assert_eq!(&info.with_bodies(payload), expected);
+        assert_eq!(&expected.to_bytes().unwrap()[..], payload);
+    }
+
+    #[test]
+    fn legacy_avc_nalu_with_negative_composition_time() {
+        // FLV spec Annex E.4.3.1: FrameType 1 | CodecID 7, AVCPacketType 1, SI24 -1.
+        let payload = [
+            0x17, 0x01, 0xFF, 0xFF, 0xFF, 0x00, 0x00, 0x00, 0x02, 0x09, 0xF0,
+        ];
+        let expected = VideoInfo::legacy_avc(
+            VideoFrameType::KeyFrame,
+            VideoPacketType::CodedFrames,
+            -1,
+            &payload[5..],
+        );
+        assert_golden(&payload, &expected);
+        let info = VideoInfo::parse(&payload).unwrap();
+        assert!(info.is_keyframe());
+        assert!(!info.is_sequence_header() && !info.is_sequence_end());
+        assert!(!info.enhanced && !info.is_video_info_frame());
+        assert_eq!(info.codec(), Some(VideoCodec::Avc));
+        assert_eq!(info.packet_type(), Some(VideoPacketType::CodedFrames));
+        assert_eq!(info.composition_time(), -1);
+        assert_eq!(info.tracks().len(), 1);
+        assert_eq!(info.tracks()[0].body, 5..11);
+    }
+
+    #[test]
+    fn legacy_avc_nalu_with_largest_composition_time() {
+        let payload = [0x27, 0x01, 0x7F, 0xFF, 0xFF, 0xAB];
+        let expected = VideoInfo::legacy_avc(
+            VideoFrameType::InterFrame,
+            VideoPacketType::CodedFrames,
+            0x7F_FFFF,
+            &payload[5..],
+        );
+        assert_golden(&payload, &expected);
+        let info = VideoInfo::parse(&payload).unwrap();
+        assert!(!info.is_keyframe());
+        assert_eq!(info.composition_time(), 8_388_607);
+        // The smallest value, for symmetry.
+        let smallest = [0x27, 0x01, 0x80, 0x00, 0x00];
+        assert_eq!(
+            VideoInfo::parse(&smallest).unwrap().composition_time(),
+            -8_388_608
+        );
+    }
+
+    #[test]
+    fn legacy_avc_sequence_header_and_end_of_sequence() {
+        let avcc = [0x01, 0x64, 0x00, 0x1F, 0xFF, 0xE1];
+        let mut payload = vec![0x17, 0x00, 0x00, 0x00, 0x00];
+        payload.extend_from_slice(&avcc);
+        let expected = VideoInfo::legacy_avc(
+            VideoFrameType::KeyFrame,
+            VideoPacketType::SequenceStart,
+            0,
+            &avcc[..],
+        );
+        assert_golden(&payload, &expected);
+        let info = VideoInfo::parse(&payload).unwrap();
+        assert!(info.is_sequence_header());
+        assert!(
+            !info.is_keyframe(),
+            "a sequence header is not a frame to start on"
+        );
+
+        let end = [0x17, 0x02, 0x00, 0x00, 0x00];
+        let info = VideoInfo::parse(&end).unwrap();
+        assert!(info.is_sequence_end() && !info.is_sequence_header());
+        assert_golden(
+            &end,
+            &VideoInfo::legacy_avc(
+                VideoFrameType::KeyFrame,
+                VideoPacketType::SequenceEnd,
+                0,
+                &[][..],
+            ),
+        );
+    }
+
+    #[test]
+    fn legacy_codecs_without_packet_types() {
+        // Sorenson H.263 disposable inter frame: one header byte, then data.
+        let payload = [0x32, 0x00, 0x00, 0x84];
+        let expected = VideoInfo::legacy(
+            VideoFrameType::DisposableInterFrame,
+            VideoCodec::SorensonH263,
+            None,
+            0,
+            &payload[1..],
+        );
+        assert_golden(&payload, &expected);
+        let info = VideoInfo::parse(&payload).unwrap();
+        assert_eq!(info.packet_type(), None);
+        assert!(!info.is_keyframe());
+        // A VP6 key frame is a key frame without any packet type.
+        assert!(VideoInfo::parse(&[0x14, 0x00]).unwrap().is_keyframe());
+        // Reserved ids pass through as unknown codecs.
+        let info = VideoInfo::parse(&[0x1F, 0xAA]).unwrap();
+        assert_eq!(info.codec(), Some(VideoCodec::UnknownLegacy(15)));
+        assert_eq!(info.tracks()[0].body, 1..2);
+    }
+
+    #[test]
+    fn legacy_hevc_uses_codec_id_12_laid_out_like_avc() {
+        let payload = [0x1C, 0x01, 0x00, 0x00, 0x21, 0x26, 0x01];
+        let expected = VideoInfo::legacy(
+            VideoFrameType::KeyFrame,
+            VideoCodec::Hevc,
+            Some(VideoPacketType::CodedFrames),
+            0x21,
+            &payload[5..],
+        );
+        assert_golden(&payload, &expected);
+    }
+
+    #[test]
+    fn legacy_command_frame() {
+        // FrameType 5 | CodecID 7, then the command: end of client-side seeking.
+        let payload = [0x57, 0x01];
+        assert_golden(
+            &payload,
+            &VideoInfo::command_frame(false, Some(VideoCodec::Avc), VideoCommand::EndSeek),
+        );
+        let info = VideoInfo::parse(&payload).unwrap();
+        assert!(info.is_video_info_frame());
+        assert_eq!(info.command(), Some(VideoCommand::EndSeek));
+        assert!(!info.is_keyframe() && info.tracks().is_empty());
+        assert_eq!(info.codec(), Some(VideoCodec::Avc));
+    }
+
+    #[test]
+    fn enhanced_hevc_sequence_start() {
+        // IsExVideoHeader | KeyFrame << 4 | SequenceStart, "hvc1", HEVCDecoderConfigurationRecord.
+        let mut payload = vec![0x90, b'h', b'v', b'c', b'1'];
+        let hvcc = [0x01, 0x01, 0x60, 0x00, 0x00, 0x00, 0x90];
+        payload.extend_from_slice(&hvcc);
+        let expected = VideoInfo::enhanced(
+            VideoFrameType::KeyFrame,
+            VideoCodec::Hevc,
+            VideoPacketType::SequenceStart,
+            0,
+            &hvcc[..],
+        );
+        assert_golden(&payload, &expected);
+        let info = VideoInfo::parse(&payload).unwrap();
+        assert!(info.enhanced && info.is_sequence_header() && !info.is_keyframe());
+        assert_eq!(info.tracks()[0].body, 5..12);
+    }
+
+    #[test]
+    fn enhanced_hevc_coded_frames_carry_a_composition_time() {
+        let payload = [0xA1, b'h', b'v', b'c', b'1', 0xFF, 0xFF, 0xDE, 0x02, 0x01];
+        let expected = VideoInfo::enhanced(
+            VideoFrameType::InterFrame,
+            VideoCodec::Hevc,
+            VideoPacketType::CodedFrames,
+            -34,
+            &payload[8..],
+        );
+        assert_golden(&payload, &expected);
+        // CodedFramesX has no composition time: the body starts right after the FourCC.
+        let payload_x = [0xA3, b'h', b'v', b'c', b'1', 0x02, 0x01];
+        let info = VideoInfo::parse(&payload_x).unwrap();
+        assert_eq!(info.packet_type(), Some(VideoPacketType::CodedFramesX));
+        assert_eq!(
+            (info.composition_time(), info.tracks()[0].body.clone()),
+            (0, 5..7)
+        );
+    }
+
+    #[test]
+    fn enhanced_av1_and_vp9_coded_frames_have_no_composition_time() {
+        let av1 = [0x91, b'a', b'v', b'0', b'1', 0x12, 0x00, 0x0A, 0x0B];
+        let expected = VideoInfo::enhanced(
+            VideoFrameType::KeyFrame,
+            VideoCodec::Av1,
+            VideoPacketType::CodedFrames,
+            0,
+            &av1[5..],
+        );
+        assert_golden(&av1, &expected);
+        assert!(VideoInfo::parse(&av1).unwrap().is_keyframe());
+
+        let vp9 = [0x91, b'v', b'p', b'0', b'9', 0x82, 0x49, 0x83, 0x42];
+        let info = VideoInfo::parse(&vp9).unwrap();
+        assert!(info.is_keyframe());
+        assert_eq!(info.codec(), Some(VideoCodec::Vp9));
+        assert_eq!(info.tracks()[0].body_in(&vp9), &vp9[5..]);
+    }
+
+    #[test]
+    fn enhanced_unknown_fourcc_is_kept() {
+        let payload = [0x91, b'x', b'y', b'z', b'1', 0x55];
+        let info = VideoInfo::parse(&payload).unwrap();
+        assert_eq!(
+            info.codec(),
+            Some(VideoCodec::UnknownFourCc(FourCc(*b"xyz1")))
+        );
+        assert_eq!(info.tracks()[0].body, 5..6);
+        assert_eq!(
+            &info.with_bodies(&payload).to_bytes().unwrap()[..],
+            &payload[..]
+        );
+    }
+
+    #[test]
+    fn mod_ex_timestamp_offset_nano_precedes_the_packet_type() {
+        // KeyFrame | ModEx; ModEx size 3 (written as 2), 999_999 ns, then TimestampOffsetNano << 4 |
+        // CodedFrames; "hvc1", composition time 0, data.
+        let payload = [
+            0x97, 0x02, 0x0F, 0x42, 0x3F, 0x01, b'h', b'v', b'c', b'1', 0x00, 0x00, 0x00, 0xAA,
+        ];
+        let expected = VideoInfo::enhanced(
+            VideoFrameType::KeyFrame,
+            VideoCodec::Hevc,
+            VideoPacketType::CodedFrames,
+            0,
+            &payload[13..],
+        )
+        .with_timestamp_offset_nanos(999_999);
+        assert_golden(&payload, &expected);
+        assert_eq!(
+            VideoInfo::parse(&payload).unwrap().timestamp_offset_nanos(),
+            Some(999_999)
+        );
+    }
+
+    #[test]
+    fn mod_ex_chains_skip_unknown_types_and_read_16_bit_sizes() {
+        let mut payload = vec![0x97];
+        // An unknown ModEx type (5) of 300 bytes: size byte 0xFF, then UI16 299.
+        payload.extend_from_slice(&[0xFF, 0x01, 0x2B]);
+        payload.extend_from_slice(&[0xEE; 300]);
+        payload.push(0x57); // type 5, next packet type ModEx again
+                            // A TimestampOffsetNano with 4 data bytes: the first three count.
+        payload.extend_from_slice(&[0x03, 0x00, 0x01, 0x00, 0x99, 0x03]);
+        payload.extend_from_slice(b"av01");
+        payload.push(0x42);
+        let info = VideoInfo::parse(&payload).unwrap();
+        assert_eq!(info.timestamp_offset_nanos, Some(256));
+        assert_eq!(info.packet_type(), Some(VideoPacketType::CodedFramesX));
+        assert_eq!(info.tracks()[0].body_in(&payload), &[0x42]);
+
+        let too_short = [0x97, 0x01, 0x00, 0x01, 0x01, b'a', b'v', b'0', b'1'];
+        assert_eq!(
+            VideoInfo::parse(&too_short),
+            Err(MediaError::TimestampOffsetNanoTooShort(2))
+        );
+    }
+
+    #[test]
+    fn multitrack_one_track() {
+        // KeyFrame | Multitrack; OneTrack << 4 | CodedFrames; "av01"; track id 2; data to the end.
+        let payload = [0x96, 0x01, b'a', b'v', b'0', b'1', 0x02, 0x12, 0x00];
+        let expected = VideoInfo::multitrack(
+            VideoFrameType::KeyFrame,
+            MultitrackType::OneTrack,
+            vec![VideoTrack::new(
+                2,
+                VideoCodec::Av1,
+                VideoPacketType::CodedFrames,
+                0,
+                &payload[7..],
+            )],
+        );
+        assert_golden(&payload, &expected);
+        let info = VideoInfo::parse(&payload).unwrap();
+        assert_eq!(info.multitrack_type(), Some(MultitrackType::OneTrack));
+        assert!(info.is_keyframe());
+    }
+
+    #[test]
+    fn multitrack_many_tracks() {
+        // SequenceStart for two HEVC tracks of 3 and 2 bytes.
+        let payload = [
+            0x96, 0x10, b'h', b'v', b'c', b'1', 0x00, 0x00, 0x00, 0x03, 0xA1, 0xA2, 0xA3, 0x01,
+            0x00, 0x00, 0x02, 0xB1, 0xB2,
+        ];
+        let expected = VideoInfo::multitrack(
+            VideoFrameType::KeyFrame,
+            MultitrackType::ManyTracks,
+            vec![
+                VideoTrack::new(
+                    0,
+                    VideoCodec::Hevc,
+                    VideoPacketType::SequenceStart,
+                    0,
+                    &payload[10..13],
+                ),
+                VideoTrack::new(
+                    1,
+                    VideoCodec::Hevc,
+                    VideoPacketType::SequenceStart,
+                    0,
+                    &payload[17..],
+                ),
+            ],
+        );
+        assert_golden(&payload, &expected);
+        let info = VideoInfo::parse(&payload).unwrap();
+        assert!(info.is_sequence_header());
+        let ranges: Vec<_> = info
+            .tracks()
+            .iter()
+            .map(|t| (t.track_id, t.body.clone()))
+            .collect();
+        assert_eq!(ranges, vec![(0, 10..13), (1, 17..19)]);
+    }
+
+    #[test]
+    fn multitrack_many_tracks_many_codecs() {
+        // CodedFrames: an HEVC track (composition time 5, then 2 bytes) and an AV1 track.
+        let payload = [
+            0xA6, 0x21, b'h', b'v', b'c', b'1', 0x00, 0x00, 0x00, 0x05, 0x00, 0x00, 0x05, 0xC1,
+            0xC2, b'a', b'v', b'0', b'1', 0x01, 0x00, 0x00, 0x01, 0xD1,
+        ];
+        let expected = VideoInfo::multitrack(
+            VideoFrameType::InterFrame,
+            MultitrackType::ManyTracksManyCodecs,
+            vec![
+                VideoTrack::new(
+                    0,
+                    VideoCodec::Hevc,
+                    VideoPacketType::CodedFrames,
+                    5,
+                    &payload[13..15],
+                ),
+                VideoTrack::new(
+                    1,
+                    VideoCodec::Av1,
+                    VideoPacketType::CodedFrames,
+                    0,
+                    &payload[23..],
+                ),
+            ],
+        );
+        assert_golden(&payload, &expected);
+        let info = VideoInfo::parse(&payload).unwrap();
+        assert_eq!(info.codec(), Some(VideoCodec::Hevc));
+        assert_eq!(info.composition_time(), 5);
+        assert_eq!(info.tracks()[1].codec, VideoCodec::Av1);
+    }
+
+    #[test]
+    fn enhanced_command_frame_has_no_fourcc() {
+        // Command << 4 | CodedFrames, then StartSeek.
+        let payload = [0xD1, 0x00];
+        assert_golden(
+            &payload,
+            &VideoInfo::command_frame(true, None, VideoCommand::StartSeek),
+        );
+        // Even a Multitrack packet type is a command when the frame type is 5.
+        let info = VideoInfo::parse(&[0xD6, 0x07]).unwrap();
+        assert_eq!(info.command(), Some(VideoCommand::Reserved(7)));
+        assert_eq!(info.codec(), None);
+    }
+
+    #[test]
+    fn metadata_ignores_the_command_frame_type() {
+        // Command << 4 | Metadata, "hvc1", then AMF (string "colorInfo"...).
+        let payload = [0xD4, b'h', b'v', b'c', b'1', 0x02, 0x00, 0x09];
+        let expected = VideoInfo::enhanced(
+            VideoFrameType::Command,
+            VideoCodec::Hevc,
+            VideoPacketType::Metadata,
+            0,
+            &payload[5..],
+        );
+        assert_golden(&payload, &expected);
+        let info = VideoInfo::parse(&payload).unwrap();
+        assert!(info.is_metadata() && !info.is_video_info_frame() && !info.is_keyframe());
+        // A reserved frame type is accepted on metadata only.
+        assert!(VideoInfo::parse(&[0x84, b'h', b'v', b'c', b'1']).is_ok());
+        assert_eq!(
+            VideoInfo::parse(&[0x81, b'h', b'v', b'c', b'1']),
+            Err(MediaError::ReservedFrameType(0))
+        );
+    }
+
+    #[test]
+    fn malformed_headers_get_precise_errors() {
+        assert_eq!(VideoInfo::parse(&[]), Err(MediaError::Empty));
+        assert_eq!(
+            VideoInfo::parse(&[0x07, 0x01, 0, 0, 0]),
+            Err(MediaError::ReservedFrameType(0))
+        );
+        assert_eq!(
+            VideoInfo::parse(&[0x67, 0x01, 0, 0, 0]),
+            Err(MediaError::ReservedFrameType(6))
+        );
+        assert_eq!(
+            VideoInfo::parse(&[0x17, 0x03, 0, 0, 0]),
+            Err(MediaError::UnknownPacketType(3))
+        );
+        assert_eq!(
+            VideoInfo::parse(&[0x17, 0x01, 0, 0]),
+            Err(MediaError::Truncated {
+                field: "composition time"
+            })
+        );
+        assert_eq!(
+            VideoInfo::parse(&[0x98, b'h', b'v', b'c', b'1']),
+            Err(MediaError::UnknownPacketType(8))
+        );
+        assert_eq!(
+            VideoInfo::parse(&[0x90, b'h', b'v']),
+            Err(MediaError::Truncated {
+                field: "video FourCC"
+            })
+        );
+        assert_eq!(
+            VideoInfo::parse(&[0x96, 0x06, b'h', b'v', b'c', b'1', 0]),
+            Err(MediaError::InvalidTrackPacketType(6))
+        );
+        assert_eq!(
+            VideoInfo::parse(&[0x96, 0x07]),
+            Err(MediaError::InvalidTrackPacketType(7))
+        );
+        assert_eq!(
+            VideoInfo::parse(&[0x96, 0x31, b'h', b'v', b'c', b'1', 0]),
+            Err(MediaError::UnknownMultitrackType(3))
+        );
+        // A track size past the end of the message.
+        assert_eq!(
+            VideoInfo::parse(&[0x96, 0x13, b'a', b'v', b'0', b'1', 0, 0, 0, 5, 1, 2]),
+            Err(MediaError::Truncated {
+                field: "track body"
+            })
+        );
+        // A composition time cut short inside a sized track.
+        assert_eq!(
+            VideoInfo::parse(&[0x96, 0x11, b'h', b'v', b'c', b'1', 0, 0, 0, 2, 1, 2]),
+            Err(MediaError::Truncated {
+                field: "composition time"
+            })
+        );
+    }
+
+    #[test]
+    fn builders_refuse_what_the_wire_cannot_carry() {
+        let body = &[1u8, 2][..];
+        let unencodable = |info: VideoInfo<&[u8]>| {
+            let mut out = BytesMut::from(&b"keep"[..]);
+            let result = info.encode(&mut out);
+            assert_eq!(&out[..], b"keep", "nothing written on error");
+            matches!(result, Err(MediaError::Unencodable(_)))
+        };
+        // A FourCC-only codec in a legacy header.
+        assert!(unencodable(VideoInfo::legacy(
+            VideoFrameType::KeyFrame,
+            VideoCodec::Av1,
+            None,
+            0,
+            body
+        )));
+        // Composition times out of range or where none is sent.
+        assert!(unencodable(VideoInfo::legacy_avc(
+            VideoFrameType::KeyFrame,
+            VideoPacketType::CodedFrames,
+            0x80_0000,
+            body
+        )));
+        assert!(unencodable(VideoInfo::enhanced(
+            VideoFrameType::KeyFrame,
+            VideoCodec::Av1,
+            VideoPacketType::CodedFrames,
+            1,
+            body
+        )));
+        // A packet type AVC's legacy header has no value for.
+        assert!(unencodable(VideoInfo::legacy_avc(
+            VideoFrameType::KeyFrame,
+            VideoPacketType::CodedFramesX,
+            0,
+            body
+        )));
+        // ModEx on a legacy header, nanoseconds beyond 24 bits.
+        assert!(unencodable(
+            VideoInfo::legacy_avc(
+                VideoFrameType::KeyFrame,
+                VideoPacketType::CodedFrames,
+                0,
+                body
+            )
+            .with_timestamp_offset_nanos(1)
+        ));
+        assert!(unencodable(
+            VideoInfo::enhanced(
+                VideoFrameType::KeyFrame,
+                VideoCodec::Av1,
+                VideoPacketType::CodedFrames,
+                0,
+                body
+            )
+            .with_timestamp_offset_nanos(1 << 24)
+        ));
+        // Multitrack shapes.
+        let track = |id, codec, packet_type| VideoTrack::new(id, codec, packet_type, 0, body);
+        let coded = VideoPacketType::CodedFrames;
+        assert!(unencodable(VideoInfo::multitrack(
+            VideoFrameType::KeyFrame,
+            MultitrackType::ManyTracks,
+            Vec::new()
+        )));
+        assert!(unencodable(VideoInfo::multitrack(
+            VideoFrameType::KeyFrame,
+            MultitrackType::OneTrack,
+            vec![
+                track(0, VideoCodec::Av1, coded),
+                track(1, VideoCodec::Av1, coded)
+            ]
+        )));
+        assert!(unencodable(VideoInfo::multitrack(
+            VideoFrameType::KeyFrame,
+            MultitrackType::ManyTracks,
+            vec![
+                track(0, VideoCodec::Av1, coded),
+                track(1, VideoCodec::Vp9, coded)
+            ]
+        )));
+        assert!(unencodable(VideoInfo::multitrack(
+            VideoFrameType::KeyFrame,
+            MultitrackType::ManyTracksManyCodecs,
+            vec![
+                track(0, VideoCodec::Av1, coded),
+                track(1, VideoCodec::Vp9, VideoPacketType::SequenceStart)
+            ]
+        )));
+        // A track id without multitrack; a command frame type on video data.
+        assert!(unencodable(
+            VideoInfo::enhanced(VideoFrameType::KeyFrame, VideoCodec::Av1, coded, 0, body)
+                .with_track_id_for_test(3)
+        ));
+        assert!(unencodable(VideoInfo::enhanced(
+            VideoFrameType::Command,
+            VideoCodec::Av1,
+            coded,
+            0,
+            body
+        )));
+        assert!(unencodable(VideoInfo::command_frame(
+            false,
+            None,
+            VideoCommand::StartSeek
+        )));
+        assert!(unencodable(VideoInfo::command_frame(
+            true,
+            Some(VideoCodec::Avc),
+            VideoCommand::StartSeek
+        )));
+    }
+
+    impl<B> VideoInfo<B> {
+        fn with_track_id_for_test(mut self, id: u8) -> Self {
+            if let VideoContent::Media { tracks, .. } = &mut self.content {
+                for track in tracks.iter_mut() {
+                    track.track_id = id;
+                }
+            }
+            self
+        }
+    }
+}
