@@ -1,0 +1,1 @@
+//! Replays of what FFmpeg and rtmpdump sent to nginx-rtmp.
