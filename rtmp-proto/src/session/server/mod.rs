@@ -835,6 +835,8 @@ impl ServerConnection {
                     self.our_calls.clear();
                     self.events.push_back(ServerEvent::Closed(error));
                 }
+                // Nothing follows Closed: the queue may still drain (a Writable) after it.
+                CoreEvent::PingResponse { .. } | CoreEvent::Writable if self.core.is_closed() => {}
                 _ if self.stopped => {}
                 CoreEvent::HandshakeComplete => {}
                 CoreEvent::Message(inbound) => {

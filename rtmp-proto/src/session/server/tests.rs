@@ -1714,6 +1714,32 @@ fn writable_after_congestion() {
 }
 
 #[test]
+fn nothing_follows_closed_even_when_the_queue_drains() {
+    // Found by fuzzing: a Writable after Closed, from output written after the close.
+    let config = ServerConnectionConfig {
+        session: SessionConfig {
+            outbound_high_water: 1000,
+            outbound_low_water: 100,
+            ..SessionConfig::default()
+        },
+        ..ServerConnectionConfig::default()
+    };
+    let mut h = Harness::connected(config);
+    let stream = h.playing("cap");
+    let big = Bytes::from(vec![0x17; 2000]);
+    assert_eq!(
+        h.server.send_video(stream, 0, big),
+        Ok(SendStatus::AboveHighWater)
+    );
+    // Not a close of ours, after which input is no longer looked at: a timeout.
+    h.server.handle_timeout(Instant::from_millis(60_000));
+    assert_eq!(h.events(), [ServerEvent::Closed(SessionError::IdleTimeout)]);
+    h.drive();
+    assert!(h.take_sent().len() == 1, "what was queued is still written");
+    assert_eq!(h.events(), []);
+}
+
+#[test]
 fn idle_peers_time_out() {
     let mut h = Harness::connected(ServerConnectionConfig::default());
     assert_eq!(h.server.poll_timeout(), Some(Instant::from_millis(60_000)));
