@@ -15,10 +15,11 @@ use crate::amf::{Object, Value};
 use crate::amf_object;
 use crate::chunk::ChunkDecoder;
 use crate::handshake::ClientConfig;
+use crate::message::SharedObjectEvent;
 use crate::message::{AggregateBuilder, LimitType};
 use crate::session::core::Core;
 use crate::session::SessionConfig;
-use crate::Limits;
+use crate::{type_id, Limits, RawMessage};
 
 mod captures;
 
@@ -1797,6 +1798,7 @@ fn shared_objects_and_other_messages_pass() {
 
 #[test]
 fn held_sizes_count_decoded_values() {
+    use super::held::held_size;
     let big = Value::StrictArray(vec![Value::from("x".repeat(100)); 10]);
     let small = Message::Data(Data::new(vec![Value::Null]));
     let large = Message::Data(Data::new(vec![big]));
