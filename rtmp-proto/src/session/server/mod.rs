@@ -22,6 +22,15 @@
 //!   with [`respond_call`](ServerConnection::respond_call) or
 //!   [`reject_call`](ServerConnection::reject_call); the connection answers `_error` itself
 //!   when that time runs out. Command names are compared exactly.
+//! - **Answered by the connection.** createStream (`_result(tid, null, id)`, the lowest free
+//!   id from 1), releaseStream, `_checkbw` and FCUnsubscribe (`_result`), getStreamLength
+//!   (`_result` 0: live), FCPublish / FCUnpublish / FCSubscribe (`_result`, then onFCPublish,
+//!   onFCUnpublish or onFCSubscribe as FMS sends them; FFmpeg and librtmp ignore both),
+//!   pause and seek (Pause.Notify, Unpause.Notify, Seek.Notify), closeStream and deleteStream
+//!   of a publisher (NetStream.Unpublish.Success, as nginx-rtmp sends). A `_result` is only
+//!   sent for a transaction id other than 0. deleteStream of a stream that does not exist is
+//!   ignored; any other stream command on a message stream never created is a protocol
+//!   violation, as is anything but `connect` before the connect.
 //! - **Media.** Audio, video and aggregate messages are accepted only on a publishing stream;
 //!   elsewhere they are a protocol violation, except on a stream whose publish was just
 //!   refused, where the media already in flight is dropped. Data messages are accepted on any
@@ -152,6 +161,28 @@ enum Blocker {
         reset: bool,
         encoding: AmfEncoding,
     },
+}
+
+impl Blocker {
+    fn id(&self) -> RequestId {
+        match self {
+            Blocker::Connect { id, .. }
+            | Blocker::Publish { id, .. }
+            | Blocker::Play { id, .. } => *id,
+        }
+    }
+
+    fn is_connect(&self) -> bool {
+        matches!(self, Blocker::Connect { .. })
+    }
+
+    fn is_publish(&self) -> bool {
+        matches!(self, Blocker::Publish { .. })
+    }
+
+    fn is_play(&self) -> bool {
+        matches!(self, Blocker::Play { .. })
+    }
 }
 
 /// Input held while a request waits for the application.
@@ -381,17 +412,16 @@ impl ServerConnection {
     pub fn accept_connect(&mut self, request: RequestId) -> Result<(), ApiError> {
         self.check_open()?;
         let Some(Blocker::Connect {
-            id,
             stream,
             transaction_id,
             encoding,
             object_encoding,
             enhanced,
-        }) = self.take_blocker(request)
+            ..
+        }) = self.take_blocker(request, Blocker::is_connect)
         else {
             return Err(ApiError::UnknownRequest(request.get()));
         };
-        debug_assert_eq!(id, request);
         self.core.announce_window();
         self.core.announce_peer_bandwidth();
         self.core.announce_chunk_size();
@@ -442,7 +472,7 @@ impl ServerConnection {
             transaction_id,
             encoding,
             ..
-        }) = self.take_blocker(request)
+        }) = self.take_blocker(request, Blocker::is_connect)
         else {
             return Err(ApiError::UnknownRequest(request.get()));
         };
@@ -472,7 +502,7 @@ impl ServerConnection {
             name,
             encoding,
             ..
-        }) = self.take_blocker(request)
+        }) = self.take_blocker(request, Blocker::is_publish)
         else {
             return Err(ApiError::UnknownRequest(request.get()));
         };
@@ -504,7 +534,7 @@ impl ServerConnection {
         self.check_open()?;
         let Some(Blocker::Publish {
             stream, encoding, ..
-        }) = self.take_blocker(request)
+        }) = self.take_blocker(request, Blocker::is_publish)
         else {
             return Err(ApiError::UnknownRequest(request.get()));
         };
@@ -527,7 +557,7 @@ impl ServerConnection {
             reset,
             encoding,
             ..
-        }) = self.take_blocker(request)
+        }) = self.take_blocker(request, Blocker::is_play)
         else {
             return Err(ApiError::UnknownRequest(request.get()));
         };
@@ -579,7 +609,7 @@ impl ServerConnection {
         self.check_open()?;
         let Some(Blocker::Play {
             stream, encoding, ..
-        }) = self.take_blocker(request)
+        }) = self.take_blocker(request, Blocker::is_play)
         else {
             return Err(ApiError::UnknownRequest(request.get()));
         };
@@ -783,14 +813,18 @@ impl ServerConnection {
         }
     }
 
-    /// Takes the blocking request if it is `request`.
-    fn take_blocker(&mut self, request: RequestId) -> Option<Blocker> {
-        let id = match self.blocker.as_ref()? {
-            Blocker::Connect { id, .. }
-            | Blocker::Publish { id, .. }
-            | Blocker::Play { id, .. } => *id,
-        };
-        if id == request {
+    /// Takes the blocking request if it is `request` and of the kind `is_kind` accepts;
+    /// otherwise leaves it in place.
+    fn take_blocker(
+        &mut self,
+        request: RequestId,
+        is_kind: fn(&Blocker) -> bool,
+    ) -> Option<Blocker> {
+        let wanted = self
+            .blocker
+            .as_ref()
+            .is_some_and(|blocker| blocker.id() == request && is_kind(blocker));
+        if wanted {
             self.blocker.take()
         } else {
             None

@@ -335,6 +335,45 @@ fn connect_accept_sends_the_exact_sequence() {
 }
 
 #[test]
+fn answering_a_request_with_the_wrong_kind_changes_nothing() {
+    let mut h = Harness::new(ServerConnectionConfig::default());
+    h.send(0, connect(ffmpeg_connect()));
+    let id = h.connect_request().id;
+    let unknown = Err(ApiError::UnknownRequest(id.get()));
+    assert_eq!(h.server.accept_publish(id), unknown);
+    assert_eq!(h.server.reject_publish(id, "x", "y"), unknown);
+    assert_eq!(h.server.accept_play(id, StreamKind::Live), unknown);
+    assert_eq!(h.server.reject_play(id, "x", "y"), unknown);
+    assert_eq!(h.server.respond_call(id, Value::Null, vec![]), unknown);
+    assert_eq!(h.server.reject_call(id, "x"), unknown);
+    assert_eq!(
+        h.server.accept_connect(RequestId(id.get() + 1)),
+        Err(ApiError::UnknownRequest(id.get() + 1))
+    );
+    h.drive();
+    assert_eq!(h.take_sent(), []);
+    h.server.accept_connect(id).unwrap();
+    assert!(h.server.is_connected());
+    h.drive();
+    assert_eq!(
+        codes(&h.sent_commands()),
+        [(0, "_result", "NetConnection.Connect.Success")]
+    );
+    let stream = h.create_stream(2.0);
+    h.send(stream, command("publish", 3.0, vec!["cam".into()]));
+    let Some(ServerEvent::PublishRequest(request)) = h.events().pop() else {
+        panic!("expected a publish request");
+    };
+    let unknown = Err(ApiError::UnknownRequest(request.id.get()));
+    assert_eq!(h.server.accept_connect(request.id), unknown);
+    assert_eq!(h.server.reject_connect(request.id, "no"), unknown);
+    assert_eq!(h.server.accept_play(request.id, StreamKind::Live), unknown);
+    assert!(!h.server.is_closed());
+    h.server.accept_publish(request.id).unwrap();
+    assert_eq!(h.server.publishing_name(stream), Some("cam"));
+}
+
+#[test]
 fn connect_options_and_bw_done() {
     let options = ServerOptions {
         fms_version: String::from("FMS/4,5,0,297"),
