@@ -33,6 +33,7 @@ mod limits;
 pub mod media;
 pub mod message;
 mod raw;
+pub mod session;
 pub mod url;
 
 #[cfg(test)]

@@ -213,6 +213,16 @@ impl ChunkOutput {
         }
     }
 
+    /// Appends bytes that are not chunks, such as handshake packets, so that one output carries
+    /// everything a connection sends, in order. The bytes are held, not copied.
+    pub fn push_bytes(&mut self, bytes: Bytes) {
+        let len = bytes.len();
+        if len > 0 {
+            let index = self.hold_payload(bytes);
+            self.push_payload_range(index, 0, len);
+        }
+    }
+
     /// Appends header bytes (or a small payload copied inline).
     #[inline]
     pub(super) fn push_inline(&mut self, bytes: &[u8]) {

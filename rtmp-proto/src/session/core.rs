@@ -1,0 +1,669 @@
+//! What both roles share: the handshake, both chunk directions, protocol control messages
+//! (acknowledgements, windows, chunk size, pings), timeouts and the outbound queue. The client
+//! and server connections wrap a [`Core`] and add the command conversation.
+
+#![allow(dead_code)] // Until the client and server connections, being written, use it all.
+
+use alloc::collections::VecDeque;
+use core::time::Duration;
+
+use bytes::Bytes;
+use rand::RngCore;
+
+use crate::chunk::{ChunkDecoder, ChunkEncoder, ChunkOutput, ChunkStreamId};
+use crate::handshake::{ClientConfig, ClientHandshake, ServerConfig, ServerHandshake};
+use crate::message::{LimitType, Message, UserControl};
+use crate::{type_id, RawMessage};
+
+use super::queue::{OutboundQueue, Priority};
+use super::{ApiError, Instant, SendStatus, SessionConfig, SessionError};
+
+/// Chunk this many bytes ahead of the adapter's writes, no more: queued messages stay
+/// reorderable and droppable until they are needed.
+const TRANSMIT_BATCH: usize = 64 * 1024;
+
+/// A message that arrived, for the role to interpret.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Inbound {
+    pub(crate) timestamp: u32,
+    pub(crate) stream_id: u32,
+    pub(crate) message: Message,
+}
+
+/// What the core tells the role layer.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum CoreEvent {
+    /// The handshake is complete: chunks may flow.
+    HandshakeComplete,
+    /// A message other than the protocol control the core handles itself.
+    Message(Inbound),
+    /// The peer answered our Ping Request.
+    PingResponse {
+        /// Time from our request to its answer.
+        round_trip: Duration,
+    },
+    /// The outbound queue drained to its low-water mark after being above the high-water mark.
+    Writable,
+    /// The connection ended; the last event.
+    Closed(SessionError),
+}
+
+#[derive(Debug)]
+enum Handshake {
+    Client(ClientHandshake),
+    Server(ServerHandshake),
+}
+
+impl Handshake {
+    fn handle_input(&mut self, now_ms: u32, input: &[u8]) -> Result<usize, SessionError> {
+        Ok(match self {
+            Handshake::Client(h) => h.handle_input(now_ms, input)?,
+            Handshake::Server(h) => h.handle_input(now_ms, input)?,
+        })
+    }
+
+    fn poll_output(&mut self) -> Option<Bytes> {
+        match self {
+            Handshake::Client(h) => h.poll_output(),
+            Handshake::Server(h) => h.poll_output(),
+        }
+    }
+
+    fn is_complete(&self) -> bool {
+        match self {
+            Handshake::Client(h) => h.is_complete(),
+            Handshake::Server(h) => h.is_complete(),
+        }
+    }
+}
+
+/// The shared half of a connection.
+#[derive(Debug)]
+pub(crate) struct Core {
+    pub(crate) config: SessionConfig,
+    handshake: Option<Handshake>,
+    decoder: ChunkDecoder,
+    encoder: ChunkEncoder,
+    output: ChunkOutput,
+    queue: OutboundQueue,
+    events: VecDeque<CoreEvent>,
+    /// Set once; every later call reports it.
+    error: Option<SessionError>,
+    closed_reported: bool,
+    started_at: Instant,
+    now: Instant,
+    last_input_at: Instant,
+    /// Bytes of chunk stream received (after the handshake), for acknowledgements (§5.4.3).
+    bytes_received: u64,
+    bytes_acknowledged: u64,
+    /// The window the peer asked us to acknowledge by (Window Acknowledgement Size); 0 = none.
+    ack_window: u32,
+    /// The window we last told the peer, so Set Peer Bandwidth is answered only on a change.
+    announced_window: Option<u32>,
+    /// The limit type of the last Set Peer Bandwidth we applied (for dynamic limits, §5.4.5).
+    peer_limit: Option<LimitType>,
+    /// Bandwidth limit the peer set for our output (advisory: the adapter may pace with it).
+    peer_bandwidth: Option<u32>,
+    /// The peer's last acknowledgement of what we sent.
+    peer_acknowledged: u32,
+    ping_sent_at: Option<Instant>,
+}
+
+impl Core {
+    pub(crate) fn client<R: RngCore + ?Sized>(
+        config: SessionConfig,
+        handshake: ClientConfig,
+        rng: &mut R,
+        now: Instant,
+    ) -> Self {
+        let handshake = ClientHandshake::new(handshake, rng, 0);
+        Self::new(config, Handshake::Client(handshake), now)
+    }
+
+    pub(crate) fn server<R: RngCore + ?Sized>(
+        config: SessionConfig,
+        handshake: ServerConfig,
+        rng: &mut R,
+        now: Instant,
+    ) -> Self {
+        let handshake = ServerHandshake::new(handshake, rng, 0);
+        Self::new(config, Handshake::Server(handshake), now)
+    }
+
+    fn new(config: SessionConfig, mut handshake: Handshake, now: Instant) -> Self {
+        let mut output = ChunkOutput::new();
+        while let Some(bytes) = handshake.poll_output() {
+            output.push_bytes(bytes);
+        }
+        Core {
+            decoder: ChunkDecoder::new(config.limits.clone()),
+            encoder: ChunkEncoder::new(),
+            output,
+            queue: OutboundQueue::new(
+                config.outbound_high_water,
+                config.outbound_low_water,
+                config.outbound_max,
+                config.drop_video_when_congested,
+            ),
+            config,
+            handshake: Some(handshake),
+            events: VecDeque::new(),
+            error: None,
+            closed_reported: false,
+            started_at: now,
+            now,
+            last_input_at: now,
+            bytes_received: 0,
+            bytes_acknowledged: 0,
+            ack_window: 0,
+            announced_window: None,
+            peer_limit: None,
+            peer_bandwidth: None,
+            peer_acknowledged: 0,
+            ping_sent_at: None,
+        }
+    }
+
+    /// Milliseconds since the connection started, as RTMP's 32-bit wrapping clock.
+    pub(crate) fn epoch_millis(&self, now: Instant) -> u32 {
+        now.as_millis().wrapping_sub(self.started_at.as_millis()) as u32
+    }
+
+    pub(crate) fn is_handshake_complete(&self) -> bool {
+        self.handshake.is_none()
+    }
+
+    pub(crate) fn error(&self) -> Option<&SessionError> {
+        self.error.as_ref()
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.error.is_some()
+    }
+
+    /// Ends the connection with `error` unless it has already ended; returns the error that
+    /// ended it.
+    pub(crate) fn fail(&mut self, error: SessionError) -> SessionError {
+        if self.error.is_none() {
+            self.error = Some(error);
+        }
+        self.error.clone().unwrap_or(SessionError::Closed)
+    }
+
+    /// Closes the connection from our side: what is already chunked may still be written.
+    pub(crate) fn close(&mut self) {
+        self.fail(SessionError::Closed);
+    }
+
+    /// Feeds bytes read from the peer.
+    pub(crate) fn handle_input(&mut self, now: Instant, input: &[u8]) -> Result<(), SessionError> {
+        if let Some(error) = &self.error {
+            return Err(error.clone());
+        }
+        self.now = now;
+        self.last_input_at = now;
+        let mut rest = self.handshake_input(now, input)?;
+        if !self.is_handshake_complete() {
+            return Ok(());
+        }
+        self.bytes_received += rest.len() as u64;
+        loop {
+            match self.decoder.decode(&mut rest) {
+                Ok(Some(raw)) => self.handle_raw(raw)?,
+                Ok(None) => break,
+                Err(error) => return Err(self.fail(error.into())),
+            }
+        }
+        self.acknowledge_if_due();
+        Ok(())
+    }
+
+    /// Feeds bytes read from the peer as a `Bytes`: messages that arrive in one chunk are
+    /// slices of it, not copies.
+    pub(crate) fn handle_input_bytes(
+        &mut self,
+        now: Instant,
+        mut input: Bytes,
+    ) -> Result<(), SessionError> {
+        if let Some(error) = &self.error {
+            return Err(error.clone());
+        }
+        self.now = now;
+        self.last_input_at = now;
+        let consumed = input.len() - self.handshake_input(now, &input)?.len();
+        if !self.is_handshake_complete() {
+            return Ok(());
+        }
+        let _ = input.split_to(consumed);
+        self.bytes_received += input.len() as u64;
+        loop {
+            match self.decoder.decode_bytes(&mut input) {
+                Ok(Some(raw)) => self.handle_raw(raw)?,
+                Ok(None) => break,
+                Err(error) => return Err(self.fail(error.into())),
+            }
+        }
+        self.acknowledge_if_due();
+        Ok(())
+    }
+
+    /// Runs the handshake on `input` while it is in progress; returns what is left for the
+    /// chunk stream.
+    fn handshake_input<'a>(
+        &mut self,
+        now: Instant,
+        input: &'a [u8],
+    ) -> Result<&'a [u8], SessionError> {
+        let epoch = self.epoch_millis(now);
+        let Some(handshake) = &mut self.handshake else {
+            return Ok(input);
+        };
+        let consumed = match handshake.handle_input(epoch, input) {
+            Ok(consumed) => consumed,
+            Err(error) => return Err(self.fail(error)),
+        };
+        while let Some(bytes) = handshake.poll_output() {
+            self.output.push_bytes(bytes);
+        }
+        if handshake.is_complete() {
+            self.handshake = None;
+            self.events.push_back(CoreEvent::HandshakeComplete);
+        }
+        Ok(input.get(consumed..).unwrap_or_default())
+    }
+
+    fn handle_raw(&mut self, raw: RawMessage) -> Result<(), SessionError> {
+        let message = match Message::decode(&raw, &self.config.limits) {
+            Ok(message) => message,
+            Err(error) => return Err(self.fail(error.into())),
+        };
+        match message {
+            // The chunk decoder applied these already (RTMP 1.0 §5.4.1, §5.4.2).
+            Message::SetChunkSize { .. } | Message::Abort { .. } => {}
+            Message::Acknowledgement { sequence_number } => {
+                self.peer_acknowledged = sequence_number
+            }
+            Message::WindowAckSize { window_size } => self.ack_window = window_size,
+            Message::SetPeerBandwidth {
+                window_size,
+                limit_type,
+            } => self.apply_peer_bandwidth(window_size, limit_type),
+            Message::UserControl(UserControl::PingRequest { timestamp }) => {
+                self.queue_control(&Message::UserControl(UserControl::PingResponse {
+                    timestamp,
+                }));
+            }
+            Message::UserControl(UserControl::PingResponse { .. }) => {
+                if let Some(sent_at) = self.ping_sent_at.take() {
+                    let round_trip = self.now.saturating_duration_since(sent_at);
+                    self.events
+                        .push_back(CoreEvent::PingResponse { round_trip });
+                }
+            }
+            message => self.events.push_back(CoreEvent::Message(Inbound {
+                timestamp: raw.timestamp,
+                stream_id: raw.stream_id,
+                message,
+            })),
+        }
+        Ok(())
+    }
+
+    /// Set Peer Bandwidth (RTMP 1.0 §5.4.5): hard sets the limit, soft lowers it, dynamic acts
+    /// as hard if the previous limit was hard and is ignored otherwise. A first limit that is
+    /// dynamic is taken as hard: nginx-rtmp and FMS send dynamic in their connect reply and
+    /// expect the Window Acknowledgement Size answer. A window that differs from the one we
+    /// announced is answered with Window Acknowledgement Size.
+    fn apply_peer_bandwidth(&mut self, window_size: u32, limit_type: LimitType) {
+        let applied = match limit_type {
+            LimitType::HARD => Some(window_size),
+            LimitType::SOFT => Some(
+                self.peer_bandwidth
+                    .map_or(window_size, |w| w.min(window_size)),
+            ),
+            LimitType::DYNAMIC if matches!(self.peer_limit, None | Some(LimitType::HARD)) => {
+                Some(window_size)
+            }
+            _ => None,
+        };
+        let Some(bandwidth) = applied else {
+            return;
+        };
+        self.peer_bandwidth = Some(bandwidth);
+        self.peer_limit = Some(if limit_type == LimitType::SOFT {
+            LimitType::SOFT
+        } else {
+            LimitType::HARD
+        });
+        if self.announced_window != Some(bandwidth) {
+            self.announced_window = Some(bandwidth);
+            self.queue_control(&Message::WindowAckSize {
+                window_size: bandwidth,
+            });
+        }
+    }
+
+    fn acknowledge_if_due(&mut self) {
+        let window = u64::from(self.ack_window);
+        if window > 0 && self.bytes_received - self.bytes_acknowledged >= window {
+            self.bytes_acknowledged = self.bytes_received;
+            self.queue_control(&Message::Acknowledgement {
+                sequence_number: self.bytes_received as u32,
+            });
+        }
+    }
+
+    /// Queues a protocol or user control message on chunk stream 2, message stream 0 (RTMP 1.0
+    /// §5.4, §6.2). Control messages are never refused: they are tiny and bounded by the peer's
+    /// own pace.
+    pub(crate) fn queue_control(&mut self, message: &Message) {
+        if let Ok(raw) = message.to_raw(0, 0) {
+            let in_flight = self.output.len();
+            let _ = self.queue.push(
+                Priority::Control,
+                ChunkStreamId::PROTOCOL_CONTROL,
+                raw,
+                in_flight,
+            );
+        }
+    }
+
+    /// Tells the peer our Window Acknowledgement Size and remembers it.
+    pub(crate) fn announce_window(&mut self) {
+        let window_size = self.config.window_ack_size;
+        self.announced_window = Some(window_size);
+        self.queue_control(&Message::WindowAckSize { window_size });
+    }
+
+    /// Asks the peer to limit its output (Set Peer Bandwidth, dynamic).
+    pub(crate) fn announce_peer_bandwidth(&mut self) {
+        self.queue_control(&Message::SetPeerBandwidth {
+            window_size: self.config.peer_bandwidth,
+            limit_type: LimitType::DYNAMIC,
+        });
+    }
+
+    /// Announces our chunk size; the encoder switches to it once that message is chunked.
+    pub(crate) fn announce_chunk_size(&mut self) {
+        let chunk_size = self.config.chunk_size;
+        if chunk_size != self.encoder.chunk_size() {
+            self.queue_control(&Message::SetChunkSize { chunk_size });
+        }
+    }
+
+    /// Queues a message for sending on message stream `stream_id`.
+    pub(crate) fn send(
+        &mut self,
+        priority: Priority,
+        csid: ChunkStreamId,
+        raw: RawMessage,
+    ) -> Result<SendStatus, ApiError> {
+        if self.is_closed() {
+            return Err(ApiError::Closed);
+        }
+        let in_flight = self.output.len();
+        self.queue.push(priority, csid, raw, in_flight)
+    }
+
+    /// Encodes `message` and queues it; commands and data go before media.
+    pub(crate) fn send_message(
+        &mut self,
+        stream_id: u32,
+        timestamp: u32,
+        message: &Message,
+    ) -> Result<SendStatus, ApiError> {
+        let raw = message.to_raw(timestamp, stream_id)?;
+        let (priority, csid) = match raw.type_id {
+            type_id::AUDIO => (Priority::Audio, ChunkStreamId::AUDIO),
+            type_id::VIDEO => (Priority::Video, ChunkStreamId::VIDEO),
+            type_id::DATA_AMF0 | type_id::DATA_AMF3 => (Priority::Command, ChunkStreamId::DATA),
+            type_id::SET_CHUNK_SIZE
+            | type_id::ABORT
+            | type_id::ACKNOWLEDGEMENT
+            | type_id::USER_CONTROL
+            | type_id::WINDOW_ACK_SIZE
+            | type_id::SET_PEER_BANDWIDTH => (Priority::Control, ChunkStreamId::PROTOCOL_CONTROL),
+            _ => (Priority::Command, ChunkStreamId::COMMAND),
+        };
+        self.send(priority, csid, raw)
+    }
+
+    /// Chunks queued messages, highest priority first, until about [`TRANSMIT_BATCH`] bytes are
+    /// waiting, and returns the bytes to write, if any. The adapter writes what it can and calls
+    /// [`ChunkOutput::advance`].
+    pub(crate) fn poll_transmit(&mut self) -> Option<&mut ChunkOutput> {
+        while self.output.len() < TRANSMIT_BATCH && self.is_handshake_complete() {
+            let Some(queued) = self.queue.pop() else {
+                break;
+            };
+            // Nothing we queued fails to encode: the ids are valid and sizes were checked.
+            if self
+                .encoder
+                .encode(queued.csid, &queued.message, &mut self.output)
+                .is_err()
+            {
+                continue;
+            }
+            if queued.message.type_id == type_id::SET_CHUNK_SIZE {
+                if let Ok(Message::SetChunkSize { chunk_size }) =
+                    Message::decode(&queued.message, &self.config.limits)
+                {
+                    let _ = self.encoder.set_chunk_size(chunk_size);
+                }
+            }
+        }
+        self.queue.note_pending(self.output.len());
+        if self.queue.take_writable_again() {
+            self.events.push_back(CoreEvent::Writable);
+        }
+        (!self.output.is_empty()).then_some(&mut self.output)
+    }
+
+    /// Bytes queued or chunked but not yet written.
+    pub(crate) fn pending_bytes(&self) -> usize {
+        self.queue.queued_bytes() + self.output.len()
+    }
+
+    /// The next core event; after the connection ends, one `Closed` and then nothing.
+    pub(crate) fn poll_event(&mut self) -> Option<CoreEvent> {
+        if let Some(event) = self.events.pop_front() {
+            return Some(event);
+        }
+        match &self.error {
+            Some(error) if !self.closed_reported => {
+                self.closed_reported = true;
+                Some(CoreEvent::Closed(error.clone()))
+            }
+            _ => None,
+        }
+    }
+
+    /// Checks the deadlines; call it when [`poll_timeout`](Self::poll_timeout) is reached.
+    pub(crate) fn handle_timeout(&mut self, now: Instant) {
+        if self.is_closed() {
+            return;
+        }
+        self.now = now;
+        if !self.is_handshake_complete() {
+            if now >= self.started_at + self.config.handshake_timeout {
+                self.fail(SessionError::HandshakeTimeout);
+            }
+            return;
+        }
+        if let Some(idle) = self.config.idle_timeout {
+            if now >= self.last_input_at + idle {
+                self.fail(SessionError::IdleTimeout);
+                return;
+            }
+        }
+        if let Some(sent_at) = self.ping_sent_at {
+            if now >= sent_at + self.config.ping_timeout {
+                self.fail(SessionError::PingTimeout);
+            }
+        } else if let Some(interval) = self.config.ping_interval {
+            if now >= self.last_input_at + interval {
+                self.send_ping(now);
+            }
+        }
+    }
+
+    /// Sends a Ping Request now (RTMP 1.0 §6.2, event 6); its answer is a `PingResponse` event.
+    pub(crate) fn send_ping(&mut self, now: Instant) {
+        if self.ping_sent_at.is_none() && !self.is_closed() {
+            self.ping_sent_at = Some(now);
+            let timestamp = self.epoch_millis(now);
+            self.queue_control(&Message::UserControl(UserControl::PingRequest {
+                timestamp,
+            }));
+        }
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) must next be called.
+    pub(crate) fn poll_timeout(&self) -> Option<Instant> {
+        if self.is_closed() {
+            return None;
+        }
+        if !self.is_handshake_complete() {
+            return Some(self.started_at + self.config.handshake_timeout);
+        }
+        let idle = self.config.idle_timeout.map(|d| self.last_input_at + d);
+        let ping = match self.ping_sent_at {
+            Some(sent_at) => Some(sent_at + self.config.ping_timeout),
+            None => self.config.ping_interval.map(|d| self.last_input_at + d),
+        };
+        [idle, ping].into_iter().flatten().min()
+    }
+
+    /// The bandwidth the peer asked us to keep to (Set Peer Bandwidth), if it did.
+    pub(crate) fn peer_bandwidth(&self) -> Option<u32> {
+        self.peer_bandwidth
+    }
+
+    /// The peer's last acknowledgement (bytes it received, wrapping).
+    pub(crate) fn peer_acknowledged(&self) -> u32 {
+        self.peer_acknowledged
+    }
+
+    /// Records a protocol violation by the peer, ending the connection.
+    pub(crate) fn violation(&mut self, what: &str) -> SessionError {
+        self.fail(SessionError::Protocol(what.into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec::Vec;
+    use rand::{rngs::StdRng, SeedableRng};
+
+    fn pair(config: SessionConfig) -> (Core, Core) {
+        let mut rng = StdRng::seed_from_u64(7);
+        let now = Instant::from_millis(0);
+        let client = Core::client(config.clone(), ClientConfig::default(), &mut rng, now);
+        let server = Core::server(config, ServerConfig::default(), &mut rng, now);
+        (client, server)
+    }
+
+    /// Moves what `from` has to send to `to`; whether there was anything.
+    fn transfer(from: &mut Core, to: &mut Core, now: Instant) -> bool {
+        let Some(out) = from.poll_transmit() else {
+            return false;
+        };
+        let mut bytes = Vec::new();
+        out.copy_to(&mut bytes);
+        out.clear();
+        let _ = to.handle_input(now, &bytes);
+        true
+    }
+
+    /// Moves every byte each side has to send to the other until both are quiet.
+    fn drive(a: &mut Core, b: &mut Core, now: Instant) {
+        while transfer(a, b, now) | transfer(b, a, now) {}
+    }
+
+    fn events(core: &mut Core) -> Vec<CoreEvent> {
+        core::iter::from_fn(|| core.poll_event()).collect()
+    }
+
+    #[test]
+    fn handshake_then_control_messages_flow() {
+        let (mut client, mut server) = pair(SessionConfig::default());
+        let now = Instant::from_millis(5);
+        drive(&mut client, &mut server, now);
+        assert_eq!(events(&mut client), [CoreEvent::HandshakeComplete]);
+        assert_eq!(events(&mut server), [CoreEvent::HandshakeComplete]);
+
+        server.announce_window();
+        server.announce_peer_bandwidth();
+        server.announce_chunk_size();
+        drive(&mut client, &mut server, now);
+        // The client answered Set Peer Bandwidth with its Window Acknowledgement Size...
+        assert_eq!(server.ack_window, 2_500_000);
+        // ...and now decodes at the server's chunk size.
+        assert_eq!(client.decoder.chunk_size(), 4096);
+        assert_eq!(server.encoder.chunk_size(), 4096);
+        assert_eq!(client.peer_bandwidth(), Some(2_500_000));
+
+        client.send_ping(Instant::from_millis(10));
+        drive(&mut client, &mut server, Instant::from_millis(35));
+        assert_eq!(
+            events(&mut client),
+            [CoreEvent::PingResponse {
+                round_trip: Duration::from_millis(25)
+            }]
+        );
+    }
+
+    #[test]
+    fn acknowledgements_follow_the_window() {
+        let (mut client, mut server) = pair(SessionConfig::default());
+        drive(&mut client, &mut server, Instant::default());
+        client.queue_control(&Message::WindowAckSize { window_size: 1000 });
+        drive(&mut client, &mut server, Instant::default());
+        let video = Message::Video(Bytes::from(alloc::vec![0x17; 3000]));
+        let _ = client.send_message(1, 0, &video).unwrap();
+        drive(&mut client, &mut server, Instant::default());
+        assert!(client.peer_acknowledged() >= 1000);
+        assert_eq!(client.peer_acknowledged() as u64, server.bytes_acknowledged);
+        // A window of 0 never acknowledges (and never divides by zero).
+        client.queue_control(&Message::WindowAckSize { window_size: 0 });
+        let _ = client.send_message(1, 0, &video).unwrap();
+        let before = server.bytes_acknowledged;
+        drive(&mut client, &mut server, Instant::default());
+        assert_eq!(server.bytes_acknowledged, before);
+    }
+
+    #[test]
+    fn timeouts_end_the_connection_once() {
+        let config = SessionConfig {
+            ping_interval: Some(Duration::from_secs(5)),
+            ping_timeout: Duration::from_secs(2),
+            ..SessionConfig::default()
+        };
+        let (mut client, mut server) = pair(config);
+        assert_eq!(client.poll_timeout(), Some(Instant::from_millis(10_000)));
+        client.handle_timeout(Instant::from_millis(10_000));
+        assert_eq!(
+            events(&mut client),
+            [CoreEvent::Closed(SessionError::HandshakeTimeout)]
+        );
+        assert_eq!(client.poll_event(), None);
+        assert_eq!(
+            client.handle_input(Instant::from_millis(10_001), &[3]),
+            Err(SessionError::HandshakeTimeout)
+        );
+
+        let (mut client, _) = pair(SessionConfig::default());
+        drive(&mut client, &mut server, Instant::default());
+        let _ = events(&mut server);
+        assert_eq!(server.poll_timeout(), Some(Instant::from_millis(5_000)));
+        server.handle_timeout(Instant::from_millis(5_000));
+        assert!(server.poll_transmit().is_some(), "a ping request is due");
+        assert_eq!(server.poll_timeout(), Some(Instant::from_millis(7_000)));
+        server.handle_timeout(Instant::from_millis(7_000));
+        assert_eq!(
+            events(&mut server),
+            [CoreEvent::Closed(SessionError::PingTimeout)]
+        );
+    }
+}

@@ -1,0 +1,61 @@
+use alloc::string::String;
+
+use crate::chunk::ChunkError;
+use crate::handshake::HandshakeError;
+use crate::message::MessageError;
+
+/// Why a connection ended. The peer's faults and timeouts are fatal and sticky: once a
+/// connection has an error, every later input returns it again.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SessionError {
+    /// The handshake failed (RTMP 1.0 §5.2).
+    #[error("handshake: {0}")]
+    Handshake(#[from] HandshakeError),
+    /// The chunk stream was malformed or exceeded a limit (RTMP 1.0 §5.3).
+    #[error("chunk stream: {0}")]
+    Chunk(#[from] ChunkError),
+    /// A message could not be decoded (RTMP 1.0 §5.4, §6, §7).
+    #[error("message: {0}")]
+    Message(#[from] MessageError),
+    /// The peer broke the conversation's rules, e.g. media before a publish was accepted.
+    #[error("protocol violation: {0}")]
+    Protocol(String),
+    /// The handshake did not complete within the configured time.
+    #[error("handshake timed out")]
+    HandshakeTimeout,
+    /// The peer sent nothing for longer than the idle timeout.
+    #[error("peer idle for too long")]
+    IdleTimeout,
+    /// The peer did not answer a Ping Request in time.
+    #[error("peer did not answer a ping")]
+    PingTimeout,
+    /// The connection was closed (by us, or the peer closed its side).
+    #[error("connection closed")]
+    Closed,
+}
+
+/// Misuse of the API: the call was refused and nothing else changed. Never caused by what the
+/// peer sent.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApiError {
+    /// The connection has ended; see its [`SessionError`].
+    #[error("the connection has ended")]
+    Closed,
+    /// The call needs a state the connection is not in (e.g. publishing before connecting).
+    #[error("not allowed in the current state: {0}")]
+    InvalidState(&'static str),
+    /// No such message stream, or not in the state the call needs.
+    #[error("unknown message stream {0}")]
+    UnknownStream(u32),
+    /// No such pending request (it was already answered, or never existed).
+    #[error("unknown request {0}")]
+    UnknownRequest(u64),
+    /// The outbound queue would exceed [`SessionConfig::outbound_max`](super::SessionConfig).
+    #[error("outbound queue full")]
+    QueueFull,
+    /// A message could not be encoded (e.g. a string too long for AMF).
+    #[error("cannot encode: {0}")]
+    Encode(#[from] MessageError),
+}

@@ -1,0 +1,25 @@
+//! Client and server connections: the NetConnection and NetStream conversations of RTMP 1.0 §7.2
+//! on top of the handshake, chunk and message layers, sans-IO in the style of quinn-proto.
+//!
+//! A connection is driven by its owner (an adapter, or a test) with four kinds of calls:
+//! - inputs: `handle_input(now, bytes)` with what was read, `handle_timeout(now)` when
+//!   `poll_timeout()` is reached;
+//! - outputs, polled after every input or command until they return `None`: `poll_event()`,
+//!   then `poll_transmit()` for the bytes to write, then `poll_timeout()`;
+//! - commands of the application (connect, publish, accept a request, send media...);
+//! - getters.
+//!
+//! Time is an [`Instant`] the caller passes in; the crate never reads a clock.
+
+pub mod client;
+mod config;
+mod core;
+mod error;
+mod queue;
+pub mod server;
+mod time;
+
+pub use config::SessionConfig;
+pub use error::{ApiError, SessionError};
+pub use queue::SendStatus;
+pub use time::Instant;

@@ -1,0 +1,280 @@
+//! The outbound queue: messages wait here, by priority, until the adapter asks for bytes; they
+//! are chunked only then, so control beats media and stale video can still be dropped.
+
+use alloc::collections::{BTreeSet, VecDeque};
+
+use crate::chunk::ChunkStreamId;
+use crate::RawMessage;
+
+use super::ApiError;
+
+/// The order in which queued messages go out: every control message before any command, every
+/// command before any audio, audio before video (ARCHITECTURE: "control beats audio beats video").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Priority {
+    /// Protocol control and user control messages (RTMP 1.0 §5.4, §6.2).
+    Control = 0,
+    /// Commands and data messages, metadata included.
+    Command = 1,
+    /// Audio.
+    Audio = 2,
+    /// Video.
+    Video = 3,
+}
+
+const LANES: usize = 4;
+
+/// What became of a message handed to a send call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[must_use]
+pub enum SendStatus {
+    /// Queued; the queue is below its high-water mark.
+    Queued,
+    /// Queued, but the queue is above its high-water mark: the peer is not keeping up. An event
+    /// says when it has fallen to the low-water mark again.
+    AboveHighWater,
+    /// Not queued: video dropped because the peer is not keeping up (a frame that is not a
+    /// keyframe, or one that depends on a frame already dropped).
+    DroppedVideo,
+}
+
+/// How much a video payload matters to a player that has fallen behind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum VideoKind {
+    /// Decoder configuration: never dropped.
+    SequenceHeader,
+    /// A frame a player can start decoding from.
+    Keyframe,
+    /// Anything else: undecodable once an earlier frame is gone.
+    Other,
+}
+
+fn video_kind(payload: &[u8]) -> VideoKind {
+    match crate::media::VideoInfo::parse(payload) {
+        Ok(info) if info.is_sequence_header() => VideoKind::SequenceHeader,
+        Ok(info) if info.is_keyframe() => VideoKind::Keyframe,
+        _ => VideoKind::Other,
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct Queued {
+    pub(crate) csid: ChunkStreamId,
+    pub(crate) message: RawMessage,
+}
+
+/// Messages waiting to be chunked, bounded in bytes.
+#[derive(Debug)]
+pub(crate) struct OutboundQueue {
+    lanes: [VecDeque<Queued>; LANES],
+    queued_bytes: usize,
+    high_water: usize,
+    low_water: usize,
+    max: usize,
+    drop_video: bool,
+    /// Set once above the high-water mark, cleared (with a notification) at the low-water mark.
+    congested: bool,
+    writable_again: bool,
+    /// Message streams whose video is being skipped until the next keyframe.
+    skipping_video: BTreeSet<u32>,
+}
+
+impl OutboundQueue {
+    pub(crate) fn new(high_water: usize, low_water: usize, max: usize, drop_video: bool) -> Self {
+        OutboundQueue {
+            lanes: Default::default(),
+            queued_bytes: 0,
+            high_water,
+            low_water: low_water.min(high_water),
+            max,
+            drop_video,
+            congested: false,
+            writable_again: false,
+            skipping_video: BTreeSet::new(),
+        }
+    }
+
+    /// Bytes of payload waiting in the queue.
+    pub(crate) fn queued_bytes(&self) -> usize {
+        self.queued_bytes
+    }
+
+    /// Queues `message`. `in_flight` is what is chunked but not yet written, which counts
+    /// towards the water marks too.
+    pub(crate) fn push(
+        &mut self,
+        priority: Priority,
+        csid: ChunkStreamId,
+        message: RawMessage,
+        in_flight: usize,
+    ) -> Result<SendStatus, ApiError> {
+        let pending = self.queued_bytes.saturating_add(in_flight);
+        let size = message.payload.len();
+        if priority == Priority::Video {
+            let kind = video_kind(&message.payload);
+            let stream = message.stream_id;
+            let congested = pending >= self.high_water;
+            match kind {
+                VideoKind::Keyframe => {
+                    self.skipping_video.remove(&stream);
+                }
+                VideoKind::Other
+                    if self.drop_video && (congested || self.skipping_video.contains(&stream)) =>
+                {
+                    self.skipping_video.insert(stream);
+                    return Ok(SendStatus::DroppedVideo);
+                }
+                VideoKind::SequenceHeader | VideoKind::Other => {}
+            }
+        }
+        if priority != Priority::Control && pending.saturating_add(size) > self.max {
+            return Err(ApiError::QueueFull);
+        }
+        self.queued_bytes += size;
+        self.lanes[priority as usize].push_back(Queued { csid, message });
+        if pending.saturating_add(size) >= self.high_water {
+            self.congested = true;
+            Ok(SendStatus::AboveHighWater)
+        } else {
+            Ok(SendStatus::Queued)
+        }
+    }
+
+    /// The next message to chunk, highest priority first.
+    pub(crate) fn pop(&mut self) -> Option<Queued> {
+        let queued = self.lanes.iter_mut().find_map(VecDeque::pop_front)?;
+        self.queued_bytes -= queued.message.payload.len();
+        Some(queued)
+    }
+
+    /// Records how much is still pending (queued plus in flight) after a write, noting when a
+    /// congested queue drains to the low-water mark.
+    pub(crate) fn note_pending(&mut self, in_flight: usize) {
+        if self.congested && self.queued_bytes.saturating_add(in_flight) <= self.low_water {
+            self.congested = false;
+            self.writable_again = true;
+        }
+    }
+
+    /// Whether the queue drained to the low-water mark since the last call.
+    pub(crate) fn take_writable_again(&mut self) -> bool {
+        core::mem::take(&mut self.writable_again)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+
+    fn message(type_id: u8, stream_id: u32, payload: &'static [u8]) -> RawMessage {
+        RawMessage {
+            timestamp: 0,
+            type_id,
+            stream_id,
+            payload: Bytes::from_static(payload),
+        }
+    }
+
+    const KEYFRAME: &[u8] = &[0x17, 1, 0, 0, 0, 0xAA, 0xBB];
+    const INTER: &[u8] = &[0x27, 1, 0, 0, 0, 0xCC, 0xDD];
+    const SEQUENCE_HEADER: &[u8] = &[0x17, 0, 0, 0, 0, 1, 2];
+
+    #[test]
+    fn control_beats_commands_beats_audio_beats_video() {
+        let mut queue = OutboundQueue::new(1000, 100, 10_000, true);
+        for (priority, type_id) in [
+            (Priority::Video, 9),
+            (Priority::Audio, 8),
+            (Priority::Command, 20),
+            (Priority::Control, 1),
+        ] {
+            let _ = queue
+                .push(
+                    priority,
+                    ChunkStreamId::COMMAND,
+                    message(type_id, 1, KEYFRAME),
+                    0,
+                )
+                .unwrap();
+        }
+        let order: alloc::vec::Vec<u8> =
+            core::iter::from_fn(|| queue.pop().map(|q| q.message.type_id)).collect();
+        assert_eq!(order, [1, 20, 8, 9]);
+        assert_eq!(queue.queued_bytes(), 0);
+    }
+
+    #[test]
+    fn congestion_drops_inter_frames_until_the_next_keyframe() {
+        let mut queue = OutboundQueue::new(10, 5, 10_000, true);
+        let video = |payload| message(9, 1, payload);
+        let csid = ChunkStreamId::VIDEO;
+        assert_eq!(
+            queue.push(Priority::Video, csid, video(KEYFRAME), 0),
+            Ok(SendStatus::Queued)
+        );
+        assert_eq!(
+            queue.push(Priority::Video, csid, video(INTER), 20),
+            Ok(SendStatus::DroppedVideo)
+        );
+        // Still skipping after congestion ends: the next inter frame would not decode.
+        assert_eq!(
+            queue.push(Priority::Video, csid, video(INTER), 0),
+            Ok(SendStatus::DroppedVideo)
+        );
+        assert_eq!(
+            queue.push(Priority::Video, csid, video(SEQUENCE_HEADER), 20),
+            Ok(SendStatus::AboveHighWater)
+        );
+        while queue.pop().is_some() {}
+        assert_eq!(
+            queue.push(Priority::Video, csid, video(KEYFRAME), 0),
+            Ok(SendStatus::Queued)
+        );
+        let _ = queue.pop();
+        assert_eq!(
+            queue.push(Priority::Video, csid, video(INTER), 0),
+            Ok(SendStatus::Queued)
+        );
+        // Another stream's video is not affected by this one's skipping.
+        let mut queue = OutboundQueue::new(10, 5, 10_000, true);
+        assert_eq!(
+            queue.push(Priority::Video, csid, video(INTER), 20),
+            Ok(SendStatus::DroppedVideo)
+        );
+        assert_eq!(
+            queue.push(Priority::Video, csid, message(9, 2, INTER), 0),
+            Ok(SendStatus::Queued)
+        );
+    }
+
+    #[test]
+    fn water_marks_and_the_hard_bound() {
+        let mut queue = OutboundQueue::new(10, 4, 20, false);
+        let audio = message(8, 1, &[0xAF; 7]);
+        assert_eq!(
+            queue.push(Priority::Audio, ChunkStreamId::AUDIO, audio.clone(), 0),
+            Ok(SendStatus::Queued)
+        );
+        assert_eq!(
+            queue.push(Priority::Audio, ChunkStreamId::AUDIO, audio.clone(), 0),
+            Ok(SendStatus::AboveHighWater)
+        );
+        assert_eq!(
+            queue.push(Priority::Audio, ChunkStreamId::AUDIO, audio.clone(), 0),
+            Err(ApiError::QueueFull)
+        );
+        queue.note_pending(0);
+        assert!(!queue.take_writable_again());
+        let _ = queue.pop();
+        queue.note_pending(0);
+        assert!(
+            !queue.take_writable_again(),
+            "7 bytes pending is above the low-water mark"
+        );
+        let _ = queue.pop();
+        queue.note_pending(3);
+        assert!(queue.take_writable_again());
+        assert!(!queue.take_writable_again());
+    }
+}
