@@ -77,6 +77,33 @@ impl Handshake {
     }
 }
 
+/// Where a message waits and which chunk stream carries it. Protocol control and pings jump
+/// the queue; stream events (StreamBegin, StreamEOF...) keep their order with the commands and
+/// statuses they go with, so `Play.Stop` then `StreamEOF` reach the peer in that order.
+fn lane(message: &Message, type_id: u8) -> (Priority, ChunkStreamId) {
+    match (message, type_id) {
+        (
+            Message::UserControl(
+                UserControl::PingRequest { .. } | UserControl::PingResponse { .. },
+            ),
+            _,
+        ) => (Priority::Control, ChunkStreamId::PROTOCOL_CONTROL),
+        (Message::UserControl(_), _) => (Priority::Command, ChunkStreamId::PROTOCOL_CONTROL),
+        (_, type_id::AUDIO) => (Priority::Audio, ChunkStreamId::AUDIO),
+        (_, type_id::VIDEO) => (Priority::Video, ChunkStreamId::VIDEO),
+        (_, type_id::DATA_AMF0 | type_id::DATA_AMF3) => (Priority::Command, ChunkStreamId::DATA),
+        (
+            _,
+            type_id::SET_CHUNK_SIZE
+            | type_id::ABORT
+            | type_id::ACKNOWLEDGEMENT
+            | type_id::WINDOW_ACK_SIZE
+            | type_id::SET_PEER_BANDWIDTH,
+        ) => (Priority::Control, ChunkStreamId::PROTOCOL_CONTROL),
+        _ => (Priority::Command, ChunkStreamId::COMMAND),
+    }
+}
+
 /// The shared half of a connection.
 #[derive(Debug)]
 pub(crate) struct Core {
@@ -359,12 +386,8 @@ impl Core {
     pub(crate) fn queue_control(&mut self, message: &Message) {
         if let Ok(raw) = message.to_raw(0, 0) {
             let in_flight = self.output.len();
-            let _ = self.queue.push(
-                Priority::Control,
-                ChunkStreamId::PROTOCOL_CONTROL,
-                raw,
-                in_flight,
-            );
+            let (priority, csid) = lane(message, raw.type_id);
+            let _ = self.queue.push(priority, csid, raw, in_flight);
         }
     }
 
@@ -413,18 +436,7 @@ impl Core {
         message: &Message,
     ) -> Result<SendStatus, ApiError> {
         let raw = message.to_raw(timestamp, stream_id)?;
-        let (priority, csid) = match raw.type_id {
-            type_id::AUDIO => (Priority::Audio, ChunkStreamId::AUDIO),
-            type_id::VIDEO => (Priority::Video, ChunkStreamId::VIDEO),
-            type_id::DATA_AMF0 | type_id::DATA_AMF3 => (Priority::Command, ChunkStreamId::DATA),
-            type_id::SET_CHUNK_SIZE
-            | type_id::ABORT
-            | type_id::ACKNOWLEDGEMENT
-            | type_id::USER_CONTROL
-            | type_id::WINDOW_ACK_SIZE
-            | type_id::SET_PEER_BANDWIDTH => (Priority::Control, ChunkStreamId::PROTOCOL_CONTROL),
-            _ => (Priority::Command, ChunkStreamId::COMMAND),
-        };
+        let (priority, csid) = lane(message, raw.type_id);
         self.send(priority, csid, raw)
     }
 

@@ -1676,20 +1676,20 @@ fn statuses_and_stream_notices() {
         sent,
         [
             (
-                0,
-                Message::UserControl(UserControl::StreamEof { stream_id: 1 })
-            ),
-            (
-                0,
-                Message::UserControl(UserControl::StreamDry { stream_id: 1 })
-            ),
-            (
                 1,
                 Message::Command(Command::on_status(Value::Object(status(
                     "status",
                     "NetStream.Play.UnpublishNotify",
                     "cap is gone."
                 ))))
+            ),
+            (
+                0,
+                Message::UserControl(UserControl::StreamEof { stream_id: 1 })
+            ),
+            (
+                0,
+                Message::UserControl(UserControl::StreamDry { stream_id: 1 })
             ),
             (
                 1,
