@@ -76,11 +76,12 @@ use bytes::Bytes;
 use rand::RngCore;
 
 use crate::amf::{Object, Value};
-use crate::chunk::ChunkOutput;
+use crate::chunk::{ChunkOutput, ChunkStreamId};
 use crate::message::{AggregateIter, Command, Data, Message, UserControl};
 use crate::type_id;
 
 use super::core::{Core, CoreEvent, Inbound};
+use super::queue::Priority;
 use super::{ApiError, Instant, SendStatus, SessionError};
 
 /// Where the NetConnection is, as the seed's `ConnectionStatus` reports it.
@@ -256,7 +257,8 @@ impl StreamState {
     }
 }
 
-/// One command of a batch the API sends at once: (message stream, command).
+/// One message of a batch the API sends at once: (message stream, a command or a user
+/// control event).
 type Outgoing = (u32, Message);
 
 /// The client side of an RTMP connection (RTMP 1.0 §7.2), sans-IO.
@@ -896,16 +898,26 @@ impl ClientConnection {
         transactions: u64,
     ) -> Result<SendStatus, ApiError> {
         self.check_open()?;
+        let mut encoded = Vec::with_capacity(batch.len());
         let mut size = 0usize;
         for (stream, message) in &batch {
-            size = size.saturating_add(message.to_raw(0, *stream)?.payload.len());
+            let raw = message.to_raw(0, *stream)?;
+            size = size.saturating_add(raw.payload.len());
+            encoded.push(raw);
         }
         if self.core.pending_bytes().saturating_add(size) > self.core.config.outbound_max {
             return Err(ApiError::QueueFull);
         }
         let mut status = SendStatus::Queued;
-        for (stream, message) in &batch {
-            if self.core.send_message(*stream, 0, message)? == SendStatus::AboveHighWater {
+        for raw in encoded {
+            // A user control event in a batch (Set Buffer Length after play) keeps its place
+            // after the commands before it, as FFmpeg sends it, instead of jumping ahead.
+            let csid = if raw.type_id == type_id::USER_CONTROL {
+                ChunkStreamId::PROTOCOL_CONTROL
+            } else {
+                ChunkStreamId::COMMAND
+            };
+            if self.core.send(Priority::Command, csid, raw)? == SendStatus::AboveHighWater {
                 status = SendStatus::AboveHighWater;
             }
         }

@@ -514,17 +514,10 @@ fn play_like_ffmpeg() {
             stream_id: 5
         }]
     );
+    // FFmpeg's order: play, then Set Buffer Length.
     assert_eq!(
         pair.sent(),
         [
-            (
-                0,
-                0,
-                Message::UserControl(UserControl::SetBufferLength {
-                    stream_id: 5,
-                    buffer_length: 3000
-                })
-            ),
             (
                 5,
                 0,
@@ -533,6 +526,14 @@ fn play_like_ffmpeg() {
                     3.0,
                     vec![string("cap"), Value::Number(-2.0)]
                 ))
+            ),
+            (
+                0,
+                0,
+                Message::UserControl(UserControl::SetBufferLength {
+                    stream_id: 5,
+                    buffer_length: 3000
+                })
             ),
         ]
     );
