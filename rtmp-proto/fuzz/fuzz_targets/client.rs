@@ -73,7 +73,9 @@ fn s0s1s2() -> &'static [u8] {
             out.copy_to(&mut c0c1);
         }
         let mut server = ServerHandshake::new(ServerConfig::default(), &mut FixedRng(2), 0);
-        server.handle_input(0, &c0c1).expect("the server takes C0C1");
+        server
+            .handle_input(0, &c0c1)
+            .expect("the server takes C0C1");
         let mut answer = Vec::new();
         while let Some(bytes) = server.poll_output() {
             answer.extend_from_slice(&bytes);
