@@ -699,8 +699,10 @@ impl ClientConnection {
         Ok(())
     }
 
-    /// Sends an audio message (RTMP 1.0 §7.1.4) on a publishing `stream` at `timestamp`
-    /// (absolute milliseconds). The payload is shared, not copied.
+    /// Sends an audio message (RTMP 1.0 §7.1.4) on `stream` at `timestamp` (absolute
+    /// milliseconds). The stream must be publishing: `publish` sent, whether or not
+    /// `NetStream.Publish.Start` came (some servers never send it). The payload is shared, not
+    /// copied.
     pub fn send_audio(
         &mut self,
         stream: u32,
@@ -718,7 +720,8 @@ impl ClientConnection {
         Ok(status)
     }
 
-    /// Sends a video message (RTMP 1.0 §7.1.5) on a publishing `stream` at `timestamp`. Under
+    /// Sends a video message (RTMP 1.0 §7.1.5) on a publishing `stream` (as for
+    /// [`send_audio`](Self::send_audio)) at `timestamp`. Under
     /// congestion, frames that are not keyframes may be dropped ([`SendStatus::DroppedVideo`]).
     pub fn send_video(
         &mut self,
