@@ -53,6 +53,7 @@ fn config() -> ClientConnectionConfig {
             outbound_low_water: 16 * 1024,
             outbound_max: 1024 * 1024,
             ping_interval: Some(core::time::Duration::from_secs(5)),
+            idle_timeout: Some(core::time::Duration::from_secs(60)),
             ..SessionConfig::default()
         },
         ..ClientConnectionConfig::publisher("live", "rtmp://fuzz/live")

@@ -177,9 +177,14 @@ impl ClientConnectionConfig {
         }
     }
 
-    /// A publisher's configuration for `app` at `tc_url` (see [`ConnectParams::publisher`]).
+    /// A publisher's configuration for `app` at `tc_url` (see [`ConnectParams::publisher`]),
+    /// without the idle timeout: a server sends a publisher next to nothing (nginx-rtmp an
+    /// acknowledgement every 5 MB, more than a minute of a low-bitrate stream), so silence is
+    /// no sign of a dead server. Set [`SessionConfig::ping_interval`] to detect one.
     pub fn publisher(app: impl Into<String>, tc_url: impl Into<String>) -> Self {
-        Self::new(ConnectParams::publisher(app, tc_url))
+        let mut config = Self::new(ConnectParams::publisher(app, tc_url));
+        config.session.idle_timeout = None;
+        config
     }
 
     /// A player's configuration for `app` at `tc_url` (see [`ConnectParams::player`]).

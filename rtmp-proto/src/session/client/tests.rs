@@ -1240,6 +1240,27 @@ fn pings_and_timeouts() {
 }
 
 #[test]
+fn a_silent_server_drops_a_player_but_not_a_publisher() {
+    let mut player = Pair::connected(player());
+    assert_eq!(
+        player.client.poll_timeout(),
+        Some(Instant::from_millis(60_000))
+    );
+    player.client.handle_timeout(Instant::from_millis(60_000));
+    assert_eq!(
+        player.events(),
+        [ClientEvent::Closed(SessionError::IdleTimeout)]
+    );
+    let mut publisher = Pair::connected(publisher());
+    assert_eq!(publisher.client.poll_timeout(), None);
+    publisher
+        .client
+        .handle_timeout(Instant::from_millis(300_000));
+    assert_eq!(publisher.events(), []);
+    assert_eq!(publisher.client.status(), ConnectionStatus::Connected);
+}
+
+#[test]
 fn server_control_messages_are_followed() {
     let mut pair = Pair::connected(player());
     pair.server.queue_control(&Message::SetPeerBandwidth {
