@@ -2,8 +2,6 @@
 //! (acknowledgements, windows, chunk size, pings), timeouts and the outbound queue. The client
 //! and server connections wrap a [`Core`] and add the command conversation.
 
-#![allow(dead_code)] // Until the client and server connections, being written, use it all.
-
 use alloc::collections::VecDeque;
 use core::time::Duration;
 
@@ -80,26 +78,32 @@ impl Handshake {
 /// Where a message waits and which chunk stream carries it. Protocol control and pings jump
 /// the queue; stream events (StreamBegin, StreamEOF...) keep their order with the commands and
 /// statuses they go with, so `Play.Stop` then `StreamEOF` reach the peer in that order.
-fn lane(message: &Message, type_id: u8) -> (Priority, ChunkStreamId) {
-    match (message, type_id) {
-        (
-            Message::UserControl(
-                UserControl::PingRequest { .. } | UserControl::PingResponse { .. },
-            ),
-            _,
-        ) => (Priority::Control, ChunkStreamId::PROTOCOL_CONTROL),
-        (Message::UserControl(_), _) => (Priority::Command, ChunkStreamId::PROTOCOL_CONTROL),
-        (_, type_id::AUDIO) => (Priority::Audio, ChunkStreamId::AUDIO),
-        (_, type_id::VIDEO) => (Priority::Video, ChunkStreamId::VIDEO),
-        (_, type_id::DATA_AMF0 | type_id::DATA_AMF3) => (Priority::Command, ChunkStreamId::DATA),
-        (
-            _,
-            type_id::SET_CHUNK_SIZE
-            | type_id::ABORT
-            | type_id::ACKNOWLEDGEMENT
-            | type_id::WINDOW_ACK_SIZE
-            | type_id::SET_PEER_BANDWIDTH,
-        ) => (Priority::Control, ChunkStreamId::PROTOCOL_CONTROL),
+fn lane(raw: &RawMessage) -> (Priority, ChunkStreamId) {
+    match raw.type_id {
+        type_id::USER_CONTROL => {
+            let event = raw
+                .payload
+                .first_chunk::<2>()
+                .map(|b| u16::from_be_bytes(*b));
+            let ping = matches!(
+                event,
+                Some(UserControl::PING_REQUEST | UserControl::PING_RESPONSE)
+            );
+            let priority = if ping {
+                Priority::Control
+            } else {
+                Priority::Command
+            };
+            (priority, ChunkStreamId::PROTOCOL_CONTROL)
+        }
+        type_id::AUDIO => (Priority::Audio, ChunkStreamId::AUDIO),
+        type_id::VIDEO => (Priority::Video, ChunkStreamId::VIDEO),
+        type_id::DATA_AMF0 | type_id::DATA_AMF3 => (Priority::Command, ChunkStreamId::DATA),
+        type_id::SET_CHUNK_SIZE
+        | type_id::ABORT
+        | type_id::ACKNOWLEDGEMENT
+        | type_id::WINDOW_ACK_SIZE
+        | type_id::SET_PEER_BANDWIDTH => (Priority::Control, ChunkStreamId::PROTOCOL_CONTROL),
         _ => (Priority::Command, ChunkStreamId::COMMAND),
     }
 }
@@ -386,7 +390,7 @@ impl Core {
     pub(crate) fn queue_control(&mut self, message: &Message) {
         if let Ok(raw) = message.to_raw(0, 0) {
             let in_flight = self.output.len();
-            let (priority, csid) = lane(message, raw.type_id);
+            let (priority, csid) = lane(&raw);
             let _ = self.queue.push(priority, csid, raw, in_flight);
         }
     }
@@ -436,7 +440,12 @@ impl Core {
         message: &Message,
     ) -> Result<SendStatus, ApiError> {
         let raw = message.to_raw(timestamp, stream_id)?;
-        let (priority, csid) = lane(message, raw.type_id);
+        self.send_raw(raw)
+    }
+
+    /// Queues an encoded message in the lane its type belongs to.
+    pub(crate) fn send_raw(&mut self, raw: RawMessage) -> Result<SendStatus, ApiError> {
+        let (priority, csid) = lane(&raw);
         self.send(priority, csid, raw)
     }
 
@@ -552,13 +561,9 @@ impl Core {
     }
 
     /// The peer's last acknowledgement (bytes it received, wrapping).
+    #[cfg(test)]
     pub(crate) fn peer_acknowledged(&self) -> u32 {
         self.peer_acknowledged
-    }
-
-    /// Records a protocol violation by the peer, ending the connection.
-    pub(crate) fn violation(&mut self, what: &str) -> SessionError {
-        self.fail(SessionError::Protocol(what.into()))
     }
 }
 
