@@ -33,6 +33,7 @@ mod limits;
 pub mod media;
 pub mod message;
 mod raw;
+mod wire;
 
 #[cfg(test)]
 mod test_support;

@@ -1,8 +1,9 @@
 //! The AMF3 decoder.
 
 use super::marker;
-use crate::amf::wire::{utf8, Allowance, Reader, NODE_SIZE};
+use crate::amf::wire::{utf8, Allowance, NODE_SIZE};
 use crate::amf::{AmfError, Object, Value};
+use crate::wire::{ByteReader, EndOfInput};
 use crate::Limits;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -13,7 +14,7 @@ use bytes::Bytes;
 /// All values decoded by one decoder share one allowance of `Limits::max_amf_decoded_size`:
 /// use one decoder per message.
 pub struct Decoder<'a> {
-    reader: Reader<'a>,
+    reader: ByteReader<'a>,
     allowance: Allowance,
     context: Context<'a>,
 }
@@ -22,7 +23,7 @@ impl<'a> Decoder<'a> {
     /// A decoder over `input`, bounded by `limits`.
     pub fn new(input: &'a [u8], limits: &'a Limits) -> Self {
         Decoder {
-            reader: Reader::new(input),
+            reader: ByteReader::new(input),
             allowance: Allowance::new(limits),
             context: Context::new(),
         }
@@ -106,19 +107,19 @@ impl<'a> Context<'a> {
     /// Decodes one value whose enclosing containers number `depth`.
     pub(crate) fn decode_value(
         &mut self,
-        reader: &mut Reader<'a>,
+        reader: &mut ByteReader<'a>,
         allowance: &mut Allowance,
         depth: usize,
     ) -> Result<Value, AmfError> {
         allowance.charge(NODE_SIZE)?;
         let start = reader.position();
-        match reader.read_u8()? {
+        match reader.u8()? {
             marker::UNDEFINED => Ok(Value::Undefined),
             marker::NULL => Ok(Value::Null),
             marker::FALSE => Ok(Value::Boolean(false)),
             marker::TRUE => Ok(Value::Boolean(true)),
             marker::INTEGER => Ok(Value::Integer(sign_extend(read_u29(reader)?))),
-            marker::DOUBLE => Ok(Value::Number(reader.read_f64()?)),
+            marker::DOUBLE => Ok(Value::Number(reader.f64()?)),
             marker::STRING => {
                 let text = self.read_string(reader, allowance)?;
                 allowance.charge(text.len())?;
@@ -131,7 +132,7 @@ impl<'a> Context<'a> {
             marker::DATE => match read_header(reader)? {
                 Header::Reference(index) => self.expand(reader, allowance, index, depth),
                 Header::Inline(_) => {
-                    let millis = reader.read_f64()?;
+                    let millis = reader.f64()?;
                     self.register_object(start, true);
                     Ok(Value::Date {
                         millis,
@@ -145,7 +146,7 @@ impl<'a> Context<'a> {
                 Header::Reference(index) => self.expand(reader, allowance, index, depth),
                 Header::Inline(len) => {
                     allowance.check_string_len(len)?;
-                    let bytes = reader.read_bytes(len)?;
+                    let bytes = reader.take(len)?;
                     allowance.charge(len)?;
                     self.register_object(start, true);
                     Ok(Value::ByteArray(Bytes::copy_from_slice(bytes)))
@@ -157,7 +158,7 @@ impl<'a> Context<'a> {
                 start,
                 depth,
                 4,
-                Reader::read_i32,
+                ByteReader::i32,
                 |fixed, items| Value::VectorInt { fixed, items },
             ),
             marker::VECTOR_UINT => self.read_number_vector(
@@ -166,7 +167,7 @@ impl<'a> Context<'a> {
                 start,
                 depth,
                 4,
-                Reader::read_u32,
+                ByteReader::u32,
                 |fixed, items| Value::VectorUint { fixed, items },
             ),
             marker::VECTOR_DOUBLE => self.read_number_vector(
@@ -175,7 +176,7 @@ impl<'a> Context<'a> {
                 start,
                 depth,
                 8,
-                Reader::read_f64,
+                ByteReader::f64,
                 |fixed, items| Value::VectorDouble { fixed, items },
             ),
             marker::VECTOR_OBJECT => self.read_object_vector(reader, allowance, start, depth),
@@ -188,7 +189,7 @@ impl<'a> Context<'a> {
     /// is never a reference and never enters the table.
     fn read_string(
         &mut self,
-        reader: &mut Reader<'a>,
+        reader: &mut ByteReader<'a>,
         allowance: &mut Allowance,
     ) -> Result<&'a str, AmfError> {
         match read_header(reader)? {
@@ -199,7 +200,7 @@ impl<'a> Context<'a> {
                 .ok_or(AmfError::InvalidReference { index }),
             Header::Inline(len) => {
                 allowance.check_string_len(len)?;
-                let text = utf8(reader.read_bytes(len)?)?;
+                let text = utf8(reader.take(len)?)?;
                 if len > 0 && self.replaying == 0 {
                     self.strings.push(text);
                 }
@@ -211,7 +212,7 @@ impl<'a> Context<'a> {
     /// An XML document (§3.9) or XML (§3.13): U29X then UTF-8, held in the object table.
     fn read_text_object(
         &mut self,
-        reader: &mut Reader<'a>,
+        reader: &mut ByteReader<'a>,
         allowance: &mut Allowance,
         start: usize,
         depth: usize,
@@ -221,7 +222,7 @@ impl<'a> Context<'a> {
             Header::Reference(index) => self.expand(reader, allowance, index, depth),
             Header::Inline(len) => {
                 allowance.check_string_len(len)?;
-                let text = utf8(reader.read_bytes(len)?)?;
+                let text = utf8(reader.take(len)?)?;
                 allowance.charge(len)?;
                 self.register_object(start, true);
                 Ok(make(String::from(text)))
@@ -232,7 +233,7 @@ impl<'a> Context<'a> {
     /// An array (§3.11): the associative part up to the empty key, then the dense part.
     fn read_array(
         &mut self,
-        reader: &mut Reader<'a>,
+        reader: &mut ByteReader<'a>,
         allowance: &mut Allowance,
         start: usize,
         depth: usize,
@@ -273,7 +274,7 @@ impl<'a> Context<'a> {
     /// order, then dynamic members up to the empty key.
     fn read_object(
         &mut self,
-        reader: &mut Reader<'a>,
+        reader: &mut ByteReader<'a>,
         allowance: &mut Allowance,
         start: usize,
         depth: usize,
@@ -355,19 +356,19 @@ impl<'a> Context<'a> {
     #[allow(clippy::too_many_arguments)]
     fn read_number_vector<T>(
         &mut self,
-        reader: &mut Reader<'a>,
+        reader: &mut ByteReader<'a>,
         allowance: &mut Allowance,
         start: usize,
         depth: usize,
         item_size: usize,
-        read_item: fn(&mut Reader<'a>) -> Result<T, AmfError>,
+        read_item: fn(&mut ByteReader<'a>) -> Result<T, EndOfInput>,
         make: fn(bool, Vec<T>) -> Value,
     ) -> Result<Value, AmfError> {
         let count = match read_header(reader)? {
             Header::Reference(index) => return self.expand(reader, allowance, index, depth),
             Header::Inline(count) => count,
         };
-        let fixed = reader.read_u8()? != 0;
+        let fixed = reader.u8()? != 0;
         reader.ensure_room(count, item_size)?;
         allowance.charge_items(count, item_size)?;
         self.register_object(start, true);
@@ -381,7 +382,7 @@ impl<'a> Context<'a> {
     /// A `Vector.<Object>` (§3.15): U29V count, the fixed flag, the item type name, then values.
     fn read_object_vector(
         &mut self,
-        reader: &mut Reader<'a>,
+        reader: &mut ByteReader<'a>,
         allowance: &mut Allowance,
         start: usize,
         depth: usize,
@@ -390,7 +391,7 @@ impl<'a> Context<'a> {
             Header::Reference(index) => return self.expand(reader, allowance, index, depth),
             Header::Inline(count) => count,
         };
-        let fixed = reader.read_u8()? != 0;
+        let fixed = reader.u8()? != 0;
         let type_name = self.read_string(reader, allowance)?;
         allowance.charge(type_name.len())?;
         reader.ensure_room(count, 1)?;
@@ -412,7 +413,7 @@ impl<'a> Context<'a> {
     /// A dictionary (§3.16): U29Dict count, the weak-keys flag, then key/value pairs.
     fn read_dictionary(
         &mut self,
-        reader: &mut Reader<'a>,
+        reader: &mut ByteReader<'a>,
         allowance: &mut Allowance,
         start: usize,
         depth: usize,
@@ -421,7 +422,7 @@ impl<'a> Context<'a> {
             Header::Reference(index) => return self.expand(reader, allowance, index, depth),
             Header::Inline(count) => count,
         };
-        let weak_keys = reader.read_u8()? != 0;
+        let weak_keys = reader.u8()? != 0;
         // Every entry takes at least a key marker and a value marker.
         reader.ensure_room(count, 2)?;
         allowance.ensure_nodes(count.saturating_mul(2))?;
@@ -460,7 +461,7 @@ impl<'a> Context<'a> {
     /// of the reference.
     fn expand(
         &mut self,
-        reader: &mut Reader<'a>,
+        reader: &mut ByteReader<'a>,
         allowance: &mut Allowance,
         index: usize,
         depth: usize,
@@ -484,16 +485,16 @@ impl<'a> Context<'a> {
 
 /// A U29 (AMF3 §1.3.1): one to four bytes, seven bits from each of the first three while
 /// their high bit is set, all eight bits of the fourth.
-pub(crate) fn read_u29(reader: &mut Reader<'_>) -> Result<u32, AmfError> {
+pub(crate) fn read_u29(reader: &mut ByteReader<'_>) -> Result<u32, AmfError> {
     let mut value = 0u32;
     for _ in 0..3 {
-        let byte = reader.read_u8()?;
+        let byte = reader.u8()?;
         value = (value << 7) | u32::from(byte & 0x7F);
         if byte & 0x80 == 0 {
             return Ok(value);
         }
     }
-    let byte = reader.read_u8()?;
+    let byte = reader.u8()?;
     Ok((value << 8) | u32::from(byte))
 }
 
@@ -503,7 +504,7 @@ fn sign_extend(u29: u32) -> i32 {
     shifted >> 3
 }
 
-fn read_header(reader: &mut Reader<'_>) -> Result<Header, AmfError> {
+fn read_header(reader: &mut ByteReader<'_>) -> Result<Header, AmfError> {
     let u29 = read_u29(reader)?;
     // A U29 is below 2^29, so the payload fits any usize of 32 bits or more.
     let payload = usize::try_from(u29 >> 1).map_err(|_| AmfError::UnexpectedEof)?;
