@@ -1,6 +1,7 @@
 //! The AMF0 decoder.
 
 use super::marker;
+use crate::amf::references::ReferenceTable;
 use crate::amf::wire::{utf8, Allowance, NODE_SIZE};
 use crate::amf::{AmfError, Object, Value};
 use crate::amf3::decode::Context as Amf3Context;
@@ -16,18 +17,9 @@ use alloc::vec::Vec;
 pub struct Decoder<'a> {
     reader: ByteReader<'a>,
     allowance: Allowance,
-    /// Where each object, typed object, ECMA array and strict array starts, in the order their
-    /// markers were read (AMF0 §2.9), and whether it is complete.
-    references: Vec<ReferenceSlot>,
-    /// Above zero while a reference is being expanded: the values then read were numbered on
-    /// their first reading and must not be numbered again.
-    replaying: usize,
-}
-
-#[derive(Clone, Copy)]
-struct ReferenceSlot {
-    start: usize,
-    complete: bool,
+    /// Every object, typed object, ECMA array and strict array, in the order their markers were
+    /// read (AMF0 §2.9).
+    references: ReferenceTable,
 }
 
 /// What [`Decoder::read_properties`] reads: the end rules differ (see the module docs).
@@ -43,8 +35,7 @@ impl<'a> Decoder<'a> {
         Decoder {
             reader: ByteReader::new(input),
             allowance: Allowance::new(limits),
-            references: Vec::new(),
-            replaying: 0,
+            references: ReferenceTable::default(),
         }
     }
 
@@ -160,19 +151,9 @@ impl<'a> Decoder<'a> {
         read_body: impl FnOnce(&mut Self, usize) -> Result<T, AmfError>,
     ) -> Result<T, AmfError> {
         let inner = self.allowance.enter(depth)?;
-        let slot = if self.replaying == 0 {
-            self.references.push(ReferenceSlot {
-                start,
-                complete: false,
-            });
-            Some(self.references.len() - 1)
-        } else {
-            None
-        };
+        let number = self.references.register(start, false);
         let body = read_body(self, inner)?;
-        if let Some(slot) = slot.and_then(|index| self.references.get_mut(index)) {
-            slot.complete = true;
-        }
+        self.references.complete(number);
         Ok(body)
     }
 
@@ -203,19 +184,9 @@ impl<'a> Decoder<'a> {
     /// Expands reference `index` by decoding the referenced value again, at the depth of the
     /// reference.
     fn expand_reference(&mut self, index: usize, depth: usize) -> Result<Value, AmfError> {
-        let slot = *self
-            .references
-            .get(index)
-            .ok_or(AmfError::InvalidReference { index })?;
-        if !slot.complete {
-            return Err(AmfError::CyclicReference { index });
-        }
-        let resume_at = self.reader.position();
-        self.reader.seek(slot.start);
-        self.replaying += 1;
+        let resume = self.references.begin_replay(index, &mut self.reader)?;
         let value = self.decode_value(depth);
-        self.replaying -= 1;
-        self.reader.seek(resume_at);
+        self.references.end_replay(resume, &mut self.reader);
         value
     }
 
