@@ -445,15 +445,7 @@ fn parse_legacy(
     // byte, whatever the codec.
     if frame_type == VideoFrameType::Command {
         let command = VideoCommand::from_wire(reader.u8("video command")?);
-        return Ok(VideoInfo {
-            enhanced: false,
-            frame_type,
-            timestamp_offset_nanos: None,
-            content: VideoContent::Command {
-                codec: Some(codec),
-                command,
-            },
-        });
+        return Ok(VideoInfo::command_frame(false, Some(codec), command));
     }
     let (packet_type, composition_time) = if codec.legacy_has_packet_type() {
         let wire = reader.u8("AVCPacketType")?;
@@ -466,21 +458,13 @@ fn parse_legacy(
     } else {
         (None, 0)
     };
-    Ok(VideoInfo {
-        enhanced: false,
+    Ok(VideoInfo::legacy(
         frame_type,
-        timestamp_offset_nanos: None,
-        content: VideoContent::Media {
-            multitrack: None,
-            tracks: Tracks::one(VideoTrack {
-                track_id: 0,
-                codec,
-                packet_type,
-                composition_time,
-                body: reader.rest(),
-            }),
-        },
-    })
+        codec,
+        packet_type,
+        composition_time,
+        reader.rest(),
+    ))
 }
 
 fn parse_enhanced(
@@ -495,13 +479,8 @@ fn parse_enhanced(
     if frame_type == VideoFrameType::Command && !is_metadata {
         let command = VideoCommand::from_wire(reader.u8("video command")?);
         return Ok(VideoInfo {
-            enhanced: true,
-            frame_type,
             timestamp_offset_nanos,
-            content: VideoContent::Command {
-                codec: None,
-                command,
-            },
+            ..VideoInfo::command_frame(true, None, command)
         });
     }
     if let VideoFrameType::Reserved(value) = frame_type {
@@ -1483,35 +1462,33 @@ mod tests {
         // Multitrack shapes.
         let track = |id, codec, packet_type| VideoTrack::new(id, codec, packet_type, 0, body);
         let coded = VideoPacketType::CodedFrames;
-        assert!(unencodable(VideoInfo::multitrack(
-            VideoFrameType::KeyFrame,
-            MultitrackType::ManyTracks,
-            Vec::new()
-        )));
-        assert!(unencodable(VideoInfo::multitrack(
-            VideoFrameType::KeyFrame,
-            MultitrackType::OneTrack,
-            vec![
-                track(0, VideoCodec::Av1, coded),
-                track(1, VideoCodec::Av1, coded)
-            ]
-        )));
-        assert!(unencodable(VideoInfo::multitrack(
-            VideoFrameType::KeyFrame,
-            MultitrackType::ManyTracks,
-            vec![
-                track(0, VideoCodec::Av1, coded),
-                track(1, VideoCodec::Vp9, coded)
-            ]
-        )));
-        assert!(unencodable(VideoInfo::multitrack(
-            VideoFrameType::KeyFrame,
-            MultitrackType::ManyTracksManyCodecs,
-            vec![
-                track(0, VideoCodec::Av1, coded),
-                track(1, VideoCodec::Vp9, VideoPacketType::SequenceStart)
-            ]
-        )));
+        for (multitrack, tracks) in [
+            (MultitrackType::ManyTracks, Vec::new()),
+            (
+                MultitrackType::OneTrack,
+                vec![
+                    track(0, VideoCodec::Av1, coded),
+                    track(1, VideoCodec::Av1, coded),
+                ],
+            ),
+            (
+                MultitrackType::ManyTracks,
+                vec![
+                    track(0, VideoCodec::Av1, coded),
+                    track(1, VideoCodec::Vp9, coded),
+                ],
+            ),
+            (
+                MultitrackType::ManyTracksManyCodecs,
+                vec![
+                    track(0, VideoCodec::Av1, coded),
+                    track(1, VideoCodec::Vp9, VideoPacketType::SequenceStart),
+                ],
+            ),
+        ] {
+            let info = VideoInfo::multitrack(VideoFrameType::KeyFrame, multitrack, tracks);
+            assert!(unencodable(info), "{multitrack:?}");
+        }
         // A track id without multitrack; a command frame type on video data.
         assert!(unencodable(
             VideoInfo::enhanced(VideoFrameType::KeyFrame, VideoCodec::Av1, coded, 0, body)
