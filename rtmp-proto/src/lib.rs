@@ -35,6 +35,7 @@ pub mod message;
 mod raw;
 pub mod session;
 pub mod url;
+mod wire;
 
 #[cfg(test)]
 mod test_support;

@@ -53,6 +53,7 @@
 
 mod convert;
 mod display;
+pub(crate) mod references;
 pub(crate) mod wire;
 
 #[cfg(test)]

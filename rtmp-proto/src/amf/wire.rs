@@ -1,89 +1,14 @@
-//! Byte-level plumbing shared by the AMF0 and AMF3 codecs: a bounds-checked reader, the
-//! decoding allowance (depth, string length, decoded size) and a panic-free writer.
+//! Byte-level plumbing shared by the AMF0 and AMF3 codecs: what running out of input means to
+//! them, the decoding allowance (depth, string length, decoded size) and a panic-free writer.
 
 use super::{AmfError, Value, MAX_ENCODE_DEPTH};
+use crate::wire::EndOfInput;
 use crate::Limits;
 use bytes::BufMut;
 
-/// A cursor over the input. Every read is bounds-checked and reports `UnexpectedEof`.
-pub(crate) struct Reader<'a> {
-    input: &'a [u8],
-    position: usize,
-}
-
-impl<'a> Reader<'a> {
-    pub(crate) fn new(input: &'a [u8]) -> Self {
-        Reader { input, position: 0 }
-    }
-
-    pub(crate) fn position(&self) -> usize {
-        self.position
-    }
-
-    /// Moves the cursor to `position`, a value this reader returned from `position()` before.
-    pub(crate) fn seek(&mut self, position: usize) {
-        self.position = position;
-    }
-
-    pub(crate) fn remaining(&self) -> usize {
-        self.input.len().saturating_sub(self.position)
-    }
-
-    pub(crate) fn peek_u8(&self) -> Option<u8> {
-        self.input.get(self.position).copied()
-    }
-
-    pub(crate) fn read_bytes(&mut self, len: usize) -> Result<&'a [u8], AmfError> {
-        let end = self
-            .position
-            .checked_add(len)
-            .ok_or(AmfError::UnexpectedEof)?;
-        let bytes = self
-            .input
-            .get(self.position..end)
-            .ok_or(AmfError::UnexpectedEof)?;
-        self.position = end;
-        Ok(bytes)
-    }
-
-    fn read_array<const N: usize>(&mut self) -> Result<[u8; N], AmfError> {
-        let bytes = self.read_bytes(N)?;
-        let mut array = [0; N];
-        array.copy_from_slice(bytes);
-        Ok(array)
-    }
-
-    pub(crate) fn read_u8(&mut self) -> Result<u8, AmfError> {
-        Ok(self.read_array::<1>()?[0])
-    }
-
-    pub(crate) fn read_u16(&mut self) -> Result<u16, AmfError> {
-        self.read_array().map(u16::from_be_bytes)
-    }
-
-    pub(crate) fn read_i16(&mut self) -> Result<i16, AmfError> {
-        self.read_array().map(i16::from_be_bytes)
-    }
-
-    pub(crate) fn read_u32(&mut self) -> Result<u32, AmfError> {
-        self.read_array().map(u32::from_be_bytes)
-    }
-
-    pub(crate) fn read_i32(&mut self) -> Result<i32, AmfError> {
-        self.read_array().map(i32::from_be_bytes)
-    }
-
-    pub(crate) fn read_f64(&mut self) -> Result<f64, AmfError> {
-        self.read_array().map(f64::from_be_bytes)
-    }
-
-    /// Fails with `UnexpectedEof` unless `count` items of at least `min_item_size` bytes each
-    /// fit in the rest of the input. Run before allocating anything a count field sizes.
-    pub(crate) fn ensure_room(&self, count: usize, min_item_size: usize) -> Result<(), AmfError> {
-        match count.checked_mul(min_item_size) {
-            Some(needed) if needed <= self.remaining() => Ok(()),
-            _ => Err(AmfError::UnexpectedEof),
-        }
+impl From<EndOfInput> for AmfError {
+    fn from(_: EndOfInput) -> Self {
+        AmfError::UnexpectedEof
     }
 }
 

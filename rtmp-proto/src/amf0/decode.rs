@@ -1,9 +1,11 @@
 //! The AMF0 decoder.
 
 use super::marker;
-use crate::amf::wire::{utf8, Allowance, Reader, NODE_SIZE};
+use crate::amf::references::ReferenceTable;
+use crate::amf::wire::{utf8, Allowance, NODE_SIZE};
 use crate::amf::{AmfError, Object, Value};
 use crate::amf3::decode::Context as Amf3Context;
+use crate::wire::ByteReader;
 use crate::Limits;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -13,20 +15,11 @@ use alloc::vec::Vec;
 /// All values decoded by one decoder share one allowance of `Limits::max_amf_decoded_size`:
 /// use one decoder per message.
 pub struct Decoder<'a> {
-    reader: Reader<'a>,
+    reader: ByteReader<'a>,
     allowance: Allowance,
-    /// Where each object, typed object, ECMA array and strict array starts, in the order their
-    /// markers were read (AMF0 §2.9), and whether it is complete.
-    references: Vec<ReferenceSlot>,
-    /// Above zero while a reference is being expanded: the values then read were numbered on
-    /// their first reading and must not be numbered again.
-    replaying: usize,
-}
-
-#[derive(Clone, Copy)]
-struct ReferenceSlot {
-    start: usize,
-    complete: bool,
+    /// Every object, typed object, ECMA array and strict array, in the order their markers were
+    /// read (AMF0 §2.9).
+    references: ReferenceTable,
 }
 
 /// What [`Decoder::read_properties`] reads: the end rules differ (see the module docs).
@@ -40,10 +33,9 @@ impl<'a> Decoder<'a> {
     /// A decoder over `input`, bounded by `limits`.
     pub fn new(input: &'a [u8], limits: &'a Limits) -> Self {
         Decoder {
-            reader: Reader::new(input),
+            reader: ByteReader::new(input),
             allowance: Allowance::new(limits),
-            references: Vec::new(),
-            replaying: 0,
+            references: ReferenceTable::default(),
         }
     }
 
@@ -69,12 +61,12 @@ impl<'a> Decoder<'a> {
     fn decode_value(&mut self, depth: usize) -> Result<Value, AmfError> {
         self.allowance.charge(NODE_SIZE)?;
         let start = self.reader.position();
-        let type_marker = self.reader.read_u8()?;
+        let type_marker = self.reader.u8()?;
         match type_marker {
-            marker::NUMBER => Ok(Value::Number(self.reader.read_f64()?)),
-            marker::BOOLEAN => Ok(Value::Boolean(self.reader.read_u8()? != 0)),
+            marker::NUMBER => Ok(Value::Number(self.reader.f64()?)),
+            marker::BOOLEAN => Ok(Value::Boolean(self.reader.u8()? != 0)),
             marker::STRING => {
-                let len = usize::from(self.reader.read_u16()?);
+                let len = usize::from(self.reader.u16()?);
                 self.read_string(len).map(Value::String)
             }
             marker::LONG_STRING => {
@@ -95,7 +87,7 @@ impl<'a> Decoder<'a> {
                 }))
             }
             marker::TYPED_OBJECT => {
-                let len = usize::from(self.reader.read_u16()?);
+                let len = usize::from(self.reader.u16()?);
                 let class_name = self.read_string(len)?;
                 let properties = self.read_complex(start, depth, |decoder, inner| {
                     decoder.read_properties(inner, PropertyList::Object)
@@ -107,7 +99,7 @@ impl<'a> Decoder<'a> {
             }
             marker::ECMA_ARRAY => {
                 // The count is a hint peers get wrong; the object-end marker decides.
-                let _associative_count = self.reader.read_u32()?;
+                let _associative_count = self.reader.u32()?;
                 let entries = self.read_complex(start, depth, |decoder, inner| {
                     decoder.read_properties(inner, PropertyList::EcmaArray)
                 })?;
@@ -128,15 +120,15 @@ impl<'a> Decoder<'a> {
                 Ok(Value::StrictArray(items))
             }
             marker::DATE => {
-                let millis = self.reader.read_f64()?;
-                let timezone = self.reader.read_i16()?;
+                let millis = self.reader.f64()?;
+                let timezone = self.reader.i16()?;
                 Ok(Value::Date { millis, timezone })
             }
             marker::NULL => Ok(Value::Null),
             marker::UNDEFINED => Ok(Value::Undefined),
             marker::UNSUPPORTED => Ok(Value::Unsupported),
             marker::REFERENCE => {
-                let index = usize::from(self.reader.read_u16()?);
+                let index = usize::from(self.reader.u16()?);
                 self.expand_reference(index, depth)
             }
             marker::AVMPLUS => {
@@ -159,19 +151,9 @@ impl<'a> Decoder<'a> {
         read_body: impl FnOnce(&mut Self, usize) -> Result<T, AmfError>,
     ) -> Result<T, AmfError> {
         let inner = self.allowance.enter(depth)?;
-        let slot = if self.replaying == 0 {
-            self.references.push(ReferenceSlot {
-                start,
-                complete: false,
-            });
-            Some(self.references.len() - 1)
-        } else {
-            None
-        };
+        let number = self.references.register(start, false);
         let body = read_body(self, inner)?;
-        if let Some(slot) = slot.and_then(|index| self.references.get_mut(index)) {
-            slot.complete = true;
-        }
+        self.references.complete(number);
         Ok(body)
     }
 
@@ -188,9 +170,9 @@ impl<'a> Decoder<'a> {
                 // the message (the metadata of a data message).
                 return Ok(properties);
             }
-            let key_len = usize::from(self.reader.read_u16()?);
+            let key_len = usize::from(self.reader.u16()?);
             if key_len == 0 && self.reader.peek_u8() == Some(marker::OBJECT_END) {
-                self.reader.read_u8()?;
+                self.reader.u8()?;
                 return Ok(properties);
             }
             let key = self.read_string(key_len)?;
@@ -202,32 +184,22 @@ impl<'a> Decoder<'a> {
     /// Expands reference `index` by decoding the referenced value again, at the depth of the
     /// reference.
     fn expand_reference(&mut self, index: usize, depth: usize) -> Result<Value, AmfError> {
-        let slot = *self
-            .references
-            .get(index)
-            .ok_or(AmfError::InvalidReference { index })?;
-        if !slot.complete {
-            return Err(AmfError::CyclicReference { index });
-        }
-        let resume_at = self.reader.position();
-        self.reader.seek(slot.start);
-        self.replaying += 1;
+        let resume = self.references.begin_replay(index, &mut self.reader)?;
         let value = self.decode_value(depth);
-        self.replaying -= 1;
-        self.reader.seek(resume_at);
+        self.references.end_replay(resume, &mut self.reader);
         value
     }
 
     /// A U32 length or count, as `usize`.
     fn read_u32_len(&mut self) -> Result<usize, AmfError> {
-        let len = self.reader.read_u32()?;
+        let len = self.reader.u32()?;
         usize::try_from(len).map_err(|_| AmfError::UnexpectedEof)
     }
 
     /// `len` bytes of UTF-8 (AMF0 §1.3).
     fn read_string(&mut self, len: usize) -> Result<String, AmfError> {
         self.allowance.check_string_len(len)?;
-        let text = utf8(self.reader.read_bytes(len)?)?;
+        let text = utf8(self.reader.take(len)?)?;
         self.allowance.charge(len)?;
         Ok(String::from(text))
     }

@@ -8,6 +8,7 @@ use bytes::{Buf, Bytes};
 use super::header::{
     read_basic_header, read_u24, EXTENDED_TIMESTAMP_MARKER, MAX_HEADER_LEN, MESSAGE_HEADER_LEN,
 };
+use super::streams::{ChunkStreamState, ChunkStreams};
 use super::{validate_chunk_size, ChunkError, DEFAULT_CHUNK_SIZE};
 use crate::{type_id, Limits, RawMessage};
 
@@ -38,9 +39,7 @@ use crate::{type_id, Limits, RawMessage};
 pub struct ChunkDecoder {
     limits: Limits,
     chunk_size: u32,
-    streams: Vec<InboundStream>,
-    /// The stream `streams` was last searched for: consecutive chunks mostly share one.
-    last_found: usize,
+    streams: ChunkStreams<InboundStream>,
     /// The stream whose chunk payload is being read while `chunk_remaining > 0`.
     current: usize,
     /// Payload bytes of the current chunk not read yet.
@@ -75,6 +74,12 @@ struct InboundStream {
     partial: Vec<u8>,
 }
 
+impl ChunkStreamState for InboundStream {
+    fn csid(&self) -> u32 {
+        self.csid
+    }
+}
+
 /// A parsed chunk header (RTMP 1.0 §5.3.1): the fields that were present.
 #[derive(Clone, Copy)]
 struct ChunkHeader {
@@ -95,8 +100,7 @@ impl ChunkDecoder {
         Self {
             limits,
             chunk_size: DEFAULT_CHUNK_SIZE,
-            streams: Vec::new(),
-            last_found: 0,
+            streams: ChunkStreams::new(),
             current: 0,
             chunk_remaining: 0,
             buffered: 0,
@@ -270,19 +274,6 @@ impl ChunkDecoder {
         }
     }
 
-    /// Finds the state of chunk stream `csid`.
-    #[inline(always)]
-    fn find(&mut self, csid: u32) -> Option<usize> {
-        if let Some(stream) = self.streams.get(self.last_found) {
-            if stream.csid == csid {
-                return Some(self.last_found);
-            }
-        }
-        let found = self.streams.iter().position(|stream| stream.csid == csid)?;
-        self.last_found = found;
-        Some(found)
-    }
-
     /// Parses the chunk header at the start of `buf` (RTMP 1.0 §5.3.1), returning it with its
     /// length, or `None` if `buf` holds only part of it.
     #[inline(always)]
@@ -290,7 +281,7 @@ impl ChunkDecoder {
         let Some((fmt, csid, basic_len)) = read_basic_header(buf) else {
             return Ok(None);
         };
-        let stream = self.find(csid);
+        let stream = self.streams.find(csid);
         let mut header = ChunkHeader {
             fmt,
             csid,
@@ -485,7 +476,7 @@ impl ChunkDecoder {
                 max: self.limits.max_chunk_streams,
             });
         }
-        self.streams.push(InboundStream {
+        Ok(self.streams.open(InboundStream {
             csid,
             timestamp: 0,
             delta: 0,
@@ -495,9 +486,7 @@ impl ChunkDecoder {
             extended: None,
             open: false,
             partial: Vec::new(),
-        });
-        self.last_found = self.streams.len() - 1;
-        Ok(self.last_found)
+        }))
     }
 
     /// Hands out the message of chunk stream `index`, whose chunks have all arrived.
@@ -540,7 +529,7 @@ impl ChunkDecoder {
         match message.type_id {
             type_id::SET_CHUNK_SIZE => self.set_chunk_size(field),
             type_id::ABORT => {
-                if let Some(index) = self.find(field) {
+                if let Some(index) = self.streams.find(field) {
                     let stream = &mut self.streams[index];
                     if stream.open {
                         stream.open = false;

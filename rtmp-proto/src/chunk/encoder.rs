@@ -1,9 +1,7 @@
 //! Messages in, chunks out (RTMP 1.0 §5.3).
-
-use alloc::vec::Vec;
-
 use super::header::{write_basic_header, write_u24, EXTENDED_TIMESTAMP_MARKER, MAX_HEADER_LEN};
 use super::output::ChunkOutput;
+use super::streams::{ChunkStreamState, ChunkStreams};
 use super::{validate_chunk_size, ChunkError, ChunkStreamId, DEFAULT_CHUNK_SIZE};
 use crate::RawMessage;
 
@@ -37,8 +35,7 @@ const INLINE_PAYLOAD_MAX: usize = 48;
 #[derive(Debug, Clone)]
 pub struct ChunkEncoder {
     chunk_size: u32,
-    streams: Vec<OutboundStream>,
-    last_found: usize,
+    streams: ChunkStreams<OutboundStream>,
 }
 
 /// The header of a message's first chunk and that of the chunks after it.
@@ -71,6 +68,12 @@ struct OutboundStream {
     stream_id: u32,
 }
 
+impl ChunkStreamState for OutboundStream {
+    fn csid(&self) -> u32 {
+        self.csid
+    }
+}
+
 impl Default for ChunkEncoder {
     fn default() -> Self {
         Self::new()
@@ -82,8 +85,7 @@ impl ChunkEncoder {
     pub fn new() -> Self {
         Self {
             chunk_size: DEFAULT_CHUNK_SIZE,
-            streams: Vec::new(),
-            last_found: 0,
+            streams: ChunkStreams::new(),
         }
     }
 
@@ -230,10 +232,10 @@ impl ChunkEncoder {
     /// field (absolute for type 0, a delta otherwise), and remembers the header.
     #[inline]
     fn compress(&mut self, csid: u32, msg: &RawMessage, length: u32) -> (u8, u32) {
-        let index = match self.find(csid) {
+        let index = match self.streams.find(csid) {
             Some(index) => index,
             None => {
-                self.streams.push(OutboundStream {
+                self.streams.open(OutboundStream {
                     csid,
                     timestamp: msg.timestamp,
                     delta: None,
@@ -241,7 +243,6 @@ impl ChunkEncoder {
                     type_id: msg.type_id,
                     stream_id: msg.stream_id,
                 });
-                self.last_found = self.streams.len() - 1;
                 return (0, msg.timestamp);
             }
         };
@@ -266,18 +267,6 @@ impl ChunkEncoder {
         stream.type_id = msg.type_id;
         stream.stream_id = msg.stream_id;
         (fmt, field)
-    }
-
-    #[inline]
-    fn find(&mut self, csid: u32) -> Option<usize> {
-        if let Some(stream) = self.streams.get(self.last_found) {
-            if stream.csid == csid {
-                return Some(self.last_found);
-            }
-        }
-        let found = self.streams.iter().position(|stream| stream.csid == csid)?;
-        self.last_found = found;
-        Some(found)
     }
 }
 

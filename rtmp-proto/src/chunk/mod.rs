@@ -13,6 +13,7 @@ mod decoder;
 mod encoder;
 mod header;
 mod output;
+mod streams;
 
 #[cfg(test)]
 mod tests;

@@ -8,7 +8,7 @@ use rand::RngCore;
 
 use super::digest::{self, Signer, DIGEST_LEN, SIGNED_LEN};
 use super::machine::{Machine, Role};
-use super::packet::{self, RANDOM_LEN};
+use super::packet;
 use super::{
     answers_packet, DigestLayout, HandshakeError, HandshakeMode, PACKET_LEN, RTMP_VERSION,
 };
@@ -83,11 +83,6 @@ impl ClientHandshake {
     /// C1's time field (the epoch of our timestamps, RTMP 1.0 §5.2.3); any value works, and it
     /// should come from the clock that later calls to [`handle_input`](Self::handle_input) read.
     pub fn new<R: RngCore + ?Sized>(config: ClientConfig, rng: &mut R, epoch_ms: u32) -> Self {
-        let mut random = [0u8; RANDOM_LEN];
-        rng.fill_bytes(&mut random);
-        let mut c2_random = Box::new([0u8; SIGNED_LEN]);
-        rng.fill_bytes(&mut c2_random[..]);
-
         let layout = match config.mode {
             ClientMode::Digest(layout) if config.version != [0; 4] => Some(layout),
             _ => None,
@@ -97,7 +92,7 @@ impl ClientHandshake {
         } else {
             [0; 4]
         };
-        let mut c1 = packet::first_packet(epoch_ms, version, &random);
+        let (mut c1, c2_random) = packet::draw_own_packets(rng, epoch_ms, version);
         let c1_digest =
             layout.map(|layout| (layout, digest::imprint(&mut c1, layout, Signer::Client)));
 

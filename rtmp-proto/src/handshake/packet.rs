@@ -3,6 +3,9 @@
 
 use alloc::boxed::Box;
 
+use rand::RngCore;
+
+use super::digest::SIGNED_LEN;
 use super::{HandshakeError, PACKET_LEN};
 
 /// Random bytes of a C1/S1: everything after the time and version fields (RTMP 1.0 §5.2.3).
@@ -89,6 +92,21 @@ pub(crate) fn first_packet(
         .zip(fields)
         .for_each(|(slot, byte)| *slot = *byte);
     packet
+}
+
+/// Draws every random byte one side's handshake needs, in a fixed order so that a seeded RNG gives
+/// byte-exact packets: our C1/S1, with `time` and `version`, and the first 1504 bytes of our
+/// digest-handshake C2/S2 (see [`digest::sign_response`](super::digest::sign_response)).
+pub(crate) fn draw_own_packets<R: RngCore + ?Sized>(
+    rng: &mut R,
+    time: u32,
+    version: [u8; 4],
+) -> (Box<[u8; PACKET_LEN]>, Box<[u8; SIGNED_LEN]>) {
+    let mut random = [0u8; RANDOM_LEN];
+    rng.fill_bytes(&mut random);
+    let mut response_random = Box::new([0u8; SIGNED_LEN]);
+    rng.fill_bytes(&mut response_random[..]);
+    (first_packet(time, version, &random), response_random)
 }
 
 /// A plain-handshake C2/S2 (RTMP 1.0 §5.2.4): the peer's C1/S1 with its version field replaced by

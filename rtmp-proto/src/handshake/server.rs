@@ -8,7 +8,7 @@ use rand::RngCore;
 
 use super::digest::{self, Signer, DIGEST_LEN, SIGNED_LEN};
 use super::machine::{Machine, Role};
-use super::packet::{self, RANDOM_LEN};
+use super::packet;
 use super::{
     answers_packet, DigestLayout, HandshakeError, HandshakeMode, PACKET_LEN, RTMP_VERSION,
 };
@@ -87,14 +87,11 @@ impl ServerHandshake {
     /// S1's time field (the epoch of our timestamps, RTMP 1.0 §5.2.3); any value works, and it
     /// should come from the clock that later calls to [`handle_input`](Self::handle_input) read.
     pub fn new<R: RngCore + ?Sized>(config: ServerConfig, rng: &mut R, epoch_ms: u32) -> Self {
-        let mut random = [0u8; RANDOM_LEN];
-        rng.fill_bytes(&mut random);
-        let mut s2_random = Box::new([0u8; SIGNED_LEN]);
-        rng.fill_bytes(&mut s2_random[..]);
+        let (s1, s2_random) = packet::draw_own_packets(rng, epoch_ms, [0; 4]);
         Self {
             role: ServerRole {
                 config,
-                s1: packet::first_packet(epoch_ms, [0; 4], &random),
+                s1,
                 s1_digest: None,
                 s2_random,
             },

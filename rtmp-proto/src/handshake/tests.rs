@@ -134,15 +134,40 @@ fn exchange(client_config: ClientConfig, server_config: ServerConfig) -> Transcr
     }
 }
 
+impl Transcript {
+    /// C1, S1 and S2, once the transmissions are checked to be C0+C1, S0+S1+S2 and C2 with
+    /// version 3.
+    fn c1_s1_s2(&self) -> (&[u8], &[u8], &[u8]) {
+        assert_eq!(
+            (self.c0c1.len(), self.s0s1s2.len(), self.c2.len()),
+            (1537, 3073, 1536)
+        );
+        assert_eq!((self.c0c1[0], self.s0s1s2[0]), (3, 3));
+        (&self.c0c1[1..], &self.s0s1s2[1..1537], &self.s0s1s2[1537..])
+    }
+
+    /// Checks that both sides settled on `mode`, each found the other's C2/S2 a valid answer,
+    /// and the three transmissions hash to `golden`.
+    fn assert_settled(&self, mode: HandshakeMode, golden: [&str; 3]) {
+        assert_eq!(self.client.mode(), Some(mode));
+        assert_eq!(self.server.mode(), Some(mode));
+        assert_eq!(self.client.peer_response_valid(), Some(true));
+        assert_eq!(self.server.peer_response_valid(), Some(true));
+        assert_eq!(
+            [
+                sha256_hex(&self.c0c1),
+                sha256_hex(&self.s0s1s2),
+                sha256_hex(&self.c2)
+            ],
+            golden
+        );
+    }
+}
+
 #[test]
 fn golden_plain() {
     let t = exchange(client_in(ClientMode::Plain), ServerConfig::default());
-    assert_eq!(
-        (t.c0c1.len(), t.s0s1s2.len(), t.c2.len()),
-        (1537, 3073, 1536)
-    );
-    let (c1, s1, s2) = (&t.c0c1[1..], &t.s0s1s2[1..1537], &t.s0s1s2[1537..]);
-    assert_eq!((t.c0c1[0], t.s0s1s2[0]), (3, 3));
+    let (c1, s1, s2) = t.c1_s1_s2();
     assert_eq!(c1[..8], [0, 0, 0x03, 0xE8, 0, 0, 0, 0]);
     assert_eq!(s1[..8], [0, 0, 0x07, 0xD0, 0, 0, 0, 0]);
     // S2 echoes C1 with the server's read time; C2 echoes S1 with the client's.
@@ -150,20 +175,9 @@ fn golden_plain() {
     assert_eq!(s2[8..], c1[8..]);
     assert_eq!(t.c2[..8], [0, 0, 0x07, 0xD0, 0, 0, 0x04, 0x4C]);
     assert_eq!(t.c2[8..], s1[8..]);
-    assert_eq!(t.client.mode(), Some(HandshakeMode::Plain));
-    assert_eq!(t.server.mode(), Some(HandshakeMode::Plain));
     assert_eq!(t.client.peer_epoch(), Some(2000));
     assert_eq!(t.server.peer_epoch(), Some(1000));
-    assert_eq!(t.client.peer_response_valid(), Some(true));
-    assert_eq!(t.server.peer_response_valid(), Some(true));
-    assert_eq!(
-        [
-            sha256_hex(&t.c0c1),
-            sha256_hex(&t.s0s1s2),
-            sha256_hex(&t.c2)
-        ],
-        GOLDEN_PLAIN
-    );
+    t.assert_settled(HandshakeMode::Plain, GOLDEN_PLAIN);
 }
 
 fn check_golden_digest(layout: DigestLayout, golden: [&str; 3]) {
@@ -171,12 +185,7 @@ fn check_golden_digest(layout: DigestLayout, golden: [&str; 3]) {
         client_in(ClientMode::Digest(layout)),
         ServerConfig::default(),
     );
-    assert_eq!(
-        (t.c0c1.len(), t.s0s1s2.len(), t.c2.len()),
-        (1537, 3073, 1536)
-    );
-    let (c1, s1, s2) = (&t.c0c1[1..], &t.s0s1s2[1..1537], &t.s0s1s2[1537..]);
-    assert_eq!((t.c0c1[0], t.s0s1s2[0]), (3, 3));
+    let (c1, s1, s2) = t.c1_s1_s2();
     assert_eq!(c1[..8], [0, 0, 0x03, 0xE8, 9, 0, 124, 2]);
     assert_eq!(s1[..8], [0, 0, 0x07, 0xD0, 4, 5, 0, 1]);
 
@@ -203,21 +212,9 @@ fn check_golden_digest(layout: DigestLayout, golden: [&str; 3]) {
         FLASH_PLAYER_TEXT
     ));
 
-    for mode in [t.client.mode(), t.server.mode()] {
-        assert_eq!(mode, Some(HandshakeMode::Digest(layout)));
-    }
     assert_eq!(t.client.peer_version_bytes(), Some([4, 5, 0, 1]));
     assert_eq!(t.server.peer_version_bytes(), Some([9, 0, 124, 2]));
-    assert_eq!(t.client.peer_response_valid(), Some(true));
-    assert_eq!(t.server.peer_response_valid(), Some(true));
-    assert_eq!(
-        [
-            sha256_hex(&t.c0c1),
-            sha256_hex(&t.s0s1s2),
-            sha256_hex(&t.c2)
-        ],
-        golden
-    );
+    t.assert_settled(HandshakeMode::Digest(layout), golden);
 }
 
 #[test]
@@ -699,35 +696,38 @@ fn recorded_nginx_answers_are_followed_and_its_chunk_stream_left_alone() {
 
 // ---- proptest ----
 
+/// Either role, for the helpers that drive both alike.
 trait Endpoint {
     fn input(&mut self, now_ms: u32, bytes: &[u8]) -> Result<usize, HandshakeError>;
     fn output(&mut self) -> Option<Bytes>;
     fn complete(&self) -> bool;
+    fn negotiated(&self) -> Option<HandshakeMode>;
+    fn response_valid(&self) -> Option<bool>;
 }
 
-impl Endpoint for ClientHandshake {
-    fn input(&mut self, now_ms: u32, bytes: &[u8]) -> Result<usize, HandshakeError> {
-        self.handle_input(now_ms, bytes)
-    }
-    fn output(&mut self) -> Option<Bytes> {
-        self.poll_output()
-    }
-    fn complete(&self) -> bool {
-        self.is_complete()
-    }
+macro_rules! endpoint {
+    ($($handshake:ty),*) => {$(
+        impl Endpoint for $handshake {
+            fn input(&mut self, now_ms: u32, bytes: &[u8]) -> Result<usize, HandshakeError> {
+                self.handle_input(now_ms, bytes)
+            }
+            fn output(&mut self) -> Option<Bytes> {
+                self.poll_output()
+            }
+            fn complete(&self) -> bool {
+                self.is_complete()
+            }
+            fn negotiated(&self) -> Option<HandshakeMode> {
+                self.mode()
+            }
+            fn response_valid(&self) -> Option<bool> {
+                self.peer_response_valid()
+            }
+        }
+    )*};
 }
 
-impl Endpoint for ServerHandshake {
-    fn input(&mut self, now_ms: u32, bytes: &[u8]) -> Result<usize, HandshakeError> {
-        self.handle_input(now_ms, bytes)
-    }
-    fn output(&mut self) -> Option<Bytes> {
-        self.poll_output()
-    }
-    fn complete(&self) -> bool {
-        self.is_complete()
-    }
-}
+endpoint!(ClientHandshake, ServerHandshake);
 
 /// One direction of the wire: what was sent, what was handed to the receiver, what it consumed.
 #[derive(Default)]
@@ -829,6 +829,25 @@ fn feed(
     (Ok(total), sent)
 }
 
+/// Feeds `input` to `whole` at once and to `split`, its twin, in pieces cut at `cuts`: both must
+/// consume, send, fail and record alike, and take exactly the handshake's bytes.
+fn same_whole_or_split<E: Endpoint>(
+    mut whole: E,
+    mut split: E,
+    input: &[u8],
+    cuts: &[usize],
+) -> Result<(), TestCaseError> {
+    let expected = feed(&mut whole, input, &[]);
+    prop_assert_eq!(feed(&mut split, input, cuts), expected.clone());
+    if let Ok(consumed) = expected.0 {
+        prop_assert_eq!(consumed, input.len().min(HANDSHAKE_BYTES));
+        prop_assert_eq!(whole.complete(), input.len() >= HANDSHAKE_BYTES);
+    }
+    prop_assert_eq!(whole.negotiated(), split.negotiated());
+    prop_assert_eq!(whole.response_valid(), split.response_valid());
+    Ok(())
+}
+
 fn any_client_config() -> impl Strategy<Value = ClientConfig> {
     (0usize..3, any::<[u8; 4]>(), any::<bool>(), any::<bool>()).prop_map(
         |(mode, version, tolerate, require)| ClientConfig {
@@ -917,16 +936,8 @@ proptest! {
         cuts in proptest::collection::vec(any::<usize>(), 0..6),
         seed in any::<u64>(),
     ) {
-        let mut whole = ServerHandshake::new(config.clone(), &mut StdRng::seed_from_u64(seed), 5);
-        let mut split = ServerHandshake::new(config, &mut StdRng::seed_from_u64(seed), 5);
-        let expected = feed(&mut whole, &input, &[]);
-        prop_assert_eq!(feed(&mut split, &input, &cuts), expected.clone());
-        if let Ok(consumed) = expected.0 {
-            prop_assert_eq!(consumed, input.len().min(HANDSHAKE_BYTES));
-            prop_assert_eq!(whole.is_complete(), input.len() >= HANDSHAKE_BYTES);
-        }
-        prop_assert_eq!(whole.mode(), split.mode());
-        prop_assert_eq!(whole.peer_response_valid(), split.peer_response_valid());
+        let new = || ServerHandshake::new(config.clone(), &mut StdRng::seed_from_u64(seed), 5);
+        same_whole_or_split(new(), new(), &input, &cuts)?;
     }
 
     #[test]
@@ -936,15 +947,7 @@ proptest! {
         cuts in proptest::collection::vec(any::<usize>(), 0..6),
         seed in any::<u64>(),
     ) {
-        let mut whole = ClientHandshake::new(config.clone(), &mut StdRng::seed_from_u64(seed), 5);
-        let mut split = ClientHandshake::new(config, &mut StdRng::seed_from_u64(seed), 5);
-        let expected = feed(&mut whole, &input, &[]);
-        prop_assert_eq!(feed(&mut split, &input, &cuts), expected.clone());
-        if let Ok(consumed) = expected.0 {
-            prop_assert_eq!(consumed, input.len().min(HANDSHAKE_BYTES));
-            prop_assert_eq!(whole.is_complete(), input.len() >= HANDSHAKE_BYTES);
-        }
-        prop_assert_eq!(whole.mode(), split.mode());
-        prop_assert_eq!(whole.peer_response_valid(), split.peer_response_valid());
+        let new = || ClientHandshake::new(config.clone(), &mut StdRng::seed_from_u64(seed), 5);
+        same_whole_or_split(new(), new(), &input, &cuts)?;
     }
 }

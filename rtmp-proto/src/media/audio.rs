@@ -5,20 +5,18 @@ use core::ops::Range;
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use super::reader::Reader;
-use super::tracks::{check_multitrack, read_multitrack, TrackFraming};
-use super::{
-    put_u24, read_mod_ex, write_mod_ex_nanos, FourCc, MediaError, MultitrackType, Tracks,
-    PACKET_TYPE_MOD_EX,
+use super::enhanced::{
+    put_first_byte_and_mod_ex, put_tracks, read_mod_ex, read_tracks, shared_packet_type,
+    single_track, write_all_or_nothing, EnhancedTrack, PacketType,
 };
+use super::reader::Reader;
+use super::{FourCc, MediaError, MultitrackType, Tracks};
 
 /// `SoundFormat` 9, `ExHeader`: the rest of the first byte is an `AudioPacketType` and a FourCC
 /// names the codec (Enhanced RTMP v2, `SoundFormat`).
 const SOUND_FORMAT_EX_HEADER: u8 = 9;
 /// `SoundFormat` 10: AAC, followed by an `AACPacketType` (FLV spec Annex E.4.2.1).
 const SOUND_FORMAT_AAC: u8 = 10;
-/// `AudioPacketType.Multitrack` on the wire (Enhanced RTMP v2).
-const PACKET_TYPE_MULTITRACK: u8 = 5;
 
 /// The sampling rate bits of a legacy header (FLV spec Annex E.4.2.1 `SoundRate`). AAC always
 /// signals 44 kHz; the real rate is in its AudioSpecificConfig.
@@ -148,6 +146,19 @@ impl AudioPacketType {
             AudioPacketType::SequenceEnd => 2,
             AudioPacketType::MultichannelConfig => 4,
         }
+    }
+}
+
+impl PacketType for AudioPacketType {
+    /// `AudioPacketType.Multitrack` (Enhanced RTMP v2).
+    const MULTITRACK: u8 = 5;
+
+    fn from_wire(value: u8) -> Option<Self> {
+        AudioPacketType::from_wire(value)
+    }
+
+    fn to_wire(self) -> u8 {
+        AudioPacketType::to_wire(self)
     }
 }
 
@@ -438,41 +449,14 @@ impl AudioInfo<Range<usize>> {
         }
         let mut timestamp_offset_nanos = None;
         let wire_packet_type = read_mod_ex(&mut reader, first & 0x0F, &mut timestamp_offset_nanos)?;
-        let (multitrack, tracks) = if wire_packet_type == PACKET_TYPE_MULTITRACK {
-            let types = reader.u8("multitrack type")?;
-            let multitrack = MultitrackType::from_wire(types >> 4)?;
-            let wire_track_packet_type = types & 0x0F;
-            let packet_type = AudioPacketType::from_wire(wire_track_packet_type).ok_or(
-                match wire_track_packet_type {
-                    PACKET_TYPE_MULTITRACK | PACKET_TYPE_MOD_EX => {
-                        MediaError::InvalidTrackPacketType(wire_track_packet_type)
-                    }
-                    other => MediaError::UnknownPacketType(other),
-                },
-            )?;
-            let tracks = read_multitrack(&mut reader, multitrack, |framing: TrackFraming<'_>| {
-                let TrackFraming {
-                    fourcc,
-                    track_id,
-                    mut body,
-                } = framing;
-                read_enhanced_track(
-                    &mut body,
-                    track_id,
-                    AudioCodec::from_fourcc(fourcc),
-                    packet_type,
-                )
-            })?;
-            (Some(multitrack), tracks)
-        } else {
-            let packet_type = AudioPacketType::from_wire(wire_packet_type)
-                .ok_or(MediaError::UnknownPacketType(wire_packet_type))?;
-            let codec = AudioCodec::from_fourcc(reader.fourcc("audio FourCC")?);
-            (
-                None,
-                Tracks::one(read_enhanced_track(&mut reader, 0, codec, packet_type)?),
-            )
-        };
+        let (multitrack, tracks) = read_tracks(
+            &mut reader,
+            wire_packet_type,
+            "audio FourCC",
+            |body, track_id, fourcc, packet_type| {
+                read_enhanced_track(body, track_id, AudioCodec::from_fourcc(fourcc), packet_type)
+            },
+        )?;
         Ok(AudioInfo {
             legacy_params: None,
             timestamp_offset_nanos,
@@ -662,15 +646,10 @@ impl<B: AsRef<[u8]>> AudioInfo<B> {
     /// FourCC-only codec, tracks of different packet types, an invalid `MultichannelConfig`
     /// body).
     pub fn encode(&self, out: &mut BytesMut) -> Result<(), MediaError> {
-        let start = out.len();
-        let result = match self.legacy_params {
+        write_all_or_nothing(out, |out| match self.legacy_params {
             Some(params) => self.encode_legacy(params, out),
             None => self.encode_enhanced(out),
-        };
-        if result.is_err() {
-            out.truncate(start);
-        }
-        result
+        })
     }
 
     /// The payload this describes, as [`AudioInfo::encode`] writes it.
@@ -710,81 +689,52 @@ impl<B: AsRef<[u8]>> AudioInfo<B> {
     }
 
     fn encode_enhanced(&self, out: &mut BytesMut) -> Result<(), MediaError> {
-        let first = self.tracks.first().ok_or(MediaError::Unencodable(
-            "a message needs at least one track",
-        ))?;
-        let packet_type = first.packet_type.ok_or(MediaError::Unencodable(
-            "an enhanced track needs a packet type",
-        ))?;
-        for track in self.tracks.iter() {
-            if track.packet_type != Some(packet_type) {
-                return Err(MediaError::Unencodable(
-                    "all tracks of a message share one packet type",
-                ));
-            }
-            if packet_type == AudioPacketType::MultichannelConfig {
-                MultichannelConfig::parse(track.body.as_ref())?;
-            }
-        }
-        let outer_packet_type = match self.multitrack {
-            Some(_) => PACKET_TYPE_MULTITRACK,
-            None => packet_type.to_wire(),
-        };
-        let first_byte = |packet_type: u8| (SOUND_FORMAT_EX_HEADER << 4) | (packet_type & 0x0F);
-        match self.timestamp_offset_nanos {
-            None => out.put_u8(first_byte(outer_packet_type)),
-            Some(nanos) => {
-                out.put_u8(first_byte(PACKET_TYPE_MOD_EX));
-                write_mod_ex_nanos(out, nanos, outer_packet_type)?;
-            }
-        }
-        let fourcc = |codec: AudioCodec| {
-            codec
-                .fourcc()
-                .ok_or(MediaError::Unencodable("codec without a FourCC"))
-        };
-        match self.multitrack {
-            None => {
-                let track = single_track(&self.tracks)?;
-                out.put_slice(&fourcc(track.codec)?.0);
-                out.put_slice(track.body.as_ref());
-            }
-            Some(multitrack) => {
-                check_multitrack(&self.tracks, multitrack, |track| track.codec)?;
-                out.put_u8((multitrack.to_wire() << 4) | packet_type.to_wire());
-                if multitrack != MultitrackType::ManyTracksManyCodecs {
-                    out.put_slice(&fourcc(first.codec)?.0);
-                }
-                for track in self.tracks.iter() {
-                    if multitrack == MultitrackType::ManyTracksManyCodecs {
-                        out.put_slice(&fourcc(track.codec)?.0);
-                    }
-                    out.put_u8(track.track_id);
-                    if multitrack.has_track_sizes() {
-                        put_u24(
-                            out,
-                            track.body.as_ref().len(),
-                            "track body larger than 24 bits",
-                        )?;
-                    }
-                    out.put_slice(track.body.as_ref());
-                }
-            }
-        }
-        Ok(())
+        let packet_type = shared_packet_type(&self.tracks)?;
+        put_first_byte_and_mod_ex(
+            out,
+            SOUND_FORMAT_EX_HEADER << 4,
+            packet_type.in_header(self.multitrack),
+            self.timestamp_offset_nanos,
+        )?;
+        put_tracks(out, self.multitrack, packet_type, &self.tracks)
     }
 }
 
-/// The track of a message without multitrack framing, which has no track id on the wire.
-fn single_track<B>(tracks: &[AudioTrack<B>]) -> Result<&AudioTrack<B>, MediaError> {
-    match tracks {
-        [track] if track.track_id == 0 => Ok(track),
-        [_] => Err(MediaError::Unencodable(
-            "only multitrack messages carry a track id",
-        )),
-        _ => Err(MediaError::Unencodable(
-            "a message without multitrack has exactly one track",
-        )),
+impl<B: AsRef<[u8]>> EnhancedTrack for AudioTrack<B> {
+    type Codec = AudioCodec;
+    type PacketType = AudioPacketType;
+
+    fn track_id(&self) -> u8 {
+        self.track_id
+    }
+
+    fn codec(&self) -> AudioCodec {
+        self.codec
+    }
+
+    fn codec_fourcc(&self) -> Option<FourCc> {
+        self.codec.fourcc()
+    }
+
+    fn packet_type(&self) -> Option<AudioPacketType> {
+        self.packet_type
+    }
+
+    /// A `MultichannelConfig` body must parse as one.
+    fn check_body(&self) -> Result<(), MediaError> {
+        if self.packet_type == Some(AudioPacketType::MultichannelConfig) {
+            MultichannelConfig::parse(self.body.as_ref())?;
+        }
+        Ok(())
+    }
+
+    fn body_len(&self) -> usize {
+        self.body.as_ref().len()
+    }
+
+    fn put_body(&self, out: &mut BytesMut) -> Result<(), MediaError> {
+        out.put_slice(self.body.as_ref());
+        Ok(())
     }
 }
 

@@ -65,6 +65,7 @@
 //! forward them unchanged.
 
 mod audio;
+mod enhanced;
 mod fourcc;
 mod reader;
 mod tracks;
@@ -126,70 +127,4 @@ pub enum MediaError {
     /// nothing was written.
     #[error("cannot encode media header: {0}")]
     Unencodable(&'static str),
-}
-
-/// `ModEx` as a packet type, the same value for audio and video (Enhanced RTMP v2,
-/// `AudioPacketType.ModEx` and `VideoPacketType.ModEx`).
-const PACKET_TYPE_MOD_EX: u8 = 7;
-/// `TimestampOffsetNano`, the only ModEx type defined (Enhanced RTMP v2,
-/// `AudioPacketModExType` and `VideoPacketModExType`).
-const MOD_EX_TIMESTAMP_OFFSET_NANO: u8 = 0;
-/// The largest value a 24-bit field holds.
-const MAX_U24: u32 = 0x00FF_FFFF;
-
-/// Follows a chain of ModEx entries (Enhanced RTMP v2, `ExVideoTagHeader` / `ExAudioTagHeader`:
-/// "Process each ModEx data packet") starting from `packet_type`, and returns the packet type that
-/// ends the chain. A `TimestampOffsetNano` entry sets `nanos` (the last one wins); ModEx types
-/// this crate does not know are skipped, which their size field makes safe.
-fn read_mod_ex(
-    reader: &mut reader::Reader<'_>,
-    mut packet_type: u8,
-    nanos: &mut Option<u32>,
-) -> Result<u8, MediaError> {
-    while packet_type == PACKET_TYPE_MOD_EX {
-        let mut size = usize::from(reader.u8("ModEx data size")?) + 1;
-        if size == 256 {
-            size = usize::from(reader.u16("ModEx extended data size")?) + 1;
-        }
-        let data = reader.bytes(size, "ModEx data")?;
-        let types = reader.u8("ModEx type")?;
-        packet_type = types & 0x0F;
-        if types >> 4 == MOD_EX_TIMESTAMP_OFFSET_NANO {
-            let Some(&[a, b, c]) = data.get(..3) else {
-                return Err(MediaError::TimestampOffsetNanoTooShort(data.len()));
-            };
-            *nanos = Some(u32::from_be_bytes([0, a, b, c]));
-        }
-    }
-    Ok(packet_type)
-}
-
-/// Writes one `TimestampOffsetNano` ModEx entry whose chain continues with `next_packet_type`.
-/// The caller has already written `ModEx` as the packet type of the byte before.
-fn write_mod_ex_nanos(
-    out: &mut bytes::BytesMut,
-    nanos: u32,
-    next_packet_type: u8,
-) -> Result<(), MediaError> {
-    use bytes::BufMut;
-    if nanos > MAX_U24 {
-        return Err(MediaError::Unencodable("TimestampOffsetNano above 24 bits"));
-    }
-    let [_, a, b, c] = nanos.to_be_bytes();
-    // The size byte holds the data length minus one.
-    out.put_slice(&[2, a, b, c]);
-    out.put_u8((MOD_EX_TIMESTAMP_OFFSET_NANO << 4) | (next_packet_type & 0x0F));
-    Ok(())
-}
-
-/// Writes a 24-bit big-endian length, failing for lengths that do not fit.
-fn put_u24(out: &mut bytes::BytesMut, value: usize, what: &'static str) -> Result<(), MediaError> {
-    use bytes::BufMut;
-    let value = u32::try_from(value)
-        .ok()
-        .filter(|v| *v <= MAX_U24)
-        .ok_or(MediaError::Unencodable(what))?;
-    let [_, a, b, c] = value.to_be_bytes();
-    out.put_slice(&[a, b, c]);
-    Ok(())
 }

@@ -1,32 +1,42 @@
-//! A bounds-checked cursor over a payload that reports positions relative to the whole payload,
-//! so the ranges it hands out index the caller's buffer directly.
+//! The crate's byte reader with the two things media parsing adds: truncation errors that name
+//! the field cut short, and positions relative to the whole payload, so the ranges it hands out
+//! index the caller's buffer directly.
 
 use core::ops::Range;
 
 use super::{FourCc, MediaError};
+use crate::wire::{ByteReader, EndOfInput};
 
 #[derive(Clone, Debug)]
 pub(crate) struct Reader<'a> {
-    payload: &'a [u8],
-    position: usize,
-    end: usize,
+    bytes: ByteReader<'a>,
+    /// Where `bytes` starts in the payload.
+    origin: usize,
 }
 
 impl<'a> Reader<'a> {
     pub(crate) fn new(payload: &'a [u8]) -> Self {
         Reader {
-            payload,
-            position: 0,
-            end: payload.len(),
+            bytes: ByteReader::new(payload),
+            origin: 0,
         }
     }
 
     pub(crate) fn remaining(&self) -> usize {
-        self.end.saturating_sub(self.position)
+        self.bytes.remaining()
     }
 
     pub(crate) fn is_empty(&self) -> bool {
-        self.remaining() == 0
+        self.bytes.is_empty()
+    }
+
+    /// Reads with `read`, naming `field` if the payload ends first.
+    fn read<T>(
+        &mut self,
+        field: &'static str,
+        read: impl FnOnce(&mut ByteReader<'a>) -> Result<T, EndOfInput>,
+    ) -> Result<T, MediaError> {
+        read(&mut self.bytes).map_err(|EndOfInput| MediaError::Truncated { field })
     }
 
     /// Takes the next `len` bytes.
@@ -35,25 +45,7 @@ impl<'a> Reader<'a> {
         len: usize,
         field: &'static str,
     ) -> Result<&'a [u8], MediaError> {
-        let range = self.range(len, field)?;
-        self.payload
-            .get(range)
-            .ok_or(MediaError::Truncated { field })
-    }
-
-    /// Takes the next `len` bytes and returns where they are in the payload.
-    pub(crate) fn range(
-        &mut self,
-        len: usize,
-        field: &'static str,
-    ) -> Result<Range<usize>, MediaError> {
-        if len > self.remaining() {
-            return Err(MediaError::Truncated { field });
-        }
-        let start = self.position;
-        // Cannot overflow: `len <= end - position` and `end <= payload.len()`.
-        self.position = start + len;
-        Ok(start..self.position)
+        self.read(field, |bytes| bytes.take(len))
     }
 
     /// Takes the next `len` bytes as a reader of their own.
@@ -62,49 +54,46 @@ impl<'a> Reader<'a> {
         len: usize,
         field: &'static str,
     ) -> Result<Reader<'a>, MediaError> {
-        let range = self.range(len, field)?;
+        let origin = self.absolute_position();
         Ok(Reader {
-            payload: self.payload,
-            position: range.start,
-            end: range.end,
+            bytes: ByteReader::new(self.bytes(len, field)?),
+            origin,
         })
     }
 
     /// Takes everything left.
     pub(crate) fn rest(&mut self) -> Range<usize> {
-        let start = self.position.min(self.end);
-        self.position = self.end;
-        start..self.end
+        let start = self.absolute_position();
+        self.bytes.take_rest();
+        start..self.absolute_position()
     }
 
-    fn array<const N: usize>(&mut self, field: &'static str) -> Result<[u8; N], MediaError> {
-        let bytes = self.bytes(N, field)?;
-        <[u8; N]>::try_from(bytes).map_err(|_| MediaError::Truncated { field })
+    fn absolute_position(&self) -> usize {
+        // Cannot overflow: the sum is at most the payload's length.
+        self.origin + self.bytes.position()
     }
 
     pub(crate) fn u8(&mut self, field: &'static str) -> Result<u8, MediaError> {
-        let [byte] = self.array(field)?;
-        Ok(byte)
+        self.read(field, ByteReader::u8)
     }
 
     pub(crate) fn u16(&mut self, field: &'static str) -> Result<u16, MediaError> {
-        Ok(u16::from_be_bytes(self.array(field)?))
+        self.read(field, ByteReader::u16)
     }
 
     pub(crate) fn u24(&mut self, field: &'static str) -> Result<u32, MediaError> {
-        let [a, b, c] = self.array(field)?;
-        Ok(u32::from_be_bytes([0, a, b, c]))
+        self.read(field, ByteReader::u24)
     }
 
     /// A signed 24-bit integer (`SI24`), sign-extended.
     pub(crate) fn si24(&mut self, field: &'static str) -> Result<i32, MediaError> {
-        let [a, b, c] = self.array(field)?;
+        let [a, b, c] = self.read(field, ByteReader::array)?;
         // Place the 24 bits at the top of an i32, then an arithmetic shift extends the sign.
         Ok(i32::from_be_bytes([a, b, c, 0]) >> 8)
     }
 
     pub(crate) fn fourcc(&mut self, field: &'static str) -> Result<FourCc, MediaError> {
-        Ok(FourCc(self.array(field)?))
+        self.read(field, ByteReader::array).map(FourCc)
     }
 }
 
@@ -128,13 +117,14 @@ mod tests {
 
     #[test]
     fn split_readers_report_absolute_ranges_and_stay_inside() {
-        let payload = [0u8; 10];
+        let payload: [u8; 10] = core::array::from_fn(|i| i as u8);
         let mut reader = Reader::new(&payload);
-        assert_eq!(reader.range(2, "head"), Ok(0..2));
+        assert_eq!(reader.bytes(2, "head"), Ok(&payload[0..2]));
         let mut inner = reader.split(5, "inner").unwrap();
         assert_eq!(reader.remaining(), 3);
-        assert_eq!(inner.range(1, "x"), Ok(2..3));
+        assert_eq!(inner.bytes(1, "x"), Ok(&payload[2..3]));
         assert_eq!(inner.rest(), 3..7);
+        assert!(inner.is_empty());
         assert_eq!(
             inner.u8("past"),
             Err(MediaError::Truncated { field: "past" })

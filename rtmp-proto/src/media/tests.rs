@@ -336,25 +336,36 @@ fn any_audio() -> impl Strategy<Value = AudioInfo<Vec<u8>>> {
 // way to tell) a consistent shorter message, never different header fields.
 // ---------------------------------------------------------------------------------------------
 
+/// Parses `prefix` with `parse`; `None` where it was rightly refused: as empty when nothing is
+/// left, or as truncated. Any other error fails the test.
+fn parse_prefix<T>(
+    parse: impl FnOnce(&[u8]) -> Result<T, MediaError>,
+    prefix: &[u8],
+) -> Result<Option<T>, TestCaseError> {
+    match parse(prefix) {
+        Err(MediaError::Empty) => {
+            prop_assert_eq!(prefix.len(), 0);
+            Ok(None)
+        }
+        Err(MediaError::Truncated { .. }) => Ok(None),
+        Err(other) => Err(TestCaseError::fail(alloc::format!(
+            "prefix {}: {other:?}",
+            prefix.len()
+        ))),
+        Ok(parsed) => Ok(Some(parsed)),
+    }
+}
+
 fn check_video_prefix(
     full: &VideoInfo<Vec<u8>>,
     encoded: &[u8],
     cut: usize,
 ) -> Result<(), TestCaseError> {
     let prefix = &encoded[..cut];
-    let parsed = match VideoInfo::parse(prefix) {
-        Err(MediaError::Empty) => {
-            prop_assert_eq!(cut, 0);
-            return Ok(());
-        }
-        Err(MediaError::Truncated { .. }) => return Ok(()),
-        Err(other) => {
-            return Err(TestCaseError::fail(alloc::format!(
-                "prefix {cut}: {other:?}"
-            )))
-        }
-        Ok(parsed) => parsed.with_bodies(prefix).map_bodies(|b| b.to_vec()),
+    let Some(parsed) = parse_prefix(VideoInfo::parse, prefix)? else {
+        return Ok(());
     };
+    let parsed = parsed.with_bodies(prefix).map_bodies(|b| b.to_vec());
     prop_assert_eq!(parsed.enhanced, full.enhanced);
     prop_assert_eq!(parsed.frame_type, full.frame_type);
     prop_assert_eq!(parsed.timestamp_offset_nanos, full.timestamp_offset_nanos);
@@ -399,19 +410,10 @@ fn check_audio_prefix(
     cut: usize,
 ) -> Result<(), TestCaseError> {
     let prefix = &encoded[..cut];
-    let parsed = match AudioInfo::parse(prefix) {
-        Err(MediaError::Empty) => {
-            prop_assert_eq!(cut, 0);
-            return Ok(());
-        }
-        Err(MediaError::Truncated { .. }) => return Ok(()),
-        Err(other) => {
-            return Err(TestCaseError::fail(alloc::format!(
-                "prefix {cut}: {other:?}"
-            )))
-        }
-        Ok(parsed) => parsed.with_bodies(prefix).map_bodies(|b| b.to_vec()),
+    let Some(parsed) = parse_prefix(AudioInfo::parse, prefix)? else {
+        return Ok(());
     };
+    let parsed = parsed.with_bodies(prefix).map_bodies(|b| b.to_vec());
     prop_assert_eq!(parsed.legacy_params, full.legacy_params);
     prop_assert_eq!(parsed.timestamp_offset_nanos, full.timestamp_offset_nanos);
     prop_assert_eq!(parsed.multitrack, full.multitrack);

@@ -149,21 +149,15 @@ impl<T> FromIterator<T> for Tracks<T> {
     }
 }
 
-/// Where one track of a message starts: its codec and id, and a reader over its body.
-pub(crate) struct TrackFraming<'a> {
-    pub(crate) fourcc: FourCc,
-    pub(crate) track_id: u8,
-    pub(crate) body: Reader<'a>,
-}
-
 /// Reads the tracks of a multitrack message once its `AvMultitrackType` byte has been read
 /// (Enhanced RTMP v2, `ExVideoTagBody` / `ExAudioTagBody`): the shared FourCC unless each track
 /// has its own, then per track the FourCC (many codecs only), the `UI8` track id and the `UI24`
-/// size (all types but one track). `read_track` turns each track's framing into a track.
+/// size (all types but one track). `read_track` reads a track from a reader over its body, given
+/// its id and FourCC.
 pub(crate) fn read_multitrack<'a, T>(
     reader: &mut Reader<'a>,
     multitrack: MultitrackType,
-    mut read_track: impl FnMut(TrackFraming<'a>) -> Result<T, MediaError>,
+    mut read_track: impl FnMut(&mut Reader<'a>, u8, FourCc) -> Result<T, MediaError>,
 ) -> Result<Tracks<T>, MediaError> {
     let shared_fourcc = match multitrack {
         MultitrackType::ManyTracksManyCodecs => None,
@@ -177,7 +171,7 @@ pub(crate) fn read_multitrack<'a, T>(
             None => reader.fourcc("track FourCC")?,
         };
         let track_id = reader.u8("track id")?;
-        let body = if multitrack.has_track_sizes() {
+        let mut body = if multitrack.has_track_sizes() {
             let size = reader.u24("track size")?;
             let size = usize::try_from(size).unwrap_or(usize::MAX);
             reader.split(size, "track body")?
@@ -189,11 +183,7 @@ pub(crate) fn read_multitrack<'a, T>(
         if count > MAX_TRACKS {
             return Err(MediaError::TooManyTracks);
         }
-        let track = read_track(TrackFraming {
-            fourcc,
-            track_id,
-            body,
-        })?;
+        let track = read_track(&mut body, track_id, fourcc)?;
         match &mut tracks {
             Some(list) => list.push(track),
             None => tracks = Some(Tracks::one(track)),
@@ -273,8 +263,8 @@ mod tests {
             payload.extend_from_slice(&[id as u8, 0, 0, 0]);
         }
         let mut reader = Reader::new(&payload);
-        let result = read_multitrack(&mut reader, MultitrackType::ManyTracks, |framing| {
-            Ok(framing.track_id)
+        let result = read_multitrack(&mut reader, MultitrackType::ManyTracks, |_, track_id, _| {
+            Ok(track_id)
         });
         assert_eq!(result, Err(MediaError::TooManyTracks));
     }

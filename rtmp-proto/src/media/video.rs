@@ -5,15 +5,13 @@ use core::ops::Range;
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use super::reader::Reader;
-use super::tracks::{check_multitrack, read_multitrack, TrackFraming};
-use super::{
-    put_u24, read_mod_ex, write_mod_ex_nanos, FourCc, MediaError, MultitrackType, Tracks,
-    PACKET_TYPE_MOD_EX,
+use super::enhanced::{
+    put_first_byte_and_mod_ex, put_tracks, read_mod_ex, read_tracks, shared_packet_type,
+    single_track, write_all_or_nothing, EnhancedTrack, PacketType,
 };
+use super::reader::Reader;
+use super::{FourCc, MediaError, MultitrackType, Tracks};
 
-/// `VideoPacketType.Multitrack` on the wire (Enhanced RTMP v2).
-const PACKET_TYPE_MULTITRACK: u8 = 6;
 /// Bit 7 of the first byte: `IsExVideoHeader` (Enhanced RTMP v2, `ExVideoTagHeader`).
 const EX_HEADER_FLAG: u8 = 0x80;
 /// The wire value of [`VideoFrameType::Command`].
@@ -177,6 +175,19 @@ impl VideoPacketType {
             self,
             VideoPacketType::CodedFrames | VideoPacketType::CodedFramesX
         )
+    }
+}
+
+impl PacketType for VideoPacketType {
+    /// `VideoPacketType.Multitrack` (Enhanced RTMP v2).
+    const MULTITRACK: u8 = 6;
+
+    fn from_wire(value: u8) -> Option<Self> {
+        VideoPacketType::from_wire(value)
+    }
+
+    fn to_wire(self) -> u8 {
+        VideoPacketType::to_wire(self)
     }
 }
 
@@ -434,15 +445,7 @@ fn parse_legacy(
     // byte, whatever the codec.
     if frame_type == VideoFrameType::Command {
         let command = VideoCommand::from_wire(reader.u8("video command")?);
-        return Ok(VideoInfo {
-            enhanced: false,
-            frame_type,
-            timestamp_offset_nanos: None,
-            content: VideoContent::Command {
-                codec: Some(codec),
-                command,
-            },
-        });
+        return Ok(VideoInfo::command_frame(false, Some(codec), command));
     }
     let (packet_type, composition_time) = if codec.legacy_has_packet_type() {
         let wire = reader.u8("AVCPacketType")?;
@@ -455,21 +458,13 @@ fn parse_legacy(
     } else {
         (None, 0)
     };
-    Ok(VideoInfo {
-        enhanced: false,
+    Ok(VideoInfo::legacy(
         frame_type,
-        timestamp_offset_nanos: None,
-        content: VideoContent::Media {
-            multitrack: None,
-            tracks: Tracks::one(VideoTrack {
-                track_id: 0,
-                codec,
-                packet_type,
-                composition_time,
-                body: reader.rest(),
-            }),
-        },
-    })
+        codec,
+        packet_type,
+        composition_time,
+        reader.rest(),
+    ))
 }
 
 fn parse_enhanced(
@@ -484,13 +479,8 @@ fn parse_enhanced(
     if frame_type == VideoFrameType::Command && !is_metadata {
         let command = VideoCommand::from_wire(reader.u8("video command")?);
         return Ok(VideoInfo {
-            enhanced: true,
-            frame_type,
             timestamp_offset_nanos,
-            content: VideoContent::Command {
-                codec: None,
-                command,
-            },
+            ..VideoInfo::command_frame(true, None, command)
         });
     }
     if let VideoFrameType::Reserved(value) = frame_type {
@@ -498,41 +488,14 @@ fn parse_enhanced(
             return Err(MediaError::ReservedFrameType(value));
         }
     }
-    let (multitrack, tracks) = if wire_packet_type == PACKET_TYPE_MULTITRACK {
-        let types = reader.u8("multitrack type")?;
-        let multitrack = MultitrackType::from_wire(types >> 4)?;
-        let wire_track_packet_type = types & 0x0F;
-        let packet_type = VideoPacketType::from_wire(wire_track_packet_type).ok_or(
-            match wire_track_packet_type {
-                PACKET_TYPE_MULTITRACK | PACKET_TYPE_MOD_EX => {
-                    MediaError::InvalidTrackPacketType(wire_track_packet_type)
-                }
-                other => MediaError::UnknownPacketType(other),
-            },
-        )?;
-        let tracks = read_multitrack(reader, multitrack, |framing: TrackFraming<'_>| {
-            let TrackFraming {
-                fourcc,
-                track_id,
-                mut body,
-            } = framing;
-            read_enhanced_track(
-                &mut body,
-                track_id,
-                VideoCodec::from_fourcc(fourcc),
-                packet_type,
-            )
-        })?;
-        (Some(multitrack), tracks)
-    } else {
-        let packet_type = VideoPacketType::from_wire(wire_packet_type)
-            .ok_or(MediaError::UnknownPacketType(wire_packet_type))?;
-        let codec = VideoCodec::from_fourcc(reader.fourcc("video FourCC")?);
-        (
-            None,
-            Tracks::one(read_enhanced_track(reader, 0, codec, packet_type)?),
-        )
-    };
+    let (multitrack, tracks) = read_tracks(
+        reader,
+        wire_packet_type,
+        "video FourCC",
+        |body, track_id, fourcc, packet_type| {
+            read_enhanced_track(body, track_id, VideoCodec::from_fourcc(fourcc), packet_type)
+        },
+    )?;
     Ok(VideoInfo {
         enhanced: true,
         frame_type,
@@ -798,16 +761,13 @@ impl<B: AsRef<[u8]>> VideoInfo<B> {
                 "a command frame has the command frame type",
             ));
         }
-        let start = out.len();
-        let result = if self.enhanced {
-            self.encode_enhanced(out)
-        } else {
-            self.encode_legacy(out)
-        };
-        if result.is_err() {
-            out.truncate(start);
-        }
-        result
+        write_all_or_nothing(out, |out| {
+            if self.enhanced {
+                self.encode_enhanced(out)
+            } else {
+                self.encode_legacy(out)
+            }
+        })
     }
 
     /// The payload this describes, as [`VideoInfo::encode`] writes it.
@@ -888,7 +848,7 @@ impl<B: AsRef<[u8]>> VideoInfo<B> {
             .frame_type
             .to_wire()
             .ok_or(MediaError::Unencodable("reserved frame type out of range"))?;
-        let first = |packet_type: u8| EX_HEADER_FLAG | (frame_type << 4) | (packet_type & 0x0F);
+        let high_bits = EX_HEADER_FLAG | (frame_type << 4);
         let (tracks, multitrack) = match &self.content {
             VideoContent::Command { codec: Some(_), .. } => {
                 return Err(MediaError::Unencodable(
@@ -901,17 +861,18 @@ impl<B: AsRef<[u8]>> VideoInfo<B> {
             } => {
                 // Any packet type but Metadata marks a command; CodedFrames is as good as any.
                 let packet_type = VideoPacketType::CodedFrames.to_wire();
-                self.put_first_byte_and_mod_ex(out, first, packet_type)?;
+                put_first_byte_and_mod_ex(
+                    out,
+                    high_bits,
+                    packet_type,
+                    self.timestamp_offset_nanos,
+                )?;
                 out.put_u8(command.to_wire());
                 return Ok(());
             }
             VideoContent::Media { multitrack, tracks } => (tracks, *multitrack),
         };
         let packet_type = shared_packet_type(tracks)?;
-        let outer_packet_type = match multitrack {
-            Some(_) => PACKET_TYPE_MULTITRACK,
-            None => packet_type.to_wire(),
-        };
         match self.frame_type {
             VideoFrameType::Command | VideoFrameType::Reserved(_)
                 if multitrack.is_some() || packet_type != VideoPacketType::Metadata =>
@@ -922,116 +883,62 @@ impl<B: AsRef<[u8]>> VideoInfo<B> {
             }
             _ => {}
         }
-        self.put_first_byte_and_mod_ex(out, first, outer_packet_type)?;
-        match multitrack {
-            None => {
-                let track = single_track(tracks)?;
-                out.put_slice(&enhanced_fourcc(track.codec)?.0);
-                put_enhanced_track_body(out, track)?;
-            }
-            Some(multitrack) => {
-                check_multitrack(tracks, multitrack, |track| track.codec)?;
-                out.put_u8((multitrack.to_wire() << 4) | packet_type.to_wire());
-                let shares_a_codec = multitrack != MultitrackType::ManyTracksManyCodecs;
-                if let (true, Some(first_track)) = (shares_a_codec, tracks.first()) {
-                    out.put_slice(&enhanced_fourcc(first_track.codec)?.0);
-                }
-                for track in tracks.iter() {
-                    if !shares_a_codec {
-                        out.put_slice(&enhanced_fourcc(track.codec)?.0);
-                    }
-                    out.put_u8(track.track_id);
-                    if multitrack.has_track_sizes() {
-                        let header_len = if has_enhanced_composition_time(track.codec, packet_type)
-                        {
-                            3
-                        } else {
-                            0
-                        };
-                        let size = track.body.as_ref().len().saturating_add(header_len);
-                        put_u24(out, size, "track body larger than 24 bits")?;
-                    }
-                    put_enhanced_track_body(out, track)?;
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn put_first_byte_and_mod_ex(
-        &self,
-        out: &mut BytesMut,
-        first: impl Fn(u8) -> u8,
-        packet_type: u8,
-    ) -> Result<(), MediaError> {
-        match self.timestamp_offset_nanos {
-            None => out.put_u8(first(packet_type)),
-            Some(nanos) => {
-                out.put_u8(first(PACKET_TYPE_MOD_EX));
-                write_mod_ex_nanos(out, nanos, packet_type)?;
-            }
-        }
-        Ok(())
+        put_first_byte_and_mod_ex(
+            out,
+            high_bits,
+            packet_type.in_header(multitrack),
+            self.timestamp_offset_nanos,
+        )?;
+        put_tracks(out, multitrack, packet_type, tracks)
     }
 }
 
-/// The track of a message without multitrack framing, which has no track id on the wire.
-fn single_track<B>(tracks: &[VideoTrack<B>]) -> Result<&VideoTrack<B>, MediaError> {
-    match tracks {
-        [track] if track.track_id == 0 => Ok(track),
-        [_] => Err(MediaError::Unencodable(
-            "only multitrack messages carry a track id",
-        )),
-        _ => Err(MediaError::Unencodable(
-            "a message without multitrack has exactly one track",
-        )),
-    }
-}
+impl<B: AsRef<[u8]>> EnhancedTrack for VideoTrack<B> {
+    type Codec = VideoCodec;
+    type PacketType = VideoPacketType;
 
-/// The one packet type every track of a message shares.
-fn shared_packet_type<B>(tracks: &[VideoTrack<B>]) -> Result<VideoPacketType, MediaError> {
-    let packet_type = tracks
-        .first()
-        .ok_or(MediaError::Unencodable(
-            "a message needs at least one track",
-        ))?
-        .packet_type
-        .ok_or(MediaError::Unencodable(
+    fn track_id(&self) -> u8 {
+        self.track_id
+    }
+
+    fn codec(&self) -> VideoCodec {
+        self.codec
+    }
+
+    fn codec_fourcc(&self) -> Option<FourCc> {
+        self.codec.fourcc()
+    }
+
+    fn packet_type(&self) -> Option<VideoPacketType> {
+        self.packet_type
+    }
+
+    fn body_len(&self) -> usize {
+        let composition_time_len = match self.packet_type {
+            Some(packet_type) if has_enhanced_composition_time(self.codec, packet_type) => 3,
+            _ => 0,
+        };
+        self.body
+            .as_ref()
+            .len()
+            .saturating_add(composition_time_len)
+    }
+
+    /// The composition time where the packet has one, then the body.
+    fn put_body(&self, out: &mut BytesMut) -> Result<(), MediaError> {
+        let packet_type = self.packet_type.ok_or(MediaError::Unencodable(
             "an enhanced track needs a packet type",
         ))?;
-    if tracks
-        .iter()
-        .any(|track| track.packet_type != Some(packet_type))
-    {
-        return Err(MediaError::Unencodable(
-            "all tracks of a message share one packet type",
-        ));
+        if has_enhanced_composition_time(self.codec, packet_type) {
+            put_si24(out, self.composition_time)?;
+        } else if self.composition_time != 0 {
+            return Err(MediaError::Unencodable(
+                "only CodedFrames of AVC, HEVC and VVC carry a composition time",
+            ));
+        }
+        out.put_slice(self.body.as_ref());
+        Ok(())
     }
-    Ok(packet_type)
-}
-
-fn enhanced_fourcc(codec: VideoCodec) -> Result<FourCc, MediaError> {
-    codec
-        .fourcc()
-        .ok_or(MediaError::Unencodable("codec without a FourCC"))
-}
-
-fn put_enhanced_track_body<B: AsRef<[u8]>>(
-    out: &mut BytesMut,
-    track: &VideoTrack<B>,
-) -> Result<(), MediaError> {
-    let packet_type = track.packet_type.ok_or(MediaError::Unencodable(
-        "an enhanced track needs a packet type",
-    ))?;
-    if has_enhanced_composition_time(track.codec, packet_type) {
-        put_si24(out, track.composition_time)?;
-    } else if track.composition_time != 0 {
-        return Err(MediaError::Unencodable(
-            "only CodedFrames of AVC, HEVC and VVC carry a composition time",
-        ));
-    }
-    out.put_slice(track.body.as_ref());
-    Ok(())
 }
 
 fn put_si24(out: &mut BytesMut, value: i32) -> Result<(), MediaError> {
@@ -1555,35 +1462,33 @@ mod tests {
         // Multitrack shapes.
         let track = |id, codec, packet_type| VideoTrack::new(id, codec, packet_type, 0, body);
         let coded = VideoPacketType::CodedFrames;
-        assert!(unencodable(VideoInfo::multitrack(
-            VideoFrameType::KeyFrame,
-            MultitrackType::ManyTracks,
-            Vec::new()
-        )));
-        assert!(unencodable(VideoInfo::multitrack(
-            VideoFrameType::KeyFrame,
-            MultitrackType::OneTrack,
-            vec![
-                track(0, VideoCodec::Av1, coded),
-                track(1, VideoCodec::Av1, coded)
-            ]
-        )));
-        assert!(unencodable(VideoInfo::multitrack(
-            VideoFrameType::KeyFrame,
-            MultitrackType::ManyTracks,
-            vec![
-                track(0, VideoCodec::Av1, coded),
-                track(1, VideoCodec::Vp9, coded)
-            ]
-        )));
-        assert!(unencodable(VideoInfo::multitrack(
-            VideoFrameType::KeyFrame,
-            MultitrackType::ManyTracksManyCodecs,
-            vec![
-                track(0, VideoCodec::Av1, coded),
-                track(1, VideoCodec::Vp9, VideoPacketType::SequenceStart)
-            ]
-        )));
+        for (multitrack, tracks) in [
+            (MultitrackType::ManyTracks, Vec::new()),
+            (
+                MultitrackType::OneTrack,
+                vec![
+                    track(0, VideoCodec::Av1, coded),
+                    track(1, VideoCodec::Av1, coded),
+                ],
+            ),
+            (
+                MultitrackType::ManyTracks,
+                vec![
+                    track(0, VideoCodec::Av1, coded),
+                    track(1, VideoCodec::Vp9, coded),
+                ],
+            ),
+            (
+                MultitrackType::ManyTracksManyCodecs,
+                vec![
+                    track(0, VideoCodec::Av1, coded),
+                    track(1, VideoCodec::Vp9, VideoPacketType::SequenceStart),
+                ],
+            ),
+        ] {
+            let info = VideoInfo::multitrack(VideoFrameType::KeyFrame, multitrack, tracks);
+            assert!(unencodable(info), "{multitrack:?}");
+        }
         // A track id without multitrack; a command frame type on video data.
         assert!(unencodable(
             VideoInfo::enhanced(VideoFrameType::KeyFrame, VideoCodec::Av1, coded, 0, body)

@@ -3,6 +3,7 @@
 use super::MessageError;
 use crate::flv::{TagHeader, TAG_HEADER_LEN};
 use crate::raw::type_id;
+use crate::wire::ByteReader;
 use crate::{Limits, RawMessage};
 use bytes::{BufMut, Bytes, BytesMut};
 
@@ -62,16 +63,15 @@ impl AggregateIter {
     }
 
     fn next_sub_message(&mut self) -> Result<Option<RawMessage>, MessageError> {
-        let rest = self.payload.get(self.offset..).unwrap_or_default();
-        if rest.is_empty() {
+        let mut reader = ByteReader::new(&self.payload);
+        reader.seek(self.offset);
+        if reader.is_empty() {
             return Ok(None);
         }
-        let truncated = MessageError::AggregateTruncated {
+        let truncated = || MessageError::AggregateTruncated {
             offset: self.offset,
         };
-        let Some(header) = rest.first_chunk::<TAG_HEADER_LEN>().map(TagHeader::parse) else {
-            return Err(truncated);
-        };
+        let header = TagHeader::parse(&reader.array().map_err(|_| truncated())?);
         let sub_type = header.tag_type;
         if sub_type == type_id::AGGREGATE {
             return Err(MessageError::NestedAggregate);
@@ -80,19 +80,13 @@ impl AggregateIter {
         if size > self.max_message_size {
             return Err(MessageError::SubMessageTooLarge { size });
         }
-        let data_start = self.offset.saturating_add(TAG_HEADER_LEN);
-        let data_end = data_start.saturating_add(size);
-        if data_end > self.payload.len() {
-            return Err(truncated);
-        }
-        // A missing final back pointer is tolerated; a partial one is reported by the next call.
-        let back_pointer = BACK_POINTER_LEN.min(self.payload.len() - data_end);
-        let back_pointer = if back_pointer == BACK_POINTER_LEN {
-            back_pointer
-        } else {
-            0
-        };
-        self.offset = data_end + back_pointer;
+        let data_start = reader.position();
+        reader.skip(size).map_err(|_| truncated())?;
+        let data_end = reader.position();
+        // A missing final back pointer is tolerated; a partial one is left for the next call,
+        // which reports it.
+        reader.skip(BACK_POINTER_LEN).ok();
+        self.offset = reader.position();
 
         let sub_timestamp = header.timestamp;
         let first = *self.first_sub_timestamp.get_or_insert(sub_timestamp);

@@ -1,9 +1,9 @@
 //! Protocol control messages (RTMP 1.0 §5.4): Set Chunk Size, Abort, Acknowledgement, Window
 //! Acknowledgement Size and Set Peer Bandwidth.
 
-use super::wire::Reader;
 use super::{Message, MessageError};
 use crate::raw::type_id;
+use crate::wire::ByteReader;
 use bytes::{BufMut, Bytes, BytesMut};
 
 /// The largest chunk size Set Chunk Size may announce: the most significant bit must be zero
@@ -36,7 +36,7 @@ impl LimitType {
 /// Decodes the fixed-layout control messages. Bytes after the layout are ignored (see the
 /// module documentation of [`crate::message`]).
 pub(super) fn decode(id: u8, payload: &[u8]) -> Result<Message, MessageError> {
-    let mut reader = Reader::new(payload);
+    let mut reader = ByteReader::new(payload);
     let needed = if id == type_id::SET_PEER_BANDWIDTH {
         5
     } else {
@@ -47,7 +47,7 @@ pub(super) fn decode(id: u8, payload: &[u8]) -> Result<Message, MessageError> {
         needed,
         actual: payload.len(),
     };
-    let value = reader.u32().ok_or_else(|| truncated.clone())?;
+    let value = reader.u32().map_err(|_| truncated.clone())?;
     let message = match id {
         type_id::SET_CHUNK_SIZE => {
             if value == 0 || value > MAX_CHUNK_SIZE {
@@ -64,7 +64,7 @@ pub(super) fn decode(id: u8, payload: &[u8]) -> Result<Message, MessageError> {
         type_id::WINDOW_ACK_SIZE => Message::WindowAckSize { window_size: value },
         _ => Message::SetPeerBandwidth {
             window_size: value,
-            limit_type: LimitType(reader.u8().ok_or(truncated)?),
+            limit_type: LimitType(reader.u8().map_err(|_| truncated)?),
         },
     };
     Ok(message)

@@ -1,10 +1,11 @@
 //! Shared object messages (RTMP 1.0 §7.1.3; types 19 and 16).
 
 use super::amf_values::{decode_one_value, decode_values, encode_values, Budget};
-use super::wire::{put_short_string, Reader};
+use super::wire::{put_short_string, read_short_string};
 use super::{AmfEncoding, MessageError};
 use crate::amf::Value;
 use crate::raw::type_id;
+use crate::wire::ByteReader;
 use crate::{amf0, Limits};
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -147,25 +148,22 @@ impl SharedObject {
             (AmfEncoding::Amf3, None) => return Err(MessageError::SharedObjectTruncated),
         };
         let mut budget = Budget::new(limits);
-        let mut reader = Reader::new(&body);
-        let name = reader
-            .short_string()?
-            .ok_or(MessageError::SharedObjectTruncated)?;
-        let (Some(version), Some(flags), Some(reserved)) =
-            (reader.u32(), reader.u32(), reader.u32())
+        let mut reader = ByteReader::new(&body);
+        let name = read_short_string(&mut reader)?.ok_or(MessageError::SharedObjectTruncated)?;
+        let (Ok(version), Ok(flags), Ok(reserved)) = (reader.u32(), reader.u32(), reader.u32())
         else {
             return Err(MessageError::SharedObjectTruncated);
         };
         budget.charge(name.len())?;
         let mut events = Vec::new();
         while !reader.is_empty() {
-            let (Some(event_type), Some(length)) = (reader.u8(), reader.u32()) else {
+            let (Ok(event_type), Ok(length)) = (reader.u8(), reader.u32()) else {
                 return Err(MessageError::SharedObjectTruncated);
             };
             let data_start = reader.position();
             let data = usize::try_from(length)
                 .ok()
-                .and_then(|length| reader.take(length))
+                .and_then(|length| reader.take(length).ok())
                 .ok_or(MessageError::SharedObjectTruncated)?;
             budget.charge(size_of::<SharedObjectEvent>())?;
             let data_end = data_start.saturating_add(data.len());
@@ -264,9 +262,9 @@ impl SharedObjectEvent {
         budget: &mut Budget,
     ) -> Result<Option<SharedObjectEvent>, MessageError> {
         let malformed = MessageError::MalformedSharedObjectEvent { event_type };
-        let mut reader = Reader::new(data);
+        let mut reader = ByteReader::new(data);
         let mut name = |budget: &mut Budget| -> Result<String, MessageError> {
-            let name = reader.short_string()?.ok_or_else(|| malformed.clone())?;
+            let name = read_short_string(&mut reader)?.ok_or_else(|| malformed.clone())?;
             budget.charge(name.len())?;
             Ok(name)
         };
@@ -364,16 +362,16 @@ fn decode_properties(
     budget: &mut Budget,
 ) -> Result<Vec<(String, Value)>, MessageError> {
     let malformed = || MessageError::MalformedSharedObjectEvent { event_type };
-    let mut reader = Reader::new(data);
+    let mut reader = ByteReader::new(data);
     let mut properties = Vec::new();
     while !reader.is_empty() {
-        let name = reader.short_string()?.ok_or_else(malformed)?;
+        let name = read_short_string(&mut reader)?.ok_or_else(malformed)?;
         budget.charge(size_of::<(String, Value)>().saturating_add(name.len()))?;
         let (value, used) = decode_one_value(reader.rest(), limits, budget)?;
         if used == 0 {
             return Err(malformed());
         }
-        reader.skip(used).ok_or_else(malformed)?;
+        reader.skip(used).map_err(|_| malformed())?;
         properties.push((name, value));
     }
     Ok(properties)

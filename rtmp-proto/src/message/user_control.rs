@@ -1,8 +1,8 @@
 //! User control messages (RTMP 1.0 §6.2, §7.1.7): a 16-bit event type and its data.
 
-use super::wire::Reader;
 use super::MessageError;
 use crate::raw::type_id;
+use crate::wire::ByteReader;
 use bytes::{BufMut, Bytes, BytesMut};
 
 /// Size of the SWF verification response data (librtmp's `SWFVerificationResponse`): 0x01 0x01,
@@ -141,8 +141,8 @@ impl UserControl {
     /// Decodes a type 4 payload. Data after an event's fixed layout is ignored, as nginx-rtmp
     /// and FFmpeg do.
     pub(super) fn decode(payload: &Bytes) -> Result<UserControl, MessageError> {
-        let mut reader = Reader::new(payload);
-        let event_type = reader.u16().ok_or(MessageError::Truncated {
+        let mut reader = ByteReader::new(payload);
+        let event_type = reader.u16().map_err(|_| MessageError::Truncated {
             type_id: type_id::USER_CONTROL,
             needed: 2,
             actual: payload.len(),
@@ -153,7 +153,7 @@ impl UserControl {
             needed,
             actual: data_len,
         };
-        let mut u32_field = || reader.u32().ok_or_else(|| truncated(4));
+        let mut u32_field = || reader.u32().map_err(|_| truncated(4));
         let event = match event_type {
             Self::STREAM_BEGIN => UserControl::StreamBegin {
                 stream_id: u32_field()?,
@@ -180,7 +180,7 @@ impl UserControl {
                 stream_id: u32_field()?,
             },
             Self::SET_BUFFER_LENGTH => {
-                let (Some(stream_id), Some(buffer_length)) = (reader.u32(), reader.u32()) else {
+                let (Ok(stream_id), Ok(buffer_length)) = (reader.u32(), reader.u32()) else {
                     return Err(truncated(8));
                 };
                 UserControl::SetBufferLength {
@@ -191,9 +191,8 @@ impl UserControl {
             Self::SWF_VERIFICATION_REQUEST => UserControl::SwfVerificationRequest,
             Self::SWF_VERIFICATION_RESPONSE => {
                 let data = reader
-                    .take(SWF_VERIFICATION_RESPONSE_LEN)
-                    .and_then(|bytes| bytes.try_into().ok())
-                    .ok_or_else(|| truncated(SWF_VERIFICATION_RESPONSE_LEN))?;
+                    .array()
+                    .map_err(|_| truncated(SWF_VERIFICATION_RESPONSE_LEN))?;
                 UserControl::SwfVerificationResponse { data }
             }
             _ => UserControl::Unknown {
