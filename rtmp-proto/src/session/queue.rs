@@ -61,6 +61,8 @@ fn video_kind(payload: &[u8]) -> VideoKind {
 pub(crate) struct Queued {
     pub(crate) csid: ChunkStreamId,
     pub(crate) message: RawMessage,
+    /// Order of arrival in the queue, across lanes.
+    sequence: u64,
 }
 
 /// Messages waiting to be chunked, bounded in bytes.
@@ -68,6 +70,7 @@ pub(crate) struct Queued {
 pub(crate) struct OutboundQueue {
     lanes: [VecDeque<Queued>; LANES],
     queued_bytes: usize,
+    next_sequence: u64,
     high_water: usize,
     low_water: usize,
     max: usize,
@@ -84,6 +87,7 @@ impl OutboundQueue {
         OutboundQueue {
             lanes: Default::default(),
             queued_bytes: 0,
+            next_sequence: 0,
             high_water,
             low_water: low_water.min(high_water),
             max,
@@ -131,7 +135,13 @@ impl OutboundQueue {
             return Err(ApiError::QueueFull);
         }
         self.queued_bytes += size;
-        self.lanes[priority as usize].push_back(Queued { csid, message });
+        let sequence = self.next_sequence;
+        self.next_sequence += 1;
+        self.lanes[priority as usize].push_back(Queued {
+            csid,
+            message,
+            sequence,
+        });
         if pending.saturating_add(size) >= self.high_water {
             self.congested = true;
             Ok(SendStatus::AboveHighWater)
@@ -140,9 +150,28 @@ impl OutboundQueue {
         }
     }
 
-    /// The next message to chunk, highest priority first.
+    /// The next message to chunk, highest priority first, except that a command or data
+    /// message on a media stream (an onStatus such as Play.UnpublishNotify, or new metadata)
+    /// never overtakes media queued before it: players stop reading at Play.Stop or
+    /// UnpublishNotify, and would lose the frames it overtook.
     pub(crate) fn pop(&mut self) -> Option<Queued> {
-        let queued = self.lanes.iter_mut().find_map(VecDeque::pop_front)?;
+        let mut lane = self.lanes.iter().position(|lane| !lane.is_empty())?;
+        if lane == Priority::Command as usize {
+            if let Some(head) = self.lanes[lane].front() {
+                if head.message.stream_id != 0 {
+                    let older_media = [Priority::Audio, Priority::Video]
+                        .into_iter()
+                        .map(|media| media as usize)
+                        .filter_map(|media| Some((media, self.lanes[media].front()?.sequence)))
+                        .filter(|&(_, sequence)| sequence < head.sequence)
+                        .min_by_key(|&(_, sequence)| sequence);
+                    if let Some((media, _)) = older_media {
+                        lane = media;
+                    }
+                }
+            }
+        }
+        let queued = self.lanes[lane].pop_front()?;
         self.queued_bytes -= queued.message.payload.len();
         Some(queued)
     }
@@ -193,7 +222,7 @@ mod tests {
                 .push(
                     priority,
                     ChunkStreamId::COMMAND,
-                    message(type_id, 1, KEYFRAME),
+                    message(type_id, 0, KEYFRAME),
                     0,
                 )
                 .unwrap();
@@ -202,6 +231,36 @@ mod tests {
             core::iter::from_fn(|| queue.pop().map(|q| q.message.type_id)).collect();
         assert_eq!(order, [1, 20, 8, 9]);
         assert_eq!(queue.queued_bytes(), 0);
+    }
+
+    #[test]
+    fn statuses_on_a_media_stream_wait_for_the_media_before_them() {
+        let mut queue = OutboundQueue::new(1000, 100, 10_000, true);
+        let mut push = |priority, type_id, stream_id| {
+            let _ = queue
+                .push(
+                    priority,
+                    ChunkStreamId::COMMAND,
+                    message(type_id, stream_id, KEYFRAME),
+                    0,
+                )
+                .unwrap();
+        };
+        push(Priority::Video, 9, 1);
+        push(Priority::Audio, 8, 1);
+        push(Priority::Command, 20, 1); // e.g. Play.UnpublishNotify
+        push(Priority::Video, 9, 1);
+        push(Priority::Command, 20, 0);
+        push(Priority::Control, 1, 0);
+        let order: alloc::vec::Vec<(u8, u32)> = core::iter::from_fn(|| {
+            queue
+                .pop()
+                .map(|q| (q.message.type_id, q.message.stream_id))
+        })
+        .collect();
+        // Commands stay in order among themselves, so the connection-level one follows the
+        // status; media queued after the status stays after it.
+        assert_eq!(order, [(1, 0), (9, 1), (8, 1), (20, 1), (20, 0), (9, 1)]);
     }
 
     #[test]
