@@ -1,4 +1,11 @@
 //! Drive [`rtmp_proto`] over tokio, over any `AsyncRead + AsyncWrite` byte stream.
-//!
-//! The adapter is built in its own issue; for now it re-exports the core it will drive.
+#![warn(missing_docs)]
+
+pub mod client;
+mod driver;
+mod error;
+pub mod relay;
+pub mod server;
+
+pub use error::Error;
 pub use rtmp_proto as proto;
