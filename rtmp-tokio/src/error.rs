@@ -78,6 +78,9 @@ pub enum Error {
         /// The server's explanation.
         description: String,
     },
+    /// An FLV file could not be read.
+    #[error("FLV: {0}")]
+    Flv(#[from] rtmp_proto::flv::FlvError),
     /// Something this adapter does not do (the reason says what to do instead).
     #[error("unsupported: {0}")]
     Unsupported(&'static str),

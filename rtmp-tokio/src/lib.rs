@@ -4,6 +4,7 @@
 pub mod client;
 mod driver;
 mod error;
+pub mod flv;
 pub mod relay;
 pub mod server;
 
