@@ -305,6 +305,22 @@ impl Relay {
     pub fn stream_count(&self) -> usize {
         self.hub.channels().len()
     }
+
+    /// How many players play `stream` (`APP/NAME`, e.g. `live/cam1`).
+    pub fn players(&self, stream: &str) -> usize {
+        self.hub
+            .channels()
+            .get(stream)
+            .map_or(0, |channel| channel.sender.receiver_count())
+    }
+
+    /// Whether `stream` (`APP/NAME`) has a publisher.
+    pub fn is_published(&self, stream: &str) -> bool {
+        self.hub
+            .channels()
+            .get(stream)
+            .is_some_and(|channel| channel.state().publisher.is_some())
+    }
 }
 
 /// Waits for the next frame of the stream played, if any (forever if none). Cancel-safe.
