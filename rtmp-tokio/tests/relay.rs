@@ -7,8 +7,11 @@ use std::time::Duration;
 use bytes::Bytes;
 use rtmp_tokio::client::{Client, ClientOptions, Frame, Player, Publisher};
 use rtmp_tokio::proto::amf::{Object, Value};
+use rtmp_tokio::proto::media::{VideoCodec, VideoFrameType, VideoInfo, VideoPacketType};
+use rtmp_tokio::proto::session::server::ServerEvent;
 use rtmp_tokio::proto::session::SendStatus;
 use rtmp_tokio::relay::{Relay, RelayConfig};
+use rtmp_tokio::server::Server;
 use rtmp_tokio::Error;
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::time::timeout;
@@ -305,4 +308,165 @@ async fn a_player_that_stops_reading_is_cut_off_and_others_get_everything() {
         "{outcome:?}"
     );
     assert!(received < 2 * count, "received all {received} frames");
+}
+
+fn hevc(frame_type: VideoFrameType, packet_type: VideoPacketType, body: &[u8]) -> Bytes {
+    VideoInfo::enhanced(frame_type, VideoCodec::Hevc, packet_type, 0, body)
+        .to_bytes()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enhanced_rtmp_hevc_is_cached_and_relayed_like_h264() {
+    let url = start_relay(RelayConfig::default()).await;
+    let mut publisher = publisher(&url, "hevc").await.unwrap();
+    let header = hevc(
+        VideoFrameType::KeyFrame,
+        VideoPacketType::SequenceStart,
+        &[1, 1, 0x60],
+    );
+    let key = |i: u8| {
+        hevc(
+            VideoFrameType::KeyFrame,
+            VideoPacketType::CodedFramesX,
+            &[i],
+        )
+    };
+    let inter = |i: u8| {
+        hevc(
+            VideoFrameType::InterFrame,
+            VideoPacketType::CodedFramesX,
+            &[i],
+        )
+    };
+    not_dropped(publisher.send_video(0, header.clone()).await.unwrap());
+    let sent = [key(0), inter(1), key(2), inter(3), inter(4)];
+    for (i, payload) in sent.iter().enumerate() {
+        not_dropped(
+            publisher
+                .send_video(i as u32 * 40, payload.clone())
+                .await
+                .unwrap(),
+        );
+    }
+    let _ = publisher.client().call("ping_relay", Vec::new()).await;
+    let mut late = player(&url, "hevc").await;
+    let receiving = tokio::spawn(async move { collect(&mut late).await });
+    publisher.close().await.unwrap();
+    let video: Vec<Bytes> = receiving
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|frame| match frame {
+            Frame::Video { payload, .. } => Some(payload),
+            _ => None,
+        })
+        .collect();
+    // The sequence header, then the GOP from the last keyframe.
+    assert_eq!(video, [header, key(2), inter(3), inter(4)]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn next_frame_is_cancel_safe() {
+    let url = start_relay(RelayConfig::default()).await;
+    let mut early = player(&url, "cancel").await;
+    let receiving = tokio::spawn(async move {
+        let mut frames = Vec::new();
+        let mut cancelled = 0;
+        let deadline = tokio::time::Instant::now() + LIMIT;
+        // Poll with a timeout so short that most waits are cancelled midway.
+        while tokio::time::Instant::now() < deadline {
+            match timeout(Duration::from_micros(200), early.next_frame()).await {
+                Ok(Ok(Some(frame))) => frames.push(frame),
+                Ok(Ok(None)) => break,
+                Ok(Err(error)) => panic!("{error}"),
+                Err(_) => cancelled += 1,
+            }
+        }
+        (frames, cancelled)
+    });
+    let mut publisher = publisher(&url, "cancel").await.unwrap();
+    for first in (0..100).step_by(5) {
+        send_frames(&mut publisher, first, 5, 10, 5000).await;
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    publisher.close().await.unwrap();
+    let (frames, cancelled) = receiving.await.unwrap();
+    assert!(cancelled > 0, "no wait was cancelled");
+    let frames: Vec<Frame> = frames
+        .into_iter()
+        .filter(|f| !matches!(f, Frame::Data { .. }))
+        .collect();
+    assert_frames_eq(&frames, &expected(0, 100, 10, 5000));
+}
+
+#[tokio::test]
+async fn a_refused_connect_says_who_refused_and_why() {
+    let server = Server::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("rtmp://{}/private", server.local_addr().unwrap());
+    tokio::spawn(async move {
+        let (mut session, _) = server.accept().await.unwrap();
+        loop {
+            match session.next_event().await {
+                ServerEvent::ConnectRequest(request) => {
+                    assert_eq!(request.app, "private");
+                    session
+                        .reject_connect(request.id, "No entry without a key.")
+                        .unwrap();
+                }
+                ServerEvent::Closed(_) => break,
+                _ => {}
+            }
+        }
+    });
+    let error = Client::connect(&url)
+        .await
+        .err()
+        .expect("a refused connect");
+    assert_eq!(
+        error.to_string(),
+        "connection rejected: NetConnection.Connect.Rejected: No entry without a key."
+    );
+}
+
+#[tokio::test]
+async fn connecting_to_a_silent_server_times_out() {
+    // Accepts and never answers the handshake.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("rtmp://{}/live", listener.local_addr().unwrap());
+    let holding = tokio::spawn(async move { listener.accept().await });
+    let options = ClientOptions {
+        connect_timeout: Duration::from_millis(300),
+        ..ClientOptions::default()
+    };
+    let error = Client::connect_with(&url, options).await.err().unwrap();
+    assert!(matches!(error, Error::Timeout { .. }), "{error}");
+    assert!(
+        error.to_string().starts_with("timed out after 300ms"),
+        "{error}"
+    );
+    drop(holding);
+
+    // Nothing listens: the error names the address.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let error = Client::connect(&format!("rtmp://127.0.0.1:{port}/live"))
+        .await
+        .err()
+        .unwrap();
+    assert!(
+        error
+            .to_string()
+            .starts_with(&format!("cannot connect to 127.0.0.1:{port}: ")),
+        "{error}"
+    );
+    let error = Client::connect("http://example.invalid/")
+        .await
+        .err()
+        .unwrap();
+    assert!(matches!(error, Error::Url(_)), "{error}");
 }
