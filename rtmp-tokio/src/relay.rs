@@ -25,6 +25,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use rtmp_proto::amf::Value;
 use rtmp_proto::media::{AudioInfo, VideoInfo};
+use rtmp_proto::message::Data;
 use rtmp_proto::session::server::{ServerConnectionConfig, ServerEvent, StatusLevel, StreamKind};
 use rtmp_proto::session::{ApiError, SendStatus};
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -76,6 +77,8 @@ enum Frame {
     Audio(u32, Bytes),
     Video(u32, Bytes),
     Metadata(Arc<Value>),
+    /// Another data message (`onTextData`, `onCuePoint`...), forwarded, not cached.
+    Data(u32, Arc<Data>),
     /// A publisher started.
     Published,
     /// The publisher left.
@@ -123,7 +126,7 @@ impl Cache {
                 }
                 _ => self.add_to_gop(frame, max_gop_bytes),
             },
-            Frame::Published | Frame::Unpublished => {}
+            Frame::Data(..) | Frame::Published | Frame::Unpublished => {}
         }
     }
 
@@ -455,6 +458,14 @@ impl Connection {
                 self.publish_frame(stream, Frame::Metadata(Arc::new(metadata)));
                 Ok(())
             }
+            ServerEvent::Data {
+                stream,
+                timestamp,
+                data,
+            } => {
+                self.publish_frame(stream, Frame::Data(timestamp, Arc::new(data)));
+                Ok(())
+            }
             ServerEvent::Audio {
                 stream,
                 timestamp,
@@ -629,6 +640,11 @@ impl Connection {
                 session.send_video(stream, timestamp, payload)
             }
             Frame::Metadata(metadata) => session.send_metadata(stream, (*metadata).clone()),
+            Frame::Data(timestamp, data) => {
+                session
+                    .connection()
+                    .send_data(stream, timestamp, (*data).clone())
+            }
             Frame::Published => {
                 playing.waiting_for_keyframe = true;
                 session.send_status(

@@ -8,6 +8,7 @@ use bytes::Bytes;
 use rtmp_tokio::client::{Client, ClientOptions, Frame, Player, Publisher};
 use rtmp_tokio::proto::amf::{Object, Value};
 use rtmp_tokio::proto::media::{VideoCodec, VideoFrameType, VideoInfo, VideoPacketType};
+use rtmp_tokio::proto::message::Data;
 use rtmp_tokio::proto::session::server::ServerEvent;
 use rtmp_tokio::proto::session::SendStatus;
 use rtmp_tokio::relay::{Relay, RelayConfig};
@@ -158,6 +159,8 @@ async fn players_get_every_frame_in_order_then_unpublish_notify() {
     not_dropped(publisher.send_video(0, video_header()).await.unwrap());
     not_dropped(publisher.send_audio(0, audio_header()).await.unwrap());
     send_frames(&mut publisher, 0, 100, 10, 3000).await;
+    let text = Data::new(vec![Value::from("onTextData"), Value::from("hello")]);
+    not_dropped(publisher.send_data(4000, text.clone()).await.unwrap());
     let receiving = tokio::spawn(async move {
         let frames = collect(&mut early).await;
         (frames, early.last_status().map(|s| s.code.clone()))
@@ -177,6 +180,15 @@ async fn players_get_every_frame_in_order_then_unpublish_notify() {
         },
     ];
     wanted.extend(expected(0, 100, 10, 3000));
+    // |RtmpSampleAccess from the relay's accept, then the publisher's onTextData.
+    let data: Vec<Data> = frames
+        .iter()
+        .filter_map(|f| match f {
+            Frame::Data { data, .. } => Some(data.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(data.last(), Some(&text));
     let frames: Vec<Frame> = frames
         .into_iter()
         .filter(|f| !matches!(f, Frame::Data { .. }))
