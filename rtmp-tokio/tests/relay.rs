@@ -12,8 +12,9 @@ use rtmp_tokio::proto::message::Data;
 use rtmp_tokio::proto::session::server::ServerEvent;
 use rtmp_tokio::proto::session::SendStatus;
 use rtmp_tokio::relay::{Relay, RelayConfig};
-use rtmp_tokio::server::Server;
+use rtmp_tokio::server::{Server, ServerSession};
 use rtmp_tokio::Error;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::time::timeout;
 
@@ -75,7 +76,13 @@ fn metadata() -> Value {
 }
 
 /// Publishes `count` frames of each kind from `first` on, a keyframe every `gop`.
-async fn send_frames(publisher: &mut Publisher, first: u32, count: u32, gop: u32, size: usize) {
+async fn send_frames<S: AsyncRead + AsyncWrite + Unpin + Send>(
+    publisher: &mut Publisher<S>,
+    first: u32,
+    count: u32,
+    gop: u32,
+    size: usize,
+) {
     for index in first..first + count {
         let timestamp = index * 40;
         not_dropped(
@@ -90,7 +97,7 @@ async fn send_frames(publisher: &mut Publisher, first: u32, count: u32, gop: u32
 }
 
 /// Every frame until the end of the stream.
-async fn collect(player: &mut Player) -> Vec<Frame> {
+async fn collect<S: AsyncRead + AsyncWrite + Unpin + Send>(player: &mut Player<S>) -> Vec<Frame> {
     let mut frames = Vec::new();
     while let Some(frame) = timeout(LIMIT, player.next_frame()).await.unwrap().unwrap() {
         frames.push(frame);
@@ -481,4 +488,41 @@ async fn connecting_to_a_silent_server_times_out() {
         .err()
         .unwrap();
     assert!(matches!(error, Error::Url(_)), "{error}");
+}
+
+/// A connection to `relay` over an in-memory pipe that takes at most 61 bytes at a time: every
+/// read and write is partial, and the stream cannot write vectored (like a TLS stream).
+fn pipe_to(relay: &Relay) -> tokio::io::DuplexStream {
+    let (ours, theirs) = tokio::io::duplex(61);
+    let session = ServerSession::new(theirs, RelayConfig::default().connection);
+    tokio::spawn(relay.clone().serve_connection(session));
+    ours
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn any_byte_stream_works_even_one_that_takes_61_bytes_at_a_time() {
+    let relay = Relay::new(RelayConfig::default());
+    let url = "rtmp://in-memory/live";
+    let mut early = Client::connect_over(pipe_to(&relay), url, ClientOptions::default())
+        .await
+        .unwrap()
+        .play("pipe")
+        .await
+        .unwrap();
+    let receiving = tokio::spawn(async move { collect(&mut early).await });
+    let mut publisher = Client::connect_over(pipe_to(&relay), url, ClientOptions::publisher())
+        .await
+        .unwrap()
+        .publish("pipe")
+        .await
+        .unwrap();
+    send_frames(&mut publisher, 0, 50, 10, 2000).await;
+    publisher.close().await.unwrap();
+    let frames: Vec<Frame> = receiving
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|f| !matches!(f, Frame::Data { .. }))
+        .collect();
+    assert_frames_eq(&frames, &expected(0, 50, 10, 2000));
 }
