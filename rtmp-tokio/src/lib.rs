@@ -1,4 +1,62 @@
-//! Drive [`rtmp_proto`] over tokio, over any `AsyncRead + AsyncWrite` byte stream.
+//! Drive [`rtmp_proto`]'s sans-IO connections over tokio, over any
+//! `AsyncRead + AsyncWrite + Unpin + Send` byte stream: TCP, TLS (RTMPS), a QUIC stream.
 //!
-//! The adapter is built in its own issue; for now it re-exports the core it will drive.
+//! - [`server`]: [`Server`](server::Server) accepts TCP connections, and
+//!   [`ServerSession`](server::ServerSession) drives one connection: the application loops on
+//!   its cancel-safe `next_event()`, answers connect, publish and play requests and sends
+//!   media to players.
+//! - [`client`]: [`Client::connect`](client::Client::connect), then a
+//!   [`Publisher`](client::Publisher) or a [`Player`](client::Player).
+//! - [`relay`]: a live relay (GOP cache, fan-out with shared payloads, slow players cut off),
+//!   what `examples/server.rs` runs.
+//! - [`flv`]: publish an FLV file, record a stream to one.
+//!
+//! Each connection is owned by one task, which reads into a buffer handed to the connection
+//! without copying, writes what it queued with one vectored write per wakeup, and sleeps until
+//! its next deadline. The adapter holds no protocol logic: every decision is `rtmp_proto`'s.
+//!
+//! # Example
+//! A relay, a publisher and a player in one process:
+//! ```
+//! use bytes::Bytes;
+//! use rtmp_tokio::client::{Client, ClientOptions, Frame};
+//! use rtmp_tokio::relay::{Relay, RelayConfig};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! let url = format!("rtmp://{}/live", listener.local_addr()?);
+//! let relay = Relay::new(RelayConfig::default());
+//! tokio::spawn(async move { relay.serve(listener).await });
+//!
+//! let mut player = Client::connect(&url).await?.play("cam1").await?;
+//! let publisher = Client::connect_with(&url, ClientOptions::publisher()).await?;
+//! let mut publisher = publisher.publish("cam1").await?;
+//! let keyframe = Bytes::from_static(&[0x17, 1, 0, 0, 0, 0x65, 0x88]);
+//! publisher.send_video(0, keyframe.clone()).await?;
+//! publisher.close().await?;
+//!
+//! let mut video = Vec::new();
+//! while let Some(frame) = player.next_frame().await? {
+//!     if let Frame::Video { payload, .. } = frame {
+//!         video.push(payload);
+//!     }
+//! }
+//! assert_eq!(video, [keyframe]);
+//! assert_eq!(
+//!     player.last_status().unwrap().code,
+//!     "NetStream.Play.UnpublishNotify"
+//! );
+//! # Ok(()) }
+//! ```
+#![warn(missing_docs)]
+
+pub mod client;
+mod driver;
+mod error;
+pub mod flv;
+pub mod relay;
+pub mod server;
+
+pub use error::Error;
 pub use rtmp_proto as proto;

@@ -6,3 +6,4 @@
 struct ReadmeExamples;
 
 pub mod peers;
+pub mod peers_more;

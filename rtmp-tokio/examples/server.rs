@@ -1,0 +1,42 @@
+//! The relay server: publish to `rtmp://127.0.0.1/live/NAME`, play the same URL with any
+//! number of players.
+//!
+//! ```text
+//! cargo run --release -p rtmp-tokio --example server -- [--listen 127.0.0.1:1935] [--log info]
+//! ffmpeg -re -i clip.flv -c copy -f flv rtmp://127.0.0.1/live/cam1
+//! ffplay rtmp://127.0.0.1/live/cam1
+//! ```
+
+use rtmp_tokio::relay::{Relay, RelayConfig};
+use tokio::net::TcpListener;
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut listen = String::from("127.0.0.1:1935");
+    let mut log = tracing::Level::INFO;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match (arg.as_str(), args.next()) {
+            ("--listen", Some(address)) => listen = address,
+            ("--log", Some(level)) => log = level.parse()?,
+            _ => {
+                eprintln!("usage: server [--listen ADDR] [--log error|warn|info|debug|trace]");
+                std::process::exit(2);
+            }
+        }
+    }
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    tracing_subscriber::fmt()
+        .with_max_level(log)
+        .with_ansi(ansi)
+        .with_writer(std::io::stderr)
+        .init();
+
+    let listener = TcpListener::bind(&listen).await?;
+    let relay = Relay::new(RelayConfig::default());
+    tokio::select! {
+        result = relay.serve(listener) => result?,
+        _ = tokio::signal::ctrl_c() => tracing::info!("interrupted; exiting"),
+    }
+    Ok(())
+}

@@ -1,0 +1,441 @@
+//! The loop every connection runs: read into a buffer, feed the sans-IO connection, hand out its
+//! events, write what it queued with vectored writes, and sleep until its next deadline.
+//!
+//! Everything lives in [`Driver`] and every step completes inside one `poll`, so a future that
+//! polls it can be dropped at any await point without losing bytes or events (cancel safety).
+
+use std::future::Future;
+use std::io::{self, IoSlice};
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use rtmp_proto::chunk::ChunkOutput;
+use rtmp_proto::session::client::{ClientConnection, ClientEvent};
+use rtmp_proto::session::server::{ServerConnection, ServerEvent};
+use rtmp_proto::session::{Instant, SessionError};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::time::Sleep;
+
+use crate::Error;
+
+/// Bytes read per call; a read buffer is replaced once less than [`MIN_READ`] of it is left.
+const READ_BUFFER: usize = 64 * 1024;
+const MIN_READ: usize = 4 * 1024;
+/// Slices per vectored write (Linux's `IOV_MAX`).
+const MAX_SLICES: usize = 1024;
+/// Bytes copied per write for streams that cannot write vectored (TLS, for one).
+const COALESCE: usize = 64 * 1024;
+/// How long the last answers (a refused connect, a goodbye) may take to be written once the
+/// connection has ended.
+pub(crate) const LINGER: Duration = Duration::from_secs(5);
+
+/// Maps the sans-IO crate's caller-given milliseconds onto tokio's clock.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Clock {
+    origin: tokio::time::Instant,
+}
+
+impl Clock {
+    pub(crate) fn start() -> Self {
+        Clock {
+            origin: tokio::time::Instant::now(),
+        }
+    }
+
+    pub(crate) fn now(&self) -> Instant {
+        let millis = self.origin.elapsed().as_millis();
+        Instant::from_millis(u64::try_from(millis).unwrap_or(u64::MAX))
+    }
+
+    /// The tokio instant of `at`; the far future if it does not fit.
+    fn deadline(&self, at: Instant) -> tokio::time::Instant {
+        self.origin
+            .checked_add(Duration::from_millis(at.as_millis()))
+            .unwrap_or_else(far_future)
+    }
+}
+
+fn far_future() -> tokio::time::Instant {
+    tokio::time::Instant::now() + Duration::from_secs(86_400 * 365)
+}
+
+/// What the driver needs of a sans-IO connection; both roles have the same shape.
+pub(crate) trait Connection {
+    type Event;
+    fn handle_input_bytes(&mut self, now: Instant, input: Bytes) -> Result<(), SessionError>;
+    fn handle_timeout(&mut self, now: Instant);
+    fn poll_event(&mut self) -> Option<Self::Event>;
+    fn poll_transmit(&mut self) -> Option<&mut ChunkOutput>;
+    fn poll_timeout(&self) -> Option<Instant>;
+    fn close(&mut self);
+    /// The reason, if `event` is the last event (`Closed`).
+    fn closed_reason(event: &Self::Event) -> Option<&SessionError>;
+}
+
+macro_rules! impl_connection {
+    ($connection:ty, $event:ident) => {
+        impl Connection for $connection {
+            type Event = $event;
+            fn handle_input_bytes(
+                &mut self,
+                now: Instant,
+                input: Bytes,
+            ) -> Result<(), SessionError> {
+                <$connection>::handle_input_bytes(self, now, input)
+            }
+            fn handle_timeout(&mut self, now: Instant) {
+                <$connection>::handle_timeout(self, now)
+            }
+            fn poll_event(&mut self) -> Option<$event> {
+                <$connection>::poll_event(self)
+            }
+            fn poll_transmit(&mut self) -> Option<&mut ChunkOutput> {
+                <$connection>::poll_transmit(self)
+            }
+            fn poll_timeout(&self) -> Option<Instant> {
+                <$connection>::poll_timeout(self)
+            }
+            fn close(&mut self) {
+                <$connection>::close(self)
+            }
+            fn closed_reason(event: &$event) -> Option<&SessionError> {
+                match event {
+                    $event::Closed(reason) => Some(reason),
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+impl_connection!(ServerConnection, ServerEvent);
+impl_connection!(ClientConnection, ClientEvent);
+
+/// How the byte stream ended, beside what the connection says.
+#[derive(Debug, Default)]
+enum Transport {
+    #[default]
+    Open,
+    /// The peer closed its side (read returned 0).
+    PeerClosed,
+    /// A read or write failed.
+    Failed(Error),
+}
+
+/// Owns a byte stream and a sans-IO connection and moves bytes between them.
+pub(crate) struct Driver<S, C: Connection> {
+    stream: S,
+    pub(crate) conn: C,
+    pub(crate) clock: Clock,
+    read_buffer: BytesMut,
+    timer: Pin<Box<Sleep>>,
+    timer_at: Option<Instant>,
+    vectored: bool,
+    coalesced: Vec<u8>,
+    needs_flush: bool,
+    transport: Transport,
+    closed_locally: bool,
+    /// The connection's `Closed` event, held back until its last bytes are written.
+    closing: Option<C::Event>,
+    linger_until: Option<tokio::time::Instant>,
+    /// Set once the `Closed` event was handed out: why the connection ended.
+    ended: Option<Error>,
+}
+
+impl<S, C> Driver<S, C>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    C: Connection,
+{
+    pub(crate) fn new(stream: S, conn: C, clock: Clock) -> Self {
+        let vectored = stream.is_write_vectored();
+        Driver {
+            stream,
+            conn,
+            clock,
+            read_buffer: BytesMut::new(),
+            timer: Box::pin(tokio::time::sleep_until(far_future())),
+            timer_at: None,
+            vectored,
+            coalesced: Vec::new(),
+            needs_flush: false,
+            transport: Transport::Open,
+            closed_locally: false,
+            closing: None,
+            linger_until: None,
+            ended: None,
+        }
+    }
+
+    /// Why the connection ended, once its `Closed` event was handed out.
+    pub(crate) fn ended(&self) -> Option<&Error> {
+        self.ended.as_ref()
+    }
+
+    /// Ends the connection from our side; what it still has to say is written (for at most
+    /// [`LINGER`]) before its `Closed` event comes out.
+    pub(crate) fn close(&mut self) {
+        self.closed_locally = true;
+        self.conn.close();
+    }
+
+    /// The byte stream, e.g. to read socket options.
+    pub(crate) fn stream(&self) -> &S {
+        &self.stream
+    }
+
+    /// The next event of the connection, driving the I/O until there is one. `None` once the
+    /// `Closed` event was handed out.
+    pub(crate) fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<C::Event>> {
+        loop {
+            if self.ended.is_some() {
+                return Poll::Ready(None);
+            }
+            if self.closing.is_none() {
+                if let Some(event) = self.conn.poll_event() {
+                    if C::closed_reason(&event).is_none() {
+                        return Poll::Ready(Some(event));
+                    }
+                    self.closing = Some(event);
+                    self.linger_until = Some(tokio::time::Instant::now() + LINGER);
+                }
+            }
+            if self.closing.is_some() {
+                return self.poll_finish(cx).map(Some);
+            }
+            let (wrote, write_result) = self.poll_write(cx);
+            if let Poll::Ready(Err(error)) = write_result {
+                self.fail(error);
+                continue;
+            }
+            if wrote {
+                continue;
+            }
+            if self.poll_timer(cx) {
+                continue;
+            }
+            if self.poll_read(cx) {
+                continue;
+            }
+            return Poll::Pending;
+        }
+    }
+
+    /// Drives the I/O (reads, writes, timers) without taking events; `Ready` once everything
+    /// queued is written or the connection has ended.
+    pub(crate) fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        loop {
+            if self.ended.is_some() || self.closing.is_some() {
+                return Poll::Ready(());
+            }
+            let (wrote, write_result) = self.poll_write(cx);
+            match write_result {
+                Poll::Ready(Err(error)) => {
+                    self.fail(error);
+                    return Poll::Ready(());
+                }
+                Poll::Ready(Ok(())) => return Poll::Ready(()),
+                Poll::Pending => {}
+            }
+            // Keep reading while the peer is slow to take our bytes: it may be waiting for an
+            // acknowledgement, and pings must be answered.
+            let progressed = self.poll_timer(cx) | self.poll_read(cx);
+            if !wrote && !progressed {
+                return Poll::Pending;
+            }
+        }
+    }
+
+    /// Writes the last bytes (bounded by [`LINGER`]), shuts the stream down and hands out the
+    /// `Closed` event.
+    fn poll_finish(&mut self, cx: &mut Context<'_>) -> Poll<C::Event> {
+        if matches!(self.transport, Transport::Open) {
+            loop {
+                let (wrote, write_result) = self.poll_write(cx);
+                match write_result {
+                    Poll::Ready(Ok(())) => {
+                        ready!(self.poll_shutdown_or_linger(cx));
+                        break;
+                    }
+                    Poll::Ready(Err(error)) => {
+                        self.transport = Transport::Failed(Error::from(error));
+                        break;
+                    }
+                    Poll::Pending if wrote => continue,
+                    Poll::Pending => {
+                        if self.poll_linger(cx).is_pending() {
+                            return Poll::Pending;
+                        }
+                        break;
+                    }
+                }
+            }
+        }
+        let event = self
+            .closing
+            .take()
+            .expect("poll_finish is only called while closing");
+        let reason = C::closed_reason(&event)
+            .cloned()
+            .unwrap_or(SessionError::Closed);
+        self.ended = Some(match (std::mem::take(&mut self.transport), reason) {
+            (Transport::Failed(error), SessionError::Closed) if !self.closed_locally => error,
+            (Transport::PeerClosed, SessionError::Closed) if !self.closed_locally => {
+                Error::PeerClosed
+            }
+            (_, reason) => Error::from(reason),
+        });
+        Poll::Ready(event)
+    }
+
+    fn poll_shutdown_or_linger(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if Pin::new(&mut self.stream).poll_shutdown(cx).is_ready() {
+            return Poll::Ready(());
+        }
+        self.poll_linger(cx)
+    }
+
+    fn poll_linger(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let until = *self
+            .linger_until
+            .get_or_insert_with(|| tokio::time::Instant::now() + LINGER);
+        if self.timer.deadline() != until {
+            self.timer.as_mut().reset(until);
+            self.timer_at = None;
+        }
+        self.timer.as_mut().poll(cx)
+    }
+
+    /// A read or write failed: the connection ends with that error.
+    fn fail(&mut self, error: io::Error) {
+        if matches!(self.transport, Transport::Open) {
+            self.transport = Transport::Failed(Error::from(error));
+        }
+        self.conn.close();
+    }
+
+    /// Writes what the connection has queued until everything is written (`Ready(Ok)`), the
+    /// stream is full (`Pending`) or a write fails; also says whether any byte was written.
+    fn poll_write(&mut self, cx: &mut Context<'_>) -> (bool, Poll<io::Result<()>>) {
+        let mut wrote = false;
+        if !matches!(self.transport, Transport::Open) {
+            return (wrote, Poll::Ready(Ok(())));
+        }
+        let Driver {
+            stream,
+            conn,
+            vectored,
+            coalesced,
+            needs_flush,
+            ..
+        } = self;
+        while let Some(out) = conn.poll_transmit() {
+            let result = if *vectored {
+                let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+                let count = out.io_slices(&mut slices);
+                Pin::new(&mut *stream).poll_write_vectored(cx, &slices[..count])
+            } else {
+                coalesced.clear();
+                for segment in out.segments() {
+                    let room = COALESCE.saturating_sub(coalesced.len());
+                    if room == 0 {
+                        break;
+                    }
+                    coalesced.extend_from_slice(&segment[..segment.len().min(room)]);
+                }
+                Pin::new(&mut *stream).poll_write(cx, coalesced)
+            };
+            match result {
+                Poll::Ready(Ok(0)) => {
+                    return (wrote, Poll::Ready(Err(io::ErrorKind::WriteZero.into())));
+                }
+                Poll::Ready(Ok(written)) => {
+                    out.advance(written);
+                    wrote = true;
+                    *needs_flush = true;
+                }
+                Poll::Ready(Err(error)) => return (wrote, Poll::Ready(Err(error))),
+                Poll::Pending => return (wrote, Poll::Pending),
+            }
+        }
+        if *needs_flush {
+            match Pin::new(&mut *stream).poll_flush(cx) {
+                Poll::Ready(Ok(())) => *needs_flush = false,
+                Poll::Ready(Err(error)) => return (wrote, Poll::Ready(Err(error))),
+                Poll::Pending => return (wrote, Poll::Pending),
+            }
+        }
+        (wrote, Poll::Ready(Ok(())))
+    }
+
+    /// Arms the timer for the connection's next deadline; runs `handle_timeout` if it passed.
+    /// Returns whether it ran.
+    fn poll_timer(&mut self, cx: &mut Context<'_>) -> bool {
+        let Some(deadline) = self.conn.poll_timeout() else {
+            return false;
+        };
+        if self.timer_at != Some(deadline) {
+            self.timer.as_mut().reset(self.clock.deadline(deadline));
+            self.timer_at = Some(deadline);
+        }
+        if self.timer.as_mut().poll(cx).is_pending() {
+            return false;
+        }
+        self.timer_at = None;
+        let now = self.clock.now();
+        self.conn.handle_timeout(now);
+        true
+    }
+
+    /// Reads once if bytes are ready and feeds them to the connection, sharing the buffer with
+    /// the media it holds (no copy). Returns whether anything happened.
+    fn poll_read(&mut self, cx: &mut Context<'_>) -> bool {
+        if !matches!(self.transport, Transport::Open) {
+            return false;
+        }
+        if self.read_buffer.len() < MIN_READ {
+            // Zeroed once per buffer, so reads need no unsafe code; earlier buffers live on
+            // while the media sliced from them does.
+            self.read_buffer = BytesMut::zeroed(READ_BUFFER);
+        }
+        let mut read = ReadBuf::new(&mut self.read_buffer[..]);
+        match Pin::new(&mut self.stream).poll_read(cx, &mut read) {
+            Poll::Pending => false,
+            Poll::Ready(Err(error)) => {
+                self.fail(error);
+                true
+            }
+            Poll::Ready(Ok(())) => {
+                let count = read.filled().len();
+                if count == 0 {
+                    self.transport = Transport::PeerClosed;
+                    self.conn.close();
+                    return true;
+                }
+                let input = self.read_buffer.split_to(count).freeze();
+                let now = self.clock.now();
+                // An error is also reported as the connection's Closed event.
+                let _ = self.conn.handle_input_bytes(now, input);
+                true
+            }
+        }
+    }
+}
+
+impl<S, C> Driver<S, C>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    C: Connection,
+{
+    /// The next event (see [`poll_event`](Self::poll_event)); cancel-safe.
+    pub(crate) async fn next_event(&mut self) -> Option<C::Event> {
+        std::future::poll_fn(|cx| self.poll_event(cx)).await
+    }
+
+    /// Writes everything queued (see [`poll_flush`](Self::poll_flush)); cancel-safe.
+    pub(crate) async fn flush(&mut self) {
+        std::future::poll_fn(|cx| self.poll_flush(cx)).await
+    }
+}

@@ -1,0 +1,285 @@
+//! The server side: accept connections and answer each one's requests in a task of its own.
+//!
+//! [`Server`] accepts TCP connections; [`ServerSession`] drives one connection over any byte
+//! stream (TCP, TLS, QUIC). The application loops on [`ServerSession::next_event`], answers
+//! the requests among the events (connect, publish, play) and sends media to players. Each
+//! session is independent: give each its own task, and a slow or misbehaving peer holds up
+//! nobody else.
+
+use std::io;
+use std::net::SocketAddr;
+use std::task::Poll;
+
+use bytes::Bytes;
+use rand::SeedableRng;
+use rtmp_proto::amf::Value;
+use rtmp_proto::session::server::{
+    RequestId, ServerConnection, ServerConnectionConfig, ServerEvent, StatusLevel, StreamKind,
+};
+use rtmp_proto::session::{ApiError, SendStatus, SessionError};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
+
+use crate::driver::{Clock, Driver};
+use crate::Error;
+
+/// A TCP listener handing out one [`ServerSession`] per accepted connection.
+///
+/// ```no_run
+/// # async fn run() -> std::io::Result<()> {
+/// use rtmp_tokio::server::Server;
+/// use rtmp_tokio::proto::session::server::ServerEvent;
+///
+/// let server = Server::bind("127.0.0.1:1935").await?;
+/// loop {
+///     let (mut session, peer) = server.accept().await?;
+///     tokio::spawn(async move {
+///         loop {
+///             match session.next_event().await {
+///                 ServerEvent::ConnectRequest(request) => {
+///                     let _ = session.accept_connect(request.id);
+///                 }
+///                 ServerEvent::Closed(_) => break,
+///                 _ => {}
+///             }
+///         }
+///         println!("{peer}: {}", session.close_reason().unwrap());
+///     });
+/// }
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct Server {
+    listener: TcpListener,
+    config: ServerConnectionConfig,
+}
+
+impl Server {
+    /// Listens on `address` with the default configuration.
+    pub async fn bind(address: impl ToSocketAddrs) -> io::Result<Server> {
+        Ok(Server::from_listener(
+            TcpListener::bind(address).await?,
+            ServerConnectionConfig::default(),
+        ))
+    }
+
+    /// Serves connections from `listener`, each configured with `config`.
+    pub fn from_listener(listener: TcpListener, config: ServerConnectionConfig) -> Server {
+        Server { listener, config }
+    }
+
+    /// The address listened on.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// The configuration each new connection gets.
+    pub fn config_mut(&mut self) -> &mut ServerConnectionConfig {
+        &mut self.config
+    }
+
+    /// Waits for the next connection. Cancel-safe. Nagle's algorithm is turned off on it:
+    /// the session writes whole batches itself.
+    pub async fn accept(&self) -> io::Result<(ServerSession<TcpStream>, SocketAddr)> {
+        let (stream, peer) = self.listener.accept().await?;
+        stream.set_nodelay(true)?;
+        Ok((ServerSession::new(stream, self.config.clone()), peer))
+    }
+}
+
+/// One server connection over a byte stream `S`: a [`ServerConnection`] and the I/O that
+/// drives it.
+///
+/// [`next_event`](Self::next_event) reads, writes and keeps time; the commands
+/// ([`accept_connect`](Self::accept_connect), [`send_video`](Self::send_video)...) only queue,
+/// and what they queued is written by the next call of `next_event` or
+/// [`flush`](Self::flush). `next_event` is cancel-safe, so it can wait in `tokio::select!` next
+/// to a channel of frames to send.
+pub struct ServerSession<S> {
+    driver: Driver<S, ServerConnection>,
+    /// The `Closed` event, repeated once handed out.
+    closed: Option<ServerEvent>,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin + Send> ServerSession<S> {
+    /// A session over `stream`, an accepted connection that has not sent anything yet.
+    pub fn new(stream: S, config: ServerConnectionConfig) -> Self {
+        let clock = Clock::start();
+        let mut rng = rand::rngs::StdRng::from_os_rng();
+        let conn = ServerConnection::new(config, &mut rng, clock.now());
+        ServerSession {
+            driver: Driver::new(stream, conn, clock),
+            closed: None,
+        }
+    }
+
+    /// The next event, reading and writing as needed. After the connection ends, every call
+    /// returns [`ServerEvent::Closed`] (its last answers are written first, for a few seconds
+    /// at most); [`close_reason`](Self::close_reason) then says what ended it in more detail.
+    ///
+    /// Cancel-safe: if the future is dropped before it completes, no event and no byte is lost.
+    pub async fn next_event(&mut self) -> ServerEvent {
+        if let Some(closed) = &self.closed {
+            return closed.clone();
+        }
+        match self.driver.next_event().await {
+            Some(event) => {
+                if matches!(event, ServerEvent::Closed(_)) {
+                    self.closed = Some(event.clone());
+                }
+                event
+            }
+            None => ServerEvent::Closed(SessionError::Closed),
+        }
+    }
+
+    /// Like [`next_event`](Self::next_event), but returns `None` as soon as everything queued
+    /// has been written: for a message that must follow the media already queued (the
+    /// outbound queue sends commands and statuses before audio and video). Cancel-safe.
+    pub async fn next_event_or_drained(&mut self) -> Option<ServerEvent> {
+        if let Some(closed) = &self.closed {
+            return Some(closed.clone());
+        }
+        let driver = &mut self.driver;
+        let event = std::future::poll_fn(|cx| match driver.poll_event(cx) {
+            Poll::Ready(event) => Poll::Ready(Some(event)),
+            Poll::Pending if driver.conn.pending_bytes() == 0 => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        })
+        .await?;
+        let event = event.unwrap_or(ServerEvent::Closed(SessionError::Closed));
+        if matches!(event, ServerEvent::Closed(_)) {
+            self.closed = Some(event.clone());
+        }
+        Some(event)
+    }
+
+    /// Bytes queued or being written.
+    pub fn pending_bytes(&self) -> usize {
+        self.driver.conn.pending_bytes()
+    }
+
+    /// Writes everything queued (and keeps reading meanwhile, so pings and acknowledgements
+    /// are answered). Returns early if the connection ends. Cancel-safe.
+    pub async fn flush(&mut self) {
+        self.driver.flush().await
+    }
+
+    /// Why the connection ended, once [`ServerEvent::Closed`] was returned: the peer closed
+    /// it, an I/O error, a protocol error, or our own [`close`](Self::close).
+    pub fn close_reason(&self) -> Option<&Error> {
+        self.driver.ended()
+    }
+
+    /// Closes the connection: what is queued is still written (for a few seconds at most) by
+    /// the following [`next_event`](Self::next_event) calls, which then return `Closed`.
+    pub fn close(&mut self) {
+        self.driver.close();
+    }
+
+    /// Closes the connection and waits until its last bytes are written.
+    pub async fn shutdown(&mut self) {
+        self.close();
+        while !matches!(self.next_event().await, ServerEvent::Closed(_)) {}
+    }
+
+    /// The byte stream, e.g. for its peer address.
+    pub fn stream(&self) -> &S {
+        self.driver.stream()
+    }
+
+    /// The sans-IO connection, for the commands this type does not wrap (calls, data
+    /// messages, Stream Dry, pings...) and its getters. Do not feed or poll it: the session
+    /// does.
+    pub fn connection(&mut self) -> &mut ServerConnection {
+        &mut self.driver.conn
+    }
+
+    /// See [`ServerConnection::accept_connect`].
+    pub fn accept_connect(&mut self, request: RequestId) -> Result<(), ApiError> {
+        self.driver.conn.accept_connect(request)
+    }
+
+    /// See [`ServerConnection::reject_connect`].
+    pub fn reject_connect(
+        &mut self,
+        request: RequestId,
+        description: &str,
+    ) -> Result<(), ApiError> {
+        self.driver.conn.reject_connect(request, description)
+    }
+
+    /// See [`ServerConnection::accept_publish`].
+    pub fn accept_publish(&mut self, request: RequestId) -> Result<(), ApiError> {
+        self.driver.conn.accept_publish(request)
+    }
+
+    /// See [`ServerConnection::reject_publish`]; `code` is e.g. `NetStream.Publish.BadName`.
+    pub fn reject_publish(
+        &mut self,
+        request: RequestId,
+        code: &str,
+        description: &str,
+    ) -> Result<(), ApiError> {
+        self.driver.conn.reject_publish(request, code, description)
+    }
+
+    /// See [`ServerConnection::accept_play`].
+    pub fn accept_play(&mut self, request: RequestId, kind: StreamKind) -> Result<(), ApiError> {
+        self.driver.conn.accept_play(request, kind)
+    }
+
+    /// See [`ServerConnection::reject_play`]; `code` is e.g. `NetStream.Play.StreamNotFound`.
+    pub fn reject_play(
+        &mut self,
+        request: RequestId,
+        code: &str,
+        description: &str,
+    ) -> Result<(), ApiError> {
+        self.driver.conn.reject_play(request, code, description)
+    }
+
+    /// Queues audio for a playing stream; see [`ServerConnection::send_audio`].
+    pub fn send_audio(
+        &mut self,
+        stream: u32,
+        timestamp: u32,
+        payload: Bytes,
+    ) -> Result<SendStatus, ApiError> {
+        self.driver.conn.send_audio(stream, timestamp, payload)
+    }
+
+    /// Queues video for a playing stream; above the high-water mark, video that is not a
+    /// keyframe is dropped. See [`ServerConnection::send_video`].
+    pub fn send_video(
+        &mut self,
+        stream: u32,
+        timestamp: u32,
+        payload: Bytes,
+    ) -> Result<SendStatus, ApiError> {
+        self.driver.conn.send_video(stream, timestamp, payload)
+    }
+
+    /// Queues `onMetaData` for a playing stream; see [`ServerConnection::send_metadata`].
+    pub fn send_metadata(&mut self, stream: u32, metadata: Value) -> Result<SendStatus, ApiError> {
+        self.driver.conn.send_metadata(stream, metadata)
+    }
+
+    /// Queues an onStatus; see [`ServerConnection::send_status`].
+    pub fn send_status(
+        &mut self,
+        stream: u32,
+        level: StatusLevel,
+        code: &str,
+        description: &str,
+    ) -> Result<SendStatus, ApiError> {
+        self.driver
+            .conn
+            .send_status(stream, level, code, description)
+    }
+
+    /// Queues Stream EOF; see [`ServerConnection::send_stream_eof`].
+    pub fn send_stream_eof(&mut self, stream: u32) -> Result<SendStatus, ApiError> {
+        self.driver.conn.send_stream_eof(stream)
+    }
+}

@@ -1,0 +1,106 @@
+//! More ways to run the real peers: ffmpeg and rtmpdump as players and publishers, and a
+//! decoding check. Like [`peers`](crate::peers), every process is stopped when dropped.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use crate::peers::{require, Packet, Process};
+
+/// `ffmpeg -re -i CLIP -c copy -f flv URL`: publishes `clip` in real time.
+pub fn ffmpeg_publish(clip: &Path, url: &str) -> Process {
+    Process::spawn(
+        "ffmpeg (publish)",
+        Command::new(require("ffmpeg"))
+            .args(["-hide_banner", "-loglevel", "error", "-re", "-i"])
+            .arg(clip)
+            .args(["-c", "copy", "-f", "flv"])
+            .arg(url),
+    )
+}
+
+/// `ffmpeg -i URL -c copy OUT.flv`: plays `url` and writes each packet as it comes.
+pub fn ffmpeg_play(url: &str, out: &Path) -> Process {
+    Process::spawn(
+        "ffmpeg (play)",
+        Command::new(require("ffmpeg"))
+            .args([
+                "-hide_banner",
+                "-loglevel",
+                "error",
+                "-rw_timeout",
+                "15000000",
+                "-i",
+            ])
+            .arg(url)
+            .args(["-c", "copy", "-flush_packets", "1", "-f", "flv"])
+            .arg(out),
+    )
+}
+
+/// `ffmpeg -listen 1 -i rtmp://127.0.0.1:PORT/live/x -c copy OUT.flv`: ffmpeg as a
+/// single-client server, recording what is published to it.
+pub fn ffmpeg_listen(port: u16, out: &Path) -> Process {
+    Process::spawn(
+        "ffmpeg (listen)",
+        Command::new(require("ffmpeg"))
+            .args(["-hide_banner", "-loglevel", "error", "-listen", "1"])
+            .args(["-rw_timeout", "20000000", "-i"])
+            .arg(format!("rtmp://127.0.0.1:{port}/live/x"))
+            .args(["-c", "copy", "-f", "flv"])
+            .arg(out),
+    )
+}
+
+/// `rtmpdump --live -r URL -o OUT.flv`: librtmp's player, which ends on
+/// NetStream.Play.UnpublishNotify.
+pub fn rtmpdump_play(url: &str, out: &Path) -> Process {
+    Process::spawn(
+        "rtmpdump",
+        Command::new(require("rtmpdump"))
+            .args(["--quiet", "--live", "--timeout", "15", "-r"])
+            .arg(url)
+            .arg("-o")
+            .arg(out),
+    )
+}
+
+/// What ffmpeg says when decoding every frame of `path` (empty if it decodes cleanly).
+pub fn decode_errors(path: &Path) -> String {
+    let output = Process::spawn(
+        "ffmpeg (decode)",
+        Command::new(require("ffmpeg"))
+            .args(["-hide_banner", "-loglevel", "error", "-i"])
+            .arg(path)
+            .args(["-f", "null", "-"]),
+    )
+    .wait(Duration::from_secs(60));
+    let mut errors = String::from_utf8_lossy(&output.stderr).into_owned();
+    if !output.status.success() {
+        errors.push_str(&format!("\nexit status {}", output.status));
+    }
+    errors
+}
+
+/// Each packet as `type hash`, for comparing streams packet by packet.
+pub fn packet_hashes(packets: &[Packet]) -> Vec<String> {
+    packets
+        .iter()
+        .map(|p| format!("{} {}", p.codec_type, p.data_hash))
+        .collect()
+}
+
+/// Asserts that `received` is `sent` packet for packet, except that up to `tail` packets may
+/// be missing at the end (a player stopped with packets still in its interleaving queue).
+pub fn assert_same_packets(sent: &[Packet], received: &[Packet], tail: usize) {
+    let (sent, received) = (packet_hashes(sent), packet_hashes(received));
+    assert!(sent.len() > 100, "the clip has only {} packets", sent.len());
+    assert!(
+        received.len() + tail >= sent.len() && received.len() <= sent.len(),
+        "sent {} packets, received {}",
+        sent.len(),
+        received.len()
+    );
+    let first_difference = sent.iter().zip(&received).position(|(a, b)| a != b);
+    assert_eq!(first_difference, None, "packets differ");
+}
