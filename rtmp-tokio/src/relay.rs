@@ -276,18 +276,8 @@ impl Relay {
             playing: None,
         };
         loop {
-            let deferred = connection.deferred_unpublish();
             let keep_going = tokio::select! {
-                event = async {
-                    if deferred {
-                        session.next_event_or_drained().await
-                    } else {
-                        Some(session.next_event().await)
-                    }
-                } => match event {
-                    Some(event) => connection.on_event(&mut session, event),
-                    None => connection.send_unpublish_notify(&mut session),
-                },
+                event = session.next_event() => connection.on_event(&mut session, event),
                 received = next_frame(&mut connection.playing) => {
                     connection.on_frames(&mut session, received)
                 }
@@ -364,9 +354,6 @@ struct Playing {
     waiting_for_keyframe: bool,
     /// When the outbound queue went above its high-water mark, if it is there.
     behind_since: Option<Instant>,
-    /// NetStream.Play.UnpublishNotify waits for the media queued before it to be written:
-    /// the outbound queue would send it first, and players stop reading on it.
-    unpublish_notify_due: bool,
 }
 
 impl Drop for Playing {
@@ -546,7 +533,6 @@ impl Connection {
             stream,
             waiting_for_keyframe: !starts_on_keyframe,
             behind_since: None,
-            unpublish_notify_due: false,
         });
         if !live {
             tracing::debug!(stream = %key, "waiting for a publisher");
@@ -619,10 +605,6 @@ impl Connection {
         S: AsyncRead + AsyncWrite + Unpin + Send,
     {
         let max_behind = self.hub.config.max_behind;
-        let republished = matches!(frame, Frame::Published);
-        if republished && self.deferred_unpublish() && !self.send_unpublish_notify(session) {
-            return false;
-        }
         let Some(playing) = &mut self.playing else {
             return true;
         };
@@ -654,10 +636,14 @@ impl Connection {
                     &format!("{} is now published.", playing.channel.key),
                 )
             }
-            Frame::Unpublished => {
-                playing.unpublish_notify_due = true;
-                return true;
-            }
+            // The connection's queue keeps a stream's statuses behind the media queued
+            // before them, so the player gets every frame before this.
+            Frame::Unpublished => session.send_status(
+                stream,
+                StatusLevel::Status,
+                "NetStream.Play.UnpublishNotify",
+                &format!("{} is now unpublished.", playing.channel.key),
+            ),
         };
         match sent {
             Ok(SendStatus::AboveHighWater) => {
@@ -675,30 +661,6 @@ impl Connection {
             }
             Err(error) => self.check(Err(error)),
         }
-    }
-
-    fn deferred_unpublish(&self) -> bool {
-        self.playing
-            .as_ref()
-            .is_some_and(|playing| playing.unpublish_notify_due)
-    }
-
-    /// Tells the player its publisher left, once the media before that was written.
-    fn send_unpublish_notify<S>(&mut self, session: &mut ServerSession<S>) -> bool
-    where
-        S: AsyncRead + AsyncWrite + Unpin + Send,
-    {
-        let Some(playing) = &mut self.playing else {
-            return true;
-        };
-        playing.unpublish_notify_due = false;
-        let sent = session.send_status(
-            playing.stream,
-            StatusLevel::Status,
-            "NetStream.Play.UnpublishNotify",
-            &format!("{} is now unpublished.", playing.channel.key),
-        );
-        self.check(sent.map(|_| ()))
     }
 
     /// Logs a refused command; false when it means the connection is over.

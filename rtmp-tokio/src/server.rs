@@ -8,7 +8,6 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::task::Poll;
 
 use bytes::Bytes;
 use rand::SeedableRng;
@@ -131,27 +130,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> ServerSession<S> {
             }
             None => ServerEvent::Closed(SessionError::Closed),
         }
-    }
-
-    /// Like [`next_event`](Self::next_event), but returns `None` as soon as everything queued
-    /// has been written: for a message that must follow the media already queued (the
-    /// outbound queue sends commands and statuses before audio and video). Cancel-safe.
-    pub async fn next_event_or_drained(&mut self) -> Option<ServerEvent> {
-        if let Some(closed) = &self.closed {
-            return Some(closed.clone());
-        }
-        let driver = &mut self.driver;
-        let event = std::future::poll_fn(|cx| match driver.poll_event(cx) {
-            Poll::Ready(event) => Poll::Ready(Some(event)),
-            Poll::Pending if driver.conn.pending_bytes() == 0 => Poll::Ready(None),
-            Poll::Pending => Poll::Pending,
-        })
-        .await?;
-        let event = event.unwrap_or(ServerEvent::Closed(SessionError::Closed));
-        if matches!(event, ServerEvent::Closed(_)) {
-            self.closed = Some(event.clone());
-        }
-        Some(event)
     }
 
     /// Bytes queued or being written.
