@@ -226,6 +226,14 @@ impl Core {
         self.fail(SessionError::Closed);
     }
 
+    /// The peer closed its side of the transport: the connection ends as if closed by us.
+    pub(crate) fn handle_eof(&mut self, now: Instant) {
+        if !self.is_closed() {
+            self.now = now;
+            self.close();
+        }
+    }
+
     /// Feeds bytes read from the peer.
     pub(crate) fn handle_input(&mut self, now: Instant, input: &[u8]) -> Result<(), SessionError> {
         if let Some(error) = &self.error {

@@ -3,7 +3,8 @@
 //!
 //! A connection is driven by its owner (an adapter, or a test) with four kinds of calls:
 //! - inputs: `handle_input(now, bytes)` with what was read, `handle_timeout(now)` when
-//!   `poll_timeout()` is reached;
+//!   `poll_timeout()` is reached, `handle_eof(now)` when a read returns no bytes (the peer
+//!   closed its side; the connection ends with `Closed`);
 //! - outputs, polled after every input or command until they return `None`: `poll_event()`,
 //!   then `poll_transmit()` for the bytes to write, then `poll_timeout()`;
 //! - commands of the application (connect, publish, accept a request, send media...);

@@ -387,6 +387,14 @@ impl ClientConnection {
         self.pump();
     }
 
+    /// The server closed its side of the transport (a read returned no bytes): the
+    /// connection ends with [`ClientEvent::Closed`]`(`[`SessionError::Closed`]`)`, after the
+    /// events of what was read before, unless it has ended already. Nothing is sent.
+    pub fn handle_eof(&mut self, now: Instant) {
+        self.core.handle_eof(now);
+        self.pump();
+    }
+
     // ---- outputs ----
 
     /// The next event; after [`ClientEvent::Closed`], nothing.

@@ -325,6 +325,16 @@ impl ServerConnection {
         self.pump();
     }
 
+    /// The client closed its side of the transport (a read returned no bytes): the
+    /// connection ends with [`ServerEvent::Closed`]`(`[`SessionError::Closed`]`)`, after the
+    /// events of what was read before, unless it has ended already. A request waiting for the
+    /// application is dropped with it.
+    pub fn handle_eof(&mut self, now: Instant) {
+        self.now = now;
+        self.core.handle_eof(now);
+        self.pump();
+    }
+
     // ---- Outputs ----
 
     /// The next event; `None` when there is none for now. After the connection ends, the
