@@ -768,12 +768,13 @@ impl ServerConnection {
         Ok(CallId(transaction))
     }
 
-    /// Sends a Ping Request (RTMP 1.0 §6.2, event 6), timed from the `now` of the last input or
-    /// timeout; the answer arrives as [`ServerEvent::PingResponse`]. Does nothing while a ping
-    /// is unanswered.
-    pub fn ping(&mut self) -> Result<(), ApiError> {
+    /// Sends a Ping Request (RTMP 1.0 §6.2, event 6) at `now`; the answer arrives as
+    /// [`ServerEvent::PingResponse`] with the time since `now`. Does nothing while a ping is
+    /// unanswered.
+    pub fn ping(&mut self, now: Instant) -> Result<(), ApiError> {
         self.check_open()?;
-        self.core.send_ping(self.now);
+        self.now = self.now.max(now);
+        self.core.send_ping(now);
         Ok(())
     }
 
