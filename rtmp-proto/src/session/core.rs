@@ -457,6 +457,34 @@ impl Core {
         self.send(priority, csid, raw)
     }
 
+    /// Queues an encoded message in its lane, to go only after everything queued before it,
+    /// media included: for what ends a stream (closeStream, deleteStream, StreamEOF...), which
+    /// must not overtake the stream's last frames.
+    pub(crate) fn send_raw_after_earlier(
+        &mut self,
+        raw: RawMessage,
+    ) -> Result<SendStatus, ApiError> {
+        if self.is_closed() {
+            return Err(ApiError::Closed);
+        }
+        let (priority, csid) = lane(&raw);
+        let in_flight = self.output.len();
+        self.queue
+            .push_ordered(priority, csid, raw, in_flight, true)
+    }
+
+    /// Encodes `message` and queues it as [`send_raw_after_earlier`](Self::send_raw_after_earlier)
+    /// does.
+    pub(crate) fn send_message_after_earlier(
+        &mut self,
+        stream_id: u32,
+        timestamp: u32,
+        message: &Message,
+    ) -> Result<SendStatus, ApiError> {
+        let raw = message.to_raw(timestamp, stream_id)?;
+        self.send_raw_after_earlier(raw)
+    }
+
     /// Chunks queued messages, highest priority first, until about [`TRANSMIT_BATCH`] bytes are
     /// waiting, and returns the bytes to write, if any. The adapter writes what it can and calls
     /// [`ChunkOutput::advance`].

@@ -61,6 +61,11 @@ fn video_kind(payload: &[u8]) -> VideoKind {
 pub(crate) struct Queued {
     pub(crate) csid: ChunkStreamId,
     pub(crate) message: RawMessage,
+    /// When it was queued, counted across lanes.
+    sequence: u64,
+    /// Goes only after everything queued before it, whatever the lanes: a command that ends a
+    /// stream must not overtake that stream's media.
+    after_earlier: bool,
 }
 
 /// Messages waiting to be chunked, bounded in bytes.
@@ -77,6 +82,7 @@ pub(crate) struct OutboundQueue {
     writable_again: bool,
     /// Message streams whose video is being skipped until the next keyframe.
     skipping_video: BTreeSet<u32>,
+    next_sequence: u64,
 }
 
 impl OutboundQueue {
@@ -91,6 +97,7 @@ impl OutboundQueue {
             congested: false,
             writable_again: false,
             skipping_video: BTreeSet::new(),
+            next_sequence: 0,
         }
     }
 
@@ -107,6 +114,20 @@ impl OutboundQueue {
         csid: ChunkStreamId,
         message: RawMessage,
         in_flight: usize,
+    ) -> Result<SendStatus, ApiError> {
+        self.push_ordered(priority, csid, message, in_flight, false)
+    }
+
+    /// Queues `message` as [`push`](Self::push) does; with `after_earlier`, it (and what
+    /// follows it in its lane) goes only after every message queued before it, in whatever
+    /// lane: closeStream after the stream's last frames.
+    pub(crate) fn push_ordered(
+        &mut self,
+        priority: Priority,
+        csid: ChunkStreamId,
+        message: RawMessage,
+        in_flight: usize,
+        after_earlier: bool,
     ) -> Result<SendStatus, ApiError> {
         let pending = self.queued_bytes.saturating_add(in_flight);
         let size = message.payload.len();
@@ -131,7 +152,14 @@ impl OutboundQueue {
             return Err(ApiError::QueueFull);
         }
         self.queued_bytes += size;
-        self.lanes[priority as usize].push_back(Queued { csid, message });
+        let sequence = self.next_sequence;
+        self.next_sequence += 1;
+        self.lanes[priority as usize].push_back(Queued {
+            csid,
+            message,
+            sequence,
+            after_earlier,
+        });
         if pending.saturating_add(size) >= self.high_water {
             self.congested = true;
             Ok(SendStatus::AboveHighWater)
@@ -142,9 +170,35 @@ impl OutboundQueue {
 
     /// The next message to chunk, highest priority first.
     pub(crate) fn pop(&mut self) -> Option<Queued> {
-        let queued = self.lanes.iter_mut().find_map(VecDeque::pop_front)?;
+        let lane = self.next_lane()?;
+        let queued = self.lanes.get_mut(lane)?.pop_front()?;
         self.queued_bytes -= queued.message.payload.len();
         Some(queued)
+    }
+
+    /// The first lane whose front may go. A front queued `after_earlier` waits while a later
+    /// lane holds something older; then only messages older than it may go. The oldest front
+    /// of all can always go, so a queue with messages always yields one.
+    fn next_lane(&self) -> Option<usize> {
+        let mut older_than = u64::MAX;
+        for (index, lane) in self.lanes.iter().enumerate() {
+            let Some(front) = lane.front() else {
+                continue;
+            };
+            if front.sequence > older_than {
+                continue;
+            }
+            let later_lanes = self.lanes.get(index + 1..).unwrap_or_default();
+            let waits = front.after_earlier
+                && later_lanes
+                    .iter()
+                    .any(|later| later.front().is_some_and(|q| q.sequence < front.sequence));
+            if !waits {
+                return Some(index);
+            }
+            older_than = front.sequence;
+        }
+        None
     }
 
     /// Records how much is still pending (queued plus in flight) after a write, noting when a
@@ -201,6 +255,34 @@ mod tests {
         let order: alloc::vec::Vec<u8> =
             core::iter::from_fn(|| queue.pop().map(|q| q.message.type_id)).collect();
         assert_eq!(order, [1, 20, 8, 9]);
+        assert_eq!(queue.queued_bytes(), 0);
+    }
+
+    #[test]
+    fn a_message_queued_after_earlier_ones_waits_for_them() {
+        let mut queue = OutboundQueue::new(1000, 100, 10_000, true);
+        let csid = ChunkStreamId::COMMAND;
+        let mut push = |priority, type_id, after_earlier| {
+            let _ = queue
+                .push_ordered(
+                    priority,
+                    csid,
+                    message(type_id, 1, KEYFRAME),
+                    0,
+                    after_earlier,
+                )
+                .unwrap();
+        };
+        push(Priority::Video, 9, false);
+        push(Priority::Audio, 8, false);
+        push(Priority::Command, 20, false); // jumps ahead
+        push(Priority::Command, 21, true); // closeStream: after the media before it
+        push(Priority::Command, 22, false); // and what follows it, too
+        push(Priority::Audio, 108, false); // queued after it: may not go before the video
+        push(Priority::Control, 1, false); // control still jumps
+        let order: alloc::vec::Vec<u8> =
+            core::iter::from_fn(|| queue.pop().map(|q| q.message.type_id)).collect();
+        assert_eq!(order, [1, 20, 8, 9, 21, 22, 108]);
         assert_eq!(queue.queued_bytes(), 0);
     }
 

@@ -722,7 +722,8 @@ impl ServerConnection {
     }
 
     /// Sends onStatus with an info object of the application's making (e.g. with `details`,
-    /// or a `tcUrl` for NetConnection.Connect.ReconnectRequest).
+    /// or a `tcUrl` for NetConnection.Connect.ReconnectRequest). A status on a message stream
+    /// other than 0 goes after the media already queued (Play.Stop after the last frame).
     pub fn send_status_object(
         &mut self,
         stream: u32,
@@ -730,21 +731,29 @@ impl ServerConnection {
     ) -> Result<SendStatus, ApiError> {
         self.check_stream(stream)?;
         let message = Message::Command(on_status(information, self.encoding));
-        self.core.send_message(stream, 0, &message)
+        if stream == 0 {
+            self.core.send_message(stream, 0, &message)
+        } else {
+            self.core.send_message_after_earlier(stream, 0, &message)
+        }
     }
 
-    /// Sends Stream EOF (RTMP 1.0 §7.1.7, event 1): playback of the stream is over.
+    /// Sends Stream EOF (RTMP 1.0 §7.1.7, event 1): playback of the stream is over. It goes
+    /// after the media already queued.
     pub fn send_stream_eof(&mut self, stream: u32) -> Result<SendStatus, ApiError> {
         self.check_stream(stream)?;
         let event = UserControl::StreamEof { stream_id: stream };
-        self.core.send_message(0, 0, &Message::UserControl(event))
+        self.core
+            .send_message_after_earlier(0, 0, &Message::UserControl(event))
     }
 
-    /// Sends Stream Dry (RTMP 1.0 §7.1.7, event 2): no data on the stream for now.
+    /// Sends Stream Dry (RTMP 1.0 §7.1.7, event 2): no data on the stream for now. It goes
+    /// after the media already queued.
     pub fn send_stream_dry(&mut self, stream: u32) -> Result<SendStatus, ApiError> {
         self.check_stream(stream)?;
         let event = UserControl::StreamDry { stream_id: stream };
-        self.core.send_message(0, 0, &Message::UserControl(event))
+        self.core
+            .send_message_after_earlier(0, 0, &Message::UserControl(event))
     }
 
     /// Calls `name` on the client (RTMP 1.0 §7.2.1.1) on message stream 0; its `_result` or
