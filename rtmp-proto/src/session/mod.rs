@@ -11,16 +11,29 @@
 //! - getters.
 //!
 //! Time is an [`Instant`] the caller passes in; the crate never reads a clock.
+//!
+//! The main types of both roles are re-exported here; the two that exist in both with
+//! different meanings, `PublishType` and `PlayStart`, stay in [`client`] and [`server`].
 
 pub mod client;
 mod config;
 mod core;
 mod error;
+#[cfg(test)]
+mod pair;
 mod queue;
 pub mod server;
 mod time;
 
+pub use client::{
+    ClientConnection, ClientConnectionConfig, ClientEvent, ConnectParams, ConnectionStatus,
+    PlayOptions, Status, StreamStatus, TransactionId,
+};
 pub use config::SessionConfig;
 pub use error::{ApiError, SessionError};
 pub use queue::SendStatus;
+pub use server::{
+    CallId, CallOutcome, CallRequest, ConnectRequest, PlayRequest, PublishRequest, RequestId,
+    ServerConnection, ServerConnectionConfig, ServerEvent, ServerOptions, StatusLevel, StreamKind,
+};
 pub use time::Instant;
