@@ -175,8 +175,8 @@ impl Link {
         arrived
     }
 
-    /// Takes what the writer's `poll_transmit` offers, up to the write limit; whether it
-    /// took anything.
+    /// Takes what the writer's `poll_transmit` offers, up to what is left of the step's
+    /// `budget`, to arrive at `arrival`; how many bytes it took.
     fn write(&mut self, output: &mut ChunkOutput, budget: &mut usize, arrival: Instant) -> usize {
         let take = output.len().min(*budget);
         let mut block = Vec::with_capacity(take);

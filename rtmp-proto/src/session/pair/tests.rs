@@ -2255,3 +2255,343 @@ fn the_end_of_a_stream_reaches_the_player_after_its_last_frames() {
         ]
     );
 }
+
+// ---- handshakes, pipelining and limits ----
+
+#[test]
+fn every_handshake_the_server_accepts_connects() {
+    use crate::handshake::{ClientMode, DigestLayout, ServerAccept};
+    for (mode, accept) in [
+        (ClientMode::Plain, ServerAccept::DigestOrPlain),
+        (ClientMode::Plain, ServerAccept::PlainOnly),
+        (
+            ClientMode::Digest(DigestLayout::One),
+            ServerAccept::DigestOrPlain,
+        ),
+        (
+            ClientMode::Digest(DigestLayout::Two),
+            ServerAccept::DigestOnly,
+        ),
+        // A digest offered to a plain-only server falls back to plain.
+        (
+            ClientMode::Digest(DigestLayout::One),
+            ServerAccept::PlainOnly,
+        ),
+    ] {
+        let mut client = ClientConnectionConfig::player("live", "rtmp://localhost/live");
+        client.handshake.mode = mode;
+        let mut server = ServerConnectionConfig::default();
+        server.handshake.accept = accept;
+        let mut pair = Pair::with_configs(client, server);
+        pair.connect();
+        let (client, _) = pair.events();
+        assert_eq!(client.last(), Some(&connected(0.0)), "{mode:?} {accept:?}");
+    }
+}
+
+#[test]
+fn the_client_closes_during_the_handshake() {
+    let mut pair = Pair::new();
+    pair.client.close();
+    pair.drive();
+    assert_eq!(
+        pair.events(),
+        (
+            vec![ClientEvent::Closed(SessionError::Closed)],
+            vec![ServerEvent::Closed(SessionError::Closed)]
+        )
+    );
+}
+
+#[test]
+fn commands_sent_behind_connect_wait_for_its_answer() {
+    for accept in [true, false] {
+        let mut pair = Pair::publisher();
+        if !accept {
+            pair.app.connect = Answer::Reject {
+                code: "",
+                description: "No.",
+            };
+        }
+        // Everything at once, as FFmpeg pipelines it: connect, releaseStream, FCPublish,
+        // createStream, then publish once the stream exists.
+        pair.client.connect().unwrap();
+        let request = pair
+            .client
+            .create_stream_to_publish("key", PublishType::Live)
+            .unwrap();
+        pair.drive();
+        let (client, server) = pair.events();
+        if accept {
+            assert_eq!(
+                client[2..],
+                [
+                    connected(0.0),
+                    fc_notification("onFCPublish", "NetStream.Publish.Start", "key"),
+                    ClientEvent::StreamCreated {
+                        request,
+                        stream_id: 1
+                    },
+                    ClientEvent::StreamBegin { stream: 1 },
+                    publish_start(1, "key"),
+                    ClientEvent::PublishStarted { stream: 1 },
+                ]
+            );
+            assert!(matches!(
+                &server[..],
+                [
+                    ServerEvent::ConnectRequest(_),
+                    ServerEvent::PublishRequest(_)
+                ]
+            ));
+        } else {
+            // The held commands died with the connection.
+            assert!(matches!(
+                &client[..],
+                [
+                    ClientEvent::HandshakeComplete,
+                    ClientEvent::ConnectRejected { .. },
+                    ClientEvent::Closed(SessionError::Closed)
+                ]
+            ));
+            assert!(matches!(
+                &server[..],
+                [
+                    ServerEvent::ConnectRequest(_),
+                    ServerEvent::Closed(SessionError::Closed)
+                ]
+            ));
+        }
+    }
+}
+
+#[test]
+fn a_message_beyond_the_receivers_limit_ends_the_connection() {
+    let mut server = ServerConnectionConfig::default();
+    server.session.limits.max_message_size = 100_000;
+    let mut pair = Pair::with_configs(
+        ClientConnectionConfig::publisher("live", "rtmp://localhost/live"),
+        server,
+    );
+    pair.connect();
+    pair.publish("key", PublishType::Live);
+    let _ = pair.events();
+    let _ = pair
+        .client
+        .send_video(1, 0, video(true, 100_000, 1))
+        .unwrap();
+    pair.drive();
+    assert_eq!(pair.server_events().len(), 1);
+    let _ = pair
+        .client
+        .send_video(1, 40, video(true, 100_001, 1))
+        .unwrap();
+    pair.drive();
+    let (client, server) = pair.events();
+    assert_eq!(
+        server,
+        [ServerEvent::Closed(SessionError::Chunk(
+            crate::chunk::ChunkError::MessageTooLarge {
+                len: 100_001,
+                max: 100_000
+            }
+        ))]
+    );
+    assert_eq!(client, [ClientEvent::Closed(SessionError::Closed)]);
+}
+
+#[test]
+fn a_chunk_size_of_one_works() {
+    let mut client = ClientConnectionConfig::publisher("live", "rtmp://localhost/live");
+    client.session.chunk_size = 1;
+    let mut server = ServerConnectionConfig::default();
+    server.session.chunk_size = 1;
+    let mut pair = Pair::with_configs(client, server);
+    pair.connect();
+    let publisher = pair.publish("key", PublishType::Live);
+    let player = pair.play("key");
+    let _ = pair.events();
+    let frame = video(true, 3000, 3);
+    let _ = pair.client.send_video(publisher, 5, frame.clone()).unwrap();
+    let _ = pair.server.send_video(player, 6, frame.clone()).unwrap();
+    pair.drive();
+    assert_eq!(
+        pair.events(),
+        (
+            vec![ClientEvent::Video {
+                stream: player,
+                timestamp: 6,
+                payload: frame.clone()
+            }],
+            vec![ServerEvent::Video {
+                stream: publisher,
+                timestamp: 5,
+                payload: frame
+            }]
+        )
+    );
+}
+
+#[test]
+fn an_unanswered_ping_times_out_in_virtual_time() {
+    let mut client = ClientConnectionConfig::publisher("live", "rtmp://localhost/live");
+    client.session.ping_interval = Some(Duration::from_secs(5));
+    client.session.ping_timeout = Duration::from_secs(2);
+    let mut pair = Pair::with_configs(client, ServerConnectionConfig::default());
+    pair.connect();
+    let _ = pair.events();
+    let start = pair.now;
+    // The client pings a server that answers...
+    pair.advance(Duration::from_secs(5));
+    assert_eq!(
+        pair.client_events(),
+        [ClientEvent::PingResponse {
+            round_trip: Duration::ZERO
+        }]
+    );
+    // ...then one that has gone silent.
+    pair.set_blackhole(Side::Server, true);
+    pair.advance(Duration::from_millis(6_999));
+    assert_eq!(pair.events(), (vec![], vec![]));
+    pair.advance(Duration::from_millis(1));
+    assert_eq!(pair.now, start + Duration::from_secs(12));
+    assert_eq!(
+        pair.events(),
+        (
+            vec![ClientEvent::Closed(SessionError::PingTimeout)],
+            vec![ServerEvent::Closed(SessionError::Closed)]
+        )
+    );
+}
+
+#[test]
+#[should_panic(expected = "the pair is still busy after 3 steps")]
+fn a_pair_that_never_settles_is_reported() {
+    let mut pair = Pair::new();
+    pair.step_limit = 3;
+    pair.connect();
+}
+
+#[test]
+fn a_full_queue_refuses_more_and_loses_nothing_it_took() {
+    let mut server = ServerConnectionConfig::default();
+    server.session.outbound_high_water = 20_000;
+    server.session.outbound_low_water = 5_000;
+    server.session.outbound_max = 50_000;
+    server.session.drop_video_when_congested = false;
+    let mut pair = Pair::with_configs(
+        ClientConnectionConfig::player("live", "rtmp://localhost/live"),
+        server,
+    );
+    pair.connect();
+    pair.play("cam");
+    let _ = pair.events();
+    // The player stops reading.
+    pair.set_write_limit(Side::Server, Some(0));
+    let mut taken = Vec::new();
+    let mut refused = 0;
+    for i in 0..10u32 {
+        let frame = video(false, 9_000, i as u8);
+        match pair.server.send_video(1, i, frame.clone()) {
+            Ok(_) => taken.push(ClientEvent::Video {
+                stream: 1,
+                timestamp: i,
+                payload: frame,
+            }),
+            Err(error) => {
+                assert_eq!(error, ApiError::QueueFull);
+                refused += 1;
+            }
+        }
+        let _ = pair.step();
+    }
+    assert_eq!((taken.len(), refused), (5, 5));
+    assert!(pair.server.pending_bytes() <= 50_000);
+    pair.set_write_limit(Side::Server, None);
+    pair.drive();
+    let (client, server) = pair.events();
+    assert_eq!(client, taken);
+    assert_eq!(server, [ServerEvent::Writable]);
+}
+
+#[test]
+fn a_server_whose_player_stops_reading_gives_up_when_it_cannot_answer() {
+    let mut server = ServerConnectionConfig::default();
+    server.session.outbound_max = 20_000;
+    server.session.drop_video_when_congested = false;
+    let mut pair = Pair::with_configs(
+        ClientConnectionConfig::player("live", "rtmp://localhost/live"),
+        server,
+    );
+    pair.connect();
+    pair.play("cam");
+    let _ = pair.events();
+    pair.set_write_limit(Side::Server, Some(0));
+    while pair.server.send_video(1, 0, video(true, 5_000, 1)).is_ok() {}
+    // The answer to this call does not fit: the client is not reading, and is dropped.
+    let _ = pair
+        .client
+        .call("getStreamLength", Value::Null, vec![])
+        .unwrap();
+    pair.drive();
+    assert_eq!(
+        pair.server_events(),
+        [ServerEvent::Closed(SessionError::Protocol(String::from(
+            "outbound queue full: the peer is not reading"
+        )))]
+    );
+}
+
+#[test]
+fn on_bw_done_when_the_server_sends_it() {
+    let mut server = ServerConnectionConfig::default();
+    server.options.send_bw_done = true;
+    let mut pair = Pair::with_configs(
+        ClientConnectionConfig::player("live", "rtmp://localhost/live"),
+        server,
+    );
+    pair.connect();
+    let (client, _) = pair.events();
+    assert_eq!(
+        client[2..],
+        [
+            connected(0.0),
+            ClientEvent::Command {
+                stream: 0,
+                command: Command::new("onBWDone", 0.0, Value::Null, vec![]),
+            },
+        ]
+    );
+}
+
+#[test]
+fn a_call_on_a_stream_is_answered_on_it() {
+    let mut pair = playing("cam");
+    let call = pair
+        .client
+        .call_on_stream(1, "custom", Value::Null, vec![])
+        .unwrap();
+    pair.drive();
+    let (client, server) = pair.events();
+    assert!(matches!(
+        &client[..],
+        [ClientEvent::CallError { transaction, .. }] if *transaction == call
+    ));
+    assert!(matches!(
+        &server[..],
+        [ServerEvent::Call(CallRequest {
+            stream: 1,
+            id: None,
+            ..
+        })]
+    ));
+    let answered_on: Vec<u32> = pair
+        .wire(Side::Server)
+        .into_iter()
+        .filter(|(_, _, message)| {
+            matches!(message, Message::Command(command) if command.name == "_error")
+        })
+        .map(|(stream, ..)| stream)
+        .collect();
+    assert_eq!(answered_on, [1]);
+}
