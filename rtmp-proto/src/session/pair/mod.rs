@@ -630,8 +630,8 @@ impl Pair {
         self.drive();
     }
 
-    /// Connects, then creates a stream and publishes `name` on it; the stream id, once the
-    /// client has it (the publish itself may be refused).
+    /// Creates a stream and publishes `name` on it (FFmpeg's way), driving until quiet; the
+    /// stream id (the publish itself may be refused or left waiting).
     pub(crate) fn publish(&mut self, name: &str, kind: super::client::PublishType) -> u32 {
         let request = self
             .client

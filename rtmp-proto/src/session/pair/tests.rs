@@ -1583,7 +1583,7 @@ fn assert_windowed(acks: &[u32], window: u32, received: u64) {
     );
 }
 
-/// What `writer` wrote to carry one message of `len` bytes, sent after everything else.
+/// How many bytes `writer` wrote for what `send` queued, once everything before was written.
 fn wire_cost(pair: &mut Pair, writer: Side, send: impl FnOnce(&mut Pair)) -> u64 {
     pair.drive();
     let before = pair.bytes_written(writer);
@@ -2594,4 +2594,48 @@ fn a_call_on_a_stream_is_answered_on_it() {
         .map(|(stream, ..)| stream)
         .collect();
     assert_eq!(answered_on, [1]);
+}
+
+#[test]
+fn an_aggregate_from_the_publisher_arrives_as_its_parts() {
+    use crate::message::AggregateBuilder;
+    use crate::type_id;
+    let mut pair = publishing("key");
+    let frame = video(true, 2000, 1);
+    let sound = audio(200, 2);
+    let next = video(false, 300, 3);
+    let mut builder = AggregateBuilder::new(1);
+    builder.push(u32::MAX - 5, type_id::VIDEO, &frame).unwrap();
+    builder.push(u32::MAX, type_id::AUDIO, &sound).unwrap();
+    builder.push(34, type_id::VIDEO, &next).unwrap();
+    let aggregate = builder.finish();
+    let _ = pair
+        .client
+        .send_message(
+            1,
+            aggregate.timestamp,
+            &Message::Aggregate(aggregate.payload),
+        )
+        .unwrap();
+    pair.drive();
+    assert_eq!(
+        pair.server_events(),
+        [
+            ServerEvent::Video {
+                stream: 1,
+                timestamp: u32::MAX - 5,
+                payload: frame
+            },
+            ServerEvent::Audio {
+                stream: 1,
+                timestamp: u32::MAX,
+                payload: sound
+            },
+            ServerEvent::Video {
+                stream: 1,
+                timestamp: 34,
+                payload: next
+            },
+        ]
+    );
 }
