@@ -152,7 +152,7 @@ impl Driver {
         let stream = u32::from(parameter % 4);
         let timestamp = u32::from(parameter) * 40;
         let result: Result<(), ApiError> = match which {
-            0 => self.server.ping(),
+            0 => self.server.ping(self.now),
             1 => self
                 .server
                 .send_video(stream, timestamp, Bytes::from_static(&[0x17, 1, 0, 0, 0, 1]))

@@ -226,6 +226,14 @@ impl Core {
         self.fail(SessionError::Closed);
     }
 
+    /// The peer closed its side of the transport: the connection ends as if closed by us.
+    pub(crate) fn handle_eof(&mut self, now: Instant) {
+        if !self.is_closed() {
+            self.now = now;
+            self.close();
+        }
+    }
+
     /// Feeds bytes read from the peer.
     pub(crate) fn handle_input(&mut self, now: Instant, input: &[u8]) -> Result<(), SessionError> {
         if let Some(error) = &self.error {
@@ -447,6 +455,34 @@ impl Core {
     pub(crate) fn send_raw(&mut self, raw: RawMessage) -> Result<SendStatus, ApiError> {
         let (priority, csid) = lane(&raw);
         self.send(priority, csid, raw)
+    }
+
+    /// Queues an encoded message in its lane, to go only after everything queued before it,
+    /// media included: for what ends a stream (closeStream, deleteStream, StreamEOF...), which
+    /// must not overtake the stream's last frames.
+    pub(crate) fn send_raw_after_earlier(
+        &mut self,
+        raw: RawMessage,
+    ) -> Result<SendStatus, ApiError> {
+        if self.is_closed() {
+            return Err(ApiError::Closed);
+        }
+        let (priority, csid) = lane(&raw);
+        let in_flight = self.output.len();
+        self.queue
+            .push_ordered(priority, csid, raw, in_flight, true)
+    }
+
+    /// Encodes `message` and queues it as [`send_raw_after_earlier`](Self::send_raw_after_earlier)
+    /// does.
+    pub(crate) fn send_message_after_earlier(
+        &mut self,
+        stream_id: u32,
+        timestamp: u32,
+        message: &Message,
+    ) -> Result<SendStatus, ApiError> {
+        let raw = message.to_raw(timestamp, stream_id)?;
+        self.send_raw_after_earlier(raw)
     }
 
     /// Chunks queued messages, highest priority first, until about [`TRANSMIT_BATCH`] bytes are

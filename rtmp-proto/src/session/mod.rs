@@ -3,23 +3,37 @@
 //!
 //! A connection is driven by its owner (an adapter, or a test) with four kinds of calls:
 //! - inputs: `handle_input(now, bytes)` with what was read, `handle_timeout(now)` when
-//!   `poll_timeout()` is reached;
+//!   `poll_timeout()` is reached, `handle_eof(now)` when a read returns no bytes (the peer
+//!   closed its side; the connection ends with `Closed`);
 //! - outputs, polled after every input or command until they return `None`: `poll_event()`,
 //!   then `poll_transmit()` for the bytes to write, then `poll_timeout()`;
 //! - commands of the application (connect, publish, accept a request, send media...);
 //! - getters.
 //!
 //! Time is an [`Instant`] the caller passes in; the crate never reads a clock.
+//!
+//! The main types of both roles are re-exported here; the two that exist in both with
+//! different meanings, `PublishType` and `PlayStart`, stay in [`client`] and [`server`].
 
 pub mod client;
 mod config;
 mod core;
 mod error;
+#[cfg(test)]
+mod pair;
 mod queue;
 pub mod server;
 mod time;
 
+pub use client::{
+    ClientConnection, ClientConnectionConfig, ClientEvent, ConnectParams, ConnectionStatus,
+    PlayOptions, Status, StreamStatus, TransactionId,
+};
 pub use config::SessionConfig;
 pub use error::{ApiError, SessionError};
 pub use queue::SendStatus;
+pub use server::{
+    CallId, CallOutcome, CallRequest, ConnectRequest, PlayRequest, PublishRequest, RequestId,
+    ServerConnection, ServerConnectionConfig, ServerEvent, ServerOptions, StatusLevel, StreamKind,
+};
 pub use time::Instant;

@@ -61,8 +61,11 @@ fn video_kind(payload: &[u8]) -> VideoKind {
 pub(crate) struct Queued {
     pub(crate) csid: ChunkStreamId,
     pub(crate) message: RawMessage,
-    /// Order of arrival in the queue, across lanes.
+    /// When it was queued, counted across lanes.
     sequence: u64,
+    /// Goes only after everything queued before it, whatever the lanes: a command that ends a
+    /// stream must not overtake that stream's media.
+    after_earlier: bool,
 }
 
 /// Messages waiting to be chunked, bounded in bytes.
@@ -70,7 +73,6 @@ pub(crate) struct Queued {
 pub(crate) struct OutboundQueue {
     lanes: [VecDeque<Queued>; LANES],
     queued_bytes: usize,
-    next_sequence: u64,
     high_water: usize,
     low_water: usize,
     max: usize,
@@ -80,6 +82,7 @@ pub(crate) struct OutboundQueue {
     writable_again: bool,
     /// Message streams whose video is being skipped until the next keyframe.
     skipping_video: BTreeSet<u32>,
+    next_sequence: u64,
 }
 
 impl OutboundQueue {
@@ -87,7 +90,6 @@ impl OutboundQueue {
         OutboundQueue {
             lanes: Default::default(),
             queued_bytes: 0,
-            next_sequence: 0,
             high_water,
             low_water: low_water.min(high_water),
             max,
@@ -95,6 +97,7 @@ impl OutboundQueue {
             congested: false,
             writable_again: false,
             skipping_video: BTreeSet::new(),
+            next_sequence: 0,
         }
     }
 
@@ -111,6 +114,20 @@ impl OutboundQueue {
         csid: ChunkStreamId,
         message: RawMessage,
         in_flight: usize,
+    ) -> Result<SendStatus, ApiError> {
+        self.push_ordered(priority, csid, message, in_flight, false)
+    }
+
+    /// Queues `message` as [`push`](Self::push) does; with `after_earlier`, it (and what
+    /// follows it in its lane) goes only after every message queued before it, in whatever
+    /// lane: closeStream after the stream's last frames.
+    pub(crate) fn push_ordered(
+        &mut self,
+        priority: Priority,
+        csid: ChunkStreamId,
+        message: RawMessage,
+        in_flight: usize,
+        after_earlier: bool,
     ) -> Result<SendStatus, ApiError> {
         let pending = self.queued_bytes.saturating_add(in_flight);
         let size = message.payload.len();
@@ -141,6 +158,7 @@ impl OutboundQueue {
             csid,
             message,
             sequence,
+            after_earlier,
         });
         if pending.saturating_add(size) >= self.high_water {
             self.congested = true;
@@ -150,30 +168,37 @@ impl OutboundQueue {
         }
     }
 
-    /// The next message to chunk, highest priority first, except that a command or data
-    /// message on a media stream (an onStatus such as Play.UnpublishNotify, or new metadata)
-    /// never overtakes media queued before it: players stop reading at Play.Stop or
-    /// UnpublishNotify, and would lose the frames it overtook.
+    /// The next message to chunk, highest priority first.
     pub(crate) fn pop(&mut self) -> Option<Queued> {
-        let mut lane = self.lanes.iter().position(|lane| !lane.is_empty())?;
-        if lane == Priority::Command as usize {
-            if let Some(head) = self.lanes[lane].front() {
-                if head.message.stream_id != 0 {
-                    let older_media = [Priority::Audio, Priority::Video]
-                        .into_iter()
-                        .map(|media| media as usize)
-                        .filter_map(|media| Some((media, self.lanes[media].front()?.sequence)))
-                        .filter(|&(_, sequence)| sequence < head.sequence)
-                        .min_by_key(|&(_, sequence)| sequence);
-                    if let Some((media, _)) = older_media {
-                        lane = media;
-                    }
-                }
-            }
-        }
-        let queued = self.lanes[lane].pop_front()?;
+        let lane = self.next_lane()?;
+        let queued = self.lanes.get_mut(lane)?.pop_front()?;
         self.queued_bytes -= queued.message.payload.len();
         Some(queued)
+    }
+
+    /// The first lane whose front may go. A front queued `after_earlier` waits while a later
+    /// lane holds something older; then only messages older than it may go. The oldest front
+    /// of all can always go, so a queue with messages always yields one.
+    fn next_lane(&self) -> Option<usize> {
+        let mut older_than = u64::MAX;
+        for (index, lane) in self.lanes.iter().enumerate() {
+            let Some(front) = lane.front() else {
+                continue;
+            };
+            if front.sequence > older_than {
+                continue;
+            }
+            let later_lanes = self.lanes.get(index + 1..).unwrap_or_default();
+            let waits = front.after_earlier
+                && later_lanes
+                    .iter()
+                    .any(|later| later.front().is_some_and(|q| q.sequence < front.sequence));
+            if !waits {
+                return Some(index);
+            }
+            older_than = front.sequence;
+        }
+        None
     }
 
     /// Records how much is still pending (queued plus in flight) after a write, noting when a
@@ -222,7 +247,7 @@ mod tests {
                 .push(
                     priority,
                     ChunkStreamId::COMMAND,
-                    message(type_id, 0, KEYFRAME),
+                    message(type_id, 1, KEYFRAME),
                     0,
                 )
                 .unwrap();
@@ -234,33 +259,31 @@ mod tests {
     }
 
     #[test]
-    fn statuses_on_a_media_stream_wait_for_the_media_before_them() {
+    fn a_message_queued_after_earlier_ones_waits_for_them() {
         let mut queue = OutboundQueue::new(1000, 100, 10_000, true);
-        let mut push = |priority, type_id, stream_id| {
+        let csid = ChunkStreamId::COMMAND;
+        let mut push = |priority, type_id, after_earlier| {
             let _ = queue
-                .push(
+                .push_ordered(
                     priority,
-                    ChunkStreamId::COMMAND,
-                    message(type_id, stream_id, KEYFRAME),
+                    csid,
+                    message(type_id, 1, KEYFRAME),
                     0,
+                    after_earlier,
                 )
                 .unwrap();
         };
-        push(Priority::Video, 9, 1);
-        push(Priority::Audio, 8, 1);
-        push(Priority::Command, 20, 1); // e.g. Play.UnpublishNotify
-        push(Priority::Video, 9, 1);
-        push(Priority::Command, 20, 0);
-        push(Priority::Control, 1, 0);
-        let order: alloc::vec::Vec<(u8, u32)> = core::iter::from_fn(|| {
-            queue
-                .pop()
-                .map(|q| (q.message.type_id, q.message.stream_id))
-        })
-        .collect();
-        // Commands stay in order among themselves, so the connection-level one follows the
-        // status; media queued after the status stays after it.
-        assert_eq!(order, [(1, 0), (9, 1), (8, 1), (20, 1), (20, 0), (9, 1)]);
+        push(Priority::Video, 9, false);
+        push(Priority::Audio, 8, false);
+        push(Priority::Command, 20, false); // jumps ahead
+        push(Priority::Command, 21, true); // closeStream: after the media before it
+        push(Priority::Command, 22, false); // and what follows it, too
+        push(Priority::Audio, 108, false); // queued after it: may not go before the video
+        push(Priority::Control, 1, false); // control still jumps
+        let order: alloc::vec::Vec<u8> =
+            core::iter::from_fn(|| queue.pop().map(|q| q.message.type_id)).collect();
+        assert_eq!(order, [1, 20, 8, 9, 21, 22, 108]);
+        assert_eq!(queue.queued_bytes(), 0);
     }
 
     #[test]

@@ -387,6 +387,14 @@ impl ClientConnection {
         self.pump();
     }
 
+    /// The server closed its side of the transport (a read returned no bytes): the
+    /// connection ends with [`ClientEvent::Closed`]`(`[`SessionError::Closed`]`)`, after the
+    /// events of what was read before, unless it has ended already. Nothing is sent.
+    pub fn handle_eof(&mut self, now: Instant) {
+        self.core.handle_eof(now);
+        self.pump();
+    }
+
     // ---- outputs ----
 
     /// The next event; after [`ClientEvent::Closed`], nothing.
@@ -656,7 +664,10 @@ impl ClientConnection {
     /// Stops publishing or playing on `stream` (`closeStream`, sent on the stream); the stream
     /// stays, idle.
     pub fn close_stream(&mut self, stream: u32) -> Result<(), ApiError> {
-        self.stream_command(stream, "closeStream", Vec::new())?;
+        self.check_connect_sent()?;
+        self.check_stream(stream, |_| true)?;
+        let command = Command::new("closeStream", 0.0, Value::Null, Vec::new());
+        self.queue_after_media(vec![(stream, command.into())], 0)?;
         self.set_status(stream, StreamStatus::Created);
         Ok(())
     }
@@ -671,7 +682,7 @@ impl ClientConnection {
             Value::Null,
             vec![Value::from(stream)],
         );
-        self.queue(vec![(0, command.into())], 1)?;
+        self.queue_after_media(vec![(0, command.into())], 1)?;
         self.streams.remove(&stream);
         Ok(())
     }
@@ -694,7 +705,7 @@ impl ClientConnection {
             Value::Null,
             vec![Value::from(name)],
         );
-        self.queue(vec![(0, command.into())], 1)?;
+        self.queue_after_media(vec![(0, command.into())], 1)?;
         Ok(())
     }
 
@@ -892,12 +903,33 @@ impl ClientConnection {
         self.send_batch(batch, transactions).map(drop)
     }
 
+    /// [`queue`](Self::queue) for commands that end a stream: they go after the media queued
+    /// before them, which the server would otherwise receive on a stream no longer publishing.
+    fn queue_after_media(
+        &mut self,
+        batch: Vec<Outgoing>,
+        transactions: u64,
+    ) -> Result<(), ApiError> {
+        self.send_batch_ordered(batch, transactions, true).map(drop)
+    }
+
     /// Queues every message of `batch` or none of them (so that a refused call changes
     /// nothing), then counts `transactions` transaction ids as used.
     fn send_batch(
         &mut self,
         batch: Vec<Outgoing>,
         transactions: u64,
+    ) -> Result<SendStatus, ApiError> {
+        self.send_batch_ordered(batch, transactions, false)
+    }
+
+    /// [`send_batch`](Self::send_batch), the messages going after everything queued before
+    /// them if `after_earlier`.
+    fn send_batch_ordered(
+        &mut self,
+        batch: Vec<Outgoing>,
+        transactions: u64,
+        after_earlier: bool,
     ) -> Result<SendStatus, ApiError> {
         self.check_open()?;
         let mut encoded = Vec::with_capacity(batch.len());
@@ -912,7 +944,12 @@ impl ClientConnection {
         }
         let mut status = SendStatus::Queued;
         for raw in encoded {
-            if self.core.send_raw(raw)? == SendStatus::AboveHighWater {
+            let queued = if after_earlier {
+                self.core.send_raw_after_earlier(raw)?
+            } else {
+                self.core.send_raw(raw)?
+            };
+            if queued == SendStatus::AboveHighWater {
                 status = SendStatus::AboveHighWater;
             }
         }

@@ -325,6 +325,16 @@ impl ServerConnection {
         self.pump();
     }
 
+    /// The client closed its side of the transport (a read returned no bytes): the
+    /// connection ends with [`ServerEvent::Closed`]`(`[`SessionError::Closed`]`)`, after the
+    /// events of what was read before, unless it has ended already. A request waiting for the
+    /// application is dropped with it.
+    pub fn handle_eof(&mut self, now: Instant) {
+        self.now = now;
+        self.core.handle_eof(now);
+        self.pump();
+    }
+
     // ---- Outputs ----
 
     /// The next event; `None` when there is none for now. After the connection ends, the
@@ -712,7 +722,8 @@ impl ServerConnection {
     }
 
     /// Sends onStatus with an info object of the application's making (e.g. with `details`,
-    /// or a `tcUrl` for NetConnection.Connect.ReconnectRequest).
+    /// or a `tcUrl` for NetConnection.Connect.ReconnectRequest). A status on a message stream
+    /// other than 0 goes after the media already queued (Play.Stop after the last frame).
     pub fn send_status_object(
         &mut self,
         stream: u32,
@@ -720,21 +731,29 @@ impl ServerConnection {
     ) -> Result<SendStatus, ApiError> {
         self.check_stream(stream)?;
         let message = Message::Command(on_status(information, self.encoding));
-        self.core.send_message(stream, 0, &message)
+        if stream == 0 {
+            self.core.send_message(stream, 0, &message)
+        } else {
+            self.core.send_message_after_earlier(stream, 0, &message)
+        }
     }
 
-    /// Sends Stream EOF (RTMP 1.0 §7.1.7, event 1): playback of the stream is over.
+    /// Sends Stream EOF (RTMP 1.0 §7.1.7, event 1): playback of the stream is over. It goes
+    /// after the media already queued.
     pub fn send_stream_eof(&mut self, stream: u32) -> Result<SendStatus, ApiError> {
         self.check_stream(stream)?;
         let event = UserControl::StreamEof { stream_id: stream };
-        self.core.send_message(0, 0, &Message::UserControl(event))
+        self.core
+            .send_message_after_earlier(0, 0, &Message::UserControl(event))
     }
 
-    /// Sends Stream Dry (RTMP 1.0 §7.1.7, event 2): no data on the stream for now.
+    /// Sends Stream Dry (RTMP 1.0 §7.1.7, event 2): no data on the stream for now. It goes
+    /// after the media already queued.
     pub fn send_stream_dry(&mut self, stream: u32) -> Result<SendStatus, ApiError> {
         self.check_stream(stream)?;
         let event = UserControl::StreamDry { stream_id: stream };
-        self.core.send_message(0, 0, &Message::UserControl(event))
+        self.core
+            .send_message_after_earlier(0, 0, &Message::UserControl(event))
     }
 
     /// Calls `name` on the client (RTMP 1.0 §7.2.1.1) on message stream 0; its `_result` or
@@ -758,12 +777,13 @@ impl ServerConnection {
         Ok(CallId(transaction))
     }
 
-    /// Sends a Ping Request (RTMP 1.0 §6.2, event 6), timed from the `now` of the last input or
-    /// timeout; the answer arrives as [`ServerEvent::PingResponse`]. Does nothing while a ping
-    /// is unanswered.
-    pub fn ping(&mut self) -> Result<(), ApiError> {
+    /// Sends a Ping Request (RTMP 1.0 §6.2, event 6) at `now`; the answer arrives as
+    /// [`ServerEvent::PingResponse`] with the time since `now`. Does nothing while a ping is
+    /// unanswered.
+    pub fn ping(&mut self, now: Instant) -> Result<(), ApiError> {
         self.check_open()?;
-        self.core.send_ping(self.now);
+        self.now = self.now.max(now);
+        self.core.send_ping(now);
         Ok(())
     }
 

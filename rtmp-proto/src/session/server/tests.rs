@@ -1341,7 +1341,7 @@ fn a_peer_fault_ends_the_connection_for_good() {
         h.server.send_status(stream, StatusLevel::Status, "x", "y"),
         Err(ApiError::Closed)
     );
-    assert_eq!(h.server.ping(), Err(ApiError::Closed));
+    assert_eq!(h.server.ping(h.now), Err(ApiError::Closed));
     h.server.handle_timeout(Instant::from_millis(1_000_000));
     assert_eq!(h.server.poll_event(), None);
 }
@@ -1707,8 +1707,7 @@ fn statuses_and_stream_notices() {
 fn ping_measures_the_round_trip() {
     let mut h = Harness::connected(ServerConnectionConfig::default());
     h.now = Instant::from_millis(100);
-    h.server.handle_timeout(h.now);
-    h.server.ping().unwrap();
+    h.server.ping(h.now).unwrap();
     let Some(out) = h.server.poll_transmit() else {
         panic!("a ping request is due");
     };
