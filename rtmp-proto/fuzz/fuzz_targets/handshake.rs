@@ -9,35 +9,15 @@ use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
 use rtmp_proto::handshake::{
     ClientConfig, ClientHandshake, ClientMode, DigestLayout, HandshakeError, HandshakeMode,
-    RngCore, ServerAccept, ServerConfig, ServerHandshake, PACKET_LEN,
+    ServerAccept, ServerConfig, ServerHandshake, PACKET_LEN,
 };
 
 /// The most a handshake may consume: C0/S0 and two packets.
 const HANDSHAKE_BYTES: usize = 1 + 2 * PACKET_LEN;
 
-/// splitmix64: deterministic, so that every run of an input behaves the same.
-struct FixedRng(u64);
-
-impl RngCore for FixedRng {
-    fn next_u32(&mut self) -> u32 {
-        (self.next_u64() >> 32) as u32
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn fill_bytes(&mut self, dest: &mut [u8]) {
-        for chunk in dest.chunks_mut(8) {
-            let word = self.next_u64().to_le_bytes();
-            chunk.copy_from_slice(&word[..chunk.len()]);
-        }
-    }
-}
+#[path = "common/mod.rs"]
+mod common;
+use common::FixedRng;
 
 /// What one feeding produced, to compare the whole and the split feedings.
 #[derive(Debug, PartialEq)]

@@ -23,38 +23,18 @@ use std::time::Duration;
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
 use rtmp_proto::amf::Value;
-use rtmp_proto::handshake::{ClientConfig, ClientHandshake, RngCore};
+use rtmp_proto::handshake::{ClientConfig, ClientHandshake};
 use rtmp_proto::message::Data;
 use rtmp_proto::session::server::{
-    RequestId, ServerConnection, ServerConnectionConfig, ServerEvent, ServerOptions,
-    StatusLevel, StreamKind,
+    RequestId, ServerConnection, ServerConnectionConfig, ServerEvent, ServerOptions, StatusLevel,
+    StreamKind,
 };
 use rtmp_proto::session::{ApiError, Instant, SessionConfig, SessionError};
 use rtmp_proto::Limits;
 
-/// splitmix64: deterministic, so that every run of an input behaves the same.
-struct FixedRng(u64);
-
-impl RngCore for FixedRng {
-    fn next_u32(&mut self) -> u32 {
-        (self.next_u64() >> 32) as u32
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn fill_bytes(&mut self, dest: &mut [u8]) {
-        for chunk in dest.chunks_mut(8) {
-            let word = self.next_u64().to_le_bytes();
-            chunk.copy_from_slice(&word[..chunk.len()]);
-        }
-    }
-}
+#[path = "common/mod.rs"]
+mod common;
+use common::FixedRng;
 
 const SERVER_SEED: u64 = 0x5EED;
 
@@ -155,11 +135,19 @@ impl Driver {
             0 => self.server.ping(self.now),
             1 => self
                 .server
-                .send_video(stream, timestamp, Bytes::from_static(&[0x17, 1, 0, 0, 0, 1]))
+                .send_video(
+                    stream,
+                    timestamp,
+                    Bytes::from_static(&[0x17, 1, 0, 0, 0, 1]),
+                )
                 .map(drop),
             2 => self
                 .server
-                .send_video(stream, timestamp, Bytes::from_static(&[0x27, 1, 0, 0, 0, 2]))
+                .send_video(
+                    stream,
+                    timestamp,
+                    Bytes::from_static(&[0x27, 1, 0, 0, 0, 2]),
+                )
                 .map(drop),
             3 => self
                 .server
@@ -167,9 +155,17 @@ impl Driver {
                 .map(drop),
             4 => self
                 .server
-                .send_status(stream, StatusLevel::Status, "NetStream.Play.PublishNotify", "x")
+                .send_status(
+                    stream,
+                    StatusLevel::Status,
+                    "NetStream.Play.PublishNotify",
+                    "x",
+                )
                 .map(drop),
-            5 => self.server.call("fuzz", vec![Value::from(parameter)]).map(drop),
+            5 => self
+                .server
+                .call("fuzz", vec![Value::from(parameter)])
+                .map(drop),
             6 => self.server.send_stream_eof(stream).map(drop),
             7 => self
                 .server
@@ -215,17 +211,15 @@ impl Driver {
             }
             let answer = match &event {
                 ServerEvent::ConnectRequest(request) => self.server.accept_connect(request.id),
-                ServerEvent::PublishRequest(request) if self.refuse => self.server.reject_publish(
-                    request.id,
-                    "NetStream.Publish.BadName",
-                    "no",
-                ),
+                ServerEvent::PublishRequest(request) if self.refuse => {
+                    self.server
+                        .reject_publish(request.id, "NetStream.Publish.BadName", "no")
+                }
                 ServerEvent::PublishRequest(request) => self.server.accept_publish(request.id),
-                ServerEvent::PlayRequest(request) if self.refuse => self.server.reject_play(
-                    request.id,
-                    "NetStream.Play.StreamNotFound",
-                    "no",
-                ),
+                ServerEvent::PlayRequest(request) if self.refuse => {
+                    self.server
+                        .reject_play(request.id, "NetStream.Play.StreamNotFound", "no")
+                }
                 ServerEvent::PlayRequest(request) => {
                     self.server.accept_play(request.id, StreamKind::Live)
                 }
