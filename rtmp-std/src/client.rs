@@ -34,8 +34,11 @@ use crate::{Error, Transport};
 /// Events a [`Publisher`] keeps for [`Publisher::next_event`] while it waits; older ones are
 /// dropped past this many (a publisher's server says little).
 const PUBLISHER_BACKLOG: usize = 256;
-/// How long [`Client::close`] waits for the last bytes to go and the server to hang up.
+/// How long [`Client::close`] waits for the connection to wind up.
 const CLOSE_LINGER: Duration = Duration::from_secs(2);
+/// How often a [`Publisher`] that sends without waiting between frames also reads what the
+/// server said (acknowledgements, pings to answer).
+const PUBLISHER_READ_INTERVAL: Duration = Duration::from_millis(100);
 
 /// Which `connect` parameters to send (RTMP 1.0 §7.2.1.1): servers tell publishers from
 /// players by them, as FFmpeg's two sets show.
@@ -401,6 +404,7 @@ impl<S: Transport> Client<S> {
         Ok(Publisher {
             client: self,
             stream,
+            last_read: StdInstant::now(),
         })
     }
 
@@ -428,7 +432,7 @@ impl<S: Transport> Client<S> {
     }
 
     /// Closes the connection politely (`deleteStream` for each stream, as FFmpeg does), writes
-    /// the last bytes and waits briefly for the server to hang up.
+    /// the last bytes and waits (at most 2 s) for the server to hang up.
     pub fn close(mut self) -> Result<(), Error> {
         self.shut();
         match self.driver.ended() {
@@ -553,6 +557,7 @@ impl<S: Transport> Client<S> {
 pub struct Publisher<S = MaybeTls> {
     client: Client<S>,
     stream: u32,
+    last_read: StdInstant,
 }
 
 impl<S: Transport> Publisher<S> {
@@ -566,7 +571,8 @@ impl<S: Transport> Publisher<S> {
         &mut self.client
     }
 
-    /// Sends an FLV video tag body at `timestamp` (milliseconds) and writes it. Under
+    /// Sends an FLV video tag body at `timestamp` (milliseconds) and writes it (every 100 ms,
+    /// a send also reads what the server said, for at most a millisecond). Under
     /// congestion, frames that are not keyframes may be dropped ([`SendStatus::DroppedVideo`]).
     pub fn send_video(&mut self, timestamp: u32, payload: Bytes) -> Result<SendStatus, Error> {
         let stream = self.stream;
@@ -597,6 +603,9 @@ impl<S: Transport> Publisher<S> {
     ) -> Result<SendStatus, Error> {
         let status = self.client.api(command)?;
         self.client.flush()?;
+        if self.last_read.elapsed() >= PUBLISHER_READ_INTERVAL {
+            self.wait(Duration::from_millis(1))?;
+        }
         Ok(status)
     }
 
@@ -605,6 +614,7 @@ impl<S: Transport> Publisher<S> {
     /// [`next_event`](Self::next_event).
     pub fn wait(&mut self, duration: Duration) -> Result<(), Error> {
         let until = StdInstant::now() + duration;
+        self.last_read = StdInstant::now();
         loop {
             match self.client.driver.next_event(Some(until))? {
                 None => return Ok(()),

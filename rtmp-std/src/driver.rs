@@ -19,6 +19,8 @@ const MIN_READ: usize = 4 * 1024;
 /// Slices per vectored write: a chunk is two (header, payload), so this writes up to 256
 /// chunks, 1 MiB at the default chunk size, per call.
 const MAX_SLICES: usize = 512;
+/// How long a connection that ended waits for the peer to close its side.
+const LINGER: Duration = Duration::from_secs(2);
 /// The shortest read timeout set: zero would mean "no timeout" to `TcpStream`.
 const MIN_READ_TIMEOUT: Duration = Duration::from_millis(1);
 
@@ -220,11 +222,12 @@ impl<S: Transport, C: Connection> Driver<S, C> {
     /// Writes the last bytes, says goodbye to the stream and records why the connection ended.
     fn finish(&mut self, reason: SessionError) {
         if matches!(self.link, Link::Open) {
-            match self
-                .write_queued()
-                .and_then(|()| self.stream.shutdown_write())
-            {
-                Ok(()) => {}
+            match self.write_queued() {
+                Ok(()) => {
+                    if self.stream.shutdown_write().is_ok() {
+                        self.linger();
+                    }
+                }
                 Err(error) => self.link = Link::Failed(Error::from(error)),
             }
         }
@@ -233,6 +236,36 @@ impl<S: Transport, C: Connection> Driver<S, C> {
             (Link::PeerClosed, SessionError::Closed) if !self.closed_locally => Error::PeerClosed,
             (_, reason) => Error::from(reason),
         });
+    }
+
+    /// Reads and drops what the peer still sends until it closes its side, for at most
+    /// [`LINGER`]: closing a TCP socket with unread bytes resets the connection, and the peer
+    /// may lose our last answer with it.
+    fn linger(&mut self) {
+        let until = StdInstant::now() + LINGER;
+        let mut scratch = [0u8; 4096];
+        loop {
+            let left = until.saturating_duration_since(StdInstant::now());
+            if left.is_zero()
+                || self
+                    .apply_read_timeout(Some(left.max(MIN_READ_TIMEOUT)))
+                    .is_err()
+            {
+                return;
+            }
+            match self.stream.read(&mut scratch) {
+                Ok(0) => return,
+                Ok(_) => {}
+                Err(error)
+                    if matches!(
+                        error.kind(),
+                        io::ErrorKind::WouldBlock
+                            | io::ErrorKind::TimedOut
+                            | io::ErrorKind::Interrupted
+                    ) => {}
+                Err(_) => return,
+            }
+        }
     }
 
     /// A read or write failed: the connection ends with that error.

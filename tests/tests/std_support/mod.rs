@@ -162,13 +162,18 @@ impl Transport for PipeEnd {
         self.read_timeout = timeout;
         Ok(())
     }
+
+    fn shutdown_write(&mut self) -> io::Result<()> {
+        let mut state = self.outgoing.bytes.lock().unwrap();
+        state.1 = true;
+        self.outgoing.changed.notify_all();
+        Ok(())
+    }
 }
 
 impl Drop for PipeEnd {
     fn drop(&mut self) {
-        let mut state = self.outgoing.bytes.lock().unwrap();
-        state.1 = true;
-        self.outgoing.changed.notify_all();
+        let _ = self.shutdown_write();
     }
 }
 
