@@ -223,8 +223,10 @@ impl<S: Transport, C: Connection> Driver<S, C> {
     fn finish(&mut self, reason: SessionError) {
         if matches!(self.link, Link::Open) {
             match self.write_queued() {
+                // Only a connection closed on purpose (by us, or refusing the peer) may have
+                // a last answer in flight; one that timed out or failed has nothing to say.
                 Ok(()) => {
-                    if self.stream.shutdown_write().is_ok() {
+                    if self.stream.shutdown_write().is_ok() && reason == SessionError::Closed {
                         self.linger();
                     }
                 }
@@ -345,5 +347,117 @@ impl<S: Transport, C: Connection> Driver<S, C> {
             self.read_timeout = Some(wanted);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+    use std::os::unix::net::UnixStream;
+    use std::time::Duration;
+
+    use bytes::Bytes;
+    use rtmp_proto::session::server::{ServerConnectionConfig, ServerEvent};
+    use rtmp_proto::session::SessionError;
+
+    use super::*;
+    use crate::client::{Client, ClientOptions};
+    use crate::server::ServerSession;
+
+    /// A stream that takes at most 7 bytes per write, to exercise partial vectored writes,
+    /// and counts how often its read timeout is set.
+    struct Trickle {
+        inner: UnixStream,
+        timeouts_set: usize,
+    }
+
+    impl Read for Trickle {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.inner.read(buf)
+        }
+    }
+
+    impl Write for Trickle {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.inner.write(&buf[..buf.len().min(7)])
+        }
+
+        fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+            let first = bufs.iter().find(|buf| !buf.is_empty());
+            self.write(first.map_or(&[][..], |buf| &buf[..]))
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Transport for Trickle {
+        fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+            self.timeouts_set += 1;
+            self.inner.set_read_timeout(timeout)
+        }
+    }
+
+    #[test]
+    fn a_read_timeout_becomes_handle_timeout() {
+        let (ours, _silent_peer) = UnixStream::pair().unwrap();
+        let mut config = ServerConnectionConfig::default();
+        config.session.handshake_timeout = Duration::from_millis(100);
+        let mut session = ServerSession::new(ours, config);
+        let started = StdInstant::now();
+        let event = session.next_event().unwrap();
+        assert_eq!(event, ServerEvent::Closed(SessionError::HandshakeTimeout));
+        assert!(started.elapsed() < Duration::from_secs(2));
+        let reason = session.next_event().unwrap_err();
+        assert_eq!(reason.to_string(), "handshake timed out");
+    }
+
+    #[test]
+    fn partial_writes_deliver_every_byte_in_order() {
+        let (client_end, server_end) = UnixStream::pair().unwrap();
+        let frames: Vec<Bytes> = (0..6u8)
+            .map(|index| Bytes::from(vec![0x17 + (index % 2) * 0x10; 9000 + usize::from(index)]))
+            .collect();
+        let server = std::thread::spawn(move || {
+            let trickle = Trickle {
+                inner: server_end,
+                timeouts_set: 0,
+            };
+            let mut session = ServerSession::new(trickle, ServerConnectionConfig::default());
+            let mut received = Vec::new();
+            while let Ok(event) = session.next_event() {
+                match event {
+                    ServerEvent::ConnectRequest(request) => {
+                        session.accept_connect(request.id).unwrap()
+                    }
+                    ServerEvent::PublishRequest(request) => {
+                        session.accept_publish(request.id).unwrap()
+                    }
+                    ServerEvent::Video { payload, .. } => received.push(payload),
+                    _ => {}
+                }
+            }
+            (received, session.transport().timeouts_set)
+        });
+        let trickle = Trickle {
+            inner: client_end,
+            timeouts_set: 0,
+        };
+        let client = Client::connect_over(trickle, "rtmp://pair/live", ClientOptions::publisher())
+            .expect("connect through 7-byte writes");
+        let mut publisher = client.publish("trickle").expect("publish");
+        for (index, frame) in frames.iter().enumerate() {
+            let _ = publisher.send_video(index as u32, frame.clone()).unwrap();
+        }
+        publisher.close().unwrap();
+        let (received, timeouts_set) = server.join().unwrap();
+        assert_eq!(received, frames);
+        // The server reads many times, but its deadline (the idle timeout) barely moves
+        // between reads: the timeout is set a few times, not once per read.
+        assert!(
+            timeouts_set < 10,
+            "the read timeout was set {timeouts_set} times"
+        );
     }
 }

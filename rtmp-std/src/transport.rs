@@ -17,9 +17,10 @@ pub trait Transport: Read + Write {
     fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()>;
 
     /// Says to the peer that we will write no more (TCP's FIN), after the last bytes were
-    /// written. A connection that ends then reads until the peer closes its side too (for at
-    /// most a few seconds), so that closing with unread bytes does not reset the connection
-    /// and destroy the last answer before the peer reads it. The default fails with
+    /// written. A connection closed on purpose (by the application, or refusing a connect)
+    /// then reads until the peer closes its side too (for at most 2 s), so that closing with
+    /// unread bytes does not reset the connection and destroy the last answer before the peer
+    /// reads it. The default fails with
     /// [`io::ErrorKind::Unsupported`]: the stream is dropped at once.
     fn shutdown_write(&mut self) -> io::Result<()> {
         Err(io::ErrorKind::Unsupported.into())
