@@ -4,6 +4,9 @@
 //! ```text
 //! cargo run -p rtmp-std --example play -- rtmp://127.0.0.1/live/cam1 out.flv
 //! ```
+//!
+//! `rtmps://` URLs need the `tls` feature; `RTMP_TRUST=cert.pem` trusts that certificate
+//! instead of the Mozilla roots.
 
 use std::fs::File;
 use std::io::BufWriter;
@@ -36,7 +39,7 @@ fn run(url: &str, file: &str) -> Result<(), Box<dyn std::error::Error>> {
         read_timeout: Some(Duration::from_secs(10)),
         ..ClientOptions::default()
     };
-    let mut player = Client::connect_with(url, options)?.play(&stream)?;
+    let mut player = Client::connect_with(url, with_tls(options)?)?.play(&stream)?;
     let mut recorder = FlvRecorder::new(BufWriter::new(File::create(file)?))?;
     let mut frames = 0usize;
     loop {
@@ -63,4 +66,21 @@ fn run(url: &str, file: &str) -> Result<(), Box<dyn std::error::Error>> {
     let _ = player.close();
     eprintln!("recorded {frames} frames");
     Ok(())
+}
+
+/// The client options for `url`: with the `tls` feature, `rtmps://` URLs trust the certificate
+/// in the PEM file named by `RTMP_TRUST`, or else the Mozilla roots.
+#[cfg(feature = "tls")]
+fn with_tls(mut options: ClientOptions) -> Result<ClientOptions, rtmp_std::Error> {
+    use rtmp_std::tls::TlsClientConfig;
+    options.tls = Some(match std::env::var_os("RTMP_TRUST") {
+        Some(path) => TlsClientConfig::trusting_pem_file(path)?,
+        None => TlsClientConfig::with_webpki_roots()?,
+    });
+    Ok(options)
+}
+
+#[cfg(not(feature = "tls"))]
+fn with_tls(options: ClientOptions) -> Result<ClientOptions, rtmp_std::Error> {
+    Ok(options)
 }

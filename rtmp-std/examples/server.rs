@@ -5,6 +5,13 @@
 //! ffmpeg -re -i clip.flv -c copy -f flv rtmp://127.0.0.1/live/cam1
 //! ffplay rtmp://127.0.0.1/live/cam1
 //! ```
+//!
+//! RTMPS, with the `tls` feature and a certificate and key in PEM files:
+//!
+//! ```text
+//! cargo run -p rtmp-std --features tls --example server -- 127.0.0.1:4443 cert.pem key.pem
+//! ffmpeg -re -i clip.flv -c copy -f flv -tls_verify 0 rtmps://127.0.0.1:4443/live/cam1
+//! ```
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -14,19 +21,27 @@ use rtmp_std::relay::Relay;
 use rtmp_std::server::Server;
 
 fn main() -> ExitCode {
-    let address = std::env::args()
-        .nth(1)
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let address = args
+        .first()
+        .cloned()
         .unwrap_or_else(|| "127.0.0.1:1935".to_owned());
     let mut config = ServerConnectionConfig::default();
     // A player sends next to nothing: ping it so the idle timeout only ends dead ones.
     config.session.ping_interval = Some(Duration::from_secs(20));
-    let server = match Server::bind(&address, config) {
+    let mut server = match Server::bind(&address, config) {
         Ok(server) => server,
         Err(error) => {
             eprintln!("server: cannot listen on {address}: {error}");
             return ExitCode::FAILURE;
         }
     };
+    if let [_, certificate, key] = args.as_slice() {
+        if let Err(error) = serve_tls(&mut server, certificate, key) {
+            eprintln!("server: {error}");
+            return ExitCode::FAILURE;
+        }
+    }
     eprintln!("listening on {address}");
     let relay = Relay::new();
     let served = server.serve(move |session, peer| {
@@ -43,4 +58,18 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+#[cfg(feature = "tls")]
+fn serve_tls(server: &mut Server, certificate: &str, key: &str) -> Result<(), rtmp_std::Error> {
+    let tls = rtmp_std::tls::TlsServerConfig::from_pem_files(certificate, key)?;
+    server.set_tls(tls);
+    Ok(())
+}
+
+#[cfg(not(feature = "tls"))]
+fn serve_tls(_: &mut Server, _: &str, _: &str) -> Result<(), rtmp_std::Error> {
+    Err(rtmp_std::Error::Unsupported(
+        "RTMPS needs the tls feature: cargo run --features tls ...",
+    ))
 }
