@@ -16,7 +16,6 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use rtmp_std::proto::session::server::ServerConnectionConfig;
 use rtmp_std::relay::Relay;
 use rtmp_std::server::Server;
 
@@ -26,16 +25,15 @@ fn main() -> ExitCode {
         .first()
         .cloned()
         .unwrap_or_else(|| "127.0.0.1:1935".to_owned());
-    let mut config = ServerConnectionConfig::default();
-    // A player sends next to nothing: ping it so the idle timeout only ends dead ones.
-    config.session.ping_interval = Some(Duration::from_secs(20));
-    let mut server = match Server::bind(&address, config) {
+    let mut server = match Server::bind(&address) {
         Ok(server) => server,
         Err(error) => {
             eprintln!("server: cannot listen on {address}: {error}");
             return ExitCode::FAILURE;
         }
     };
+    // A player sends next to nothing: ping it so the idle timeout only ends dead ones.
+    server.config_mut().session.ping_interval = Some(Duration::from_secs(20));
     if let [_, certificate, key] = args.as_slice() {
         if let Err(error) = serve_tls(&mut server, certificate, key) {
             eprintln!("server: {error}");

@@ -19,11 +19,10 @@
 //! ```
 //! use bytes::Bytes;
 //! use rtmp_std::client::{Client, ClientOptions, Frame};
-//! use rtmp_std::proto::session::server::ServerConnectionConfig;
 //! use rtmp_std::relay::Relay;
 //! use rtmp_std::server::Server;
 //!
-//! let server = Server::bind("127.0.0.1:0", ServerConnectionConfig::default())?;
+//! let server = Server::bind("127.0.0.1:0")?;
 //! let url = format!("rtmp://{}/live", server.local_addr()?);
 //! let stop = server.stop_handle()?;
 //! let relay = Relay::new();

@@ -7,10 +7,10 @@
 //! answers the requests among them (connect, publish, play) and sends media to players.
 //!
 //! ```no_run
-//! use rtmp_std::proto::session::server::{ServerConnectionConfig, ServerEvent, StreamKind};
+//! use rtmp_std::proto::session::server::ServerEvent;
 //! use rtmp_std::server::Server;
 //!
-//! let server = Server::bind("127.0.0.1:1935", ServerConnectionConfig::default())?;
+//! let server = Server::bind("127.0.0.1:1935")?;
 //! server.serve(|mut session, _peer| {
 //!     while let Ok(event) = session.next_event() {
 //!         let _ = match event {
@@ -59,12 +59,17 @@ pub struct Server {
 }
 
 impl Server {
-    /// Listens on `address`; each connection gets `config`.
-    pub fn bind(address: impl ToSocketAddrs, config: ServerConnectionConfig) -> io::Result<Server> {
-        Ok(Server::from_listener(TcpListener::bind(address)?, config))
+    /// Listens on `address` with the default configuration (see
+    /// [`config_mut`](Self::config_mut)).
+    pub fn bind(address: impl ToSocketAddrs) -> io::Result<Server> {
+        let listener = TcpListener::bind(address)?;
+        Ok(Server::from_listener(
+            listener,
+            ServerConnectionConfig::default(),
+        ))
     }
 
-    /// Serves on a listener bound already.
+    /// Serves connections from `listener`, each configured with `config`.
     pub fn from_listener(listener: TcpListener, config: ServerConnectionConfig) -> Server {
         Server {
             listener,

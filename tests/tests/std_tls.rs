@@ -12,7 +12,6 @@ use std::time::Duration;
 use bytes::Bytes;
 use rtmp_std::client::{Client, ClientOptions, Frame};
 use rtmp_std::flv::FlvRecorder;
-use rtmp_std::proto::session::server::ServerConnectionConfig;
 use rtmp_std::server::Server;
 use rtmp_std::tls::{TlsClientConfig, TlsServerConfig};
 use rtmp_std::Error;
@@ -30,7 +29,7 @@ fn self_signed(dir: &Path) -> (PathBuf, PathBuf) {
 }
 
 fn tls_relay(certificate: &Path, key: &Path) -> RelayServer {
-    let mut server = Server::bind("127.0.0.1:0", ServerConnectionConfig::default()).unwrap();
+    let mut server = Server::bind("127.0.0.1:0").unwrap();
     server.set_tls(TlsServerConfig::from_pem_files(certificate, key).expect("the certificate"));
     RelayServer::start_with(server)
 }

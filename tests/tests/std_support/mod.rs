@@ -9,7 +9,6 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use rtmp_std::proto::session::server::ServerConnectionConfig;
 use rtmp_std::relay::Relay;
 use rtmp_std::server::{Server, StopHandle};
 use rtmp_std::Transport;
@@ -25,7 +24,7 @@ pub struct RelayServer {
 
 impl RelayServer {
     pub fn start() -> RelayServer {
-        Self::start_with(Server::bind("127.0.0.1:0", ServerConnectionConfig::default()).unwrap())
+        Self::start_with(Server::bind("127.0.0.1:0").unwrap())
     }
 
     /// Serves the relay on `server`, configured already (TLS, for one).
