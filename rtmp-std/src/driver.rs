@@ -414,6 +414,30 @@ mod tests {
     }
 
     #[test]
+    fn a_stream_without_read_timeouts_still_serves() {
+        let (client_end, server_end) = UnixStream::pair().unwrap();
+        let server = std::thread::spawn(move || {
+            let mut session = ServerSession::new(
+                crate::Untimed(server_end),
+                ServerConnectionConfig::default(),
+            );
+            while let Ok(event) = session.next_event() {
+                if let ServerEvent::ConnectRequest(request) = event {
+                    session.reject_connect(request.id, "untimed").unwrap();
+                }
+            }
+        });
+        let error = Client::connect_over(client_end, "rtmp://pair/live", ClientOptions::default())
+            .err()
+            .expect("refused");
+        assert_eq!(
+            error.to_string(),
+            "connection rejected: NetConnection.Connect.Rejected: untimed"
+        );
+        server.join().unwrap();
+    }
+
+    #[test]
     fn partial_writes_deliver_every_byte_in_order() {
         let (client_end, server_end) = UnixStream::pair().unwrap();
         let frames: Vec<Bytes> = (0..6u8)
