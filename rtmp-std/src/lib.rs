@@ -1,4 +1,69 @@
-//! Drive [`rtmp_proto`] over blocking std I/O, over any `Read + Write` byte stream.
+//! Drive [`rtmp_proto`] over blocking std I/O: an RTMP client and server over any
+//! [`Transport`], a `Read + Write` byte stream (TCP by default; TLS with the `tls` feature).
 //!
-//! The adapter is built in its own issue; for now it re-exports the core it will drive.
+//! One thread owns a connection. Whenever it waits for something, the adapter writes what the
+//! sans-IO connection queued (one vectored write carrying many chunks), blocks in a read
+//! bounded by the connection's next deadline (a read that times out becomes
+//! `handle_timeout`), feeds what it read, and hands out the events. Everything RTMP is
+//! [`rtmp_proto`]'s; this crate only moves bytes and keeps time.
+//!
+//! - [`client`]: [`Client`](client::Client) connects by URL; then publish with a
+//!   [`Publisher`](client::Publisher) or play with a [`Player`](client::Player).
+//! - [`server`]: [`Server`](server::Server) accepts connections, each a
+//!   [`ServerSession`](server::ServerSession) whose requests the application answers.
+//! - [`relay`]: a small live relay from publishers to players, to serve as is or to copy.
+//! - [`flv`]: publish an FLV file, record a stream into one.
+//!
+//! A player and a publisher meeting at a relay, over TCP loopback:
+//!
+//! ```
+//! use bytes::Bytes;
+//! use rtmp_std::client::{Client, ClientOptions, Frame};
+//! use rtmp_std::relay::Relay;
+//! use rtmp_std::server::Server;
+//!
+//! let server = Server::bind("127.0.0.1:0")?;
+//! let url = format!("rtmp://{}/live", server.local_addr()?);
+//! let stop = server.stop_handle()?;
+//! let relay = Relay::new();
+//! let serving = std::thread::spawn(move || {
+//!     server.serve(move |session, _peer| {
+//!         let _ = relay.handle(session);
+//!     })
+//! });
+//!
+//! // The player waits for the live stream `cam`; the publisher starts it, sends a frame, leaves.
+//! let mut player = Client::connect(&url)?.play("cam")?;
+//! let mut publisher = Client::connect_with(&url, ClientOptions::publisher())?.publish("cam")?;
+//! let keyframe = Bytes::from_static(&[0x17, 1, 0, 0, 0, 0xAB, 0xCD]);
+//! publisher.send_video(40, keyframe.clone())?;
+//! publisher.close()?;
+//!
+//! let mut video = Vec::new();
+//! while let Some(frame) = player.next_frame()? {
+//!     if let Frame::Video { timestamp, payload } = frame {
+//!         video.push((timestamp, payload));
+//!     }
+//! }
+//! assert_eq!(video, [(40, keyframe)]);
+//! player.close()?;
+//! stop.stop();
+//! serving.join().expect("the server thread")?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod client;
+mod driver;
+mod error;
+pub mod flv;
+pub mod relay;
+pub mod server;
+#[cfg(feature = "tls")]
+pub mod tls;
+mod transport;
+
+pub use error::Error;
 pub use rtmp_proto as proto;
+pub use transport::{MaybeTls, Transport, Untimed};

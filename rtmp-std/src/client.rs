@@ -1,0 +1,777 @@
+//! The client side: connect to a server, then publish a stream or play one, blocking the
+//! calling thread.
+//!
+//! [`Client::connect`] makes the TCP connection, the handshake and `connect`; then
+//! [`Client::publish`] gives a [`Publisher`] (send audio, video, metadata) and
+//! [`Client::play`] a [`Player`] (media arrives as [`Frame`]s). [`Client::connect_over`] does
+//! the same over any [`Transport`]: TLS, a Unix socket, an in-memory pipe.
+//!
+//! One thread owns a client. Every call that waits drives the connection while it waits: it
+//! writes what is queued, reads, answers pings and acknowledges, so a publisher that would
+//! sleep between frames should [`wait`](Publisher::wait) instead.
+
+use std::collections::VecDeque;
+use std::io;
+use std::net::{TcpStream, ToSocketAddrs};
+use std::time::{Duration, Instant as StdInstant};
+
+use bytes::Bytes;
+use rand::SeedableRng;
+use rtmp_proto::amf::Value;
+use rtmp_proto::handshake::ClientConfig;
+use rtmp_proto::message::Data;
+use rtmp_proto::session::client::{
+    ClientConnection, ClientConnectionConfig, ClientEvent, ConnectParams, PlayOptions, PublishType,
+    Status, StreamStatus,
+};
+use rtmp_proto::session::{ApiError, SendStatus, SessionConfig};
+use rtmp_proto::url::{RtmpUrl, Scheme};
+
+use crate::driver::{Clock, Driver};
+use crate::transport::MaybeTls;
+use crate::{Error, Transport};
+
+/// Events a [`Publisher`] keeps for [`Publisher::next_event`] while it waits; older ones are
+/// dropped past this many (a publisher's server says little).
+const PUBLISHER_BACKLOG: usize = 256;
+/// How long [`Client::close`] waits for the connection to wind up.
+const CLOSE_LINGER: Duration = Duration::from_secs(2);
+/// How often a [`Publisher`] that sends without waiting between frames also reads what the
+/// server said (acknowledgements, pings to answer).
+const PUBLISHER_READ_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Which `connect` parameters to send (RTMP 1.0 §7.2.1.1): servers tell publishers from
+/// players by them, as FFmpeg's two sets show.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Profile {
+    /// A player's parameters ([`ConnectParams::player`]).
+    #[default]
+    Player,
+    /// An encoder's parameters ([`ConnectParams::publisher`]: `flashVer` `FMLE/3.0`).
+    Publisher,
+}
+
+/// How a [`Client`] connects.
+#[derive(Clone, Debug)]
+pub struct ClientOptions {
+    /// The `connect` parameters to start from; `app` and `tcUrl` come from the URL.
+    pub profile: Profile,
+    /// Limits, chunk size, timeouts and outbound queue bounds. The default has no idle
+    /// timeout but pings a server that has been silent for 30 s, and gives up 30 s later:
+    /// a publisher's server sends next to nothing, and a player may wait long for a live
+    /// stream to start.
+    pub session: SessionConfig,
+    /// The handshake offered (digest by default, like FFmpeg).
+    pub handshake: ClientConfig,
+    /// Send `releaseStream` and `FCPublish` before `publish`, as FFmpeg and OBS do.
+    pub send_fc_publish: bool,
+    /// Values sent after the `connect` command object (credentials some servers expect).
+    pub connect_arguments: Vec<Value>,
+    /// The TCP connection, the handshake and the answer to `connect` together must take no
+    /// longer. Default 10 s.
+    pub connect_timeout: Duration,
+    /// How long to wait for the answer to `createStream`, `publish`, `play` or a call.
+    /// Default 10 s.
+    pub request_timeout: Duration,
+    /// How long [`Client::next_event`] and [`Player::next_frame`] wait for something before
+    /// they return [`Error::Timeout`] (the connection stays usable). Default `None`: they wait
+    /// until the connection ends.
+    pub read_timeout: Option<Duration>,
+    /// A write that blocks this long (the server does not read) ends the connection. Set on
+    /// the TCP socket [`Client::connect_with`] makes. Default 30 s.
+    pub write_timeout: Option<Duration>,
+    /// How `rtmps://` URLs are secured: the certificates trusted. `None` (the default)
+    /// refuses `rtmps://`.
+    #[cfg(feature = "tls")]
+    pub tls: Option<crate::tls::TlsClientConfig>,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        let session = SessionConfig {
+            idle_timeout: None,
+            ping_interval: Some(Duration::from_secs(30)),
+            ..SessionConfig::default()
+        };
+        ClientOptions {
+            profile: Profile::Player,
+            session,
+            handshake: ClientConfig::default(),
+            send_fc_publish: true,
+            connect_arguments: Vec::new(),
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(10),
+            read_timeout: None,
+            write_timeout: Some(Duration::from_secs(30)),
+            #[cfg(feature = "tls")]
+            tls: None,
+        }
+    }
+}
+
+impl ClientOptions {
+    /// The defaults, with an encoder's `connect` parameters.
+    pub fn publisher() -> Self {
+        ClientOptions {
+            profile: Profile::Publisher,
+            ..ClientOptions::default()
+        }
+    }
+
+    fn connection_config(&self, url: &RtmpUrl) -> ClientConnectionConfig {
+        let tc_url = url.tc_url();
+        let mut connect = match self.profile {
+            Profile::Player => ConnectParams::player(url.app.as_str(), tc_url),
+            Profile::Publisher => ConnectParams::publisher(url.app.as_str(), tc_url),
+        };
+        connect.extra_arguments = self.connect_arguments.clone();
+        ClientConnectionConfig {
+            session: self.session.clone(),
+            handshake: self.handshake.clone(),
+            connect,
+            send_fc_publish: self.send_fc_publish,
+        }
+    }
+}
+
+/// A connected client (the seed's `ClientConn`): the handshake is done and the server accepted
+/// `connect`.
+///
+/// ```no_run
+/// use rtmp_std::client::{Client, Frame};
+///
+/// let client = Client::connect("rtmp://127.0.0.1/live")?;
+/// let mut player = client.play("cam1")?;
+/// while let Some(frame) = player.next_frame()? {
+///     if let Frame::Video { timestamp, payload } = frame {
+///         println!("video at {timestamp} ms, {} bytes", payload.len());
+///     }
+/// }
+/// # Ok::<(), rtmp_std::Error>(())
+/// ```
+pub struct Client<S = MaybeTls> {
+    driver: Driver<S, ClientConnection>,
+    url: RtmpUrl,
+    /// Events taken from the connection while waiting for something else.
+    backlog: VecDeque<ClientEvent>,
+    request_timeout: Duration,
+    read_timeout: Option<Duration>,
+}
+
+impl Client<MaybeTls> {
+    /// Connects to `url` (`rtmp://host[:port]/app[/stream]`) with the default options: TCP,
+    /// handshake, `connect`. The stream name in the URL, if any, is ignored here.
+    pub fn connect(url: &str) -> Result<Self, Error> {
+        Self::connect_with(url, ClientOptions::default())
+    }
+
+    /// Connects to `url` with `options`. `rtmps://` needs the `tls` feature and the
+    /// certificates to trust in `ClientOptions::tls`.
+    pub fn connect_with(url: &str, options: ClientOptions) -> Result<Self, Error> {
+        let parsed = RtmpUrl::parse(url)?;
+        let deadline = StdInstant::now() + options.connect_timeout;
+        let tcp = connect_tcp(&parsed, options.connect_timeout)?;
+        tcp.set_nodelay(true)?;
+        tcp.set_write_timeout(options.write_timeout)?;
+        let stream = match parsed.scheme {
+            Scheme::Rtmp => MaybeTls::plain(tcp),
+            Scheme::Rtmps => {
+                let left = deadline.saturating_duration_since(StdInstant::now());
+                secure(tcp, &parsed, &options, left)?
+            }
+        };
+        Client::start(stream, parsed, options, deadline)
+    }
+}
+
+#[cfg(feature = "tls")]
+fn secure(
+    tcp: TcpStream,
+    url: &RtmpUrl,
+    options: &ClientOptions,
+    timeout: Duration,
+) -> Result<MaybeTls, Error> {
+    let Some(tls) = &options.tls else {
+        return Err(Error::Unsupported(
+            "rtmps:// needs ClientOptions::tls (the certificates to trust)",
+        ));
+    };
+    tls.connect(&url.host, tcp, timeout)
+}
+
+#[cfg(not(feature = "tls"))]
+fn secure(_: TcpStream, _: &RtmpUrl, _: &ClientOptions, _: Duration) -> Result<MaybeTls, Error> {
+    Err(Error::Unsupported(
+        "rtmps:// needs rtmp-std's `tls` feature",
+    ))
+}
+
+/// Opens a TCP connection to the URL's host, trying each address it resolves to.
+fn connect_tcp(url: &RtmpUrl, timeout: Duration) -> Result<TcpStream, Error> {
+    let address = url.authority();
+    let connect_error = |source: io::Error| Error::Connect {
+        address: address.clone(),
+        source: source.into(),
+    };
+    let mut last_error = io::Error::new(io::ErrorKind::NotFound, "the host has no address");
+    for socket_address in (url.host.as_str(), url.port)
+        .to_socket_addrs()
+        .map_err(connect_error)?
+    {
+        match TcpStream::connect_timeout(&socket_address, timeout) {
+            Ok(stream) => return Ok(stream),
+            Err(error) => last_error = error,
+        }
+    }
+    Err(connect_error(last_error))
+}
+
+impl<S: Transport> Client<S> {
+    /// Connects over `stream`, an established byte stream (TLS, a Unix socket, a pipe): the
+    /// handshake and `connect` to the application of `url`, whose host is only used in
+    /// `tcUrl`. [`ClientOptions::write_timeout`] is the stream's business here.
+    pub fn connect_over(stream: S, url: &str, options: ClientOptions) -> Result<Self, Error> {
+        let url = RtmpUrl::parse(url)?;
+        let deadline = StdInstant::now() + options.connect_timeout;
+        Client::start(stream, url, options, deadline)
+    }
+
+    fn start(
+        stream: S,
+        url: RtmpUrl,
+        options: ClientOptions,
+        deadline: StdInstant,
+    ) -> Result<Self, Error> {
+        let config = options.connection_config(&url);
+        let clock = Clock::start();
+        let mut rng = rand::rngs::StdRng::from_os_rng();
+        let mut conn = ClientConnection::new(config, &mut rng, clock.now());
+        conn.connect()?;
+        let mut client = Client {
+            driver: Driver::new(stream, conn, clock),
+            url,
+            backlog: VecDeque::new(),
+            request_timeout: options.request_timeout,
+            read_timeout: options.read_timeout,
+        };
+        client.wait_for(
+            deadline,
+            "waiting for the answer to connect",
+            |_, event| match event {
+                ClientEvent::Connected { .. } => Some(Ok(())),
+                ClientEvent::ConnectRejected {
+                    code, description, ..
+                } => Some(Err(Error::ConnectRejected {
+                    code: code.clone(),
+                    description: description.clone(),
+                })),
+                _ => None,
+            },
+        )?;
+        Ok(client)
+    }
+
+    /// The URL connected to.
+    pub fn url(&self) -> &RtmpUrl {
+        &self.url
+    }
+
+    /// The sans-IO connection, for what this type has no method for. What its commands queue
+    /// is written by the next call that drives the connection ([`flush`](Self::flush),
+    /// [`next_event`](Self::next_event)...).
+    pub fn connection(&mut self) -> &mut ClientConnection {
+        &mut self.driver.conn
+    }
+
+    /// The byte stream, e.g. to read socket options.
+    pub fn transport(&self) -> &S {
+        self.driver.stream()
+    }
+
+    /// Changes [`ClientOptions::read_timeout`].
+    pub fn set_read_timeout(&mut self, timeout: Option<Duration>) {
+        self.read_timeout = timeout;
+    }
+
+    /// The next event of the connection, driving it until there is one, for at most the read
+    /// timeout ([`Error::Timeout`] then). The last event is [`ClientEvent::Closed`]; after it,
+    /// `Err` says why the connection ended.
+    pub fn next_event(&mut self) -> Result<ClientEvent, Error> {
+        let until = self.read_timeout.map(|timeout| StdInstant::now() + timeout);
+        match self.next_event_until(until)? {
+            Some(event) => Ok(event),
+            None => Err(Error::Timeout {
+                after: self.read_timeout.unwrap_or_default(),
+                waiting_for: "waiting for the server",
+            }),
+        }
+    }
+
+    /// The next event, waiting at most `timeout`: `Ok(None)` if nothing came.
+    pub fn next_event_timeout(&mut self, timeout: Duration) -> Result<Option<ClientEvent>, Error> {
+        self.next_event_until(Some(StdInstant::now() + timeout))
+    }
+
+    fn next_event_until(
+        &mut self,
+        until: Option<StdInstant>,
+    ) -> Result<Option<ClientEvent>, Error> {
+        if let Some(event) = self.backlog.pop_front() {
+            return Ok(Some(event));
+        }
+        self.driver.next_event(until)
+    }
+
+    /// Writes everything queued.
+    pub fn flush(&mut self) -> Result<(), Error> {
+        self.driver.flush()
+    }
+
+    /// Why the connection ended, once its [`ClientEvent::Closed`] was handed out.
+    pub fn close_reason(&self) -> Option<&Error> {
+        self.driver.ended()
+    }
+
+    /// Creates a message stream (`createStream`, RTMP 1.0 §7.2.1.3) and returns its id, for
+    /// commands of [`connection`](Self::connection) this type has no method for.
+    pub fn create_stream(&mut self) -> Result<u32, Error> {
+        let request = self.api(|conn| conn.create_stream())?;
+        self.wait_for_answer(
+            "waiting for the answer to createStream",
+            |_, event| match event {
+                ClientEvent::StreamCreated {
+                    request: r,
+                    stream_id,
+                } if *r == request => Some(Ok(*stream_id)),
+                ClientEvent::CreateStreamFailed {
+                    request: r,
+                    information,
+                } if *r == request => Some(Err(Error::CreateStreamFailed(information.to_string()))),
+                _ => None,
+            },
+        )
+    }
+
+    /// Calls the server procedure `name` (RTMP 1.0 §7.2.1.2) and waits for its `_result`,
+    /// whose values it returns.
+    pub fn call(
+        &mut self,
+        name: &str,
+        command_object: Value,
+        arguments: Vec<Value>,
+    ) -> Result<Vec<Value>, Error> {
+        let transaction = self.api(|conn| conn.call(name, command_object, arguments))?;
+        self.wait_for_answer("waiting for the answer to a call", |_, event| match event {
+            ClientEvent::CallResult {
+                transaction: t,
+                values,
+                ..
+            } if *t == transaction => Some(Ok(values.clone())),
+            ClientEvent::CallError {
+                transaction: t,
+                command_object,
+                values,
+            } if *t == transaction => {
+                let status = Status::from_info(
+                    values
+                        .first()
+                        .cloned()
+                        .unwrap_or_else(|| command_object.clone()),
+                );
+                Some(Err(Error::CallFailed {
+                    code: status.code,
+                    description: status.description,
+                }))
+            }
+            _ => None,
+        })
+    }
+
+    /// Publishes `name` live (see [`publish_as`](Self::publish_as)).
+    pub fn publish(self, name: &str) -> Result<Publisher<S>, Error> {
+        self.publish_as(name, PublishType::Live)
+    }
+
+    /// Publishes `name` on a new stream (`releaseStream`, `FCPublish`, `createStream`,
+    /// `publish`, as FFmpeg does) and waits for NetStream.Publish.Start.
+    pub fn publish_as(mut self, name: &str, kind: PublishType) -> Result<Publisher<S>, Error> {
+        let request = self.api(|conn| conn.create_stream_to_publish(name, kind))?;
+        let stream = self.wait_until_started(
+            request,
+            "waiting for the answer to publish",
+            |code, description| Error::PublishRejected { code, description },
+        )?;
+        Ok(Publisher {
+            client: self,
+            stream,
+            last_read: StdInstant::now(),
+        })
+    }
+
+    /// Plays `name` with the default options (see [`play_with`](Self::play_with)).
+    pub fn play(self, name: &str) -> Result<Player<S>, Error> {
+        self.play_with(name, PlayOptions::default())
+    }
+
+    /// Plays `name` on a new stream (`createStream`, `play`, Set Buffer Length) and waits for
+    /// NetStream.Play.Start.
+    pub fn play_with(mut self, name: &str, options: PlayOptions) -> Result<Player<S>, Error> {
+        let request = self.api(|conn| conn.create_stream_to_play(name, options))?;
+        let stream = self.wait_until_started(
+            request,
+            "waiting for the answer to play",
+            |code, description| Error::PlayRejected { code, description },
+        )?;
+        Ok(Player {
+            client: self,
+            stream,
+            finished: false,
+            position: 0,
+            last_status: None,
+        })
+    }
+
+    /// Closes the connection politely (`deleteStream` for each stream, as FFmpeg does), writes
+    /// the last bytes and waits (at most 2 s) for the server to hang up.
+    pub fn close(mut self) -> Result<(), Error> {
+        self.shut();
+        match self.driver.ended() {
+            None | Some(Error::Closed) => Ok(()),
+            Some(other) => Err(other.clone()),
+        }
+    }
+
+    fn shut(&mut self) {
+        if self.driver.ended().is_some() {
+            return;
+        }
+        self.driver.close();
+        let until = StdInstant::now() + CLOSE_LINGER;
+        while let Ok(Some(_)) = self.driver.next_event(Some(until)) {}
+    }
+
+    /// Waits for `createStream` and the `publish` or `play` after it: the stream id once it
+    /// started, or the server's refusal.
+    fn wait_until_started(
+        &mut self,
+        request: rtmp_proto::session::client::TransactionId,
+        waiting_for: &'static str,
+        refused: fn(String, String) -> Error,
+    ) -> Result<u32, Error> {
+        let mut stream = None;
+        self.wait_for_answer(waiting_for, |conn, event| match event {
+            ClientEvent::StreamCreated {
+                request: r,
+                stream_id,
+            } if *r == request => {
+                stream = Some(*stream_id);
+                None
+            }
+            ClientEvent::CreateStreamFailed {
+                request: r,
+                information,
+            } if *r == request => Some(Err(Error::CreateStreamFailed(information.to_string()))),
+            ClientEvent::PublishStarted { stream: s } | ClientEvent::PlayStarted { stream: s }
+                if Some(*s) == stream =>
+            {
+                Some(Ok(*s))
+            }
+            // The connection marks a refused publish or play by putting the stream back to
+            // idle; the status says why.
+            ClientEvent::Status { stream: s, status }
+                if Some(*s) == stream && conn.stream_status(*s) == Some(StreamStatus::Created) =>
+            {
+                Some(Err(refused(
+                    status.code.clone(),
+                    status.description.clone(),
+                )))
+            }
+            _ => None,
+        })
+    }
+
+    fn wait_for_answer<T>(
+        &mut self,
+        waiting_for: &'static str,
+        answer: impl FnMut(&ClientConnection, &ClientEvent) -> Option<Result<T, Error>>,
+    ) -> Result<T, Error> {
+        let deadline = StdInstant::now() + self.request_timeout;
+        self.wait_for(deadline, waiting_for, answer)
+    }
+
+    /// Drives the connection until `answer` recognises an event, keeping the others for
+    /// [`next_event`](Self::next_event).
+    fn wait_for<T>(
+        &mut self,
+        deadline: StdInstant,
+        waiting_for: &'static str,
+        mut answer: impl FnMut(&ClientConnection, &ClientEvent) -> Option<Result<T, Error>>,
+    ) -> Result<T, Error> {
+        let started = StdInstant::now();
+        loop {
+            let Some(event) = self.driver.next_event(Some(deadline))? else {
+                return Err(Error::Timeout {
+                    after: started.elapsed(),
+                    waiting_for,
+                });
+            };
+            if let Some(result) = answer(&self.driver.conn, &event) {
+                return result;
+            }
+            let closed = matches!(event, ClientEvent::Closed(_));
+            self.backlog.push_back(event);
+            if closed {
+                return Err(self.end_reason());
+            }
+        }
+    }
+
+    /// Runs a command of the connection; if the connection has ended, says why.
+    fn api<T>(
+        &mut self,
+        command: impl FnOnce(&mut ClientConnection) -> Result<T, ApiError>,
+    ) -> Result<T, Error> {
+        match command(&mut self.driver.conn) {
+            Ok(value) => Ok(value),
+            Err(ApiError::Closed) => Err(self.end_reason()),
+            Err(error) => Err(Error::Api(error)),
+        }
+    }
+
+    /// Why the connection ended: takes its events up to `Closed` (kept for
+    /// [`next_event`](Self::next_event)) to learn it.
+    fn end_reason(&mut self) -> Error {
+        let until = StdInstant::now() + CLOSE_LINGER;
+        loop {
+            match self.driver.next_event(Some(until)) {
+                Ok(Some(event)) => self.backlog.push_back(event),
+                Ok(None) => return Error::Closed,
+                Err(reason) => return reason,
+            }
+        }
+    }
+}
+
+/// A stream being published: send its media with [`send_video`](Self::send_video) and the
+/// like, and let the connection breathe between frames with [`wait`](Self::wait).
+pub struct Publisher<S = MaybeTls> {
+    client: Client<S>,
+    stream: u32,
+    last_read: StdInstant,
+}
+
+impl<S: Transport> Publisher<S> {
+    /// The message stream published on.
+    pub fn stream_id(&self) -> u32 {
+        self.stream
+    }
+
+    /// The client, for calls and the sans-IO connection.
+    pub fn client(&mut self) -> &mut Client<S> {
+        &mut self.client
+    }
+
+    /// Sends an FLV video tag body at `timestamp` (milliseconds) and writes it (every 100 ms,
+    /// a send also reads what the server said, for at most a millisecond). Under
+    /// congestion, frames that are not keyframes may be dropped ([`SendStatus::DroppedVideo`]).
+    pub fn send_video(&mut self, timestamp: u32, payload: Bytes) -> Result<SendStatus, Error> {
+        let stream = self.stream;
+        self.send(|conn| conn.send_video(stream, timestamp, payload))
+    }
+
+    /// Sends an FLV audio tag body at `timestamp` (milliseconds) and writes it.
+    pub fn send_audio(&mut self, timestamp: u32, payload: Bytes) -> Result<SendStatus, Error> {
+        let stream = self.stream;
+        self.send(|conn| conn.send_audio(stream, timestamp, payload))
+    }
+
+    /// Sends the stream's metadata (`@setDataFrame("onMetaData", metadata)`).
+    pub fn send_metadata(&mut self, metadata: Value) -> Result<SendStatus, Error> {
+        let stream = self.stream;
+        self.send(|conn| conn.send_metadata(stream, metadata))
+    }
+
+    /// Sends a data message (e.g. `onTextData`) at `timestamp`.
+    pub fn send_data(&mut self, timestamp: u32, data: Data) -> Result<SendStatus, Error> {
+        let stream = self.stream;
+        self.send(|conn| conn.send_data(stream, timestamp, data))
+    }
+
+    fn send(
+        &mut self,
+        command: impl FnOnce(&mut ClientConnection) -> Result<SendStatus, ApiError>,
+    ) -> Result<SendStatus, Error> {
+        let status = self.client.api(command)?;
+        self.client.flush()?;
+        if self.last_read.elapsed() >= PUBLISHER_READ_INTERVAL {
+            self.wait(Duration::from_millis(1))?;
+        }
+        Ok(status)
+    }
+
+    /// Drives the connection for `duration` (reads, answers pings, writes): what to do instead
+    /// of sleeping between frames. What the server says meanwhile is kept for
+    /// [`next_event`](Self::next_event).
+    pub fn wait(&mut self, duration: Duration) -> Result<(), Error> {
+        let until = StdInstant::now() + duration;
+        self.last_read = StdInstant::now();
+        loop {
+            match self.client.driver.next_event(Some(until))? {
+                None => return Ok(()),
+                Some(event) => {
+                    if self.client.backlog.len() >= PUBLISHER_BACKLOG {
+                        self.client.backlog.pop_front();
+                    }
+                    self.client.backlog.push_back(event);
+                }
+            }
+        }
+    }
+
+    /// The next event the server sent while this publisher waited or sent, if any (the
+    /// last 256 of them).
+    pub fn next_event(&mut self) -> Option<ClientEvent> {
+        self.client.backlog.pop_front()
+    }
+
+    /// Stops publishing and closes the connection (`FCUnpublish`, `deleteStream`, then the
+    /// socket).
+    pub fn close(self) -> Result<(), Error> {
+        self.client.close()
+    }
+}
+
+/// What a [`Player`] receives.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Frame {
+    /// Audio: an FLV audio tag body (see [`rtmp_proto::media::AudioInfo`]).
+    Audio {
+        /// Milliseconds.
+        timestamp: u32,
+        /// The payload, not copied from the read buffer when it arrived in one chunk.
+        payload: Bytes,
+    },
+    /// Video: an FLV video tag body (see [`rtmp_proto::media::VideoInfo`]).
+    Video {
+        /// Milliseconds.
+        timestamp: u32,
+        /// The payload.
+        payload: Bytes,
+    },
+    /// `onMetaData`.
+    Metadata(Value),
+    /// Another data message (e.g. `|RtmpSampleAccess`, `onTextData`).
+    Data {
+        /// Milliseconds.
+        timestamp: u32,
+        /// The message.
+        data: Data,
+    },
+    /// An `onStatus` or `onPlayStatus` for this stream, e.g. NetStream.Play.UnpublishNotify
+    /// when a live stream's publisher leaves: the application decides whether that ends its
+    /// playback.
+    Status(Status),
+}
+
+/// A stream being played: its media arrives through [`next_frame`](Self::next_frame).
+pub struct Player<S = MaybeTls> {
+    client: Client<S>,
+    stream: u32,
+    finished: bool,
+    position: u32,
+    last_status: Option<Status>,
+}
+
+impl<S: Transport> Player<S> {
+    /// The message stream played on.
+    pub fn stream_id(&self) -> u32 {
+        self.stream
+    }
+
+    /// The client, for calls and the sans-IO connection.
+    pub fn client(&mut self) -> &mut Client<S> {
+        &mut self.client
+    }
+
+    /// The last status received for this stream.
+    pub fn last_status(&self) -> Option<&Status> {
+        self.last_status.as_ref()
+    }
+
+    /// The next frame, waiting at most the read timeout ([`Error::Timeout`]); `Ok(None)` once
+    /// playback is over: the server stopped it (NetStream.Play.Stop, a failure) or sent
+    /// Stream EOF.
+    pub fn next_frame(&mut self) -> Result<Option<Frame>, Error> {
+        while !self.finished {
+            let frame = match self.client.next_event()? {
+                ClientEvent::Audio {
+                    stream,
+                    timestamp,
+                    payload,
+                } if stream == self.stream => Frame::Audio { timestamp, payload },
+                ClientEvent::Video {
+                    stream,
+                    timestamp,
+                    payload,
+                } if stream == self.stream => Frame::Video { timestamp, payload },
+                ClientEvent::Metadata { stream, metadata } if stream == self.stream => {
+                    Frame::Metadata(metadata)
+                }
+                ClientEvent::Data {
+                    stream,
+                    timestamp,
+                    data,
+                } if stream == self.stream => Frame::Data { timestamp, data },
+                ClientEvent::Status { stream, status } if stream == self.stream => {
+                    // The connection puts a stream whose playback the server ended back to
+                    // idle.
+                    let status_now = self.client.driver.conn.stream_status(stream);
+                    self.finished = status_now == Some(StreamStatus::Created);
+                    self.last_status = Some(status.clone());
+                    Frame::Status(status)
+                }
+                ClientEvent::StreamEof { stream } if stream == self.stream => {
+                    self.finished = true;
+                    continue;
+                }
+                ClientEvent::Closed(_) => return Err(self.client.end_reason()),
+                _ => continue,
+            };
+            if let Frame::Audio { timestamp, .. } | Frame::Video { timestamp, .. } = &frame {
+                self.position = *timestamp;
+            }
+            return Ok(Some(frame));
+        }
+        Ok(None)
+    }
+
+    /// Pauses playback (RTMP 1.0 §7.2.2.8) at the last frame's time.
+    pub fn pause(&mut self) -> Result<(), Error> {
+        let (stream, position) = (self.stream, f64::from(self.position));
+        self.client.api(|conn| conn.pause(stream, true, position))?;
+        self.client.flush()
+    }
+
+    /// Resumes playback after [`pause`](Self::pause).
+    pub fn resume(&mut self) -> Result<(), Error> {
+        let (stream, position) = (self.stream, f64::from(self.position));
+        self.client
+            .api(|conn| conn.pause(stream, false, position))?;
+        self.client.flush()
+    }
+
+    /// Seeks to `position_ms` (RTMP 1.0 §7.2.2.7) in a recorded stream.
+    pub fn seek(&mut self, position_ms: u32) -> Result<(), Error> {
+        let stream = self.stream;
+        self.client
+            .api(|conn| conn.seek(stream, f64::from(position_ms)))?;
+        self.finished = false;
+        self.client.flush()
+    }
+
+    /// Stops playing and closes the connection (`deleteStream`, then the socket).
+    pub fn close(self) -> Result<(), Error> {
+        self.client.close()
+    }
+}

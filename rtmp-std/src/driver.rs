@@ -1,0 +1,487 @@
+//! The loop every connection runs on its thread: write what the connection queued (vectored),
+//! block in a read bounded by the connection's next deadline, feed what was read, and hand out
+//! the events.
+
+use std::io::{self, IoSlice};
+use std::time::{Duration, Instant as StdInstant};
+
+use bytes::{Bytes, BytesMut};
+use rtmp_proto::chunk::ChunkOutput;
+use rtmp_proto::session::client::{ClientConnection, ClientEvent};
+use rtmp_proto::session::server::{ServerConnection, ServerEvent};
+use rtmp_proto::session::{Instant, SessionError};
+
+use crate::{Error, Transport};
+
+/// Bytes read per call; a read buffer is replaced once less than [`MIN_READ`] of it is left.
+const READ_BUFFER: usize = 64 * 1024;
+const MIN_READ: usize = 4 * 1024;
+/// Slices per vectored write: a chunk is two (header, payload), so this writes up to 256
+/// chunks, 1 MiB at the default chunk size, per call.
+const MAX_SLICES: usize = 512;
+/// How long a connection that ended waits for the peer to close its side.
+const LINGER: Duration = Duration::from_secs(2);
+/// The shortest read timeout set: zero would mean "no timeout" to `TcpStream`.
+const MIN_READ_TIMEOUT: Duration = Duration::from_millis(1);
+
+/// Maps the sans-IO crate's caller-given milliseconds onto the monotonic clock.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Clock {
+    origin: StdInstant,
+}
+
+impl Clock {
+    pub(crate) fn start() -> Self {
+        Clock {
+            origin: StdInstant::now(),
+        }
+    }
+
+    pub(crate) fn now(&self) -> Instant {
+        let millis = self.origin.elapsed().as_millis();
+        Instant::from_millis(u64::try_from(millis).unwrap_or(u64::MAX))
+    }
+}
+
+/// What the driver needs of a sans-IO connection; both roles have the same shape.
+pub(crate) trait Connection {
+    type Event;
+    fn handle_input_bytes(&mut self, now: Instant, input: Bytes) -> Result<(), SessionError>;
+    fn handle_timeout(&mut self, now: Instant);
+    fn poll_event(&mut self) -> Option<Self::Event>;
+    fn poll_transmit(&mut self) -> Option<&mut ChunkOutput>;
+    fn poll_timeout(&self) -> Option<Instant>;
+    fn close(&mut self);
+    /// The reason, if `event` is the last event (`Closed`).
+    fn closed_reason(event: &Self::Event) -> Option<&SessionError>;
+}
+
+macro_rules! impl_connection {
+    ($connection:ty, $event:ident) => {
+        impl Connection for $connection {
+            type Event = $event;
+            fn handle_input_bytes(
+                &mut self,
+                now: Instant,
+                input: Bytes,
+            ) -> Result<(), SessionError> {
+                <$connection>::handle_input_bytes(self, now, input)
+            }
+            fn handle_timeout(&mut self, now: Instant) {
+                <$connection>::handle_timeout(self, now)
+            }
+            fn poll_event(&mut self) -> Option<$event> {
+                <$connection>::poll_event(self)
+            }
+            fn poll_transmit(&mut self) -> Option<&mut ChunkOutput> {
+                <$connection>::poll_transmit(self)
+            }
+            fn poll_timeout(&self) -> Option<Instant> {
+                <$connection>::poll_timeout(self)
+            }
+            fn close(&mut self) {
+                <$connection>::close(self)
+            }
+            fn closed_reason(event: &$event) -> Option<&SessionError> {
+                match event {
+                    $event::Closed(reason) => Some(reason),
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+impl_connection!(ServerConnection, ServerEvent);
+impl_connection!(ClientConnection, ClientEvent);
+
+/// How the byte stream stands, beside what the connection says.
+#[derive(Debug, Default)]
+enum Link {
+    #[default]
+    Open,
+    /// The peer closed its side (a read returned 0).
+    PeerClosed,
+    /// A read or write failed.
+    Failed(Error),
+}
+
+/// Owns a byte stream and a sans-IO connection and moves bytes between them, on the calling
+/// thread.
+pub(crate) struct Driver<S, C: Connection> {
+    stream: S,
+    pub(crate) conn: C,
+    pub(crate) clock: Clock,
+    read_buffer: BytesMut,
+    /// The read timeout the stream has, if we set one.
+    read_timeout: Option<Option<Duration>>,
+    link: Link,
+    closed_locally: bool,
+    /// Set once the `Closed` event was handed out: why the connection ended.
+    ended: Option<Error>,
+}
+
+impl<S: Transport, C: Connection> Driver<S, C> {
+    pub(crate) fn new(stream: S, conn: C, clock: Clock) -> Self {
+        Driver {
+            stream,
+            conn,
+            clock,
+            read_buffer: BytesMut::new(),
+            read_timeout: None,
+            link: Link::Open,
+            closed_locally: false,
+            ended: None,
+        }
+    }
+
+    /// Why the connection ended, once its `Closed` event was handed out.
+    pub(crate) fn ended(&self) -> Option<&Error> {
+        self.ended.as_ref()
+    }
+
+    /// Ends the connection from our side; what it still has to say is written before its
+    /// `Closed` event comes out.
+    pub(crate) fn close(&mut self) {
+        self.closed_locally = true;
+        self.conn.close();
+    }
+
+    pub(crate) fn stream(&self) -> &S {
+        &self.stream
+    }
+
+    pub(crate) fn stream_mut(&mut self) -> &mut S {
+        &mut self.stream
+    }
+
+    /// The next event of the connection, driving the I/O until there is one: `Ok(None)` if
+    /// `until` passes first, `Err` (why it ended) once the `Closed` event was handed out.
+    pub(crate) fn next_event(
+        &mut self,
+        until: Option<StdInstant>,
+    ) -> Result<Option<C::Event>, Error> {
+        loop {
+            if let Some(reason) = &self.ended {
+                return Err(reason.clone());
+            }
+            if let Some(event) = self.conn.poll_event() {
+                if let Some(reason) = C::closed_reason(&event) {
+                    let reason = reason.clone();
+                    self.finish(reason);
+                }
+                return Ok(Some(event));
+            }
+            if !matches!(self.link, Link::Open) {
+                // The connection was closed when the link failed, so its Closed event is due;
+                // this only guards against a connection that breaks that promise.
+                self.finish(SessionError::Closed);
+                continue;
+            }
+            if let Err(error) = self.write_queued() {
+                self.fail(error);
+                continue;
+            }
+            let now = self.clock.now();
+            let deadline = self.conn.poll_timeout();
+            if deadline.is_some_and(|deadline| deadline <= now) {
+                self.conn.handle_timeout(now);
+                continue;
+            }
+            let std_now = StdInstant::now();
+            if until.is_some_and(|until| until <= std_now) {
+                return Ok(None);
+            }
+            let to_deadline = deadline.map(|deadline| deadline.saturating_duration_since(now));
+            let to_until = until.map(|until| until.saturating_duration_since(std_now));
+            let wait = to_deadline.into_iter().chain(to_until).min();
+            self.read_once(wait);
+        }
+    }
+
+    /// Writes everything the connection has queued. A failed write ends the connection (its
+    /// `Closed` event follows) and is returned.
+    pub(crate) fn flush(&mut self) -> Result<(), Error> {
+        if let Some(reason) = &self.ended {
+            return Err(reason.clone());
+        }
+        match &self.link {
+            Link::Open => {}
+            Link::PeerClosed => return Err(Error::PeerClosed),
+            Link::Failed(error) => return Err(error.clone()),
+        }
+        self.write_queued().map_err(|error| {
+            self.fail(error);
+            match &self.link {
+                Link::Failed(error) => error.clone(),
+                _ => Error::Closed,
+            }
+        })
+    }
+
+    /// Writes the last bytes, says goodbye to the stream and records why the connection ended.
+    fn finish(&mut self, reason: SessionError) {
+        if matches!(self.link, Link::Open) {
+            match self.write_queued() {
+                // Only a connection closed on purpose (by us, or refusing the peer) may have
+                // a last answer in flight; one that timed out or failed has nothing to say.
+                Ok(()) => {
+                    if self.stream.shutdown_write().is_ok() && reason == SessionError::Closed {
+                        self.linger();
+                    }
+                }
+                Err(error) => self.link = Link::Failed(Error::from(error)),
+            }
+        }
+        self.ended = Some(match (std::mem::take(&mut self.link), reason) {
+            (Link::Failed(error), SessionError::Closed) if !self.closed_locally => error,
+            (Link::PeerClosed, SessionError::Closed) if !self.closed_locally => Error::PeerClosed,
+            (_, reason) => Error::from(reason),
+        });
+    }
+
+    /// Reads and drops what the peer still sends until it closes its side, for at most
+    /// [`LINGER`]: closing a TCP socket with unread bytes resets the connection, and the peer
+    /// may lose our last answer with it.
+    fn linger(&mut self) {
+        let until = StdInstant::now() + LINGER;
+        let mut scratch = [0u8; 4096];
+        loop {
+            let left = until.saturating_duration_since(StdInstant::now());
+            if left.is_zero()
+                || self
+                    .apply_read_timeout(Some(left.max(MIN_READ_TIMEOUT)))
+                    .is_err()
+            {
+                return;
+            }
+            match self.stream.read(&mut scratch) {
+                Ok(0) => return,
+                Ok(_) => {}
+                Err(error)
+                    if matches!(
+                        error.kind(),
+                        io::ErrorKind::WouldBlock
+                            | io::ErrorKind::TimedOut
+                            | io::ErrorKind::Interrupted
+                    ) => {}
+                Err(_) => return,
+            }
+        }
+    }
+
+    /// A read or write failed: the connection ends with that error.
+    fn fail(&mut self, error: io::Error) {
+        if matches!(self.link, Link::Open) {
+            self.link = Link::Failed(Error::from(error));
+        }
+        self.conn.close();
+    }
+
+    /// Writes what the connection has queued, one vectored write after another, until all of
+    /// it is written or a write fails.
+    fn write_queued(&mut self) -> io::Result<()> {
+        let mut wrote = false;
+        while let Some(out) = self.conn.poll_transmit() {
+            let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+            let count = out.io_slices(&mut slices);
+            match self.stream.write_vectored(&slices[..count]) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(written) => {
+                    out.advance(written);
+                    wrote = true;
+                }
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                Err(error) => return Err(error),
+            }
+        }
+        if wrote {
+            self.stream.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Reads once, blocking at most `wait` (`None`: until bytes come), and feeds what came to
+    /// the connection, sharing the buffer with the media it holds (no copy).
+    fn read_once(&mut self, wait: Option<Duration>) {
+        if let Err(error) = self.apply_read_timeout(wait.map(|wait| wait.max(MIN_READ_TIMEOUT))) {
+            return self.fail(error);
+        }
+        if self.read_buffer.len() < MIN_READ {
+            // Zeroed once per buffer, so reads need no unsafe code; earlier buffers live on
+            // while the media sliced from them does.
+            self.read_buffer = BytesMut::zeroed(READ_BUFFER);
+        }
+        match self.stream.read(&mut self.read_buffer[..]) {
+            Ok(0) => {
+                self.link = Link::PeerClosed;
+                self.conn.close();
+            }
+            Ok(count) => {
+                let input = self.read_buffer.split_to(count).freeze();
+                // An error is also reported as the connection's Closed event.
+                let _ = self.conn.handle_input_bytes(self.clock.now(), input);
+            }
+            Err(error)
+                if matches!(
+                    error.kind(),
+                    io::ErrorKind::WouldBlock
+                        | io::ErrorKind::TimedOut
+                        | io::ErrorKind::Interrupted
+                ) => {}
+            Err(error) => self.fail(error),
+        }
+    }
+
+    /// Sets the read timeout, unless the one set is close enough: changing it is a system call,
+    /// and a timeout up to twice shorter than wanted only wakes the loop early, which is
+    /// harmless.
+    fn apply_read_timeout(&mut self, wanted: Option<Duration>) -> io::Result<()> {
+        let close_enough = match (self.read_timeout, wanted) {
+            (Some(None), None) => true,
+            (Some(Some(set)), Some(wanted)) => set <= wanted && set.saturating_mul(2) >= wanted,
+            _ => false,
+        };
+        if !close_enough {
+            self.stream.set_read_timeout(wanted)?;
+            self.read_timeout = Some(wanted);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+    use std::os::unix::net::UnixStream;
+    use std::time::Duration;
+
+    use bytes::Bytes;
+    use rtmp_proto::session::server::{ServerConnectionConfig, ServerEvent};
+    use rtmp_proto::session::SessionError;
+
+    use super::*;
+    use crate::client::{Client, ClientOptions};
+    use crate::server::ServerSession;
+
+    /// A stream that takes at most 7 bytes per write, to exercise partial vectored writes,
+    /// and counts how often its read timeout is set.
+    struct Trickle {
+        inner: UnixStream,
+        timeouts_set: usize,
+    }
+
+    impl Read for Trickle {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.inner.read(buf)
+        }
+    }
+
+    impl Write for Trickle {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.inner.write(&buf[..buf.len().min(7)])
+        }
+
+        fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+            let first = bufs.iter().find(|buf| !buf.is_empty());
+            self.write(first.map_or(&[][..], |buf| &buf[..]))
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Transport for Trickle {
+        fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+            self.timeouts_set += 1;
+            self.inner.set_read_timeout(timeout)
+        }
+    }
+
+    #[test]
+    fn a_read_timeout_becomes_handle_timeout() {
+        let (ours, _silent_peer) = UnixStream::pair().unwrap();
+        let mut config = ServerConnectionConfig::default();
+        config.session.handshake_timeout = Duration::from_millis(100);
+        let mut session = ServerSession::new(ours, config);
+        let started = StdInstant::now();
+        let event = session.next_event().unwrap();
+        assert_eq!(event, ServerEvent::Closed(SessionError::HandshakeTimeout));
+        assert!(started.elapsed() < Duration::from_secs(2));
+        let reason = session.next_event().unwrap_err();
+        assert_eq!(reason.to_string(), "handshake timed out");
+    }
+
+    #[test]
+    fn a_stream_without_read_timeouts_still_serves() {
+        let (client_end, server_end) = UnixStream::pair().unwrap();
+        let server = std::thread::spawn(move || {
+            let mut session = ServerSession::new(
+                crate::Untimed(server_end),
+                ServerConnectionConfig::default(),
+            );
+            while let Ok(event) = session.next_event() {
+                if let ServerEvent::ConnectRequest(request) = event {
+                    session.reject_connect(request.id, "untimed").unwrap();
+                }
+            }
+        });
+        let error = Client::connect_over(client_end, "rtmp://pair/live", ClientOptions::default())
+            .err()
+            .expect("refused");
+        assert_eq!(
+            error.to_string(),
+            "connection rejected: NetConnection.Connect.Rejected: untimed"
+        );
+        server.join().unwrap();
+    }
+
+    #[test]
+    fn partial_writes_deliver_every_byte_in_order() {
+        let (client_end, server_end) = UnixStream::pair().unwrap();
+        let frames: Vec<Bytes> = (0..6u8)
+            .map(|index| Bytes::from(vec![0x17 + (index % 2) * 0x10; 9000 + usize::from(index)]))
+            .collect();
+        let server = std::thread::spawn(move || {
+            let trickle = Trickle {
+                inner: server_end,
+                timeouts_set: 0,
+            };
+            let mut session = ServerSession::new(trickle, ServerConnectionConfig::default());
+            let mut received = Vec::new();
+            while let Ok(event) = session.next_event() {
+                match event {
+                    ServerEvent::ConnectRequest(request) => {
+                        session.accept_connect(request.id).unwrap()
+                    }
+                    ServerEvent::PublishRequest(request) => {
+                        session.accept_publish(request.id).unwrap()
+                    }
+                    ServerEvent::Video { payload, .. } => received.push(payload),
+                    _ => {}
+                }
+            }
+            (received, session.transport().timeouts_set)
+        });
+        let trickle = Trickle {
+            inner: client_end,
+            timeouts_set: 0,
+        };
+        let client = Client::connect_over(trickle, "rtmp://pair/live", ClientOptions::publisher())
+            .expect("connect through 7-byte writes");
+        let mut publisher = client.publish("trickle").expect("publish");
+        for (index, frame) in frames.iter().enumerate() {
+            let _ = publisher.send_video(index as u32, frame.clone()).unwrap();
+        }
+        publisher.close().unwrap();
+        let (received, timeouts_set) = server.join().unwrap();
+        assert_eq!(received, frames);
+        // The server reads many times, but its deadline (the idle timeout) barely moves
+        // between reads: the timeout is set a few times, not once per read.
+        assert!(
+            timeouts_set < 10,
+            "the read timeout was set {timeouts_set} times"
+        );
+    }
+}

@@ -1,0 +1,119 @@
+//! Why an operation failed or a connection ended, in words a user can act on.
+
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rtmp_proto::session::{ApiError, SessionError};
+use rtmp_proto::url::UrlError;
+
+/// What went wrong. Cheap to clone (an I/O error is shared), so a connection can give the same
+/// reason to every later call.
+///
+/// [`Error::Timeout`] from a wait that the caller bounded (a read timeout) leaves the connection
+/// usable; every other error of a connection ends it.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The URL is not an `rtmp://` or `rtmps://` URL we can use.
+    #[error("invalid RTMP URL: {0}")]
+    Url(#[from] UrlError),
+    /// The TCP connection could not be made.
+    #[error("cannot connect to {address}: {source}")]
+    Connect {
+        /// `host:port` as given.
+        address: String,
+        /// What the operating system said.
+        source: Arc<io::Error>,
+    },
+    /// A wait did not end in time.
+    #[error("timed out after {after:?} {waiting_for}")]
+    Timeout {
+        /// How long we waited.
+        after: Duration,
+        /// What we were waiting for, e.g. "waiting for the answer to connect".
+        waiting_for: &'static str,
+    },
+    /// Reading or writing the byte stream failed.
+    #[error("i/o error: {0}")]
+    Io(Arc<io::Error>),
+    /// The peer closed the connection.
+    #[error("the peer closed the connection")]
+    PeerClosed,
+    /// The connection was closed from our side.
+    #[error("the connection was closed")]
+    Closed,
+    /// The peer broke the protocol, or a protocol timeout expired (RTMP 1.0 §5 to §7).
+    #[error("{0}")]
+    Session(SessionError),
+    /// The server refused `connect` (RTMP 1.0 §7.2.1.1).
+    #[error("connection rejected: {code}: {description}")]
+    ConnectRejected {
+        /// E.g. `NetConnection.Connect.Rejected`.
+        code: String,
+        /// The server's explanation.
+        description: String,
+    },
+    /// The server refused `createStream` (RTMP 1.0 §7.2.1.3).
+    #[error("createStream failed: {0}")]
+    CreateStreamFailed(String),
+    /// The server refused `publish` (RTMP 1.0 §7.2.2.6).
+    #[error("publish rejected: {code}: {description}")]
+    PublishRejected {
+        /// E.g. `NetStream.Publish.BadName`.
+        code: String,
+        /// The server's explanation.
+        description: String,
+    },
+    /// The server refused `play` (RTMP 1.0 §7.2.2.1).
+    #[error("play rejected: {code}: {description}")]
+    PlayRejected {
+        /// E.g. `NetStream.Play.StreamNotFound`.
+        code: String,
+        /// The server's explanation.
+        description: String,
+    },
+    /// The server answered a call with `_error` (RTMP 1.0 §7.2.1.2).
+    #[error("call failed: {code}: {description}")]
+    CallFailed {
+        /// E.g. `NetConnection.Call.Failed`.
+        code: String,
+        /// The server's explanation.
+        description: String,
+    },
+    /// An FLV file could not be read.
+    #[error("FLV: {0}")]
+    Flv(#[from] rtmp_proto::flv::FlvError),
+    /// TLS could not be set up (a certificate or key that cannot be read, a bad server name).
+    #[error("TLS: {0}")]
+    Tls(String),
+    /// Something this build of the adapter does not do (the reason says what to do instead).
+    #[error("unsupported: {0}")]
+    Unsupported(&'static str),
+    /// The call was refused by the connection (misuse, or the outbound queue is full).
+    #[error("{0}")]
+    Api(#[from] ApiError),
+}
+
+impl Error {
+    /// Whether this is a [`Timeout`](Error::Timeout) of a wait, after which the connection may
+    /// still be used.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Error::Timeout { .. })
+    }
+}
+
+impl From<io::Error> for Error {
+    fn from(error: io::Error) -> Self {
+        Error::Io(Arc::new(error))
+    }
+}
+
+impl From<SessionError> for Error {
+    fn from(error: SessionError) -> Self {
+        match error {
+            SessionError::Closed => Error::Closed,
+            other => Error::Session(other),
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! RTMPS with the blocking adapter: our server with a self-signed certificate (made by rcgen),
+//! ffmpeg publishing to it over TLS, our client playing over TLS and trusting that certificate.
+
+mod std_support;
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use bytes::Bytes;
+use rtmp_std::client::{Client, ClientOptions, Frame};
+use rtmp_std::flv::FlvRecorder;
+use rtmp_std::server::Server;
+use rtmp_std::tls::{TlsClientConfig, TlsServerConfig};
+use rtmp_std::Error;
+use rtmp_tests::peers::{make_clip, probe_packets, require, Process, TempDir};
+use std_support::{hashes, RelayServer};
+
+/// A self-signed certificate for 127.0.0.1 and localhost: (certificate, key) PEM files.
+fn self_signed(dir: &Path) -> (PathBuf, PathBuf) {
+    let names = vec!["127.0.0.1".to_owned(), "localhost".to_owned()];
+    let certified = rcgen::generate_simple_self_signed(names).expect("a self-signed certificate");
+    let (certificate, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&certificate, certified.cert.pem()).unwrap();
+    std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
+    (certificate, key)
+}
+
+fn tls_relay(certificate: &Path, key: &Path) -> RelayServer {
+    let mut server = Server::bind("127.0.0.1:0").unwrap();
+    server.set_tls(TlsServerConfig::from_pem_files(certificate, key).expect("the certificate"));
+    RelayServer::start_with(server)
+}
+
+fn trusting(certificate: &Path) -> ClientOptions {
+    ClientOptions {
+        tls: Some(TlsClientConfig::trusting_pem_file(certificate).expect("the certificate")),
+        read_timeout: Some(Duration::from_secs(15)),
+        ..ClientOptions::default()
+    }
+}
+
+#[test]
+fn std_client_and_server_over_rtmps() {
+    let dir = TempDir::new("std-tls");
+    let (certificate, key) = self_signed(dir.path());
+    let server = tls_relay(&certificate, &key);
+    let url = format!("rtmps://127.0.0.1:{}/live", server.port);
+
+    let mut player = Client::connect_with(&url, trusting(&certificate))
+        .expect("connect over TLS")
+        .play("secure")
+        .expect("play");
+    assert!(player.client().transport().is_tls());
+    let publisher_options = ClientOptions {
+        profile: rtmp_std::client::Profile::Publisher,
+        ..trusting(&certificate)
+    };
+    let mut publisher = Client::connect_with(&url, publisher_options)
+        .expect("connect over TLS")
+        .publish("secure")
+        .expect("publish");
+    server.wait_until("the relay has the player", |relay| {
+        relay.players("secure") == 1
+    });
+    let sent: Vec<Bytes> = (0..20u8)
+        .map(|index| {
+            Bytes::from(vec![
+                if index == 0 { 0x17 } else { 0x27 };
+                5000 + usize::from(index)
+            ])
+        })
+        .collect();
+    for (index, payload) in sent.iter().enumerate() {
+        let _ = publisher
+            .send_video(index as u32 * 40, payload.clone())
+            .expect("send over TLS");
+    }
+    publisher.close().expect("close politely");
+    let mut received = Vec::new();
+    while let Some(frame) = player.next_frame().expect("a frame") {
+        if let Frame::Video { payload, .. } = frame {
+            received.push(payload);
+        }
+    }
+    assert_eq!(received, sent);
+    player.close().expect("close politely");
+}
+
+#[test]
+fn a_client_that_does_not_trust_the_certificate_says_so() {
+    let dir = TempDir::new("std-tls-untrusted");
+    let (certificate, key) = self_signed(dir.path());
+    let server = tls_relay(&certificate, &key);
+    let url = format!("rtmps://127.0.0.1:{}/live", server.port);
+
+    let options = ClientOptions {
+        tls: Some(TlsClientConfig::with_webpki_roots().unwrap()),
+        ..ClientOptions::default()
+    };
+    let error = Client::connect_with(&url, options)
+        .err()
+        .expect("an unknown issuer is refused");
+    assert!(matches!(error, Error::Tls(_)), "{error}");
+    assert!(error.to_string().starts_with("TLS: handshake: "), "{error}");
+
+    let error = Client::connect_with(&url, ClientOptions::default())
+        .err()
+        .expect("no TLS configuration");
+    assert!(matches!(error, Error::Unsupported(_)), "{error}");
+}
+
+#[test]
+fn ffmpeg_publishes_to_std_server_over_rtmps() {
+    let dir = TempDir::new("std-tls-ffmpeg");
+    let clip = dir.path().join("clip.flv");
+    make_clip(&clip, 3, 25);
+    let (certificate, key) = self_signed(dir.path());
+    let server = tls_relay(&certificate, &key);
+    let url = format!("rtmps://127.0.0.1:{}/live/x", server.port);
+
+    let mut player = Client::connect_with(&url, trusting(&certificate))
+        .expect("connect over TLS")
+        .play("x")
+        .expect("play");
+    server.wait_until("the player waits", |relay| relay.players("x") == 1);
+    let recorded = dir.path().join("recorded.flv");
+    let recording = {
+        let recorded = recorded.clone();
+        std::thread::spawn(move || {
+            let file = BufWriter::new(File::create(recorded).unwrap());
+            let mut recorder = FlvRecorder::new(file).unwrap();
+            while let Some(frame) = player.next_frame().expect("a frame") {
+                recorder.write(&frame).unwrap();
+            }
+            recorder.finish().unwrap();
+            player.close().expect("close politely");
+        })
+    };
+    let publisher = Process::spawn(
+        "ffmpeg (publish over TLS)",
+        Command::new(require("ffmpeg"))
+            .args(["-hide_banner", "-loglevel", "error", "-i"])
+            .arg(&clip)
+            .args(["-c", "copy", "-f", "flv", "-tls_verify", "0"])
+            .arg(&url),
+    )
+    .wait(Duration::from_secs(30));
+    assert!(
+        publisher.status.success(),
+        "{}",
+        String::from_utf8_lossy(&publisher.stderr)
+    );
+    recording.join().expect("the recording thread");
+
+    let sent = probe_packets(clip.to_str().unwrap());
+    let received = probe_packets(recorded.to_str().unwrap());
+    assert!(sent.len() > 100, "the clip has {} packets", sent.len());
+    for codec_type in ["video", "audio"] {
+        assert_eq!(
+            hashes(&received, codec_type),
+            hashes(&sent, codec_type),
+            "{codec_type} packets differ"
+        );
+    }
+}
