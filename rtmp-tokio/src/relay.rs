@@ -41,7 +41,9 @@ use crate::server::{Server, ServerSession};
 #[derive(Clone, Debug)]
 pub struct RelayConfig {
     /// Each connection's configuration. The default keeps the outbound queue small for live
-    /// playback: video is thinned above 2 MiB queued, the queue is full at 16 MiB.
+    /// playback: video is thinned above 2 MiB queued, the queue is full at 16 MiB. It pings a
+    /// peer silent for 20 s: a player of a low-bitrate stream acknowledges only every window
+    /// (minutes apart) and must not hit the 60 s idle timeout while it is alive.
     pub connection: ServerConnectionConfig,
     /// A player whose outbound queue stays above its high-water mark this long is
     /// disconnected. Default 10 s.
@@ -62,6 +64,7 @@ impl Default for RelayConfig {
         connection.session.outbound_low_water = 512 * 1024;
         connection.session.outbound_max = 16 * 1024 * 1024;
         connection.session.drop_video_when_congested = true;
+        connection.session.ping_interval = Some(Duration::from_secs(20));
         RelayConfig {
             connection,
             max_behind: Duration::from_secs(10),
