@@ -22,6 +22,9 @@
 //!
 //! The machine's cores are shared by the server, the publisher (ffmpeg) and the load client:
 //! the load client's own CPU is printed so that a saturated machine is visible.
+//!
+//! `FANOUT_STRACE=1` also counts the server's `write`/`writev`/`sendto`/`sendmsg` calls over
+//! the window with `strace -c -f` (which perturbs the CPU figures of that run).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -292,6 +295,8 @@ struct Measurement {
     client_cpu_s: f64,
     stalled: usize,
     failed: usize,
+    /// `strace -c` of the server over the window, with `FANOUT_STRACE=1`.
+    syscalls: Option<String>,
 }
 
 fn measure(
@@ -301,6 +306,7 @@ fn measure(
     window: Duration,
     clip: &Path,
     relay_binary: &Path,
+    trace_syscalls: bool,
 ) -> Measurement {
     let ticks_per_second = clock_ticks_per_second() as f64;
     let (server, server_pid) = Server::start(server_name, relay_binary);
@@ -325,59 +331,78 @@ fn measure(
         .map(|_| Arc::new(PlayerStats::default()))
         .collect();
 
-    let (tasks, client_cpu_s, server_cpu_s, delivered_bytes, window_us) = runtime.block_on(async {
-        let mut tasks = Vec::with_capacity(players);
-        for (index, player_stats) in stats.iter().enumerate() {
-            if index > 0 && index % CONNECT_BATCH == 0 {
-                tokio::time::sleep(Duration::from_millis(100)).await;
+    let (tasks, syscalls, client_cpu_s, server_cpu_s, delivered_bytes, window_us) = runtime
+        .block_on(async {
+            let mut tasks = Vec::with_capacity(players);
+            for (index, player_stats) in stats.iter().enumerate() {
+                if index > 0 && index % CONNECT_BATCH == 0 {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                tasks.push(tokio::spawn(run_player(
+                    app_url.clone(),
+                    player_stats.clone(),
+                    clock.clone(),
+                )));
             }
-            tasks.push(tokio::spawn(run_player(
-                app_url.clone(),
-                player_stats.clone(),
-                clock.clone(),
-            )));
-        }
-        let deadline = Instant::now() + FIRST_FRAME_TIMEOUT;
-        while Instant::now() < deadline
-            && stats.iter().any(|s| {
-                s.state.load(Ordering::Relaxed) == RUNNING && s.frames.load(Ordering::Relaxed) == 0
-            })
-        {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        tokio::time::sleep(SETTLE).await;
+            let deadline = Instant::now() + FIRST_FRAME_TIMEOUT;
+            while Instant::now() < deadline
+                && stats.iter().any(|s| {
+                    s.state.load(Ordering::Relaxed) == RUNNING
+                        && s.frames.load(Ordering::Relaxed) == 0
+                })
+            {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            tokio::time::sleep(SETTLE).await;
 
-        let bytes_before: u64 = stats
-            .iter()
-            .map(|s| s.payload_bytes.load(Ordering::Relaxed))
-            .sum();
-        let server_before = cpu_ticks(server_pid);
-        let client_before = cpu_ticks(std::process::id());
-        let window_start = clock.now_us();
-        clock.window_start_us.store(window_start, Ordering::Relaxed);
-        tokio::time::sleep(window).await;
-        let window_end = clock.now_us();
-        let server_after = cpu_ticks(server_pid);
-        let client_after = cpu_ticks(std::process::id());
-        let bytes_after: u64 = stats
-            .iter()
-            .map(|s| s.payload_bytes.load(Ordering::Relaxed))
-            .sum();
-        clock.window_start_us.store(u64::MAX, Ordering::Relaxed);
-        // The gap from each player's last frame to the window's end counts too.
-        for s in &stats {
-            let last = s.last_frame_us.load(Ordering::Relaxed).max(window_start);
-            s.max_gap_us
-                .fetch_max(window_end.saturating_sub(last), Ordering::Relaxed);
-        }
-        (
-            tasks,
-            (client_after - client_before) as f64 / ticks_per_second,
-            (server_after - server_before) as f64 / ticks_per_second,
-            bytes_after - bytes_before,
-            window_end - window_start,
-        )
-    });
+            let bytes_before: u64 = stats
+                .iter()
+                .map(|s| s.payload_bytes.load(Ordering::Relaxed))
+                .sum();
+            let server_before = cpu_ticks(server_pid);
+            let client_before = cpu_ticks(std::process::id());
+            let window_start = clock.now_us();
+            clock.window_start_us.store(window_start, Ordering::Relaxed);
+            let tracer = trace_syscalls.then(|| {
+                Process::spawn(
+                    "strace",
+                    Command::new("timeout")
+                        .args(["-s", "INT"])
+                        .arg(window.as_secs_f64().to_string())
+                        .arg(require("strace"))
+                        .args(["-c", "-f", "-e", "trace=write,writev,sendto,sendmsg"])
+                        .arg("-p")
+                        .arg(server_pid.to_string()),
+                )
+            });
+            tokio::time::sleep(window).await;
+            let window_end = clock.now_us();
+            let server_after = cpu_ticks(server_pid);
+            let client_after = cpu_ticks(std::process::id());
+            let bytes_after: u64 = stats
+                .iter()
+                .map(|s| s.payload_bytes.load(Ordering::Relaxed))
+                .sum();
+            clock.window_start_us.store(u64::MAX, Ordering::Relaxed);
+            // The gap from each player's last frame to the window's end counts too.
+            for s in &stats {
+                let last = s.last_frame_us.load(Ordering::Relaxed).max(window_start);
+                s.max_gap_us
+                    .fetch_max(window_end.saturating_sub(last), Ordering::Relaxed);
+            }
+            let syscalls = tracer.map(|tracer| {
+                let output = tracer.wait(Duration::from_secs(30));
+                String::from_utf8_lossy(&output.stderr).into_owned()
+            });
+            (
+                tasks,
+                syscalls,
+                (client_after - client_before) as f64 / ticks_per_second,
+                (server_after - server_before) as f64 / ticks_per_second,
+                bytes_after - bytes_before,
+                window_end - window_start,
+            )
+        });
     let peak_rss_mib = peak_rss_kib(server_pid) as f64 / 1024.0;
 
     let stall_us = u64::try_from(STALL.as_micros()).unwrap_or(u64::MAX);
@@ -419,6 +444,7 @@ fn measure(
         client_cpu_s,
         stalled,
         failed,
+        syscalls,
     }
 }
 
@@ -444,6 +470,7 @@ fn main() {
             .and_then(|s| s.parse().ok())
             .unwrap_or(10),
     );
+    let trace_syscalls = std::env::var_os("FANOUT_STRACE").is_some_and(|v| v != "0");
     require("nginx");
     let relay_binary = relay_server_binary();
     let dir = TempDir::new("fanout");
@@ -471,6 +498,12 @@ fn main() {
         "Mbit/s = audio+video payload received by all players; CPU = server utime+stime in the \
          window; RSS = server VmHWM"
     );
+    if trace_syscalls {
+        println!(
+            "FANOUT_STRACE: the server's write calls are counted by strace over the window; \
+             strace slows the server down, so this run's CPU figures are not comparable"
+        );
+    }
     println!();
     println!(
         "| server | N | Mbit/s | expected | server CPU s | CPU s/Gbit | peak RSS MiB | client CPU s | stalled | failed |"
@@ -480,7 +513,15 @@ fn main() {
     for &players in &ns {
         let mut row = Vec::new();
         for server in ["ours", "nginx"] {
-            let m = measure(&runtime, server, players, window, &clip, &relay_binary);
+            let m = measure(
+                &runtime,
+                server,
+                players,
+                window,
+                &clip,
+                &relay_binary,
+                trace_syscalls,
+            );
             println!(
                 "| {} | {} | {:.1} | {:.1} | {:.2} | {:.3} | {:.1} | {:.2} | {} | {} |",
                 m.server,
@@ -494,6 +535,9 @@ fn main() {
                 m.stalled,
                 m.failed
             );
+            if let Some(syscalls) = &m.syscalls {
+                println!("```text\n{syscalls}```");
+            }
             row.push(m);
         }
         pairs.push(row);
