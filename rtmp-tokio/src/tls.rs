@@ -11,6 +11,29 @@
 //! - A server presents a certificate chain and key read from PEM files
 //!   ([`TlsServerConfig::from_pem_files`]); [`TlsServerConfig::accept`] wraps an accepted TCP
 //!   stream, and [`serve_relay`] runs a [`Relay`] over TLS.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use rtmp_tokio::client::ClientOptions;
+//! use rtmp_tokio::relay::{Relay, RelayConfig};
+//! use rtmp_tokio::tls::{connect_with, serve_relay, TlsClientConfig, TlsServerConfig};
+//!
+//! // A relay over RTMPS on port 443.
+//! let tls = TlsServerConfig::from_pem_files("cert.pem", "key.pem")?;
+//! let listener = tokio::net::TcpListener::bind("0.0.0.0:443").await?;
+//! let config = RelayConfig::default();
+//! let connection = config.connection.clone();
+//! tokio::spawn(serve_relay(Relay::new(config), listener, tls, connection));
+//!
+//! // A player trusting that (self-signed) certificate.
+//! let trust = TlsClientConfig::trusting_pem_file("cert.pem")?;
+//! let client = connect_with("rtmps://localhost/live", ClientOptions::default(), &trust).await?;
+//! let mut player = client.play("cam1").await?;
+//! while let Some(frame) = player.next_frame().await? {
+//!     println!("{frame:?}");
+//! }
+//! # Ok(()) }
+//! ```
 
 use std::io;
 use std::net::SocketAddr;
@@ -279,5 +302,42 @@ async fn serve_one(
                 .await
         }
         Err(error) => tracing::info!(%error, "TLS handshake failed"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pem_text_without_certificates_is_refused() {
+        let error = TlsClientConfig::trusting_pem(b"").unwrap_err();
+        assert!(
+            error.to_string().contains("none in the PEM text"),
+            "{error}"
+        );
+        let error = TlsServerConfig::from_pem(b"", b"").unwrap_err();
+        assert!(error.to_string().contains("no certificate"), "{error}");
+    }
+
+    #[test]
+    fn a_certificate_with_its_key_makes_a_server_and_a_client_trusting_it() {
+        let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+        let certificate = certified.cert.pem();
+        let key = certified.signing_key.serialize_pem();
+        TlsServerConfig::from_pem(certificate.as_bytes(), key.as_bytes()).unwrap();
+        TlsClientConfig::trusting_pem(certificate.as_bytes()).unwrap();
+        let error = TlsServerConfig::from_pem(certificate.as_bytes(), b"").unwrap_err();
+        assert!(error.to_string().contains("private key"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn plain_rtmp_urls_are_not_for_the_tls_client() {
+        let trust = TlsClientConfig::with_webpki_roots().unwrap();
+        let error = connect_with("rtmp://127.0.0.1:1/live", ClientOptions::default(), &trust)
+            .await
+            .err()
+            .unwrap();
+        assert!(matches!(error, Error::Unsupported(_)), "{error}");
     }
 }
