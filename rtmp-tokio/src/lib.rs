@@ -10,6 +10,7 @@
 //! - [`relay`]: a live relay (GOP cache, fan-out with shared payloads, slow players cut off),
 //!   what `examples/server.rs` runs.
 //! - [`flv`]: publish an FLV file, record a stream to one.
+//! - `tls` (feature `tls`): RTMPS clients and servers with rustls.
 //!
 //! Each connection is owned by one task, which reads into a buffer handed to the connection
 //! without copying, writes what it queued with one vectored write per wakeup, and sleeps until
@@ -57,6 +58,8 @@ mod error;
 pub mod flv;
 pub mod relay;
 pub mod server;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 pub use error::Error;
 pub use rtmp_proto as proto;
