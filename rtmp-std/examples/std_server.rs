@@ -1,7 +1,7 @@
 //! A small live RTMP server: publishers' streams go to the players of the same name.
 //!
 //! ```text
-//! cargo run -p rtmp-std --example server -- 127.0.0.1:1935
+//! cargo run -p rtmp-std --example std_server -- 127.0.0.1:1935
 //! ffmpeg -re -i clip.flv -c copy -f flv rtmp://127.0.0.1/live/cam1
 //! ffplay rtmp://127.0.0.1/live/cam1
 //! ```
@@ -9,7 +9,7 @@
 //! RTMPS, with the `tls` feature and a certificate and key in PEM files:
 //!
 //! ```text
-//! cargo run -p rtmp-std --features tls --example server -- 127.0.0.1:4443 cert.pem key.pem
+//! cargo run -p rtmp-std --features tls --example std_server -- 127.0.0.1:4443 cert.pem key.pem
 //! ffmpeg -re -i clip.flv -c copy -f flv -tls_verify 0 rtmps://127.0.0.1:4443/live/cam1
 //! ```
 

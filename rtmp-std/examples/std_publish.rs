@@ -1,7 +1,7 @@
 //! Publishes an FLV file to an RTMP server, paced in real time by the tags' timestamps.
 //!
 //! ```text
-//! cargo run -p rtmp-std --example publish -- clip.flv rtmp://127.0.0.1/live/cam1
+//! cargo run -p rtmp-std --example std_publish -- clip.flv rtmp://127.0.0.1/live/cam1
 //! ```
 //!
 //! `rtmps://` URLs need the `tls` feature; `RTMP_TRUST=cert.pem` trusts that certificate

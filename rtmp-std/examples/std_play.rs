@@ -2,7 +2,7 @@
 //! ends the stream, or nothing arrives for 10 s.
 //!
 //! ```text
-//! cargo run -p rtmp-std --example play -- rtmp://127.0.0.1/live/cam1 out.flv
+//! cargo run -p rtmp-std --example std_play -- rtmp://127.0.0.1/live/cam1 out.flv
 //! ```
 //!
 //! `rtmps://` URLs need the `tls` feature; `RTMP_TRUST=cert.pem` trusts that certificate
