@@ -312,10 +312,7 @@ impl Relay {
                         session.send_video(stream, timestamp, payload)
                     }
                     Ok(Delivery::Unpublished) => {
-                        // Statuses go before queued media: let the media go first.
-                        if session.flush().is_err() {
-                            return;
-                        }
+                        // The connection's queue keeps these behind the media queued before.
                         let _ = session.send_status(
                             stream,
                             StatusLevel::Status,
