@@ -7,6 +7,7 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// The path of `program`, or a panic naming the Debian package that provides it.
@@ -96,7 +97,16 @@ impl Process {
     }
 
     /// Waits for the process to exit, at most `timeout`; kills it and panics past that.
+    /// Its output is read meanwhile: a process that prints more than a pipe holds (ffprobe
+    /// listing the packets of a long clip) would otherwise block on a full pipe forever.
     pub fn wait(mut self, timeout: Duration) -> Output {
+        let stdout = self.child.stdout.take().map(read_in_background);
+        let stderr = self.child.stderr.take().map(read_in_background);
+        let collect = |reader: Option<JoinHandle<Vec<u8>>>| {
+            reader
+                .map(|reader| reader.join().unwrap_or_default())
+                .unwrap_or_default()
+        };
         let deadline = Instant::now() + timeout;
         let status = loop {
             if let Some(status) = self.child.try_wait().expect("poll a child process") {
@@ -105,12 +115,16 @@ impl Process {
             if Instant::now() >= deadline {
                 let _ = self.child.kill();
                 let _ = self.child.wait();
-                let stderr = self.stderr();
+                let stderr = String::from_utf8_lossy(&collect(stderr)).into_owned();
                 panic!("{} did not finish within {timeout:?}: {stderr}", self.name);
             }
             std::thread::sleep(Duration::from_millis(20));
         };
-        self.output(status)
+        Output {
+            status,
+            stdout: collect(stdout),
+            stderr: collect(stderr),
+        }
     }
 
     /// Stops the process now (SIGKILL) and returns what it printed.
@@ -142,6 +156,15 @@ impl Process {
     }
 }
 
+/// Reads `pipe` to its end in a thread of its own.
+fn read_in_background(mut pipe: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = pipe.read_to_end(&mut bytes);
+        bytes
+    })
+}
+
 impl Drop for Process {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -161,6 +184,19 @@ pub struct Nginx {
 impl Nginx {
     /// Starts nginx-rtmp with an application `live` and the given out chunk size.
     pub fn start(chunk_size: u32) -> Nginx {
+        Nginx::start_with_applications(chunk_size, "")
+    }
+
+    /// Starts nginx-rtmp with the application `live` and an application `vod` that plays the
+    /// recorded files in `directory` (nginx-rtmp's `play` directive): `vod_url("NAME.flv")`
+    /// plays `directory/NAME.flv`, and the player may pause and seek.
+    pub fn start_with_vod(chunk_size: u32, directory: &Path) -> Nginx {
+        let vod = format!("application vod {{ play {}; }}\n", directory.display());
+        Nginx::start_with_applications(chunk_size, &vod)
+    }
+
+    /// `applications`: configuration blocks put in the server block after `live`.
+    fn start_with_applications(chunk_size: u32, applications: &str) -> Nginx {
         let nginx = require("nginx");
         let module = Path::new("/usr/lib/nginx/modules/ngx_rtmp_module.so");
         assert!(
@@ -175,7 +211,7 @@ impl Nginx {
              pid {dir}/nginx.pid;\nerror_log {dir}/error.log info;\n\
              events {{ worker_connections 4096; }}\n\
              rtmp {{ server {{ listen 127.0.0.1:{port}; chunk_size {chunk_size};\n\
-               application live {{ live on; }} }} }}\n",
+               application live {{ live on; }}\n{applications} }} }}\n",
             module = module.display(),
             dir = dir.path().display(),
         );
@@ -201,11 +237,28 @@ impl Nginx {
     pub fn url(&self, name: &str) -> String {
         format!("rtmp://127.0.0.1:{}/live/{name}", self.port)
     }
+
+    /// `rtmp://127.0.0.1:PORT/vod/NAME`: a file of the directory given to
+    /// [`start_with_vod`](Self::start_with_vod).
+    pub fn vod_url(&self, name: &str) -> String {
+        format!("rtmp://127.0.0.1:{}/vod/{name}", self.port)
+    }
 }
 
 /// Writes an H.264/AAC FLV test clip: `seconds` of a 160x120 test pattern at 25 fps with a
 /// keyframe every `gop` frames, and a tone.
 pub fn make_clip(path: &Path, seconds: u32, gop: u32) {
+    write_clip(path, seconds, gop, &[]);
+}
+
+/// [`make_clip`], with a keyframe index in its `onMetaData` (`keyframes`: `times` and
+/// `filepositions`, FFmpeg's `-flvflags add_keyframe_index`): what nginx-rtmp needs to seek in
+/// a recorded file (without it, it plays a seeking player from the start again).
+pub fn make_seekable_clip(path: &Path, seconds: u32, gop: u32) {
+    write_clip(path, seconds, gop, &["-flvflags", "add_keyframe_index"]);
+}
+
+fn write_clip(path: &Path, seconds: u32, gop: u32, muxer_options: &[&str]) {
     let output = Process::spawn(
         "ffmpeg (make a clip)",
         Command::new(require("ffmpeg"))
@@ -233,7 +286,9 @@ pub fn make_clip(path: &Path, seconds: u32, gop: u32) {
                 "-g",
             ])
             .arg(gop.to_string())
-            .args(["-c:a", "aac", "-b:a", "64k", "-shortest", "-f", "flv"])
+            .args(["-c:a", "aac", "-b:a", "64k", "-shortest"])
+            .args(muxer_options)
+            .args(["-f", "flv"])
             .arg(path),
     )
     .wait(Duration::from_secs(60));
