@@ -21,6 +21,11 @@ pub fn ffmpeg_publish(clip: &Path, url: &str) -> Process {
 
 /// `ffmpeg -i URL -c copy OUT.flv`: plays `url` and writes each packet as it comes.
 pub fn ffmpeg_play(url: &str, out: &Path) -> Process {
+    ffmpeg_play_with(url, &[], out)
+}
+
+/// [`ffmpeg_play`] with more input options, e.g. `["-tls_verify", "0"]` for `rtmps://`.
+pub fn ffmpeg_play_with(url: &str, input_options: &[&str], out: &Path) -> Process {
     Process::spawn(
         "ffmpeg (play)",
         Command::new(require("ffmpeg"))
@@ -30,8 +35,9 @@ pub fn ffmpeg_play(url: &str, out: &Path) -> Process {
                 "error",
                 "-rw_timeout",
                 "15000000",
-                "-i",
             ])
+            .args(input_options)
+            .arg("-i")
             .arg(url)
             .args(["-c", "copy", "-flush_packets", "1", "-f", "flv"])
             .arg(out),
