@@ -147,7 +147,17 @@ fn a_clip_goes_through_the_relay_over_quic_packet_for_packet() {
     let sent = probe_packets(clip.to_str().unwrap());
     let received = probe_packets(dir.path().join("recorded.flv").to_str().unwrap());
     assert!(sent.len() > 100, "the clip has only {} packets", sent.len());
-    // Per codec type: the relay keeps each track's order, not necessarily their interleaving.
+    // Per codec type: the relay keeps each track's order, not their interleaving. The
+    // publisher's messages reach the relay in the file's order (the clip goes out as fast as
+    // the connection takes it). The relay's player task then moves every frame waiting in
+    // the broadcast channel into the player's outbound queue at once (`on_frames` in
+    // rtmp-tokio/src/relay.rs), and that queue sends everything in its audio lane before
+    // anything in its video lane (`Priority` in rtmp-proto/src/session/queue.rs): the player
+    // receives the audio of each such batch before its video, e.g. audio 0, 23, 46 ... 209
+    // ms, then video 23, 63 ... (seconds of audio ahead at times, the clip being published
+    // faster than real time). Our recorder writes frames in the order they arrive; a player
+    // that interleaves by timestamp itself (ffmpeg) gives the file's order back, which the
+    // TCP tests with ffmpeg players compare whole.
     for codec_type in ["video", "audio"] {
         let hashes = |packets: &[Packet]| {
             packets
