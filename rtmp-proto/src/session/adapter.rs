@@ -313,12 +313,11 @@ impl Playback {
 /// `reject_publish`, `accept_play`, `reject_play`, `send_audio`, `send_video`,
 /// `send_metadata`, `send_status` and `send_stream_eof`, each calling the connection's method
 /// of that name through the field path given (e.g. `driver.conn`). The calling crate must
-/// depend on `bytes`.
+/// depend on `bytes` and on this crate as `rtmp_proto` (the documentation links to it).
 #[macro_export]
 macro_rules! server_session_commands {
     ($($field:ident).+) => {
-        /// Accepts a connect ([`ServerConnection::accept_connect`](
-        /// $crate::session::server::ServerConnection::accept_connect)).
+        /// Accepts a connect ([`ServerConnection::accept_connect`](rtmp_proto::session::server::ServerConnection::accept_connect)).
         pub fn accept_connect(
             &mut self,
             request: $crate::session::server::RequestId,
@@ -326,8 +325,7 @@ macro_rules! server_session_commands {
             self $(.$field)+ .accept_connect(request)
         }
 
-        /// Refuses a connect ([`ServerConnection::reject_connect`](
-        /// $crate::session::server::ServerConnection::reject_connect)).
+        /// Refuses a connect ([`ServerConnection::reject_connect`](rtmp_proto::session::server::ServerConnection::reject_connect)).
         pub fn reject_connect(
             &mut self,
             request: $crate::session::server::RequestId,
@@ -336,8 +334,7 @@ macro_rules! server_session_commands {
             self $(.$field)+ .reject_connect(request, description)
         }
 
-        /// Accepts a publish ([`ServerConnection::accept_publish`](
-        /// $crate::session::server::ServerConnection::accept_publish)).
+        /// Accepts a publish ([`ServerConnection::accept_publish`](rtmp_proto::session::server::ServerConnection::accept_publish)).
         pub fn accept_publish(
             &mut self,
             request: $crate::session::server::RequestId,
@@ -346,8 +343,7 @@ macro_rules! server_session_commands {
         }
 
         /// Refuses a publish with `code`, e.g. `NetStream.Publish.BadName`
-        /// ([`ServerConnection::reject_publish`](
-        /// $crate::session::server::ServerConnection::reject_publish)).
+        /// ([`ServerConnection::reject_publish`](rtmp_proto::session::server::ServerConnection::reject_publish)).
         pub fn reject_publish(
             &mut self,
             request: $crate::session::server::RequestId,
@@ -357,8 +353,7 @@ macro_rules! server_session_commands {
             self $(.$field)+ .reject_publish(request, code, description)
         }
 
-        /// Accepts a play ([`ServerConnection::accept_play`](
-        /// $crate::session::server::ServerConnection::accept_play)).
+        /// Accepts a play ([`ServerConnection::accept_play`](rtmp_proto::session::server::ServerConnection::accept_play)).
         pub fn accept_play(
             &mut self,
             request: $crate::session::server::RequestId,
@@ -368,8 +363,7 @@ macro_rules! server_session_commands {
         }
 
         /// Refuses a play with `code`, e.g. `NetStream.Play.StreamNotFound`
-        /// ([`ServerConnection::reject_play`](
-        /// $crate::session::server::ServerConnection::reject_play)).
+        /// ([`ServerConnection::reject_play`](rtmp_proto::session::server::ServerConnection::reject_play)).
         pub fn reject_play(
             &mut self,
             request: $crate::session::server::RequestId,
@@ -379,8 +373,7 @@ macro_rules! server_session_commands {
             self $(.$field)+ .reject_play(request, code, description)
         }
 
-        /// Queues audio for a playing stream ([`ServerConnection::send_audio`](
-        /// $crate::session::server::ServerConnection::send_audio)).
+        /// Queues audio for a playing stream ([`ServerConnection::send_audio`](rtmp_proto::session::server::ServerConnection::send_audio)).
         pub fn send_audio(
             &mut self,
             stream: u32,
@@ -391,8 +384,7 @@ macro_rules! server_session_commands {
         }
 
         /// Queues video for a playing stream; above the high-water mark, video that is not a
-        /// keyframe is dropped ([`ServerConnection::send_video`](
-        /// $crate::session::server::ServerConnection::send_video)).
+        /// keyframe is dropped ([`ServerConnection::send_video`](rtmp_proto::session::server::ServerConnection::send_video)).
         pub fn send_video(
             &mut self,
             stream: u32,
@@ -402,8 +394,7 @@ macro_rules! server_session_commands {
             self $(.$field)+ .send_video(stream, timestamp, payload)
         }
 
-        /// Queues `onMetaData` for a playing stream ([`ServerConnection::send_metadata`](
-        /// $crate::session::server::ServerConnection::send_metadata)).
+        /// Queues `onMetaData` for a playing stream ([`ServerConnection::send_metadata`](rtmp_proto::session::server::ServerConnection::send_metadata)).
         pub fn send_metadata(
             &mut self,
             stream: u32,
@@ -413,8 +404,7 @@ macro_rules! server_session_commands {
         }
 
         /// Queues an onStatus on `stream`, e.g. NetStream.Play.UnpublishNotify
-        /// ([`ServerConnection::send_status`](
-        /// $crate::session::server::ServerConnection::send_status)).
+        /// ([`ServerConnection::send_status`](rtmp_proto::session::server::ServerConnection::send_status)).
         pub fn send_status(
             &mut self,
             stream: u32,
@@ -426,8 +416,7 @@ macro_rules! server_session_commands {
         }
 
         /// Queues Stream EOF for `stream`: playback is over
-        /// ([`ServerConnection::send_stream_eof`](
-        /// $crate::session::server::ServerConnection::send_stream_eof)).
+        /// ([`ServerConnection::send_stream_eof`](rtmp_proto::session::server::ServerConnection::send_stream_eof)).
         pub fn send_stream_eof(
             &mut self,
             stream: u32,
@@ -596,7 +585,11 @@ mod with_std {
             "waiting for the answer to connect"
         }
 
-        fn answer(&mut self, _: &ClientConnection, event: &ClientEvent) -> Option<Result<(), Error>> {
+        fn answer(
+            &mut self,
+            _: &ClientConnection,
+            event: &ClientEvent,
+        ) -> Option<Result<(), Error>> {
             match event {
                 ClientEvent::Connected { .. } => Some(Ok(())),
                 ClientEvent::ConnectRejected {
@@ -630,7 +623,11 @@ mod with_std {
             "waiting for the answer to createStream"
         }
 
-        fn answer(&mut self, _: &ClientConnection, event: &ClientEvent) -> Option<Result<u32, Error>> {
+        fn answer(
+            &mut self,
+            _: &ClientConnection,
+            event: &ClientEvent,
+        ) -> Option<Result<u32, Error>> {
             match event {
                 ClientEvent::StreamCreated { request, stream_id } if *request == self.request => {
                     Some(Ok(*stream_id))
