@@ -435,12 +435,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Publisher<S> {
         timestamp: u32,
         payload: Bytes,
     ) -> Result<SendStatus, Error> {
-        let sent = self
-            .client
-            .driver
-            .conn
-            .send_video(self.stream, timestamp, payload);
-        self.after_send(sent).await
+        self.send(|conn, stream| conn.send_video(stream, timestamp, payload))
+            .await
     }
 
     /// Sends audio (an FLV audio tag body) at `timestamp` ms.
@@ -449,29 +445,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Publisher<S> {
         timestamp: u32,
         payload: Bytes,
     ) -> Result<SendStatus, Error> {
-        let sent = self
-            .client
-            .driver
-            .conn
-            .send_audio(self.stream, timestamp, payload);
-        self.after_send(sent).await
+        self.send(|conn, stream| conn.send_audio(stream, timestamp, payload))
+            .await
     }
 
     /// Sends the stream's metadata, `@setDataFrame("onMetaData", metadata)`, which servers keep
     /// for players.
     pub async fn send_metadata(&mut self, metadata: Value) -> Result<SendStatus, Error> {
-        let sent = self.client.driver.conn.send_metadata(self.stream, metadata);
-        self.after_send(sent).await
+        self.send(|conn, stream| conn.send_metadata(stream, metadata))
+            .await
     }
 
     /// Sends a data message (e.g. `onTextData`, `onCuePoint`) at `timestamp` ms.
     pub async fn send_data(&mut self, timestamp: u32, data: Data) -> Result<SendStatus, Error> {
-        let sent = self
-            .client
-            .driver
-            .conn
-            .send_data(self.stream, timestamp, data);
-        self.after_send(sent).await
+        self.send(|conn, stream| conn.send_data(stream, timestamp, data))
+            .await
     }
 
     /// Writes everything queued.
@@ -496,11 +484,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Publisher<S> {
         }
     }
 
-    async fn after_send(
+    /// Queues what `command` sends on the published stream, then writes (see
+    /// [`drive`](Self::drive)).
+    async fn send(
         &mut self,
-        sent: Result<SendStatus, ApiError>,
+        command: impl FnOnce(&mut ClientConnection, u32) -> Result<SendStatus, ApiError>,
     ) -> Result<SendStatus, Error> {
-        let status = match sent {
+        let status = match command(&mut self.client.driver.conn, self.stream) {
             Ok(status) => status,
             Err(ApiError::Closed) => return Err(self.client.end_reason()),
             Err(other) => return Err(other.into()),

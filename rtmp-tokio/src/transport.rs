@@ -9,8 +9,10 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
 /// A TCP connection, secured by TLS or not, whichever the URL asked for.
+#[derive(Debug)]
 pub struct MaybeTls(Inner);
 
+#[derive(Debug)]
 enum Inner {
     Plain(TcpStream),
     #[cfg(feature = "tls")]
@@ -41,15 +43,6 @@ impl MaybeTls {
     /// Whether the connection is secured by TLS.
     pub fn is_tls(&self) -> bool {
         !matches!(self.0, Inner::Plain(_))
-    }
-}
-
-impl std::fmt::Debug for MaybeTls {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MaybeTls")
-            .field("tcp", self.tcp())
-            .field("tls", &self.is_tls())
-            .finish()
     }
 }
 
