@@ -20,12 +20,17 @@ use rand::SeedableRng;
 use rtmp_proto::amf::Value;
 use rtmp_proto::handshake::ClientConfig;
 use rtmp_proto::message::Data;
+use rtmp_proto::session::adapter::{
+    client_connection_config, client_session_config, AwaitCall, AwaitConnect, AwaitStart,
+    AwaitStream, Awaited, Playback, StartKind, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT,
+};
 use rtmp_proto::session::client::{
-    ClientConnection, ClientConnectionConfig, ClientEvent, ConnectParams, PlayOptions, PublishType,
-    Status, StreamStatus,
+    ClientConnection, ClientConnectionConfig, ClientEvent, PlayOptions, PublishType, Status,
 };
 use rtmp_proto::session::{ApiError, SendStatus, SessionConfig};
 use rtmp_proto::url::{RtmpUrl, Scheme};
+
+pub use rtmp_proto::session::adapter::{Frame, Profile};
 
 use crate::driver::{Clock, Driver};
 use crate::transport::MaybeTls;
@@ -39,17 +44,6 @@ const CLOSE_LINGER: Duration = Duration::from_secs(2);
 /// How often a [`Publisher`] that sends without waiting between frames also reads what the
 /// server said (acknowledgements, pings to answer).
 const PUBLISHER_READ_INTERVAL: Duration = Duration::from_millis(100);
-
-/// Which `connect` parameters to send (RTMP 1.0 §7.2.1.1): servers tell publishers from
-/// players by them, as FFmpeg's two sets show.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Profile {
-    /// A player's parameters ([`ConnectParams::player`]).
-    #[default]
-    Player,
-    /// An encoder's parameters ([`ConnectParams::publisher`]: `flashVer` `FMLE/3.0`).
-    Publisher,
-}
 
 /// How a [`Client`] connects.
 #[derive(Clone, Debug)]
@@ -80,27 +74,23 @@ pub struct ClientOptions {
     /// A write that blocks this long (the server does not read) ends the connection. Set on
     /// the TCP socket [`Client::connect_with`] makes. Default 30 s.
     pub write_timeout: Option<Duration>,
-    /// How `rtmps://` URLs are secured: the certificates trusted. `None` (the default)
-    /// refuses `rtmps://`.
+    /// What `rtmps://` URLs trust: `None` (the default) trusts the Mozilla roots; a
+    /// [`TlsClientConfig`](crate::tls::TlsClientConfig) made from a certificate trusts that
+    /// (a self-signed server).
     #[cfg(feature = "tls")]
     pub tls: Option<crate::tls::TlsClientConfig>,
 }
 
 impl Default for ClientOptions {
     fn default() -> Self {
-        let session = SessionConfig {
-            idle_timeout: None,
-            ping_interval: Some(Duration::from_secs(30)),
-            ..SessionConfig::default()
-        };
         ClientOptions {
             profile: Profile::Player,
-            session,
+            session: client_session_config(),
             handshake: ClientConfig::default(),
             send_fc_publish: true,
             connect_arguments: Vec::new(),
-            connect_timeout: Duration::from_secs(10),
-            request_timeout: Duration::from_secs(10),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
             read_timeout: None,
             write_timeout: Some(Duration::from_secs(30)),
             #[cfg(feature = "tls")]
@@ -119,18 +109,14 @@ impl ClientOptions {
     }
 
     fn connection_config(&self, url: &RtmpUrl) -> ClientConnectionConfig {
-        let tc_url = url.tc_url();
-        let mut connect = match self.profile {
-            Profile::Player => ConnectParams::player(url.app.as_str(), tc_url),
-            Profile::Publisher => ConnectParams::publisher(url.app.as_str(), tc_url),
-        };
-        connect.extra_arguments = self.connect_arguments.clone();
-        ClientConnectionConfig {
-            session: self.session.clone(),
-            handshake: self.handshake.clone(),
-            connect,
-            send_fc_publish: self.send_fc_publish,
-        }
+        client_connection_config(
+            url,
+            self.profile,
+            &self.connect_arguments,
+            &self.session,
+            &self.handshake,
+            self.send_fc_publish,
+        )
     }
 }
 
@@ -165,8 +151,8 @@ impl Client<MaybeTls> {
         Self::connect_with(url, ClientOptions::default())
     }
 
-    /// Connects to `url` with `options`. `rtmps://` needs the `tls` feature and the
-    /// certificates to trust in `ClientOptions::tls`.
+    /// Connects to `url` with `options`. `rtmps://` (port 443 by default) needs the `tls`
+    /// feature; it trusts what `ClientOptions::tls` says.
     pub fn connect_with(url: &str, options: ClientOptions) -> Result<Self, Error> {
         let parsed = RtmpUrl::parse(url)?;
         let deadline = StdInstant::now() + options.connect_timeout;
@@ -191,11 +177,7 @@ fn secure(
     options: &ClientOptions,
     timeout: Duration,
 ) -> Result<MaybeTls, Error> {
-    let Some(tls) = &options.tls else {
-        return Err(Error::Unsupported(
-            "rtmps:// needs ClientOptions::tls (the certificates to trust)",
-        ));
-    };
+    let tls = crate::tls::TlsClientConfig::given_or_webpki(options.tls.as_ref())?;
     tls.connect(&url.host, tcp, timeout)
 }
 
@@ -254,20 +236,7 @@ impl<S: Transport> Client<S> {
             request_timeout: options.request_timeout,
             read_timeout: options.read_timeout,
         };
-        client.wait_for(
-            deadline,
-            "waiting for the answer to connect",
-            |_, event| match event {
-                ClientEvent::Connected { .. } => Some(Ok(())),
-                ClientEvent::ConnectRejected {
-                    code, description, ..
-                } => Some(Err(Error::ConnectRejected {
-                    code: code.clone(),
-                    description: description.clone(),
-                })),
-                _ => None,
-            },
-        )?;
+        client.wait_for(deadline, AwaitConnect)?;
         Ok(client)
     }
 
@@ -336,20 +305,7 @@ impl<S: Transport> Client<S> {
     /// commands of [`connection`](Self::connection) this type has no method for.
     pub fn create_stream(&mut self) -> Result<u32, Error> {
         let request = self.api(|conn| conn.create_stream())?;
-        self.wait_for_answer(
-            "waiting for the answer to createStream",
-            |_, event| match event {
-                ClientEvent::StreamCreated {
-                    request: r,
-                    stream_id,
-                } if *r == request => Some(Ok(*stream_id)),
-                ClientEvent::CreateStreamFailed {
-                    request: r,
-                    information,
-                } if *r == request => Some(Err(Error::CreateStreamFailed(information.to_string()))),
-                _ => None,
-            },
-        )
+        self.wait_for_answer(AwaitStream::new(request))
     }
 
     /// Calls the server procedure `name` (RTMP 1.0 §7.2.1.2) and waits for its `_result`,
@@ -361,30 +317,8 @@ impl<S: Transport> Client<S> {
         arguments: Vec<Value>,
     ) -> Result<Vec<Value>, Error> {
         let transaction = self.api(|conn| conn.call(name, command_object, arguments))?;
-        self.wait_for_answer("waiting for the answer to a call", |_, event| match event {
-            ClientEvent::CallResult {
-                transaction: t,
-                values,
-                ..
-            } if *t == transaction => Some(Ok(values.clone())),
-            ClientEvent::CallError {
-                transaction: t,
-                command_object,
-                values,
-            } if *t == transaction => {
-                let status = Status::from_info(
-                    values
-                        .first()
-                        .cloned()
-                        .unwrap_or_else(|| command_object.clone()),
-                );
-                Some(Err(Error::CallFailed {
-                    code: status.code,
-                    description: status.description,
-                }))
-            }
-            _ => None,
-        })
+        let (_, values) = self.wait_for_answer(AwaitCall::new(transaction))?;
+        Ok(values)
     }
 
     /// Publishes `name` live (see [`publish_as`](Self::publish_as)).
@@ -396,11 +330,7 @@ impl<S: Transport> Client<S> {
     /// `publish`, as FFmpeg does) and waits for NetStream.Publish.Start.
     pub fn publish_as(mut self, name: &str, kind: PublishType) -> Result<Publisher<S>, Error> {
         let request = self.api(|conn| conn.create_stream_to_publish(name, kind))?;
-        let stream = self.wait_until_started(
-            request,
-            "waiting for the answer to publish",
-            |code, description| Error::PublishRejected { code, description },
-        )?;
+        let stream = self.wait_for_answer(AwaitStart::new(request, StartKind::Publish))?;
         Ok(Publisher {
             client: self,
             stream,
@@ -417,17 +347,12 @@ impl<S: Transport> Client<S> {
     /// NetStream.Play.Start.
     pub fn play_with(mut self, name: &str, options: PlayOptions) -> Result<Player<S>, Error> {
         let request = self.api(|conn| conn.create_stream_to_play(name, options))?;
-        let stream = self.wait_until_started(
-            request,
-            "waiting for the answer to play",
-            |code, description| Error::PlayRejected { code, description },
-        )?;
+        let stream = self.wait_for_answer(AwaitStart::new(request, StartKind::Play))?;
         Ok(Player {
             client: self,
-            stream,
-            finished: false,
-            position: 0,
-            last_status: None,
+            // Statuses come out as frames: the application decides whether UnpublishNotify
+            // ends its playback.
+            playback: Playback::new(stream, false),
         })
     }
 
@@ -450,72 +375,27 @@ impl<S: Transport> Client<S> {
         while let Ok(Some(_)) = self.driver.next_event(Some(until)) {}
     }
 
-    /// Waits for `createStream` and the `publish` or `play` after it: the stream id once it
-    /// started, or the server's refusal.
-    fn wait_until_started(
-        &mut self,
-        request: rtmp_proto::session::client::TransactionId,
-        waiting_for: &'static str,
-        refused: fn(String, String) -> Error,
-    ) -> Result<u32, Error> {
-        let mut stream = None;
-        self.wait_for_answer(waiting_for, |conn, event| match event {
-            ClientEvent::StreamCreated {
-                request: r,
-                stream_id,
-            } if *r == request => {
-                stream = Some(*stream_id);
-                None
-            }
-            ClientEvent::CreateStreamFailed {
-                request: r,
-                information,
-            } if *r == request => Some(Err(Error::CreateStreamFailed(information.to_string()))),
-            ClientEvent::PublishStarted { stream: s } | ClientEvent::PlayStarted { stream: s }
-                if Some(*s) == stream =>
-            {
-                Some(Ok(*s))
-            }
-            // The connection marks a refused publish or play by putting the stream back to
-            // idle; the status says why.
-            ClientEvent::Status { stream: s, status }
-                if Some(*s) == stream && conn.stream_status(*s) == Some(StreamStatus::Created) =>
-            {
-                Some(Err(refused(
-                    status.code.clone(),
-                    status.description.clone(),
-                )))
-            }
-            _ => None,
-        })
-    }
-
-    fn wait_for_answer<T>(
-        &mut self,
-        waiting_for: &'static str,
-        answer: impl FnMut(&ClientConnection, &ClientEvent) -> Option<Result<T, Error>>,
-    ) -> Result<T, Error> {
+    fn wait_for_answer<A: Awaited>(&mut self, awaited: A) -> Result<A::Output, Error> {
         let deadline = StdInstant::now() + self.request_timeout;
-        self.wait_for(deadline, waiting_for, answer)
+        self.wait_for(deadline, awaited)
     }
 
-    /// Drives the connection until `answer` recognises an event, keeping the others for
+    /// Drives the connection until `awaited` is answered, keeping the other events for
     /// [`next_event`](Self::next_event).
-    fn wait_for<T>(
+    fn wait_for<A: Awaited>(
         &mut self,
         deadline: StdInstant,
-        waiting_for: &'static str,
-        mut answer: impl FnMut(&ClientConnection, &ClientEvent) -> Option<Result<T, Error>>,
-    ) -> Result<T, Error> {
+        mut awaited: A,
+    ) -> Result<A::Output, Error> {
         let started = StdInstant::now();
         loop {
             let Some(event) = self.driver.next_event(Some(deadline))? else {
                 return Err(Error::Timeout {
                     after: started.elapsed(),
-                    waiting_for,
+                    waiting_for: awaited.waiting_for(),
                 });
             };
-            if let Some(result) = answer(&self.driver.conn, &event) {
+            if let Some(result) = awaited.answer(&self.driver.conn, &event) {
                 return result;
             }
             let closed = matches!(event, ClientEvent::Closed(_));
@@ -641,52 +521,16 @@ impl<S: Transport> Publisher<S> {
     }
 }
 
-/// What a [`Player`] receives.
-#[derive(Clone, Debug, PartialEq)]
-#[non_exhaustive]
-pub enum Frame {
-    /// Audio: an FLV audio tag body (see [`rtmp_proto::media::AudioInfo`]).
-    Audio {
-        /// Milliseconds.
-        timestamp: u32,
-        /// The payload, not copied from the read buffer when it arrived in one chunk.
-        payload: Bytes,
-    },
-    /// Video: an FLV video tag body (see [`rtmp_proto::media::VideoInfo`]).
-    Video {
-        /// Milliseconds.
-        timestamp: u32,
-        /// The payload.
-        payload: Bytes,
-    },
-    /// `onMetaData`.
-    Metadata(Value),
-    /// Another data message (e.g. `|RtmpSampleAccess`, `onTextData`).
-    Data {
-        /// Milliseconds.
-        timestamp: u32,
-        /// The message.
-        data: Data,
-    },
-    /// An `onStatus` or `onPlayStatus` for this stream, e.g. NetStream.Play.UnpublishNotify
-    /// when a live stream's publisher leaves: the application decides whether that ends its
-    /// playback.
-    Status(Status),
-}
-
 /// A stream being played: its media arrives through [`next_frame`](Self::next_frame).
 pub struct Player<S = MaybeTls> {
     client: Client<S>,
-    stream: u32,
-    finished: bool,
-    position: u32,
-    last_status: Option<Status>,
+    playback: Playback,
 }
 
 impl<S: Transport> Player<S> {
     /// The message stream played on.
     pub fn stream_id(&self) -> u32 {
-        self.stream
+        self.playback.stream_id()
     }
 
     /// The client, for calls and the sans-IO connection.
@@ -696,66 +540,35 @@ impl<S: Transport> Player<S> {
 
     /// The last status received for this stream.
     pub fn last_status(&self) -> Option<&Status> {
-        self.last_status.as_ref()
+        self.playback.last_status()
     }
 
     /// The next frame, waiting at most the read timeout ([`Error::Timeout`]); `Ok(None)` once
     /// playback is over: the server stopped it (NetStream.Play.Stop, a failure) or sent
     /// Stream EOF.
     pub fn next_frame(&mut self) -> Result<Option<Frame>, Error> {
-        while !self.finished {
-            let frame = match self.client.next_event()? {
-                ClientEvent::Audio {
-                    stream,
-                    timestamp,
-                    payload,
-                } if stream == self.stream => Frame::Audio { timestamp, payload },
-                ClientEvent::Video {
-                    stream,
-                    timestamp,
-                    payload,
-                } if stream == self.stream => Frame::Video { timestamp, payload },
-                ClientEvent::Metadata { stream, metadata } if stream == self.stream => {
-                    Frame::Metadata(metadata)
-                }
-                ClientEvent::Data {
-                    stream,
-                    timestamp,
-                    data,
-                } if stream == self.stream => Frame::Data { timestamp, data },
-                ClientEvent::Status { stream, status } if stream == self.stream => {
-                    // The connection puts a stream whose playback the server ended back to
-                    // idle.
-                    let status_now = self.client.driver.conn.stream_status(stream);
-                    self.finished = status_now == Some(StreamStatus::Created);
-                    self.last_status = Some(status.clone());
-                    Frame::Status(status)
-                }
-                ClientEvent::StreamEof { stream } if stream == self.stream => {
-                    self.finished = true;
-                    continue;
-                }
-                ClientEvent::Closed(_) => return Err(self.client.end_reason()),
-                _ => continue,
-            };
-            if let Frame::Audio { timestamp, .. } | Frame::Video { timestamp, .. } = &frame {
-                self.position = *timestamp;
+        while !self.playback.is_finished() {
+            let event = self.client.next_event()?;
+            if let ClientEvent::Closed(_) = event {
+                return Err(self.client.end_reason());
             }
-            return Ok(Some(frame));
+            if let Some(frame) = self.playback.frame(&self.client.driver.conn, event) {
+                return Ok(Some(frame));
+            }
         }
         Ok(None)
     }
 
     /// Pauses playback (RTMP 1.0 §7.2.2.8) at the last frame's time.
     pub fn pause(&mut self) -> Result<(), Error> {
-        let (stream, position) = (self.stream, f64::from(self.position));
+        let (stream, position) = (self.stream_id(), f64::from(self.playback.position()));
         self.client.api(|conn| conn.pause(stream, true, position))?;
         self.client.flush()
     }
 
     /// Resumes playback after [`pause`](Self::pause).
     pub fn resume(&mut self) -> Result<(), Error> {
-        let (stream, position) = (self.stream, f64::from(self.position));
+        let (stream, position) = (self.stream_id(), f64::from(self.playback.position()));
         self.client
             .api(|conn| conn.pause(stream, false, position))?;
         self.client.flush()
@@ -763,10 +576,10 @@ impl<S: Transport> Player<S> {
 
     /// Seeks to `position_ms` (RTMP 1.0 §7.2.2.7) in a recorded stream.
     pub fn seek(&mut self, position_ms: u32) -> Result<(), Error> {
-        let stream = self.stream;
+        let stream = self.stream_id();
         self.client
             .api(|conn| conn.seek(stream, f64::from(position_ms)))?;
-        self.finished = false;
+        self.playback.resume_after_seek();
         self.client.flush()
     }
 

@@ -36,13 +36,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant as StdInstant};
 
-use bytes::Bytes;
 use rand::SeedableRng;
-use rtmp_proto::amf::Value;
-use rtmp_proto::session::server::{
-    RequestId, ServerConnection, ServerConnectionConfig, ServerEvent, StatusLevel, StreamKind,
-};
-use rtmp_proto::session::{ApiError, SendStatus};
+use rtmp_proto::session::server::{ServerConnection, ServerConnectionConfig, ServerEvent};
 
 use crate::driver::{Clock, Driver};
 use crate::transport::MaybeTls;
@@ -100,7 +95,7 @@ impl Server {
     /// Serves RTMPS: every connection accepted from now on starts with a TLS handshake.
     #[cfg(feature = "tls")]
     pub fn set_tls(&mut self, tls: crate::tls::TlsServerConfig) {
-        self.tls = Some(tls.config);
+        self.tls = Some(tls.rustls_config().clone());
     }
 
     /// Something that stops [`serve`](Self::serve) (and makes [`accept`](Self::accept) fail)
@@ -273,90 +268,5 @@ impl<S: Transport> ServerSession<S> {
         &mut self.driver.conn
     }
 
-    /// Accepts a connect ([`ServerConnection::accept_connect`]).
-    pub fn accept_connect(&mut self, request: RequestId) -> Result<(), ApiError> {
-        self.driver.conn.accept_connect(request)
-    }
-
-    /// Refuses a connect ([`ServerConnection::reject_connect`]).
-    pub fn reject_connect(
-        &mut self,
-        request: RequestId,
-        description: &str,
-    ) -> Result<(), ApiError> {
-        self.driver.conn.reject_connect(request, description)
-    }
-
-    /// Accepts a publish ([`ServerConnection::accept_publish`]).
-    pub fn accept_publish(&mut self, request: RequestId) -> Result<(), ApiError> {
-        self.driver.conn.accept_publish(request)
-    }
-
-    /// Refuses a publish with `code` (e.g. NetStream.Publish.BadName).
-    pub fn reject_publish(
-        &mut self,
-        request: RequestId,
-        code: &str,
-        description: &str,
-    ) -> Result<(), ApiError> {
-        self.driver.conn.reject_publish(request, code, description)
-    }
-
-    /// Accepts a play ([`ServerConnection::accept_play`]).
-    pub fn accept_play(&mut self, request: RequestId, kind: StreamKind) -> Result<(), ApiError> {
-        self.driver.conn.accept_play(request, kind)
-    }
-
-    /// Refuses a play with `code` (e.g. NetStream.Play.StreamNotFound).
-    pub fn reject_play(
-        &mut self,
-        request: RequestId,
-        code: &str,
-        description: &str,
-    ) -> Result<(), ApiError> {
-        self.driver.conn.reject_play(request, code, description)
-    }
-
-    /// Queues audio for a playing stream.
-    pub fn send_audio(
-        &mut self,
-        stream: u32,
-        timestamp: u32,
-        payload: Bytes,
-    ) -> Result<SendStatus, ApiError> {
-        self.driver.conn.send_audio(stream, timestamp, payload)
-    }
-
-    /// Queues video for a playing stream.
-    pub fn send_video(
-        &mut self,
-        stream: u32,
-        timestamp: u32,
-        payload: Bytes,
-    ) -> Result<SendStatus, ApiError> {
-        self.driver.conn.send_video(stream, timestamp, payload)
-    }
-
-    /// Queues `onMetaData` for a playing stream.
-    pub fn send_metadata(&mut self, stream: u32, metadata: Value) -> Result<SendStatus, ApiError> {
-        self.driver.conn.send_metadata(stream, metadata)
-    }
-
-    /// Queues an onStatus on `stream` (e.g. NetStream.Play.UnpublishNotify).
-    pub fn send_status(
-        &mut self,
-        stream: u32,
-        level: StatusLevel,
-        code: &str,
-        description: &str,
-    ) -> Result<SendStatus, ApiError> {
-        self.driver
-            .conn
-            .send_status(stream, level, code, description)
-    }
-
-    /// Queues Stream EOF for `stream`: playback is over.
-    pub fn send_stream_eof(&mut self, stream: u32) -> Result<SendStatus, ApiError> {
-        self.driver.conn.send_stream_eof(stream)
-    }
+    rtmp_proto::server_session_commands!(driver.conn);
 }

@@ -2,10 +2,12 @@
 //!
 //! [`Client::connect`] makes the TCP connection, the handshake and `connect`; then
 //! [`Client::publish`] gives a [`Publisher`] (send audio, video, metadata) and
-//! [`Client::play`] a [`Player`] (media arrives as [`Frame`]s). [`Client::connect_over`] does
-//! the same over any byte stream, for RTMPS (TLS) or RTMP over QUIC.
+//! [`Client::play`] a [`Player`] (media arrives as [`Frame`]s). `rtmps://` URLs are secured
+//! with TLS (feature `tls`). [`Client::connect_over`] does the same over any byte stream, e.g.
+//! RTMP over QUIC.
 
 use std::collections::VecDeque;
+use std::future::Future;
 use std::task::Poll;
 use std::time::Duration;
 
@@ -14,32 +16,32 @@ use rand::SeedableRng;
 use rtmp_proto::amf::Value;
 use rtmp_proto::handshake::ClientConfig;
 use rtmp_proto::message::Data;
+use rtmp_proto::session::adapter::{
+    client_connection_config, client_session_config, AwaitCall, AwaitConnect, AwaitStart, Awaited,
+    Playback, StartKind, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT,
+};
 use rtmp_proto::session::client::{
-    ClientConnection, ClientConnectionConfig, ClientEvent, ConnectParams, PlayOptions, PublishType,
-    Status, TransactionId,
+    ClientConnection, ClientConnectionConfig, ClientEvent, PlayOptions, PublishType, Status,
 };
 use rtmp_proto::session::{ApiError, SendStatus, SessionConfig, SessionError};
 use rtmp_proto::url::{RtmpUrl, Scheme};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
+pub use rtmp_proto::session::adapter::{Frame, Profile};
+
 use crate::driver::{Clock, Driver};
-use crate::Error;
+use crate::{Error, MaybeTls};
+
+/// What an `rtmps://` connection trusts; nothing can be without the `tls` feature.
+#[cfg(feature = "tls")]
+use crate::tls::TlsClientConfig as Trust;
+#[cfg(not(feature = "tls"))]
+type Trust = std::convert::Infallible;
 
 /// Events kept for [`Publisher::next_event`] while sends drive the connection; older ones are
 /// dropped past this many (a publisher's server says little).
 const PUBLISHER_BACKLOG: usize = 256;
-
-/// Which `connect` parameters to send (RTMP 1.0 §7.2.1.1): servers tell publishers from
-/// players by them, as FFmpeg's two sets show.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Profile {
-    /// A player's parameters ([`ConnectParams::player`]).
-    #[default]
-    Player,
-    /// An encoder's parameters ([`ConnectParams::publisher`]: `flashVer` `FMLE/3.0`).
-    Publisher,
-}
 
 /// How a [`Client`] connects.
 #[derive(Clone, Debug)]
@@ -63,23 +65,25 @@ pub struct ClientOptions {
     /// How long to wait for the answer to `createStream`, `publish`, `play` or a call.
     /// Default 10 s.
     pub request_timeout: Duration,
+    /// What `rtmps://` URLs trust: `None` (the default) trusts the Mozilla roots; a
+    /// [`TlsClientConfig`](crate::tls::TlsClientConfig) made from a certificate trusts that
+    /// (a self-signed server).
+    #[cfg(feature = "tls")]
+    pub tls: Option<crate::tls::TlsClientConfig>,
 }
 
 impl Default for ClientOptions {
     fn default() -> Self {
-        let session = SessionConfig {
-            idle_timeout: None,
-            ping_interval: Some(Duration::from_secs(30)),
-            ..SessionConfig::default()
-        };
         ClientOptions {
             profile: Profile::Player,
-            session,
+            session: client_session_config(),
             handshake: ClientConfig::default(),
             send_fc_publish: true,
             connect_arguments: Vec::new(),
-            connect_timeout: Duration::from_secs(10),
-            request_timeout: Duration::from_secs(10),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 }
@@ -94,18 +98,27 @@ impl ClientOptions {
     }
 
     fn connection_config(&self, url: &RtmpUrl) -> ClientConnectionConfig {
-        let tc_url = url.tc_url();
-        let mut connect = match self.profile {
-            Profile::Player => ConnectParams::player(url.app.as_str(), tc_url),
-            Profile::Publisher => ConnectParams::publisher(url.app.as_str(), tc_url),
-        };
-        connect.extra_arguments = self.connect_arguments.clone();
-        ClientConnectionConfig {
-            session: self.session.clone(),
-            handshake: self.handshake.clone(),
-            connect,
-            send_fc_publish: self.send_fc_publish,
-        }
+        client_connection_config(
+            url,
+            self.profile,
+            &self.connect_arguments,
+            &self.session,
+            &self.handshake,
+            self.send_fc_publish,
+        )
+    }
+
+    /// What an `rtmps://` URL trusts with these options.
+    #[cfg(feature = "tls")]
+    fn rtmps_trust(&self) -> Result<Trust, Error> {
+        Trust::given_or_webpki(self.tls.as_ref())
+    }
+
+    #[cfg(not(feature = "tls"))]
+    fn rtmps_trust(&self) -> Result<Trust, Error> {
+        Err(Error::Unsupported(
+            "rtmps:// needs rtmp-tokio's `tls` feature",
+        ))
     }
 }
 
@@ -125,7 +138,7 @@ impl ClientOptions {
 /// }
 /// # Ok(()) }
 /// ```
-pub struct Client<S = TcpStream> {
+pub struct Client<S = MaybeTls> {
     driver: Driver<S, ClientConnection>,
     url: RtmpUrl,
     request_timeout: Duration,
@@ -136,39 +149,40 @@ pub struct Client<S = TcpStream> {
     closed: Option<ClientEvent>,
 }
 
-impl Client<TcpStream> {
-    /// Connects to `url` (`rtmp://host[:port]/app[/...]`, port 1935 by default) with the
-    /// default options: TCP, handshake and `connect`.
+impl Client<MaybeTls> {
+    /// Connects to `url` (`rtmp://host[:port]/app[/...]`, port 1935 by default; `rtmps://`,
+    /// port 443 by default, with the `tls` feature) with the default options: TCP, TLS for
+    /// `rtmps://`, handshake and `connect`.
     pub async fn connect(url: &str) -> Result<Self, Error> {
         Self::connect_with(url, ClientOptions::default()).await
     }
 
-    /// Connects to `url` with `options`.
+    /// Connects to `url` with `options`. `rtmps://` trusts what
+    /// [`ClientOptions::tls`](ClientOptions#structfield.tls) says, the Mozilla roots by
+    /// default; without the `tls` feature it is [`Error::Unsupported`].
     pub async fn connect_with(url: &str, options: ClientOptions) -> Result<Self, Error> {
         let parsed = RtmpUrl::parse(url)?;
-        if parsed.scheme == Scheme::Rtmps {
-            return Err(Error::Unsupported(
-                "rtmps:// needs a TLS stream: make one and use Client::connect_over",
-            ));
-        }
-        let timeout = options.connect_timeout;
-        let address = parsed.authority();
-        let connecting = async {
-            let stream = TcpStream::connect(address.as_str())
-                .await
-                .map_err(|source| Error::Connect {
-                    address: address.clone(),
-                    source: source.into(),
-                })?;
-            stream.set_nodelay(true)?;
-            Client::handshake_and_connect(stream, parsed, &options).await
+        let trust = match parsed.scheme {
+            Scheme::Rtmp => None,
+            Scheme::Rtmps => Some(options.rtmps_trust()?),
         };
-        tokio::time::timeout(timeout, connecting)
-            .await
-            .map_err(|_| Error::Timeout {
-                after: timeout,
-                waiting_for: "connecting (TCP, handshake and the answer to connect)",
-            })?
+        Client::connect_parsed(parsed, options, |tcp, host| secure(tcp, host, trust)).await
+    }
+}
+
+/// The stream over `tcp`: TLS with `host` if there is something to trust.
+async fn secure(tcp: TcpStream, host: String, trust: Option<Trust>) -> Result<MaybeTls, Error> {
+    match trust {
+        None => Ok(MaybeTls::plain(tcp)),
+        #[cfg(feature = "tls")]
+        Some(trust) => Ok(MaybeTls::tls(
+            crate::tls::handshake(&trust, &host, tcp).await?,
+        )),
+        #[cfg(not(feature = "tls"))]
+        Some(never) => {
+            let _ = host;
+            match never {}
+        }
     }
 }
 
@@ -185,8 +199,40 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Client<S> {
         .await
         .map_err(|_| Error::Timeout {
             after: timeout,
-            waiting_for: "the handshake and the answer to connect",
+            waiting_for: "waiting for the handshake and the answer to connect",
         })?
+    }
+
+    /// Opens TCP to `url`'s host, makes the stream over it with `secure` (given the host),
+    /// then the handshake and `connect`, all within the connect timeout.
+    pub(crate) async fn connect_parsed<F, Fut>(
+        url: RtmpUrl,
+        options: ClientOptions,
+        secure: F,
+    ) -> Result<Self, Error>
+    where
+        F: FnOnce(TcpStream, String) -> Fut,
+        Fut: Future<Output = Result<S, Error>>,
+    {
+        let timeout = options.connect_timeout;
+        let address = url.authority();
+        let connecting = async {
+            let tcp = TcpStream::connect(address.as_str())
+                .await
+                .map_err(|source| Error::Connect {
+                    address: address.clone(),
+                    source: source.into(),
+                })?;
+            tcp.set_nodelay(true)?;
+            let stream = secure(tcp, url.host.clone()).await?;
+            Client::handshake_and_connect(stream, url, &options).await
+        };
+        tokio::time::timeout(timeout, connecting)
+            .await
+            .map_err(|_| Error::Timeout {
+                after: timeout,
+                waiting_for: "connecting (TCP, TLS, handshake and the answer to connect)",
+            })?
     }
 
     async fn handshake_and_connect(
@@ -207,20 +253,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Client<S> {
             backlog: VecDeque::new(),
             closed: None,
         };
-        loop {
-            match client.next_driven_event().await {
-                ClientEvent::Connected { .. } => {
-                    tracing::debug!(url = %client.url, "connected");
-                    return Ok(client);
-                }
-                ClientEvent::ConnectRejected {
-                    code, description, ..
-                } => {
-                    client.close().await;
-                    return Err(Error::ConnectRejected { code, description });
-                }
-                ClientEvent::Closed(_) => return Err(client.end_reason()),
-                other => client.backlog.push_back(other),
+        match client.answer_to(AwaitConnect).await {
+            Ok(()) => {
+                tracing::debug!(url = %client.url, "connected");
+                Ok(client)
+            }
+            Err(error) => {
+                client.close().await;
+                Err(error)
             }
         }
     }
@@ -288,26 +328,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Client<S> {
         arguments: Vec<Value>,
     ) -> Result<(Value, Vec<Value>), Error> {
         let transaction = self.driver.conn.call(name, Value::Null, arguments)?;
-        self.wait_for("the answer to a call", |event| match event {
-            ClientEvent::CallResult {
-                transaction: t,
-                command_object,
-                values,
-            } if *t == transaction => Some(Ok((command_object.clone(), values.clone()))),
-            ClientEvent::CallError {
-                transaction: t,
-                values,
-                ..
-            } if *t == transaction => {
-                let status = Status::from_info(values.first().cloned().unwrap_or(Value::Null));
-                Some(Err(Error::CallFailed {
-                    code: status.code,
-                    description: status.description,
-                }))
-            }
-            _ => None,
-        })
-        .await
+        self.wait_for(AwaitCall::new(transaction)).await
     }
 
     /// Creates a stream and publishes `name` on it (live), the way FFmpeg does
@@ -324,18 +345,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Client<S> {
         kind: PublishType,
     ) -> Result<Publisher<S>, Error> {
         let request = self.driver.conn.create_stream_to_publish(name, kind)?;
-        let stream = self.wait_for_stream(request).await?;
-        self.wait_for("NetStream.Publish.Start", |event| match event {
-            ClientEvent::PublishStarted { stream: s } if *s == stream => Some(Ok(())),
-            ClientEvent::Status { stream: s, status } if *s == stream && status.is_error() => {
-                Some(Err(Error::PublishRejected {
-                    code: status.code.clone(),
-                    description: status.description.clone(),
-                }))
-            }
-            _ => None,
-        })
-        .await?;
+        let stream = self
+            .wait_for(AwaitStart::new(request, StartKind::Publish))
+            .await?;
         tracing::debug!(url = %self.url, name, stream, "publishing");
         Ok(Publisher {
             client: self,
@@ -352,76 +364,41 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Client<S> {
     /// Plays `name` with `options` (start, duration, reset, buffer length).
     pub async fn play_with(mut self, name: &str, options: PlayOptions) -> Result<Player<S>, Error> {
         let request = self.driver.conn.create_stream_to_play(name, options)?;
-        let stream = self.wait_for_stream(request).await?;
-        self.wait_for("NetStream.Play.Start", |event| match event {
-            ClientEvent::PlayStarted { stream: s } if *s == stream => Some(Ok(())),
-            ClientEvent::Status { stream: s, status } if *s == stream && status.is_error() => {
-                Some(Err(Error::PlayRejected {
-                    code: status.code.clone(),
-                    description: status.description.clone(),
-                }))
-            }
-            _ => None,
-        })
-        .await?;
+        let stream = self
+            .wait_for(AwaitStart::new(request, StartKind::Play))
+            .await?;
         tracing::debug!(url = %self.url, name, stream, "playing");
         Ok(Player {
             client: self,
-            stream,
-            end_on_unpublish: true,
-            finished: false,
-            position: 0,
-            last_status: None,
+            playback: Playback::new(stream, true),
         })
     }
 
-    async fn wait_for_stream(&mut self, request: TransactionId) -> Result<u32, Error> {
-        self.wait_for("the answer to createStream", |event| match event {
-            ClientEvent::StreamCreated {
-                request: r,
-                stream_id,
-            } if *r == request => Some(Ok(*stream_id)),
-            ClientEvent::CreateStreamFailed {
-                request: r,
-                information,
-            } if *r == request => {
-                let status = Status::from_info(information.clone());
-                Some(Err(Error::CreateStreamFailed(format!(
-                    "{}: {}",
-                    status.code, status.description
-                ))))
-            }
-            _ => None,
-        })
-        .await
-    }
-
-    /// Drives the connection until `answer` recognises an event, keeping the others for
+    /// Drives the connection until `awaited` is answered, keeping the other events for
     /// `next_event`; bounded by the request timeout.
-    async fn wait_for<T>(
-        &mut self,
-        waiting_for: &'static str,
-        mut answer: impl FnMut(&ClientEvent) -> Option<Result<T, Error>>,
-    ) -> Result<T, Error> {
-        let timeout = self.request_timeout;
-        let waiting = async {
-            loop {
-                let event = self.next_driven_event().await;
-                if let Some(result) = answer(&event) {
-                    return result;
-                }
-                if matches!(event, ClientEvent::Closed(_)) {
-                    return Err(self.end_reason());
-                }
-                self.backlog.push_back(event);
-            }
-        };
-        tokio::time::timeout(timeout, waiting)
+    async fn wait_for<A: Awaited>(&mut self, awaited: A) -> Result<A::Output, Error> {
+        let (timeout, waiting_for) = (self.request_timeout, awaited.waiting_for());
+        tokio::time::timeout(timeout, self.answer_to(awaited))
             .await
             .map_err(|_| Error::Timeout {
                 after: timeout,
                 waiting_for,
             })?
+    }
+
+    /// Drives the connection until `awaited` is answered, keeping the other events for
+    /// `next_event`.
+    async fn answer_to<A: Awaited>(&mut self, mut awaited: A) -> Result<A::Output, Error> {
+        loop {
+            let event = self.next_driven_event().await;
+            if let Some(result) = awaited.answer(&self.driver.conn, &event) {
+                return result;
+            }
+            if matches!(event, ClientEvent::Closed(_)) {
+                return Err(self.end_reason());
+            }
+            self.backlog.push_back(event);
+        }
     }
 
     /// Closes the connection politely (`FCUnpublish` and `deleteStream` for each stream, as
@@ -436,7 +413,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Client<S> {
 /// A stream being published. Sends queue the message and write what the socket takes at
 /// once; they wait only when the server falls behind (the outbound queue is above its
 /// high-water mark), which paces a producer that is faster than the network.
-pub struct Publisher<S = TcpStream> {
+pub struct Publisher<S = MaybeTls> {
     client: Client<S>,
     stream: u32,
 }
@@ -458,12 +435,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Publisher<S> {
         timestamp: u32,
         payload: Bytes,
     ) -> Result<SendStatus, Error> {
-        let sent = self
-            .client
-            .driver
-            .conn
-            .send_video(self.stream, timestamp, payload);
-        self.after_send(sent).await
+        self.send(|conn, stream| conn.send_video(stream, timestamp, payload))
+            .await
     }
 
     /// Sends audio (an FLV audio tag body) at `timestamp` ms.
@@ -472,29 +445,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Publisher<S> {
         timestamp: u32,
         payload: Bytes,
     ) -> Result<SendStatus, Error> {
-        let sent = self
-            .client
-            .driver
-            .conn
-            .send_audio(self.stream, timestamp, payload);
-        self.after_send(sent).await
+        self.send(|conn, stream| conn.send_audio(stream, timestamp, payload))
+            .await
     }
 
     /// Sends the stream's metadata, `@setDataFrame("onMetaData", metadata)`, which servers keep
     /// for players.
     pub async fn send_metadata(&mut self, metadata: Value) -> Result<SendStatus, Error> {
-        let sent = self.client.driver.conn.send_metadata(self.stream, metadata);
-        self.after_send(sent).await
+        self.send(|conn, stream| conn.send_metadata(stream, metadata))
+            .await
     }
 
     /// Sends a data message (e.g. `onTextData`, `onCuePoint`) at `timestamp` ms.
     pub async fn send_data(&mut self, timestamp: u32, data: Data) -> Result<SendStatus, Error> {
-        let sent = self
-            .client
-            .driver
-            .conn
-            .send_data(self.stream, timestamp, data);
-        self.after_send(sent).await
+        self.send(|conn, stream| conn.send_data(stream, timestamp, data))
+            .await
     }
 
     /// Writes everything queued.
@@ -519,11 +484,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Publisher<S> {
         }
     }
 
-    async fn after_send(
+    /// Queues what `command` sends on the published stream, then writes (see
+    /// [`drive`](Self::drive)).
+    async fn send(
         &mut self,
-        sent: Result<SendStatus, ApiError>,
+        command: impl FnOnce(&mut ClientConnection, u32) -> Result<SendStatus, ApiError>,
     ) -> Result<SendStatus, Error> {
-        let status = match sent {
+        let status = match command(&mut self.client.driver.conn, self.stream) {
             Ok(status) => status,
             Err(ApiError::Closed) => return Err(self.client.end_reason()),
             Err(other) => return Err(other.into()),
@@ -569,49 +536,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Publisher<S> {
     }
 }
 
-/// A frame a [`Player`] receives.
-#[derive(Clone, Debug, PartialEq)]
-#[non_exhaustive]
-pub enum Frame {
-    /// Audio: an FLV audio tag body (see [`rtmp_proto::media::AudioInfo`]).
-    Audio {
-        /// Milliseconds.
-        timestamp: u32,
-        /// The payload, not copied from the read buffer when it arrived in one chunk.
-        payload: Bytes,
-    },
-    /// Video: an FLV video tag body (see [`rtmp_proto::media::VideoInfo`]).
-    Video {
-        /// Milliseconds.
-        timestamp: u32,
-        /// The payload.
-        payload: Bytes,
-    },
-    /// `onMetaData`.
-    Metadata(Value),
-    /// Another data message (e.g. `|RtmpSampleAccess`, `onTextData`).
-    Data {
-        /// Milliseconds.
-        timestamp: u32,
-        /// The message.
-        data: Data,
-    },
-}
-
 /// A stream being played: its media arrives through [`next_frame`](Self::next_frame).
-pub struct Player<S = TcpStream> {
+pub struct Player<S = MaybeTls> {
     client: Client<S>,
-    stream: u32,
-    end_on_unpublish: bool,
-    finished: bool,
-    position: u32,
-    last_status: Option<Status>,
+    playback: Playback,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> Player<S> {
     /// The message stream played on.
     pub fn stream_id(&self) -> u32 {
-        self.stream
+        self.playback.stream_id()
     }
 
     /// The client, for calls and the sans-IO connection.
@@ -623,82 +557,58 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Player<S> {
     /// stream of frames, as it ends librtmp's and FFmpeg's. Default true; false keeps waiting
     /// for the next publisher.
     pub fn set_end_on_unpublish(&mut self, end: bool) {
-        self.end_on_unpublish = end;
+        self.playback.set_end_on_unpublish(end);
     }
 
     /// The last onStatus received for this stream.
     pub fn last_status(&self) -> Option<&Status> {
-        self.last_status.as_ref()
+        self.playback.last_status()
     }
 
     /// The next frame; `Ok(None)` once the stream is over (NetStream.Play.Stop, Play.Complete,
-    /// Play.UnpublishNotify, or Stream EOF of a recording). Cancel-safe.
+    /// Play.UnpublishNotify, a failure, or Stream EOF of a recording). Statuses are not handed
+    /// out as frames here: see [`last_status`](Self::last_status). Cancel-safe.
     pub async fn next_frame(&mut self) -> Result<Option<Frame>, Error> {
-        while !self.finished {
-            let frame = match self.client.next_event().await {
-                ClientEvent::Audio {
-                    stream,
-                    timestamp,
-                    payload,
-                } if stream == self.stream => Frame::Audio { timestamp, payload },
-                ClientEvent::Video {
-                    stream,
-                    timestamp,
-                    payload,
-                } if stream == self.stream => Frame::Video { timestamp, payload },
-                ClientEvent::Metadata { stream, metadata } if stream == self.stream => {
-                    Frame::Metadata(metadata)
-                }
-                ClientEvent::Data {
-                    stream,
-                    timestamp,
-                    data,
-                } if stream == self.stream => Frame::Data { timestamp, data },
-                ClientEvent::Status { stream, status } if stream == self.stream => {
-                    self.finished = match status.code.as_str() {
-                        "NetStream.Play.Stop" | "NetStream.Play.Complete" => true,
-                        "NetStream.Play.UnpublishNotify" => self.end_on_unpublish,
-                        _ => status.is_error(),
-                    };
-                    tracing::debug!(code = %status.code, "play status");
-                    self.last_status = Some(status);
-                    continue;
-                }
-                ClientEvent::Closed(_) => return Err(self.client.end_reason()),
-                _ => continue,
-            };
-            if let Frame::Audio { timestamp, .. } | Frame::Video { timestamp, .. } = &frame {
-                self.position = *timestamp;
+        while !self.playback.is_finished() {
+            let event = self.client.next_event().await;
+            if let ClientEvent::Closed(_) = event {
+                return Err(self.client.end_reason());
             }
-            return Ok(Some(frame));
+            match self.playback.frame(&self.client.driver.conn, event) {
+                Some(Frame::Status(status)) => {
+                    tracing::debug!(code = %status.code, "play status");
+                }
+                Some(frame) => return Ok(Some(frame)),
+                None => {}
+            }
         }
         Ok(None)
     }
 
     /// Pauses playback (RTMP 1.0 §7.2.2.8) at the last frame's time.
     pub async fn pause(&mut self) -> Result<(), Error> {
-        let position = f64::from(self.position);
-        self.client.driver.conn.pause(self.stream, true, position)?;
+        let position = f64::from(self.playback.position());
+        let stream = self.playback.stream_id();
+        self.client.driver.conn.pause(stream, true, position)?;
         self.client.flush().await
     }
 
     /// Resumes playback after [`pause`](Self::pause).
     pub async fn resume(&mut self) -> Result<(), Error> {
-        let position = f64::from(self.position);
-        self.client
-            .driver
-            .conn
-            .pause(self.stream, false, position)?;
+        let position = f64::from(self.playback.position());
+        let stream = self.playback.stream_id();
+        self.client.driver.conn.pause(stream, false, position)?;
         self.client.flush().await
     }
 
     /// Seeks to `position_ms` (RTMP 1.0 §7.2.2.7) in a recorded stream.
     pub async fn seek(&mut self, position_ms: u32) -> Result<(), Error> {
+        let stream = self.playback.stream_id();
         self.client
             .driver
             .conn
-            .seek(self.stream, f64::from(position_ms))?;
-        self.finished = false;
+            .seek(stream, f64::from(position_ms))?;
+        self.playback.resume_after_seek();
         self.client.flush().await
     }
 
@@ -709,5 +619,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Player<S> {
             Error::Closed => Ok(()),
             other => Err(other),
         }
+    }
+}
+
+#[cfg(all(test, not(feature = "tls")))]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn rtmps_urls_need_the_tls_feature() {
+        let error = Client::connect("rtmps://127.0.0.1:1/live")
+            .await
+            .err()
+            .expect("no TLS in this build");
+        assert!(
+            matches!(error, Error::Unsupported(reason) if reason.contains("`tls` feature")),
+            "{error}"
+        );
     }
 }

@@ -10,10 +10,7 @@ use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
-use rtmp_proto::chunk::ChunkOutput;
-use rtmp_proto::session::client::{ClientConnection, ClientEvent};
-use rtmp_proto::session::server::{ServerConnection, ServerEvent};
+use bytes::BytesMut;
 use rtmp_proto::session::{Instant, SessionError};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Sleep;
@@ -61,57 +58,8 @@ fn far_future() -> tokio::time::Instant {
     tokio::time::Instant::now() + Duration::from_secs(86_400 * 365)
 }
 
-/// What the driver needs of a sans-IO connection; both roles have the same shape.
-pub(crate) trait Connection {
-    type Event;
-    fn handle_input_bytes(&mut self, now: Instant, input: Bytes) -> Result<(), SessionError>;
-    fn handle_timeout(&mut self, now: Instant);
-    fn poll_event(&mut self) -> Option<Self::Event>;
-    fn poll_transmit(&mut self) -> Option<&mut ChunkOutput>;
-    fn poll_timeout(&self) -> Option<Instant>;
-    fn close(&mut self);
-    /// The reason, if `event` is the last event (`Closed`).
-    fn closed_reason(event: &Self::Event) -> Option<&SessionError>;
-}
-
-macro_rules! impl_connection {
-    ($connection:ty, $event:ident) => {
-        impl Connection for $connection {
-            type Event = $event;
-            fn handle_input_bytes(
-                &mut self,
-                now: Instant,
-                input: Bytes,
-            ) -> Result<(), SessionError> {
-                <$connection>::handle_input_bytes(self, now, input)
-            }
-            fn handle_timeout(&mut self, now: Instant) {
-                <$connection>::handle_timeout(self, now)
-            }
-            fn poll_event(&mut self) -> Option<$event> {
-                <$connection>::poll_event(self)
-            }
-            fn poll_transmit(&mut self) -> Option<&mut ChunkOutput> {
-                <$connection>::poll_transmit(self)
-            }
-            fn poll_timeout(&self) -> Option<Instant> {
-                <$connection>::poll_timeout(self)
-            }
-            fn close(&mut self) {
-                <$connection>::close(self)
-            }
-            fn closed_reason(event: &$event) -> Option<&SessionError> {
-                match event {
-                    $event::Closed(reason) => Some(reason),
-                    _ => None,
-                }
-            }
-        }
-    };
-}
-
-impl_connection!(ServerConnection, ServerEvent);
-impl_connection!(ClientConnection, ClientEvent);
+/// What the driver needs of a sans-IO connection, the same for both roles.
+pub(crate) use rtmp_proto::session::adapter::Session as Connection;
 
 /// How the byte stream ended, beside what the connection says.
 #[derive(Debug, Default)]

@@ -10,7 +10,8 @@
 //! - [`relay`]: a live relay (GOP cache, fan-out with shared payloads, slow players cut off),
 //!   what `examples/server.rs` runs.
 //! - [`flv`]: publish an FLV file, record a stream to one.
-//! - `tls` (feature `tls`): RTMPS clients and servers with rustls.
+//! - `tls` (feature `tls`): RTMPS servers with rustls; with it, [`Client::connect`](
+//!   client::Client::connect) takes `rtmps://` URLs too.
 //!
 //! Each connection is owned by one task, which reads into a buffer handed to the connection
 //! without copying, writes what it queued with one vectored write per wakeup, and sleeps until
@@ -60,6 +61,8 @@ pub mod relay;
 pub mod server;
 #[cfg(feature = "tls")]
 pub mod tls;
+mod transport;
 
 pub use error::Error;
 pub use rtmp_proto as proto;
+pub use transport::MaybeTls;

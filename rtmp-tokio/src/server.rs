@@ -9,13 +9,9 @@
 use std::io;
 use std::net::SocketAddr;
 
-use bytes::Bytes;
 use rand::SeedableRng;
-use rtmp_proto::amf::Value;
-use rtmp_proto::session::server::{
-    RequestId, ServerConnection, ServerConnectionConfig, ServerEvent, StatusLevel, StreamKind,
-};
-use rtmp_proto::session::{ApiError, SendStatus, SessionError};
+use rtmp_proto::session::server::{ServerConnection, ServerConnectionConfig, ServerEvent};
+use rtmp_proto::session::SessionError;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
 
@@ -173,91 +169,5 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> ServerSession<S> {
         &mut self.driver.conn
     }
 
-    /// See [`ServerConnection::accept_connect`].
-    pub fn accept_connect(&mut self, request: RequestId) -> Result<(), ApiError> {
-        self.driver.conn.accept_connect(request)
-    }
-
-    /// See [`ServerConnection::reject_connect`].
-    pub fn reject_connect(
-        &mut self,
-        request: RequestId,
-        description: &str,
-    ) -> Result<(), ApiError> {
-        self.driver.conn.reject_connect(request, description)
-    }
-
-    /// See [`ServerConnection::accept_publish`].
-    pub fn accept_publish(&mut self, request: RequestId) -> Result<(), ApiError> {
-        self.driver.conn.accept_publish(request)
-    }
-
-    /// See [`ServerConnection::reject_publish`]; `code` is e.g. `NetStream.Publish.BadName`.
-    pub fn reject_publish(
-        &mut self,
-        request: RequestId,
-        code: &str,
-        description: &str,
-    ) -> Result<(), ApiError> {
-        self.driver.conn.reject_publish(request, code, description)
-    }
-
-    /// See [`ServerConnection::accept_play`].
-    pub fn accept_play(&mut self, request: RequestId, kind: StreamKind) -> Result<(), ApiError> {
-        self.driver.conn.accept_play(request, kind)
-    }
-
-    /// See [`ServerConnection::reject_play`]; `code` is e.g. `NetStream.Play.StreamNotFound`.
-    pub fn reject_play(
-        &mut self,
-        request: RequestId,
-        code: &str,
-        description: &str,
-    ) -> Result<(), ApiError> {
-        self.driver.conn.reject_play(request, code, description)
-    }
-
-    /// Queues audio for a playing stream; see [`ServerConnection::send_audio`].
-    pub fn send_audio(
-        &mut self,
-        stream: u32,
-        timestamp: u32,
-        payload: Bytes,
-    ) -> Result<SendStatus, ApiError> {
-        self.driver.conn.send_audio(stream, timestamp, payload)
-    }
-
-    /// Queues video for a playing stream; above the high-water mark, video that is not a
-    /// keyframe is dropped. See [`ServerConnection::send_video`].
-    pub fn send_video(
-        &mut self,
-        stream: u32,
-        timestamp: u32,
-        payload: Bytes,
-    ) -> Result<SendStatus, ApiError> {
-        self.driver.conn.send_video(stream, timestamp, payload)
-    }
-
-    /// Queues `onMetaData` for a playing stream; see [`ServerConnection::send_metadata`].
-    pub fn send_metadata(&mut self, stream: u32, metadata: Value) -> Result<SendStatus, ApiError> {
-        self.driver.conn.send_metadata(stream, metadata)
-    }
-
-    /// Queues an onStatus; see [`ServerConnection::send_status`].
-    pub fn send_status(
-        &mut self,
-        stream: u32,
-        level: StatusLevel,
-        code: &str,
-        description: &str,
-    ) -> Result<SendStatus, ApiError> {
-        self.driver
-            .conn
-            .send_status(stream, level, code, description)
-    }
-
-    /// Queues Stream EOF; see [`ServerConnection::send_stream_eof`].
-    pub fn send_stream_eof(&mut self, stream: u32) -> Result<SendStatus, ApiError> {
-        self.driver.conn.send_stream_eof(stream)
-    }
+    rtmp_proto::server_session_commands!(driver.conn);
 }

@@ -106,10 +106,12 @@ fn a_client_that_does_not_trust_the_certificate_says_so() {
     assert!(matches!(error, Error::Tls(_)), "{error}");
     assert!(error.to_string().starts_with("TLS: handshake: "), "{error}");
 
+    // Without a configuration, the Mozilla roots: they do not vouch for it either.
     let error = Client::connect_with(&url, ClientOptions::default())
         .err()
-        .expect("no TLS configuration");
-    assert!(matches!(error, Error::Unsupported(_)), "{error}");
+        .expect("an unknown issuer is refused by default");
+    assert!(matches!(error, Error::Tls(_)), "{error}");
+    assert!(error.to_string().contains("UnknownIssuer"), "{error}");
 }
 
 #[test]

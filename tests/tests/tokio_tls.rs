@@ -1,5 +1,6 @@
 //! RTMPS with the tokio adapter: our relay over TLS with a self-signed certificate (made by
-//! rcgen); our client publishes and plays through it, and ffmpeg publishes to it and plays
+//! rcgen); our client publishes and plays through it (by `rtmps://` URL with
+//! `Client::connect_with`, and with `tls::connect_with`), and ffmpeg publishes to it and plays
 //! from it, over TLS.
 
 mod tokio_support;
@@ -11,7 +12,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use rtmp_tests::peers::{make_clip, probe_packets, require, Process, TempDir};
 use rtmp_tests::peers_more::assert_same_packets;
-use rtmp_tokio::client::{ClientOptions, Frame};
+use rtmp_tokio::client::{Client, ClientOptions, Frame, Profile};
 use rtmp_tokio::relay::{Relay, RelayConfig};
 use rtmp_tokio::tls::{serve_relay, TlsClientConfig, TlsServerConfig};
 use rtmp_tokio::Error;
@@ -20,12 +21,18 @@ use tokio_support::runtime;
 
 /// A self-signed certificate for 127.0.0.1 and localhost: (certificate, key) PEM files.
 fn self_signed(dir: &Path) -> (PathBuf, PathBuf) {
+    let (certificate, key, _) = self_signed_der(dir);
+    (certificate, key)
+}
+
+/// The same, and the certificate in DER.
+fn self_signed_der(dir: &Path) -> (PathBuf, PathBuf, Vec<u8>) {
     let names = vec!["127.0.0.1".to_owned(), "localhost".to_owned()];
     let certified = rcgen::generate_simple_self_signed(names).expect("a self-signed certificate");
     let (certificate, key) = (dir.join("cert.pem"), dir.join("key.pem"));
     std::fs::write(&certificate, certified.cert.pem()).unwrap();
     std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
-    (certificate, key)
+    (certificate, key, certified.cert.der().to_vec())
 }
 
 /// Our relay over RTMPS on a loopback port, in a runtime of its own until dropped.
@@ -150,6 +157,64 @@ fn tokio_client_publishes_and_plays_through_the_relay_over_rtmps() {
 }
 
 #[test]
+fn tokio_client_connects_to_rtmps_urls_trusting_a_given_certificate() {
+    let dir = TempDir::new("tokio-tls-url");
+    let (certificate, key, der) = self_signed_der(dir.path());
+    let server = TlsRelay::start(&certificate, &key);
+    let url = format!("rtmps://127.0.0.1:{}/live", server.port);
+    let trust = TlsClientConfig::trusting_der(&der).expect("the certificate");
+    let options = |profile| ClientOptions {
+        profile,
+        tls: Some(trust.clone()),
+        ..ClientOptions::default()
+    };
+
+    let sent = video_frames();
+    let runtime = runtime();
+    let mut player = runtime.block_on(async {
+        let client = Client::connect_with(&url, options(Profile::Player))
+            .await
+            .expect("connect to the rtmps:// URL");
+        client.play("by-url").await.expect("play")
+    });
+    server.wait_until("the relay has the player", |relay| {
+        relay.players("live/by-url") == 1
+    });
+    let received = runtime.block_on(async {
+        let client = Client::connect_with(&url, options(Profile::Publisher))
+            .await
+            .expect("connect to the rtmps:// URL");
+        let mut publisher = client.publish("by-url").await.expect("publish");
+        for (index, payload) in sent.iter().enumerate() {
+            let _ = publisher
+                .send_video(index as u32 * 40, payload.clone())
+                .await
+                .expect("send over TLS");
+        }
+        publisher.close().await.expect("close politely");
+        let mut received = Vec::new();
+        let playing = async {
+            while let Some(frame) = player.next_frame().await.expect("a frame") {
+                if let Frame::Video { payload, .. } = frame {
+                    received.push(payload);
+                }
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(15), playing)
+            .await
+            .expect("the player ends when the publisher leaves");
+        player.close().await.expect("close politely");
+        received
+    });
+    assert!(
+        received == sent,
+        "{} frames of {} arrived, or not byte-identical",
+        received.len(),
+        sent.len()
+    );
+}
+
+#[test]
 fn a_client_that_does_not_trust_the_certificate_says_so() {
     let dir = TempDir::new("tokio-tls-untrusted");
     let (certificate, key) = self_signed(dir.path());
@@ -160,14 +225,29 @@ fn a_client_that_does_not_trust_the_certificate_says_so() {
             .await
             .err()
             .expect("an unknown issuer is refused");
-        assert!(matches!(error, Error::Io(_)), "{error}");
+        assert!(matches!(error, Error::Tls(_)), "{error}");
         assert!(error.to_string().contains("UnknownIssuer"), "{error}");
 
-        let error = rtmp_tokio::client::Client::connect(&url)
+        // By URL, with the default options: the Mozilla roots do not vouch for it either.
+        let error = Client::connect(&url)
             .await
             .err()
-            .expect("plain RTMP does not do rtmps://");
-        assert!(matches!(error, Error::Unsupported(_)), "{error}");
+            .expect("an unknown issuer is refused");
+        assert!(matches!(error, Error::Tls(_)), "{error}");
+        assert!(error.to_string().contains("UnknownIssuer"), "{error}");
+
+        // Trusting another certificate is no better.
+        let other_dir = TempDir::new("tokio-tls-other");
+        let (_, _, other) = self_signed_der(other_dir.path());
+        let options = ClientOptions {
+            tls: Some(TlsClientConfig::trusting_der(&other).expect("the other certificate")),
+            ..ClientOptions::default()
+        };
+        let error = Client::connect_with(&url, options)
+            .await
+            .err()
+            .expect("a certificate we do not trust is refused");
+        assert!(matches!(error, Error::Tls(_)), "{error}");
     });
 }
 

@@ -15,6 +15,7 @@
 //! The main types of both roles are re-exported here; the two that exist in both with
 //! different meanings, `PublishType` and `PlayStart`, stay in [`client`] and [`server`].
 
+pub mod adapter;
 pub mod client;
 mod config;
 mod core;
