@@ -544,8 +544,8 @@ impl<S: Transport> Player<S> {
     }
 
     /// The next frame, waiting at most the read timeout ([`Error::Timeout`]); `Ok(None)` once
-    /// playback is over: the server stopped it (NetStream.Play.Stop, a failure) or sent
-    /// Stream EOF.
+    /// playback is over: the server stopped it (NetStream.Play.Stop, Play.Complete, a
+    /// failure). Stream EOF is not the end: servers send it before a seek's media.
     pub fn next_frame(&mut self) -> Result<Option<Frame>, Error> {
         while !self.playback.is_finished() {
             let event = self.client.next_event()?;

@@ -566,7 +566,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Player<S> {
     }
 
     /// The next frame; `Ok(None)` once the stream is over (NetStream.Play.Stop, Play.Complete,
-    /// Play.UnpublishNotify, a failure, or Stream EOF of a recording). Statuses are not handed
+    /// Play.UnpublishNotify, a failure; Stream EOF is not the end: servers send it before a
+    /// seek's media). Statuses are not handed
     /// out as frames here: see [`last_status`](Self::last_status). Cancel-safe.
     pub async fn next_frame(&mut self) -> Result<Option<Frame>, Error> {
         while !self.playback.is_finished() {

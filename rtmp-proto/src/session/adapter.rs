@@ -233,7 +233,9 @@ impl Playback {
     }
 
     /// Whether playback is over: the server stopped it (NetStream.Play.Stop, Play.Complete,
-    /// a failure, UnpublishNotify if that ends it) or sent Stream EOF.
+    /// a failure, UnpublishNotify if that ends it). Stream EOF alone does not end it: servers
+    /// send it before the media of a seek or a resume (nginx-rtmp: Stream EOF, Seek.Notify,
+    /// Stream Begin, media).
     pub fn is_finished(&self) -> bool {
         self.finished
     }
@@ -259,7 +261,7 @@ impl Playback {
     }
 
     /// What `event` means for this stream: `Some` frame of it, or `None` (another stream's
-    /// event, Stream EOF, or something that is no frame). `connection` is the one the event
+    /// event, or something that is no frame, such as Stream EOF or Stream Begin). `connection` is the one the event
     /// came from, after the event.
     pub fn frame(&mut self, connection: &ClientConnection, event: ClientEvent) -> Option<Frame> {
         let frame = match event {
@@ -294,10 +296,6 @@ impl Playback {
                     };
                 self.last_status = Some(status.clone());
                 Frame::Status(status)
-            }
-            ClientEvent::StreamEof { stream } if stream == self.stream => {
-                self.finished = true;
-                return None;
             }
             _ => return None,
         };
@@ -885,11 +883,15 @@ mod tests {
         let _ = playback.frame(&connection, unpublished);
         assert!(playback.is_finished());
         playback.resume_after_seek();
+        assert!(!playback.is_finished());
         assert_eq!(
             playback.frame(&connection, ClientEvent::StreamEof { stream: 1 }),
             None
         );
-        assert!(playback.is_finished());
+        assert!(
+            !playback.is_finished(),
+            "Stream EOF comes before a seek's media"
+        );
     }
 
     fn test_connection() -> ClientConnection {
