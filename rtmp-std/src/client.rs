@@ -350,9 +350,7 @@ impl<S: Transport> Client<S> {
         let stream = self.wait_for_answer(AwaitStart::new(request, StartKind::Play))?;
         Ok(Player {
             client: self,
-            // Statuses come out as frames: the application decides whether UnpublishNotify
-            // ends its playback.
-            playback: Playback::new(stream, false),
+            playback: Playback::new(stream, true),
         })
     }
 
@@ -538,14 +536,22 @@ impl<S: Transport> Player<S> {
         &mut self.client
     }
 
+    /// Whether NetStream.Play.UnpublishNotify (the live stream's publisher left) ends the
+    /// stream of frames, after handing out that status, as it ends librtmp's and FFmpeg's.
+    /// Default true; false keeps waiting for the next publisher.
+    pub fn set_end_on_unpublish(&mut self, end: bool) {
+        self.playback.set_end_on_unpublish(end);
+    }
+
     /// The last status received for this stream.
     pub fn last_status(&self) -> Option<&Status> {
         self.playback.last_status()
     }
 
     /// The next frame, waiting at most the read timeout ([`Error::Timeout`]); `Ok(None)` once
-    /// playback is over: the server stopped it (NetStream.Play.Stop, Play.Complete, a
-    /// failure). Stream EOF is not the end: servers send it before a seek's media.
+    /// playback is over: the server stopped it (NetStream.Play.Stop, Play.Complete,
+    /// UnpublishNotify unless [`set_end_on_unpublish`](Self::set_end_on_unpublish)(false), a
+    /// failure) or sent Stream EOF, other than the one before a seek's or resume's media.
     pub fn next_frame(&mut self) -> Result<Option<Frame>, Error> {
         while !self.playback.is_finished() {
             let event = self.client.next_event()?;
@@ -563,6 +569,7 @@ impl<S: Transport> Player<S> {
     pub fn pause(&mut self) -> Result<(), Error> {
         let (stream, position) = (self.stream_id(), f64::from(self.playback.position()));
         self.client.api(|conn| conn.pause(stream, true, position))?;
+        self.playback.expect_restart();
         self.client.flush()
     }
 
@@ -571,6 +578,7 @@ impl<S: Transport> Player<S> {
         let (stream, position) = (self.stream_id(), f64::from(self.playback.position()));
         self.client
             .api(|conn| conn.pause(stream, false, position))?;
+        self.playback.expect_restart();
         self.client.flush()
     }
 
@@ -579,7 +587,7 @@ impl<S: Transport> Player<S> {
         let stream = self.stream_id();
         self.client
             .api(|conn| conn.seek(stream, f64::from(position_ms)))?;
-        self.playback.resume_after_seek();
+        self.playback.expect_restart();
         self.client.flush()
     }
 

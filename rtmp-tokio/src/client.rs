@@ -566,9 +566,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Player<S> {
     }
 
     /// The next frame; `Ok(None)` once the stream is over (NetStream.Play.Stop, Play.Complete,
-    /// Play.UnpublishNotify, a failure; Stream EOF is not the end: servers send it before a
-    /// seek's media). Statuses are not handed
-    /// out as frames here: see [`last_status`](Self::last_status). Cancel-safe.
+    /// Play.UnpublishNotify, a failure, or Stream EOF other than the one before a seek's or
+    /// resume's media). Statuses are not handed out as frames here: see
+    /// [`last_status`](Self::last_status). Cancel-safe.
     pub async fn next_frame(&mut self) -> Result<Option<Frame>, Error> {
         while !self.playback.is_finished() {
             let event = self.client.next_event().await;
@@ -591,6 +591,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Player<S> {
         let position = f64::from(self.playback.position());
         let stream = self.playback.stream_id();
         self.client.driver.conn.pause(stream, true, position)?;
+        self.playback.expect_restart();
         self.client.flush().await
     }
 
@@ -599,6 +600,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Player<S> {
         let position = f64::from(self.playback.position());
         let stream = self.playback.stream_id();
         self.client.driver.conn.pause(stream, false, position)?;
+        self.playback.expect_restart();
         self.client.flush().await
     }
 
@@ -609,7 +611,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Player<S> {
             .driver
             .conn
             .seek(stream, f64::from(position_ms))?;
-        self.playback.resume_after_seek();
+        self.playback.expect_restart();
         self.client.flush().await
     }
 

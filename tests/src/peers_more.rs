@@ -110,29 +110,3 @@ pub fn assert_same_packets(sent: &[Packet], received: &[Packet], tail: usize) {
     let first_difference = sent.iter().zip(&received).position(|(a, b)| a != b);
     assert_eq!(first_difference, None, "packets differ");
 }
-
-/// Like [`assert_same_packets`], track by track: every packet of each codec type, in order,
-/// however audio and video interleave. For a player that writes packets as they arrive
-/// (rtmpdump, our recorders), when a sender queued an audio and a video message together:
-/// its outbound queue sends audio first (audio's lane has priority over video's).
-pub fn assert_same_packets_per_track(sent: &[Packet], received: &[Packet], tail: usize) {
-    assert!(sent.len() > 100, "the clip has only {} packets", sent.len());
-    for codec_type in ["video", "audio"] {
-        let track = |packets: &[Packet]| {
-            packets
-                .iter()
-                .filter(|packet| packet.codec_type == codec_type)
-                .cloned()
-                .collect::<Vec<_>>()
-        };
-        let (sent, received) = (packet_hashes(&track(sent)), packet_hashes(&track(received)));
-        assert!(
-            received.len() + tail >= sent.len() && received.len() <= sent.len(),
-            "sent {} {codec_type} packets, received {}",
-            sent.len(),
-            received.len()
-        );
-        let first_difference = sent.iter().zip(&received).position(|(a, b)| a != b);
-        assert_eq!(first_difference, None, "{codec_type} packets differ");
-    }
-}

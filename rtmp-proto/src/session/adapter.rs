@@ -210,6 +210,8 @@ pub struct Playback {
     stream: u32,
     end_on_unpublish: bool,
     finished: bool,
+    /// A seek, pause or resume was asked for and the server has not sent Stream Begin since.
+    restart_expected: bool,
     position: u32,
     last_status: Option<Status>,
 }
@@ -222,6 +224,7 @@ impl Playback {
             stream,
             end_on_unpublish,
             finished: false,
+            restart_expected: false,
             position: 0,
             last_status: None,
         }
@@ -233,9 +236,12 @@ impl Playback {
     }
 
     /// Whether playback is over: the server stopped it (NetStream.Play.Stop, Play.Complete,
-    /// a failure, UnpublishNotify if that ends it). Stream EOF alone does not end it: servers
-    /// send it before the media of a seek or a resume (nginx-rtmp: Stream EOF, Seek.Notify,
-    /// Stream Begin, media).
+    /// a failure, UnpublishNotify if that ends it) or sent Stream EOF (RTMP 1.0 §7.1.7: "no
+    /// more data is sent without issuing additional commands"; all nginx-rtmp tells a live
+    /// player when the publisher leaves), except the Stream EOF that comes before the answer
+    /// to a seek, pause or resume (see [`expect_restart`](Self::expect_restart)). At the end
+    /// of a recording nginx-rtmp sends Stream EOF before NetStream.Play.Complete: that status
+    /// then stays among the connection's events.
     pub fn is_finished(&self) -> bool {
         self.finished
     }
@@ -255,13 +261,16 @@ impl Playback {
         self.last_status.as_ref()
     }
 
-    /// Playback goes on after a seek, even if it was over.
-    pub fn resume_after_seek(&mut self) {
+    /// A seek, pause or resume was sent: playback goes on, even if it was over, and a Stream
+    /// EOF before the next Stream Begin does not end it (nginx-rtmp answers a seek with Stream
+    /// EOF, Seek.Notify, Stream Begin, then the media).
+    pub fn expect_restart(&mut self) {
         self.finished = false;
+        self.restart_expected = true;
     }
 
     /// What `event` means for this stream: `Some` frame of it, or `None` (another stream's
-    /// event, or something that is no frame, such as Stream EOF or Stream Begin). `connection` is the one the event
+    /// event, Stream EOF, Stream Begin, or something else that is no frame). `connection` is the one the event
     /// came from, after the event.
     pub fn frame(&mut self, connection: &ClientConnection, event: ClientEvent) -> Option<Frame> {
         let frame = match event {
@@ -296,6 +305,16 @@ impl Playback {
                     };
                 self.last_status = Some(status.clone());
                 Frame::Status(status)
+            }
+            ClientEvent::StreamEof { stream } if stream == self.stream => {
+                if !self.restart_expected {
+                    self.finished = true;
+                }
+                return None;
+            }
+            ClientEvent::StreamBegin { stream } if stream == self.stream => {
+                self.restart_expected = false;
+                return None;
             }
             _ => return None,
         };
@@ -882,15 +901,22 @@ mod tests {
         playback.set_end_on_unpublish(true);
         let _ = playback.frame(&connection, unpublished);
         assert!(playback.is_finished());
-        playback.resume_after_seek();
+        playback.expect_restart();
         assert!(!playback.is_finished());
-        assert_eq!(
-            playback.frame(&connection, ClientEvent::StreamEof { stream: 1 }),
-            None
-        );
+        let eof = ClientEvent::StreamEof { stream: 1 };
+        assert_eq!(playback.frame(&connection, eof.clone()), None);
         assert!(
             !playback.is_finished(),
             "Stream EOF comes before a seek's media"
+        );
+        assert_eq!(
+            playback.frame(&connection, ClientEvent::StreamBegin { stream: 1 }),
+            None
+        );
+        assert_eq!(playback.frame(&connection, eof), None);
+        assert!(
+            playback.is_finished(),
+            "Stream EOF of a stream that plays ends it"
         );
     }
 

@@ -8,8 +8,12 @@ use crate::RawMessage;
 
 use super::ApiError;
 
-/// The order in which queued messages go out: every control message before any command, every
-/// command before any audio, audio before video (ARCHITECTURE: "control beats audio beats video").
+/// What kind of message is queued. Control goes before any command, commands before any media.
+/// Audio and video share one lane, in the order they were sent: a player or recorder that
+/// writes what arrives in arrival order (rtmpdump, for one) gets the stream interleaved as the
+/// publisher sent it, even when a burst (a joining player's cached GOP) is queued at once.
+/// Under congestion audio still gets through first in effect: inter-frame video is dropped
+/// before it is queued, so little video waits ahead of the audio.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Priority {
     /// Protocol control and user control messages (RTMP 1.0 §5.4, §6.2).
@@ -22,7 +26,17 @@ pub(crate) enum Priority {
     Video = 3,
 }
 
-const LANES: usize = 4;
+impl Priority {
+    fn lane(self) -> usize {
+        match self {
+            Priority::Control => 0,
+            Priority::Command => 1,
+            Priority::Audio | Priority::Video => 2,
+        }
+    }
+}
+
+const LANES: usize = 3;
 
 /// What became of a message handed to a send call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -154,7 +168,7 @@ impl OutboundQueue {
         self.queued_bytes += size;
         let sequence = self.next_sequence;
         self.next_sequence += 1;
-        self.lanes[priority as usize].push_back(Queued {
+        self.lanes[priority.lane()].push_back(Queued {
             csid,
             message,
             sequence,
@@ -235,7 +249,7 @@ mod tests {
     const SEQUENCE_HEADER: &[u8] = &[0x17, 0, 0, 0, 0, 1, 2];
 
     #[test]
-    fn control_beats_commands_beats_audio_beats_video() {
+    fn control_beats_commands_beats_media_which_keeps_its_order() {
         let mut queue = OutboundQueue::new(1000, 100, 10_000, true);
         for (priority, type_id) in [
             (Priority::Video, 9),
@@ -254,7 +268,7 @@ mod tests {
         }
         let order: alloc::vec::Vec<u8> =
             core::iter::from_fn(|| queue.pop().map(|q| q.message.type_id)).collect();
-        assert_eq!(order, [1, 20, 8, 9]);
+        assert_eq!(order, [1, 20, 9, 8]);
         assert_eq!(queue.queued_bytes(), 0);
     }
 
@@ -278,11 +292,11 @@ mod tests {
         push(Priority::Command, 20, false); // jumps ahead
         push(Priority::Command, 21, true); // closeStream: after the media before it
         push(Priority::Command, 22, false); // and what follows it, too
-        push(Priority::Audio, 108, false); // queued after it: may not go before the video
+        push(Priority::Audio, 108, false); // queued after it: goes after it
         push(Priority::Control, 1, false); // control still jumps
         let order: alloc::vec::Vec<u8> =
             core::iter::from_fn(|| queue.pop().map(|q| q.message.type_id)).collect();
-        assert_eq!(order, [1, 20, 8, 9, 21, 22, 108]);
+        assert_eq!(order, [1, 20, 9, 8, 21, 22, 108]);
         assert_eq!(queue.queued_bytes(), 0);
     }
 

@@ -176,15 +176,6 @@ impl Drop for PipeEnd {
     }
 }
 
-/// The payload hashes of one codec type's packets, in order.
-pub fn hashes(packets: &[Packet], codec_type: &str) -> Vec<String> {
-    packets
-        .iter()
-        .filter(|packet| packet.codec_type == codec_type)
-        .map(|packet| packet.data_hash.clone())
-        .collect()
-}
-
 /// Every packet of every codec type, in order: `codec_type hash`.
 pub fn all_hashes(packets: &[Packet]) -> Vec<String> {
     packets

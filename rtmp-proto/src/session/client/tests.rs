@@ -337,11 +337,11 @@ fn publish_like_ffmpeg_on_the_stream_the_server_chose() {
         sent,
         [
             (7, 0, Message::Data(Data::set_data_frame(metadata))),
-            (7, 0, Message::Audio(aac_header.clone())),
-            (7, 23, Message::Audio(aac_header)),
             (7, 0, Message::Video(sequence_header)),
+            (7, 0, Message::Audio(aac_header.clone())),
             (7, 40, Message::Video(frame.clone())),
             (7, 80, Message::Video(frame)),
+            (7, 23, Message::Audio(aac_header)),
         ]
     );
 }

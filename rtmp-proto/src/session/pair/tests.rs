@@ -622,7 +622,7 @@ fn media_from_the_client_arrives_with_its_timestamps_and_payloads() {
 }
 
 #[test]
-fn audio_goes_before_video_queued_with_it() {
+fn audio_and_video_queued_together_keep_the_order_they_were_sent_in() {
     let mut pair = publishing("key");
     let frames = [video(true, 2000, 1), video(false, 300, 2)];
     let sounds = [audio(200, 3), audio(200, 4)];
@@ -646,10 +646,10 @@ fn audio_goes_before_video_queued_with_it() {
     assert_eq!(
         server,
         [
-            audio(0, &sounds[0]),
-            audio(20, &sounds[1]),
             video(0, &frames[0]),
+            audio(0, &sounds[0]),
             video(20, &frames[1]),
+            audio(20, &sounds[1]),
         ]
     );
 }

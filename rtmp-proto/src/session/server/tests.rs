@@ -697,12 +697,12 @@ fn ffmpeg_play_sequence() {
             Sent {
                 stream: 1,
                 timestamp: 40,
-                message: Message::Audio(Bytes::from_static(AAC))
+                message: Message::Video(Bytes::from_static(KEYFRAME))
             },
             Sent {
                 stream: 1,
                 timestamp: 40,
-                message: Message::Video(Bytes::from_static(KEYFRAME))
+                message: Message::Audio(Bytes::from_static(AAC))
             },
         ]
     );
