@@ -558,7 +558,7 @@ impl<S: Transport> Player<S> {
             if let ClientEvent::Closed(_) = event {
                 return Err(self.client.end_reason());
             }
-            if let Some(frame) = self.playback.frame(&self.client.driver.conn, event) {
+            if let Some(frame) = self.playback.frame(event) {
                 return Ok(Some(frame));
             }
         }

@@ -575,7 +575,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Player<S> {
             if let ClientEvent::Closed(_) = event {
                 return Err(self.client.end_reason());
             }
-            match self.playback.frame(&self.client.driver.conn, event) {
+            match self.playback.frame(event) {
                 Some(Frame::Status(status)) => {
                     tracing::debug!(code = %status.code, "play status");
                 }

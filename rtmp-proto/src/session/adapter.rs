@@ -270,9 +270,8 @@ impl Playback {
     }
 
     /// What `event` means for this stream: `Some` frame of it, or `None` (another stream's
-    /// event, Stream EOF, Stream Begin, or something else that is no frame). `connection` is the one the event
-    /// came from, after the event.
-    pub fn frame(&mut self, connection: &ClientConnection, event: ClientEvent) -> Option<Frame> {
+    /// event, Stream EOF, Stream Begin, or something else that is no frame).
+    pub fn frame(&mut self, event: ClientEvent) -> Option<Frame> {
         let frame = match event {
             ClientEvent::Audio {
                 stream,
@@ -293,13 +292,12 @@ impl Playback {
                 data,
             } if stream == self.stream => Frame::Data { timestamp, data },
             ClientEvent::Status { stream, status } if stream == self.stream => {
-                // The connection puts a stream whose playback the server ended (Play.Stop, a
-                // failure) back to idle.
-                let stopped = connection.stream_status(stream) == Some(StreamStatus::Created);
-                self.finished = stopped
-                    || status.is_error()
+                // Decided by the status alone, not by the connection's state: the connection
+                // may have read far ahead of the events handed out (a seek's answer, then the
+                // end of the file, behind a backlog of media).
+                self.finished = status.is_error()
                     || match status.code.as_str() {
-                        "NetStream.Play.Complete" => true,
+                        "NetStream.Play.Stop" | "NetStream.Play.Complete" => true,
                         "NetStream.Play.UnpublishNotify" => self.end_on_unpublish,
                         _ => false,
                     };
@@ -873,16 +871,15 @@ mod tests {
 
     #[test]
     fn playback_hands_out_its_streams_frames_and_ends_on_stream_eof() {
-        let connection = test_connection();
         let mut playback = Playback::new(1, false);
         let video = |stream| ClientEvent::Video {
             stream,
             timestamp: 40,
             payload: Bytes::from_static(&[0x17]),
         };
-        assert_eq!(playback.frame(&connection, video(2)), None);
+        assert_eq!(playback.frame(video(2)), None);
         assert_eq!(
-            playback.frame(&connection, video(1)),
+            playback.frame(video(1)),
             Some(Frame::Video {
                 timestamp: 40,
                 payload: Bytes::from_static(&[0x17])
@@ -894,30 +891,34 @@ mod tests {
             status: Status::from_info(info("status", "NetStream.Play.UnpublishNotify", "")),
         };
         assert!(matches!(
-            playback.frame(&connection, unpublished.clone()),
+            playback.frame(unpublished.clone()),
             Some(Frame::Status(_))
         ));
         assert!(!playback.is_finished());
         playback.set_end_on_unpublish(true);
-        let _ = playback.frame(&connection, unpublished);
+        let _ = playback.frame(unpublished);
         assert!(playback.is_finished());
         playback.expect_restart();
         assert!(!playback.is_finished());
         let eof = ClientEvent::StreamEof { stream: 1 };
-        assert_eq!(playback.frame(&connection, eof.clone()), None);
+        assert_eq!(playback.frame(eof.clone()), None);
         assert!(
             !playback.is_finished(),
             "Stream EOF comes before a seek's media"
         );
-        assert_eq!(
-            playback.frame(&connection, ClientEvent::StreamBegin { stream: 1 }),
-            None
-        );
-        assert_eq!(playback.frame(&connection, eof), None);
+        assert_eq!(playback.frame(ClientEvent::StreamBegin { stream: 1 }), None);
+        assert_eq!(playback.frame(eof), None);
         assert!(
             playback.is_finished(),
             "Stream EOF of a stream that plays ends it"
         );
+        playback.expect_restart();
+        let stopped = ClientEvent::Status {
+            stream: 1,
+            status: Status::from_info(info("status", "NetStream.Play.Stop", "")),
+        };
+        let _ = playback.frame(stopped);
+        assert!(playback.is_finished(), "Play.Stop ends playback");
     }
 
     fn test_connection() -> ClientConnection {
