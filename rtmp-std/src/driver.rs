@@ -13,9 +13,10 @@ use crate::{Error, Transport};
 /// Bytes read per call; a read buffer is replaced once less than [`MIN_READ`] of it is left.
 const READ_BUFFER: usize = 64 * 1024;
 const MIN_READ: usize = 4 * 1024;
-/// Slices per vectored write: a chunk is two (header, payload), so this writes up to 256
-/// chunks, 1 MiB at the default chunk size, per call.
-const MAX_SLICES: usize = 512;
+/// Slices per vectored write: a chunk is two (header, payload), so this writes up to 32 chunks
+/// (128 KiB at a 4096-byte chunk size) per call, more than a live player's frame. The array
+/// is initialized for every write, so a bigger one costs more than the calls it saves.
+const MAX_SLICES: usize = 64;
 /// How long a connection that ended waits for the peer to close its side.
 const LINGER: Duration = Duration::from_secs(2);
 /// The shortest read timeout set: zero would mean "no timeout" to `TcpStream`.

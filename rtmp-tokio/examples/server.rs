@@ -2,7 +2,7 @@
 //! number of players.
 //!
 //! ```text
-//! cargo run --release -p rtmp-tokio --example server -- [--listen 127.0.0.1:1935] [--log info]
+//! cargo run --release -p rtmp-tokio --example server -- [--listen 127.0.0.1:1935] [--threads 1] [--log info]
 //! ffmpeg -re -i clip.flv -c copy -f flv rtmp://127.0.0.1/live/cam1
 //! ffplay rtmp://127.0.0.1/live/cam1
 //! ```
@@ -10,21 +10,44 @@
 use rtmp_tokio::relay::{Relay, RelayConfig};
 use tokio::net::TcpListener;
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut listen = String::from("127.0.0.1:1935");
     let mut log = tracing::Level::INFO;
+    let mut threads = 1usize;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match (arg.as_str(), args.next()) {
             ("--listen", Some(address)) => listen = address,
             ("--log", Some(level)) => log = level.parse()?,
+            ("--threads", Some(count)) if count.parse::<usize>().is_ok_and(|n| n > 0) => {
+                threads = count.parse()?;
+            }
             _ => {
-                eprintln!("usage: server [--listen ADDR] [--log error|warn|info|debug|trace]");
+                eprintln!(
+                    "usage: server [--listen ADDR] [--threads N] \
+                     [--log error|warn|info|debug|trace]"
+                );
                 std::process::exit(2);
             }
         }
     }
+    // One thread serves over 1.6 Gbit/s of fan-out with most of a core to spare, and does it
+    // with the least CPU per delivered bit: no cross-thread wake-ups. More threads spread the
+    // connections over more cores (tokio's work-stealing scheduler).
+    let runtime = if threads == 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .enable_all()
+            .build()?
+    };
+    runtime.block_on(run(listen, log))
+}
+
+async fn run(listen: String, log: tracing::Level) -> Result<(), Box<dyn std::error::Error>> {
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     tracing_subscriber::fmt()
         .with_max_level(log)

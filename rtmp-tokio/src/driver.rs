@@ -12,16 +12,20 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use rtmp_proto::session::{Instant, SessionError};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::Sleep;
 
 use crate::Error;
 
-/// Bytes read per call; a read buffer is replaced once less than [`MIN_READ`] of it is left.
-const READ_BUFFER: usize = 64 * 1024;
-const MIN_READ: usize = 4 * 1024;
-/// Slices per vectored write (Linux's `IOV_MAX`).
-const MAX_SLICES: usize = 1024;
+/// Room offered to the first read. Each read that fills all the room offered doubles it, up to
+/// [`MAX_READ`]: a player's connection (acknowledgements, pings) keeps a few KiB, a publisher's
+/// grows to take a burst of media in one call.
+const FIRST_READ: usize = 4 * 1024;
+const MAX_READ: usize = 64 * 1024;
+/// Slices per vectored write: a chunk is two (header, payload), so this writes up to 32 chunks
+/// (128 KiB at a 4096-byte chunk size) per call, more than a live player's frame. The array
+/// is initialized for every write, so a bigger one costs more than the calls it saves.
+const MAX_SLICES: usize = 64;
 /// Bytes copied per write for streams that cannot write vectored (TLS, for one).
 const COALESCE: usize = 64 * 1024;
 /// How long the last answers (a refused connect, a goodbye) may take to be written once the
@@ -77,7 +81,9 @@ pub(crate) struct Driver<S, C: Connection> {
     stream: S,
     pub(crate) conn: C,
     pub(crate) clock: Clock,
+    /// Empty between reads; its spare capacity is the room for the next one.
     read_buffer: BytesMut,
+    read_size: usize,
     timer: Pin<Box<Sleep>>,
     timer_at: Option<Instant>,
     vectored: bool,
@@ -104,6 +110,7 @@ where
             conn,
             clock,
             read_buffer: BytesMut::new(),
+            read_size: FIRST_READ,
             timer: Box::pin(tokio::time::sleep_until(far_future())),
             timer_at: None,
             vectored,
@@ -319,12 +326,16 @@ where
     }
 
     /// Arms the timer for the connection's next deadline; runs `handle_timeout` if it passed.
-    /// Returns whether it ran.
+    /// Returns whether the timer fired.
+    ///
+    /// Idle and ping deadlines move later with every input; re-arming tokio's timer for each
+    /// would cost a timer-wheel update per read. The timer is re-armed only for an earlier
+    /// deadline; one armed too early fires, finds nothing due and is armed again.
     fn poll_timer(&mut self, cx: &mut Context<'_>) -> bool {
         let Some(deadline) = self.conn.poll_timeout() else {
             return false;
         };
-        if self.timer_at != Some(deadline) {
+        if self.timer_at.is_none_or(|armed| armed > deadline) {
             self.timer.as_mut().reset(self.clock.deadline(deadline));
             self.timer_at = Some(deadline);
         }
@@ -333,7 +344,9 @@ where
         }
         self.timer_at = None;
         let now = self.clock.now();
-        self.conn.handle_timeout(now);
+        if now >= deadline {
+            self.conn.handle_timeout(now);
+        }
         true
     }
 
@@ -343,26 +356,27 @@ where
         if !matches!(self.transport, Transport::Open) {
             return false;
         }
-        if self.read_buffer.len() < MIN_READ {
-            // Zeroed once per buffer, so reads need no unsafe code; earlier buffers live on
-            // while the media sliced from them does.
-            self.read_buffer = BytesMut::zeroed(READ_BUFFER);
-        }
-        let mut read = ReadBuf::new(&mut self.read_buffer[..]);
-        match Pin::new(&mut self.stream).poll_read(cx, &mut read) {
+        // Takes back the buffer's memory once nothing read earlier is still in use (no
+        // allocation per read); otherwise starts a new buffer, and the media read into the
+        // old one keeps it alive.
+        self.read_buffer.reserve(self.read_size);
+        let room = self.read_buffer.capacity();
+        match tokio_util::io::poll_read_buf(Pin::new(&mut self.stream), cx, &mut self.read_buffer) {
             Poll::Pending => false,
             Poll::Ready(Err(error)) => {
                 self.fail(error);
                 true
             }
-            Poll::Ready(Ok(())) => {
-                let count = read.filled().len();
+            Poll::Ready(Ok(count)) => {
                 if count == 0 {
                     self.transport = Transport::PeerClosed;
                     self.conn.close();
                     return true;
                 }
-                let input = self.read_buffer.split_to(count).freeze();
+                if count == room {
+                    self.read_size = (self.read_size * 2).min(MAX_READ);
+                }
+                let input = self.read_buffer.split().freeze();
                 let now = self.clock.now();
                 // An error is also reported as the connection's Closed event.
                 let _ = self.conn.handle_input_bytes(now, input);

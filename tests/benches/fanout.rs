@@ -24,7 +24,9 @@
 //! the load client's own CPU is printed so that a saturated machine is visible.
 //!
 //! `FANOUT_STRACE=1` also counts the server's `write`/`writev`/`sendto`/`sendmsg` calls over
-//! the window with `strace -c -f` (which perturbs the CPU figures of that run).
+//! the window with `strace -c -f`, `FANOUT_STRACE=all` every system call (either perturbs the
+//! CPU figures of that run). `FANOUT_THREADS=N` runs our server with `--threads N` (default
+//! 1, as nginx runs one worker process).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -113,14 +115,20 @@ async fn run_player(url: String, stats: Arc<PlayerStats>, clock: Arc<Clock>) {
     }
 }
 
-/// utime + stime of `pid`, in clock ticks (`/proc/PID/stat` fields 14 and 15).
-fn cpu_ticks(pid: u32) -> u64 {
+/// utime and stime of `pid`, in clock ticks (`/proc/PID/stat` fields 14 and 15).
+fn cpu_ticks(pid: u32) -> (u64, u64) {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("read /proc/PID/stat");
     // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
     let after_name = &stat[stat.rfind(')').expect("a (comm) field") + 2..];
     let fields: Vec<&str> = after_name.split_whitespace().collect();
     let field = |n: usize| -> u64 { fields[n - 3].parse().expect("a number of ticks") };
-    field(14) + field(15)
+    (field(14), field(15))
+}
+
+/// utime + stime of `pid`, in clock ticks.
+fn cpu_total_ticks(pid: u32) -> u64 {
+    let (user, system) = cpu_ticks(pid);
+    user + system
 }
 
 /// `VmHWM` of `pid`, in KiB.
@@ -204,7 +212,7 @@ fn make_fanout_clip(path: &Path) {
     );
 }
 
-/// `target/release/examples/server`, built if it is missing.
+/// `target/release/examples/server`, built (or found up to date) by cargo first.
 fn relay_server_binary() -> PathBuf {
     let exe = std::env::current_exe().expect("the bench's path");
     // The bench runs as TARGET/release/deps/fanout-HASH.
@@ -213,7 +221,7 @@ fn relay_server_binary() -> PathBuf {
         .and_then(Path::parent)
         .expect("the bench runs from TARGET/release/deps");
     let server = release.join("examples").join("server");
-    if !server.is_file() {
+    {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let target_dir = release.parent().expect("the target dir");
         let status = Command::new(cargo)
@@ -234,6 +242,13 @@ fn relay_server_binary() -> PathBuf {
     server
 }
 
+/// How our relay server is run.
+struct OurServer {
+    binary: PathBuf,
+    /// Its `--threads`.
+    threads: usize,
+}
+
 /// A server under test, stopped when dropped.
 enum Server {
     Ours { port: u16, _process: Process },
@@ -241,19 +256,22 @@ enum Server {
 }
 
 impl Server {
-    fn start(name: &str, relay_binary: &Path) -> (Server, u32) {
+    fn start(name: &str, ours: &OurServer) -> (Server, u32) {
         match name {
             "ours" => {
                 let port = free_port();
                 let process = Process::spawn(
                     "relay server",
-                    Command::new(relay_binary)
+                    Command::new(&ours.binary)
                         .arg("--listen")
                         .arg(format!("127.0.0.1:{port}"))
+                        .arg("--threads")
+                        .arg(ours.threads.to_string())
                         .args(["--log", "error"]),
                 );
                 wait_for_port(port, Duration::from_secs(10));
-                let comm: String = relay_binary
+                let comm: String = ours
+                    .binary
                     .file_name()
                     .expect("a file name")
                     .to_string_lossy()
@@ -290,6 +308,8 @@ struct Measurement {
     players: usize,
     mbit_per_s: f64,
     server_cpu_s: f64,
+    /// The user-space part of `server_cpu_s`.
+    server_user_s: f64,
     cpu_s_per_gbit: f64,
     peak_rss_mib: f64,
     client_cpu_s: f64,
@@ -305,11 +325,11 @@ fn measure(
     players: usize,
     window: Duration,
     clip: &Path,
-    relay_binary: &Path,
-    trace_syscalls: bool,
+    ours: &OurServer,
+    trace_syscalls: Option<&str>,
 ) -> Measurement {
     let ticks_per_second = clock_ticks_per_second() as f64;
-    let (server, server_pid) = Server::start(server_name, relay_binary);
+    let (server, server_pid) = Server::start(server_name, ours);
     let app_url = server.app_url();
     let publisher = Process::spawn(
         "ffmpeg (publisher)",
@@ -331,8 +351,8 @@ fn measure(
         .map(|_| Arc::new(PlayerStats::default()))
         .collect();
 
-    let (tasks, syscalls, client_cpu_s, server_cpu_s, delivered_bytes, window_us) = runtime
-        .block_on(async {
+    let (tasks, syscalls, client_cpu_s, server_cpu_s, server_user_s, delivered_bytes, window_us) =
+        runtime.block_on(async {
             let mut tasks = Vec::with_capacity(players);
             for (index, player_stats) in stats.iter().enumerate() {
                 if index > 0 && index % CONNECT_BATCH == 0 {
@@ -360,17 +380,18 @@ fn measure(
                 .map(|s| s.payload_bytes.load(Ordering::Relaxed))
                 .sum();
             let server_before = cpu_ticks(server_pid);
-            let client_before = cpu_ticks(std::process::id());
+            let client_before = cpu_total_ticks(std::process::id());
             let window_start = clock.now_us();
             clock.window_start_us.store(window_start, Ordering::Relaxed);
-            let tracer = trace_syscalls.then(|| {
+            let tracer = trace_syscalls.is_some().then(|| {
                 Process::spawn(
                     "strace",
                     Command::new("timeout")
                         .args(["-s", "INT"])
                         .arg(window.as_secs_f64().to_string())
                         .arg(require("strace"))
-                        .args(["-c", "-f", "-e", "trace=write,writev,sendto,sendmsg"])
+                        .args(["-c", "-f", "-e"])
+                        .arg(format!("trace={}", trace_syscalls.unwrap_or("all")))
                         .arg("-p")
                         .arg(server_pid.to_string()),
                 )
@@ -378,7 +399,7 @@ fn measure(
             tokio::time::sleep(window).await;
             let window_end = clock.now_us();
             let server_after = cpu_ticks(server_pid);
-            let client_after = cpu_ticks(std::process::id());
+            let client_after = cpu_total_ticks(std::process::id());
             let bytes_after: u64 = stats
                 .iter()
                 .map(|s| s.payload_bytes.load(Ordering::Relaxed))
@@ -398,7 +419,9 @@ fn measure(
                 tasks,
                 syscalls,
                 (client_after - client_before) as f64 / ticks_per_second,
-                (server_after - server_before) as f64 / ticks_per_second,
+                (server_after.0 + server_after.1 - server_before.0 - server_before.1) as f64
+                    / ticks_per_second,
+                (server_after.0 - server_before.0) as f64 / ticks_per_second,
                 bytes_after - bytes_before,
                 window_end - window_start,
             )
@@ -435,6 +458,7 @@ fn measure(
         players,
         mbit_per_s: delivered_bytes as f64 * 8.0 / 1e6 / seconds,
         server_cpu_s,
+        server_user_s,
         cpu_s_per_gbit: if gbit > 0.0 {
             server_cpu_s / gbit
         } else {
@@ -470,9 +494,20 @@ fn main() {
             .and_then(|s| s.parse().ok())
             .unwrap_or(10),
     );
-    let trace_syscalls = std::env::var_os("FANOUT_STRACE").is_some_and(|v| v != "0");
+    let trace_syscalls = match std::env::var("FANOUT_STRACE").as_deref() {
+        Err(_) | Ok("0") => None,
+        Ok("all") => Some("all"),
+        Ok(_) => Some("write,writev,sendto,sendmsg"),
+    };
     require("nginx");
-    let relay_binary = relay_server_binary();
+    // nginx runs one worker process; our server gets one thread unless told otherwise.
+    let ours = OurServer {
+        binary: relay_server_binary(),
+        threads: std::env::var("FANOUT_THREADS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(1),
+    };
     let dir = TempDir::new("fanout");
     let clip = dir.path().join("clip.flv");
     make_fanout_clip(&clip);
@@ -495,10 +530,14 @@ fn main() {
         cores.min(2)
     );
     println!(
+        "our server: --threads {}; nginx: worker_processes 1",
+        ours.threads
+    );
+    println!(
         "Mbit/s = audio+video payload received by all players; CPU = server utime+stime in the \
          window; RSS = server VmHWM"
     );
-    if trace_syscalls {
+    if trace_syscalls.is_some() {
         println!(
             "FANOUT_STRACE: the server's write calls are counted by strace over the window; \
              strace slows the server down, so this run's CPU figures are not comparable"
@@ -506,7 +545,7 @@ fn main() {
     }
     println!();
     println!(
-        "| server | N | Mbit/s | expected | server CPU s | CPU s/Gbit | peak RSS MiB | client CPU s | stalled | failed |"
+        "| server | N | Mbit/s | expected | server CPU s (user) | CPU s/Gbit | peak RSS MiB | client CPU s | stalled | failed |"
     );
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     let mut pairs = Vec::new();
@@ -519,16 +558,17 @@ fn main() {
                 players,
                 window,
                 &clip,
-                &relay_binary,
+                &ours,
                 trace_syscalls,
             );
             println!(
-                "| {} | {} | {:.1} | {:.1} | {:.2} | {:.3} | {:.1} | {:.2} | {} | {} |",
+                "| {} | {} | {:.1} | {:.1} | {:.2} ({:.2}) | {:.3} | {:.1} | {:.2} | {} | {} |",
                 m.server,
                 m.players,
                 m.mbit_per_s,
                 stream_mbit * players as f64,
                 m.server_cpu_s,
+                m.server_user_s,
                 m.cpu_s_per_gbit,
                 m.peak_rss_mib,
                 m.client_cpu_s,
