@@ -18,9 +18,9 @@ use tokio::time::Sleep;
 use crate::Error;
 
 /// Room offered to the first read. Each read that fills all the room offered doubles it, up to
-/// [`MAX_READ`]: a player's connection (acknowledgements, pings) keeps a few KiB, a publisher's
+/// [`MAX_READ`]: a player's connection (acknowledgements, pings) keeps 2 KiB, a publisher's
 /// grows to take a burst of media in one call.
-const FIRST_READ: usize = 4 * 1024;
+const FIRST_READ: usize = 2 * 1024;
 const MAX_READ: usize = 64 * 1024;
 /// Slices per vectored write: a chunk is two (header, payload), so this writes up to 32 chunks
 /// (128 KiB at a 4096-byte chunk size) per call, more than a live player's frame. The array
@@ -84,6 +84,7 @@ pub(crate) struct Driver<S, C: Connection> {
     /// Empty between reads; its spare capacity is the room for the next one.
     read_buffer: BytesMut,
     read_size: usize,
+    pacing: Option<ReadPacing>,
     timer: Pin<Box<Sleep>>,
     timer_at: Option<Instant>,
     vectored: bool,
@@ -111,6 +112,7 @@ where
             clock,
             read_buffer: BytesMut::new(),
             read_size: FIRST_READ,
+            pacing: None,
             timer: Box::pin(tokio::time::sleep_until(far_future())),
             timer_at: None,
             vectored,
@@ -134,6 +136,14 @@ where
     pub(crate) fn close(&mut self) {
         self.closed_locally = true;
         self.conn.close();
+    }
+
+    /// Read pacing: once a read has taken everything the stream had, the next one waits
+    /// `interval` (`None`: reads happen as soon as bytes arrive).
+    pub(crate) fn set_read_interval(&mut self, interval: Option<Duration>) {
+        self.pacing = interval
+            .filter(|interval| !interval.is_zero())
+            .map(ReadPacing::new);
     }
 
     /// The byte stream, e.g. to read socket options.
@@ -356,6 +366,11 @@ where
         if !matches!(self.transport, Transport::Open) {
             return false;
         }
+        if let Some(pacing) = &mut self.pacing {
+            if pacing.poll_paused(cx) {
+                return false;
+            }
+        }
         // Takes back the buffer's memory once nothing read earlier is still in use (no
         // allocation per read); otherwise starts a new buffer, and the media read into the
         // old one keeps it alive.
@@ -376,6 +391,9 @@ where
                 if count == room {
                     self.read_size = (self.read_size * 2).min(MAX_READ);
                 }
+                if let Some(pacing) = &mut self.pacing {
+                    pacing.read(count, count < room);
+                }
                 let input = self.read_buffer.split().freeze();
                 let now = self.clock.now();
                 // An error is also reported as the connection's Closed event.
@@ -383,6 +401,66 @@ where
                 true
             }
         }
+    }
+}
+
+/// Bytes a paced connection should find waiting when it wakes, at most: a pause that lets
+/// more pile up is halved, so that the peer's data always fits the transport's buffers (a
+/// fast publisher is not slowed down by pacing).
+const PACED_READ_BUDGET: usize = 64 * 1024;
+const MIN_PAUSE: Duration = Duration::from_millis(1);
+
+/// Read pacing: once a read has drained the stream, the next waits a pause.
+struct ReadPacing {
+    /// The longest pause, as configured.
+    interval: Duration,
+    /// The current pause, adapted to the peer's rate.
+    pause: Duration,
+    /// Bytes read since the last pause ended.
+    since_pause: usize,
+    resume_at: Option<tokio::time::Instant>,
+    timer: Pin<Box<Sleep>>,
+}
+
+impl ReadPacing {
+    fn new(interval: Duration) -> Self {
+        ReadPacing {
+            interval,
+            pause: interval,
+            since_pause: 0,
+            resume_at: None,
+            timer: Box::pin(tokio::time::sleep(interval)),
+        }
+    }
+
+    /// Whether reads must still wait.
+    fn poll_paused(&mut self, cx: &mut Context<'_>) -> bool {
+        let Some(resume_at) = self.resume_at else {
+            return false;
+        };
+        if self.timer.deadline() != resume_at {
+            self.timer.as_mut().reset(resume_at);
+        }
+        if self.timer.as_mut().poll(cx).is_pending() {
+            return true;
+        }
+        self.resume_at = None;
+        self.since_pause = 0;
+        false
+    }
+
+    /// `count` bytes were read; `drained` if the read did not fill the room offered.
+    fn read(&mut self, count: usize, drained: bool) {
+        self.since_pause += count;
+        if !drained {
+            return;
+        }
+        if self.since_pause > PACED_READ_BUDGET {
+            self.pause = (self.pause / 2).max(MIN_PAUSE);
+        } else if self.since_pause < PACED_READ_BUDGET / 4 {
+            self.pause = (self.pause * 2).min(self.interval);
+        }
+        self.resume_at = Some(tokio::time::Instant::now() + self.pause);
     }
 }
 
@@ -399,5 +477,48 @@ where
     /// Writes everything queued (see [`poll_flush`](Self::poll_flush)); cancel-safe.
     pub(crate) async fn flush(&mut self) {
         std::future::poll_fn(|cx| self.poll_flush(cx)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn read_pacing_shortens_its_pause_for_a_fast_peer_and_lengthens_it_back() {
+        let interval = Duration::from_millis(100);
+        let mut pacing = ReadPacing::new(interval);
+        // Not drained: the next read goes at once.
+        pacing.read(MAX_READ, false);
+        assert_eq!(pacing.resume_at, None);
+        // More than the budget piled up during the pause: halve it.
+        pacing.read(PACED_READ_BUDGET, true);
+        assert_eq!(pacing.pause, interval / 2);
+        assert!(pacing.resume_at.is_some());
+        pacing.since_pause = 0;
+        pacing.read(3 * PACED_READ_BUDGET / 4, true);
+        assert_eq!(pacing.pause, interval / 2, "within the budget: kept");
+        for _ in 0..20 {
+            pacing.since_pause = 0;
+            pacing.read(10 * PACED_READ_BUDGET, true);
+        }
+        assert_eq!(pacing.pause, MIN_PAUSE);
+        for _ in 0..20 {
+            pacing.since_pause = 0;
+            pacing.read(100, true);
+        }
+        assert_eq!(pacing.pause, interval, "a slow peer: back to the interval");
+    }
+
+    #[tokio::test]
+    async fn a_paced_read_waits_for_the_pause() {
+        let mut pacing = ReadPacing::new(Duration::from_millis(50));
+        pacing.read(10, true);
+        let waker = std::task::Waker::noop();
+        let mut cx = Context::from_waker(waker);
+        assert!(pacing.poll_paused(&mut cx));
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        assert!(!pacing.poll_paused(&mut cx));
+        assert_eq!(pacing.since_pause, 0);
     }
 }

@@ -4,6 +4,11 @@
 //! - Each connection is a task of its own; a stream's frames reach its players through a
 //!   [`broadcast`] channel, whose payloads are shared [`Bytes`] (one payload, N players, no
 //!   copy). The publisher never waits for a player.
+//! - A publisher's connection reads at most every [`RelayConfig::merge_window`] (100 ms by
+//!   default, like SRS's merged reads and writes) and hands what it read on to the players
+//!   as one batch: the publisher and each player wake, and write to their sockets, a few
+//!   times a second rather than for every frame, which is most of the CPU a relay spends. A
+//!   zero window reads and hands on frames as they arrive.
 //! - A player that joins a running stream first gets the cached metadata, the audio and video
 //!   sequence headers and the current GOP (from its keyframe), so it starts at once, on a
 //!   keyframe. What a keyframe or a sequence header is comes from [`rtmp_proto::media`], so
@@ -17,9 +22,11 @@
 //!   one starts).
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::Poll;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -51,10 +58,20 @@ pub struct RelayConfig {
     /// Most bytes of the current GOP kept for joining players; a longer GOP is not cached
     /// (players then wait for the next keyframe). Default 16 MiB.
     pub max_gop_bytes: usize,
-    /// Frames buffered between a publisher and each of its players' tasks. A player task
-    /// that lags more than this (it is starved, not its peer slow: its queue takes frames at
-    /// once) skips to the next keyframe. Default 1024.
+    /// Batches of frames buffered between a publisher and each of its players' tasks. A
+    /// player task that lags more than this (it is starved, not its peer slow: its queue
+    /// takes frames at once) skips to the next keyframe. Default 1024.
     pub fan_out_capacity: usize,
+    /// How long a publisher's frames may wait, unread, to be handed on to its players
+    /// together ([`ServerSession::set_read_pacing`]): the latency added, for fewer wake-ups
+    /// and socket writes per connection. Zero hands on frames as they arrive, and suits
+    /// transports that buffer less than that much of a publisher's media (a small in-memory
+    /// pipe). Default 100 ms.
+    pub merge_window: Duration,
+    /// A batch is handed on at once when its payloads reach this many bytes, or a quarter of
+    /// the connections' outbound high-water mark if that is less (a batch lands in a player's
+    /// queue at once, and must not look like congestion). Default 1 MiB.
+    pub max_batch_bytes: usize,
 }
 
 impl Default for RelayConfig {
@@ -70,6 +87,8 @@ impl Default for RelayConfig {
             max_behind: Duration::from_secs(10),
             max_gop_bytes: 16 * 1024 * 1024,
             fan_out_capacity: 1024,
+            merge_window: Duration::from_millis(100),
+            max_batch_bytes: 1024 * 1024,
         }
     }
 }
@@ -96,6 +115,9 @@ impl Frame {
         }
     }
 }
+
+/// Frames a publisher hands on together, shared by all its players.
+type Batch = Arc<Vec<Frame>>;
 
 /// What a joining player needs to start at once.
 #[derive(Default)]
@@ -160,7 +182,7 @@ impl Cache {
 /// One stream name: its publisher (if any), its cache and its players' channel.
 struct Channel {
     key: String,
-    sender: broadcast::Sender<Frame>,
+    sender: broadcast::Sender<Batch>,
     state: Mutex<ChannelState>,
 }
 
@@ -279,10 +301,21 @@ impl Relay {
             playing: None,
         };
         loop {
-            let keep_going = tokio::select! {
-                event = session.next_event() => connection.on_event(&mut session, event),
-                received = next_frame(&mut connection.playing) => {
-                    connection.on_frames(&mut session, received)
+            let keep_going = if connection.has_pending_batch() {
+                // The batch goes once everything read so far is handled.
+                match ready_event(&mut session).await {
+                    Some(event) => connection.on_event(&mut session, event),
+                    None => {
+                        connection.hand_on_batch();
+                        continue;
+                    }
+                }
+            } else {
+                tokio::select! {
+                    event = session.next_event() => connection.on_event(&mut session, event),
+                    received = next_batch(&mut connection.playing) => {
+                        connection.on_batches(&mut session, received)
+                    }
                 }
             };
             if !keep_going {
@@ -319,8 +352,22 @@ impl Relay {
     }
 }
 
-/// Waits for the next frame of the stream played, if any (forever if none). Cancel-safe.
-async fn next_frame(playing: &mut Option<Playing>) -> Result<Frame, RecvError> {
+/// The session's next event if it has one without waiting for the peer; cancel-safe, like
+/// [`ServerSession::next_event`], so nothing is lost when it has none.
+async fn ready_event<S>(session: &mut ServerSession<S>) -> Option<ServerEvent>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+{
+    let mut next = std::pin::pin!(session.next_event());
+    std::future::poll_fn(|cx| match next.as_mut().poll(cx) {
+        Poll::Ready(event) => Poll::Ready(Some(event)),
+        Poll::Pending => Poll::Ready(None),
+    })
+    .await
+}
+
+/// Waits for the next batch of the stream played, if any (forever if none). Cancel-safe.
+async fn next_batch(playing: &mut Option<Playing>) -> Result<Batch, RecvError> {
     match playing {
         Some(playing) => playing.receiver.recv().await,
         None => std::future::pending().await,
@@ -332,15 +379,49 @@ struct Publishing {
     hub: Arc<Hub>,
     channel: Arc<Channel>,
     stream: u32,
+    /// Frames not handed on yet, oldest first.
+    batch: Vec<Frame>,
+    batch_bytes: usize,
+}
+
+impl Publishing {
+    /// Adds `frame` to the batch; hands the batch on if it is full or batches are off.
+    fn push(&mut self, frame: Frame) {
+        let config = &self.hub.config;
+        self.batch_bytes += frame.size();
+        self.batch.push(frame);
+        let high_water = config.connection.session.outbound_high_water;
+        let most = config.max_batch_bytes.min(high_water / 4);
+        if config.merge_window.is_zero() || self.batch_bytes >= most {
+            self.hand_on();
+        }
+    }
+
+    /// Hands the batch on to the players, and to the cache for those that join later.
+    fn hand_on(&mut self) {
+        if self.batch.is_empty() {
+            return;
+        }
+        let batch = Arc::new(std::mem::take(&mut self.batch));
+        self.batch_bytes = 0;
+        let mut state = self.channel.state();
+        for frame in batch.iter() {
+            state.cache.remember(frame, self.hub.config.max_gop_bytes);
+        }
+        // Sent under the lock that also guards the cache, so a player subscribing meanwhile
+        // gets each frame exactly once: in its snapshot of the cache or in a batch.
+        let _ = self.channel.sender.send(batch);
+    }
 }
 
 impl Drop for Publishing {
     fn drop(&mut self) {
+        self.hand_on();
         {
             let mut state = self.channel.state();
             state.publisher = None;
             state.cache = Cache::default();
-            let _ = self.channel.sender.send(Frame::Unpublished);
+            let _ = self.channel.sender.send(Arc::new(vec![Frame::Unpublished]));
         }
         self.hub.release(&self.channel);
         tracing::info!(stream = %self.channel.key, "unpublished");
@@ -351,7 +432,7 @@ impl Drop for Publishing {
 struct Playing {
     hub: Arc<Hub>,
     channel: Arc<Channel>,
-    receiver: broadcast::Receiver<Frame>,
+    receiver: broadcast::Receiver<Batch>,
     stream: u32,
     /// Video is skipped until a keyframe (after joining with no GOP cached, or a lag).
     waiting_for_keyframe: bool,
@@ -388,6 +469,18 @@ impl Connection {
     where
         S: AsyncRead + AsyncWrite + Unpin + Send,
     {
+        // What a publisher sent before a command (a call, unpublishing...) reaches the players
+        // and the cache before the command is answered.
+        if !matches!(
+            event,
+            ServerEvent::Audio { .. }
+                | ServerEvent::Video { .. }
+                | ServerEvent::Metadata { .. }
+                | ServerEvent::Data { .. }
+                | ServerEvent::Writable
+        ) {
+            self.hand_on_batch();
+        }
         let answered = match event {
             ServerEvent::ConnectRequest(request) => {
                 self.app = request
@@ -412,6 +505,7 @@ impl Connection {
                         Some(publishing) => {
                             tracing::info!(stream = %key, "publishing");
                             self.publishing = Some(publishing);
+                            session.set_read_pacing(Some(self.hub.config.merge_window));
                             session.accept_publish(request.id)
                         }
                         None => {
@@ -476,6 +570,7 @@ impl Connection {
                 if self.publishing.as_ref().is_some_and(|p| p.stream == stream) =>
             {
                 self.publishing = None;
+                session.set_read_pacing(None);
                 Ok(())
             }
             ServerEvent::PlayStopped { stream } | ServerEvent::StreamDeleted { stream }
@@ -503,13 +598,15 @@ impl Connection {
             }
             state.publisher = Some(self.id);
             state.cache = Cache::default();
-            let _ = channel.sender.send(Frame::Published);
+            let _ = channel.sender.send(Arc::new(vec![Frame::Published]));
             true
         });
         free.then(|| Publishing {
             hub: self.hub.clone(),
             channel,
             stream,
+            batch: Vec::new(),
+            batch_bytes: 0,
         })
     }
 
@@ -542,33 +639,41 @@ impl Connection {
         }
         snapshot
             .into_iter()
-            .all(|frame| self.send_to_player(session, frame))
+            .all(|frame| self.send_to_player(session, &frame))
     }
 
-    fn publish_frame(&self, stream: u32, frame: Frame) {
-        let Some(publishing) = self.publishing.as_ref().filter(|p| p.stream == stream) else {
+    fn publish_frame(&mut self, stream: u32, frame: Frame) {
+        let Some(publishing) = self.publishing.as_mut().filter(|p| p.stream == stream) else {
             return;
         };
-        let channel = &publishing.channel;
-        let mut state = channel.state();
-        state.cache.remember(&frame, self.hub.config.max_gop_bytes);
-        // Sent under the lock, so a player subscribing meanwhile gets it exactly once.
-        let _ = channel.sender.send(frame);
+        publishing.push(frame);
     }
 
-    /// Sends a received frame and everything else already waiting (one write for them all).
-    fn on_frames<S>(
+    fn has_pending_batch(&self) -> bool {
+        self.publishing
+            .as_ref()
+            .is_some_and(|p| !p.batch.is_empty())
+    }
+
+    fn hand_on_batch(&mut self) {
+        if let Some(publishing) = &mut self.publishing {
+            publishing.hand_on();
+        }
+    }
+
+    /// Sends a received batch and every other one already waiting (one write for them all).
+    fn on_batches<S>(
         &mut self,
         session: &mut ServerSession<S>,
-        first: Result<Frame, RecvError>,
+        first: Result<Batch, RecvError>,
     ) -> bool
     where
         S: AsyncRead + AsyncWrite + Unpin + Send,
     {
         let mut received = first;
         loop {
-            let frame = match received {
-                Ok(frame) => frame,
+            let batch = match received {
+                Ok(batch) => batch,
                 Err(RecvError::Lagged(missed)) => {
                     tracing::warn!(missed, "player task lagged; skipping to the next keyframe");
                     if let Some(playing) = &mut self.playing {
@@ -579,8 +684,10 @@ impl Connection {
                 }
                 Err(RecvError::Closed) => return true,
             };
-            if !self.send_to_player(session, frame) {
-                return false;
+            for frame in batch.iter() {
+                if !self.send_to_player(session, frame) {
+                    return false;
+                }
             }
             received = self.try_next();
             if matches!(received, Err(RecvError::Closed)) {
@@ -589,21 +696,21 @@ impl Connection {
         }
     }
 
-    /// The next frame already waiting; `Closed` stands for "none now".
-    fn try_next(&mut self) -> Result<Frame, RecvError> {
+    /// The next batch already waiting; `Closed` stands for "none now".
+    fn try_next(&mut self) -> Result<Batch, RecvError> {
         use broadcast::error::TryRecvError;
         let Some(playing) = &mut self.playing else {
             return Err(RecvError::Closed);
         };
         match playing.receiver.try_recv() {
-            Ok(frame) => Ok(frame),
+            Ok(batch) => Ok(batch),
             Err(TryRecvError::Lagged(missed)) => Err(RecvError::Lagged(missed)),
             Err(TryRecvError::Empty | TryRecvError::Closed) => Err(RecvError::Closed),
         }
     }
 
     /// Queues `frame` for the player; false when the player must be disconnected.
-    fn send_to_player<S>(&mut self, session: &mut ServerSession<S>, frame: Frame) -> bool
+    fn send_to_player<S>(&mut self, session: &mut ServerSession<S>, frame: &Frame) -> bool
     where
         S: AsyncRead + AsyncWrite + Unpin + Send,
     {
@@ -613,22 +720,24 @@ impl Connection {
         };
         let stream = playing.stream;
         let sent = match frame {
-            Frame::Audio(timestamp, payload) => session.send_audio(stream, timestamp, payload),
+            Frame::Audio(timestamp, payload) => {
+                session.send_audio(stream, *timestamp, payload.clone())
+            }
             Frame::Video(timestamp, payload) => {
                 if playing.waiting_for_keyframe {
-                    match VideoInfo::parse(&payload) {
+                    match VideoInfo::parse(payload) {
                         Ok(info) if info.is_keyframe() => playing.waiting_for_keyframe = false,
                         Ok(info) if info.is_sequence_header() => {}
                         _ => return true,
                     }
                 }
-                session.send_video(stream, timestamp, payload)
+                session.send_video(stream, *timestamp, payload.clone())
             }
-            Frame::Metadata(metadata) => session.send_metadata(stream, (*metadata).clone()),
+            Frame::Metadata(metadata) => session.send_metadata(stream, (**metadata).clone()),
             Frame::Data(timestamp, data) => {
                 session
                     .connection()
-                    .send_data(stream, timestamp, (*data).clone())
+                    .send_data(stream, *timestamp, (**data).clone())
             }
             Frame::Published => {
                 playing.waiting_for_keyframe = true;

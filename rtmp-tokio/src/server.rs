@@ -8,6 +8,7 @@
 
 use std::io;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use rand::SeedableRng;
 use rtmp_proto::session::server::{ServerConnection, ServerConnectionConfig, ServerEvent};
@@ -126,6 +127,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> ServerSession<S> {
             }
             None => ServerEvent::Closed(SessionError::Closed),
         }
+    }
+
+    /// Read pacing: once a read has taken everything the peer had sent, the next one waits
+    /// up to `interval`, so that a connection receiving a steady stream (a publisher's) wakes
+    /// and reads a few times a second rather than for every frame, at the cost of up to
+    /// `interval` of latency. The pause shrinks for a fast peer, so that no more than 64 KiB
+    /// pile up meanwhile. Only for transports that buffer that much (TCP, TLS, QUIC do; a
+    /// small in-memory pipe does not, and pacing would throttle it). `None` (the default)
+    /// reads as soon as bytes arrive.
+    pub fn set_read_pacing(&mut self, interval: Option<Duration>) {
+        self.driver.set_read_interval(interval);
     }
 
     /// Bytes queued or being written.

@@ -275,9 +275,12 @@ async fn a_second_publisher_is_refused_until_the_first_leaves() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_player_that_stops_reading_is_cut_off_and_others_get_everything() {
     let mut config = RelayConfig::default();
-    config.connection.session.outbound_high_water = 256 * 1024;
-    config.connection.session.outbound_low_water = 64 * 1024;
-    config.connection.session.outbound_max = 1024 * 1024;
+    // Room for a few of the publisher's batches (a quarter of the high-water mark each), so
+    // that the good player, which a busy machine may leave unscheduled for a moment, does not
+    // look congested.
+    config.connection.session.outbound_high_water = 512 * 1024;
+    config.connection.session.outbound_low_water = 128 * 1024;
+    config.connection.session.outbound_max = 2 * 1024 * 1024;
     config.max_behind = Duration::from_millis(300);
     let url = start_relay(config).await;
 
@@ -501,7 +504,13 @@ fn pipe_to(relay: &Relay) -> tokio::io::DuplexStream {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn any_byte_stream_works_even_one_that_takes_61_bytes_at_a_time() {
-    let relay = Relay::new(RelayConfig::default());
+    // A 61-byte pipe holds no merge window's worth of media: the publisher's reads must not
+    // be paced.
+    let config = RelayConfig {
+        merge_window: Duration::ZERO,
+        ..RelayConfig::default()
+    };
+    let relay = Relay::new(config);
     let url = "rtmp://in-memory/live";
     let mut early = Client::connect_over(pipe_to(&relay), url, ClientOptions::default())
         .await
@@ -525,4 +534,52 @@ async fn any_byte_stream_works_even_one_that_takes_61_bytes_at_a_time() {
         .filter(|f| !matches!(f, Frame::Data { .. }))
         .collect();
     assert_frames_eq(&frames, &expected(0, 50, 10, 2000));
+}
+
+/// Players that join while the publisher's frames are being read in paced batches get each
+/// frame exactly once, from a keyframe on: the cache's snapshot and the batches after it
+/// meet without a gap or an overlap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn players_joining_between_batches_get_every_frame_once() {
+    let config = RelayConfig {
+        merge_window: Duration::from_millis(30),
+        ..RelayConfig::default()
+    };
+    let url = start_relay(config).await;
+    let mut publisher = publisher(&url, "joins").await.unwrap();
+    let (count, gop) = (120, 10);
+    let mut receivers = Vec::new();
+    for first in (0..count).step_by(5) {
+        send_frames(&mut publisher, first, 5, gop, 700).await;
+        if first % 20 == 5 {
+            let mut late = player(&url, "joins").await;
+            receivers.push((first, tokio::spawn(async move { collect(&mut late).await })));
+        }
+        tokio::time::sleep(Duration::from_millis(7)).await;
+    }
+    publisher.close().await.unwrap();
+    assert!(receivers.len() >= 5);
+    for (joined_after, receiving) in receivers {
+        let video: Vec<u32> = receiving
+            .await
+            .unwrap()
+            .into_iter()
+            .filter_map(|frame| match frame {
+                Frame::Video { timestamp, payload } if payload[1] == 1 => Some(timestamp / 40),
+                _ => None,
+            })
+            .collect();
+        let start = *video.first().expect("some video");
+        assert_eq!(
+            start % gop,
+            0,
+            "joined after {joined_after}: starts on a keyframe"
+        );
+        assert!(
+            start <= joined_after + 5,
+            "joined after {joined_after}: starts at {start}"
+        );
+        let wanted: Vec<u32> = (start..count).collect();
+        assert_eq!(video, wanted, "joined after {joined_after}");
+    }
 }

@@ -53,6 +53,12 @@ enum Segment {
     },
 }
 
+/// What [`ChunkOutput::clear`] keeps of its buffers' capacity: enough for a live stream's
+/// steady flow (a few messages of a few chunks per write), not a burst's.
+const KEEP_HEADER_BYTES: usize = 4 * 1024;
+const KEEP_PAYLOADS: usize = 32;
+const KEEP_SEGMENTS: usize = 128;
+
 /// Headers written but still held, past which [`ChunkOutput::advance`] drops them from the
 /// buffer even though other segments are still waiting.
 const RECLAIM_HEADERS_AT: usize = 16 * 1024;
@@ -138,6 +144,13 @@ impl ChunkOutput {
         self.segments.clear();
         self.first_segment = 0;
         self.len = 0;
+        // A burst (a GOP sent to a joining player) leaves big buffers behind; thousands of
+        // idle connections would each keep theirs.
+        if self.headers.capacity() > KEEP_HEADER_BYTES {
+            self.headers = BytesMut::new();
+        }
+        self.payloads.shrink_to(KEEP_PAYLOADS);
+        self.segments.shrink_to(KEEP_SEGMENTS);
     }
 
     /// Appends every byte to send to `out` (a copy: for tests and for transports that cannot

@@ -82,6 +82,9 @@ pub(crate) struct Queued {
     after_earlier: bool,
 }
 
+/// Capacity an emptied lane keeps: a live stream's steady flow, not a burst.
+const KEEP_PER_LANE: usize = 32;
+
 /// Messages waiting to be chunked, bounded in bytes.
 #[derive(Debug)]
 pub(crate) struct OutboundQueue {
@@ -185,7 +188,12 @@ impl OutboundQueue {
     /// The next message to chunk, highest priority first.
     pub(crate) fn pop(&mut self) -> Option<Queued> {
         let lane = self.next_lane()?;
-        let queued = self.lanes.get_mut(lane)?.pop_front()?;
+        let lane = self.lanes.get_mut(lane)?;
+        let queued = lane.pop_front()?;
+        if lane.is_empty() {
+            // Gives back what a burst (a GOP for a joining player) made it grow to.
+            lane.shrink_to(KEEP_PER_LANE);
+        }
         self.queued_bytes -= queued.message.payload.len();
         Some(queued)
     }
