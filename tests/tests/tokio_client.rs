@@ -70,8 +70,8 @@ fn our_client_plays_from_nginx_what_ffmpeg_publishes() {
             let file = tokio::fs::File::create(&recorded).await?;
             let mut recorder = FlvRecorder::new(tokio::io::BufWriter::new(file)).await?;
             let mut frames = 0;
-            // nginx does not tell players that a publisher left: the stream is over when
-            // nothing has come for a while after the first frame.
+            // nginx tells a player that the publisher left with Stream EOF alone, which ends
+            // the Player's frames; a silence after the first frame ends the recording too.
             let mut wait = Duration::from_secs(20);
             while let Ok(next) = tokio::time::timeout(wait, player.next_frame()).await {
                 match next? {
