@@ -85,6 +85,7 @@ pub(crate) struct Driver<S, C: Connection> {
     read_buffer: BytesMut,
     read_size: usize,
     pacing: Option<ReadPacing>,
+    wakeup_hold: Option<WakeupHold>,
     timer: Pin<Box<Sleep>>,
     timer_at: Option<Instant>,
     vectored: bool,
@@ -113,6 +114,7 @@ where
             read_buffer: BytesMut::new(),
             read_size: FIRST_READ,
             pacing: None,
+            wakeup_hold: None,
             timer: Box::pin(tokio::time::sleep_until(far_future())),
             timer_at: None,
             vectored,
@@ -141,9 +143,18 @@ where
     /// Read pacing: once a read has taken everything the stream had, the next one waits
     /// `interval` (`None`: reads happen as soon as bytes arrive).
     pub(crate) fn set_read_interval(&mut self, interval: Option<Duration>) {
+        if let Some(hold) = self.pacing.as_ref().and_then(|pacing| pacing.wakeup_hold) {
+            hold.hold(false);
+        }
+        let hold = self.wakeup_hold;
         self.pacing = interval
             .filter(|interval| !interval.is_zero())
-            .map(ReadPacing::new);
+            .map(|interval| ReadPacing::new(interval, hold));
+    }
+
+    /// How paced reads hold the stream's wake-ups back (a TCP stream's).
+    pub(crate) fn set_wakeup_hold(&mut self, hold: WakeupHold) {
+        self.wakeup_hold = Some(hold);
     }
 
     /// The byte stream, e.g. to read socket options.
@@ -410,6 +421,60 @@ where
 const PACED_READ_BUDGET: usize = 64 * 1024;
 const MIN_PAUSE: Duration = Duration::from_millis(1);
 
+/// Keeps a TCP socket from waking its reader for every segment that arrives while reads are
+/// paused: epoll would report each arrival (a publisher writes frame by frame), waking the
+/// runtime for nothing. On Linux it raises the socket's `SO_RCVLOWAT` to
+/// [`PACED_READ_BUDGET`] for the pause and lowers it to 1 after, which signals what arrived
+/// meanwhile. The kernel still wakes the reader when its receive window shrinks to one
+/// segment or memory runs short, so the peer never stalls for it. Elsewhere it does nothing.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct WakeupHold {
+    #[cfg(target_os = "linux")]
+    fd: std::os::fd::RawFd,
+}
+
+impl WakeupHold {
+    /// For `stream`, which must outlive the hold's use: the driver owning both ensures it.
+    pub(crate) fn for_tcp(stream: &tokio::net::TcpStream) -> Self {
+        #[cfg(target_os = "linux")]
+        {
+            WakeupHold {
+                fd: std::os::fd::AsRawFd::as_raw_fd(stream),
+            }
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = stream;
+            WakeupHold {}
+        }
+    }
+
+    fn hold(&self, held: bool) {
+        #[cfg(target_os = "linux")]
+        {
+            let low_water: libc::c_int = if held {
+                PACED_READ_BUDGET as libc::c_int
+            } else {
+                1
+            };
+            // SAFETY: `fd` is the socket of the stream the same driver owns, open for as long
+            // as the driver lives; the option value is a c_int of the length given. A failure
+            // only leaves the wake-ups as they were.
+            let _ = unsafe {
+                libc::setsockopt(
+                    self.fd,
+                    libc::SOL_SOCKET,
+                    libc::SO_RCVLOWAT,
+                    (&low_water as *const libc::c_int).cast(),
+                    std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+                )
+            };
+        }
+        #[cfg(not(target_os = "linux"))]
+        let _ = held;
+    }
+}
+
 /// Read pacing: once a read has drained the stream, the next waits a pause.
 struct ReadPacing {
     /// The longest pause, as configured.
@@ -420,16 +485,18 @@ struct ReadPacing {
     since_pause: usize,
     resume_at: Option<tokio::time::Instant>,
     timer: Pin<Box<Sleep>>,
+    wakeup_hold: Option<WakeupHold>,
 }
 
 impl ReadPacing {
-    fn new(interval: Duration) -> Self {
+    fn new(interval: Duration, wakeup_hold: Option<WakeupHold>) -> Self {
         ReadPacing {
             interval,
             pause: interval,
             since_pause: 0,
             resume_at: None,
             timer: Box::pin(tokio::time::sleep(interval)),
+            wakeup_hold,
         }
     }
 
@@ -446,6 +513,9 @@ impl ReadPacing {
         }
         self.resume_at = None;
         self.since_pause = 0;
+        if let Some(hold) = &self.wakeup_hold {
+            hold.hold(false);
+        }
         false
     }
 
@@ -461,6 +531,9 @@ impl ReadPacing {
             self.pause = (self.pause * 2).min(self.interval);
         }
         self.resume_at = Some(tokio::time::Instant::now() + self.pause);
+        if let Some(hold) = &self.wakeup_hold {
+            hold.hold(true);
+        }
     }
 }
 
@@ -487,7 +560,7 @@ mod tests {
     #[tokio::test]
     async fn read_pacing_shortens_its_pause_for_a_fast_peer_and_lengthens_it_back() {
         let interval = Duration::from_millis(100);
-        let mut pacing = ReadPacing::new(interval);
+        let mut pacing = ReadPacing::new(interval, None);
         // Not drained: the next read goes at once.
         pacing.read(MAX_READ, false);
         assert_eq!(pacing.resume_at, None);
@@ -510,9 +583,49 @@ mod tests {
         assert_eq!(pacing.pause, interval, "a slow peer: back to the interval");
     }
 
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn a_held_tcp_socket_does_not_wake_its_reader_until_released() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut writer = tokio::net::TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (mut reader, _) = listener.accept().await.unwrap();
+        // A connection that has carried a stream for a while: its receive window has grown
+        // past one segment (below that, the kernel wakes the reader whatever the low-water
+        // mark, lest the sender stall).
+        let streamed = 16 * 1024 * 1024;
+        let sending = tokio::spawn(async move {
+            writer.write_all(&vec![1; streamed]).await.unwrap();
+            writer
+        });
+        let mut received = vec![0; streamed];
+        reader.read_exact(&mut received).await.unwrap();
+        let mut writer = sending.await.unwrap();
+        // Drained, as tokio sees it too.
+        let mut buffer = [0; 200];
+        assert_eq!(
+            reader.try_read(&mut buffer).unwrap_err().kind(),
+            std::io::ErrorKind::WouldBlock
+        );
+
+        let hold = WakeupHold::for_tcp(&reader);
+        hold.hold(true);
+        writer.write_all(&[7; 100]).await.unwrap();
+        let waiting = tokio::time::timeout(Duration::from_millis(200), reader.readable()).await;
+        assert!(waiting.is_err(), "100 bytes woke a reader held to 64 KiB");
+        hold.hold(false);
+        tokio::time::timeout(Duration::from_secs(5), reader.readable())
+            .await
+            .expect("released: the bytes that came meanwhile wake the reader")
+            .unwrap();
+        assert_eq!(reader.try_read(&mut buffer).unwrap(), 100);
+    }
+
     #[tokio::test]
     async fn a_paced_read_waits_for_the_pause() {
-        let mut pacing = ReadPacing::new(Duration::from_millis(50));
+        let mut pacing = ReadPacing::new(Duration::from_millis(50), None);
         pacing.read(10, true);
         let waker = std::task::Waker::noop();
         let mut cx = Context::from_waker(waker);

@@ -16,7 +16,7 @@ use rtmp_proto::session::SessionError;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
 
-use crate::driver::{Clock, Driver};
+use crate::driver::{Clock, Driver, WakeupHold};
 use crate::Error;
 
 /// A TCP listener handing out one [`ServerSession`] per accepted connection.
@@ -79,7 +79,10 @@ impl Server {
     pub async fn accept(&self) -> io::Result<(ServerSession<TcpStream>, SocketAddr)> {
         let (stream, peer) = self.listener.accept().await?;
         stream.set_nodelay(true)?;
-        Ok((ServerSession::new(stream, self.config.clone()), peer))
+        let hold = WakeupHold::for_tcp(&stream);
+        let mut session = ServerSession::new(stream, self.config.clone());
+        session.driver.set_wakeup_hold(hold);
+        Ok((session, peer))
     }
 }
 
@@ -134,8 +137,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> ServerSession<S> {
     /// and reads a few times a second rather than for every frame, at the cost of up to
     /// `interval` of latency. The pause shrinks for a fast peer, so that no more than 64 KiB
     /// pile up meanwhile. Only for transports that buffer that much (TCP, TLS, QUIC do; a
-    /// small in-memory pipe does not, and pacing would throttle it). `None` (the default)
-    /// reads as soon as bytes arrive.
+    /// small in-memory pipe does not, and pacing would throttle it). On Linux, a session from
+    /// [`Server::accept`] also has the kernel hold back the socket's wake-ups during a pause
+    /// (`SO_RCVLOWAT`), so that each segment the peer sends does not wake the runtime. `None`
+    /// (the default) reads as soon as bytes arrive.
     pub fn set_read_pacing(&mut self, interval: Option<Duration>) {
         self.driver.set_read_interval(interval);
     }
