@@ -144,7 +144,7 @@ where
     /// `interval` (`None`: reads happen as soon as bytes arrive).
     pub(crate) fn set_read_interval(&mut self, interval: Option<Duration>) {
         if let Some(hold) = self.pacing.as_ref().and_then(|pacing| pacing.wakeup_hold) {
-            hold.hold(false);
+            hold.set_low_water(1);
         }
         let hold = self.wakeup_hold;
         self.pacing = interval
@@ -423,10 +423,10 @@ const MIN_PAUSE: Duration = Duration::from_millis(1);
 
 /// Keeps a TCP socket from waking its reader for every segment that arrives while reads are
 /// paused: epoll would report each arrival (a publisher writes frame by frame), waking the
-/// runtime for nothing. On Linux it raises the socket's `SO_RCVLOWAT` to
-/// [`PACED_READ_BUDGET`] for the pause and lowers it to 1 after, which signals what arrived
-/// meanwhile. The kernel still wakes the reader when its receive window shrinks to one
-/// segment or memory runs short, so the peer never stalls for it. Elsewhere it does nothing.
+/// runtime for nothing. On Linux it sets the socket's `SO_RCVLOWAT` to what the peer sends in
+/// a pause, so that the kernel itself ends the pause; lowering it to 1 signals whatever
+/// arrived. The kernel still wakes the reader when its receive window shrinks to one segment
+/// or memory runs short, so the peer never stalls for it. Elsewhere it does nothing.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct WakeupHold {
     #[cfg(target_os = "linux")]
@@ -449,14 +449,11 @@ impl WakeupHold {
         }
     }
 
-    fn hold(&self, held: bool) {
+    /// Wakes the reader once `bytes` are waiting (1: as soon as any are).
+    fn set_low_water(&self, bytes: usize) {
         #[cfg(target_os = "linux")]
         {
-            let low_water: libc::c_int = if held {
-                PACED_READ_BUDGET as libc::c_int
-            } else {
-                1
-            };
+            let low_water = libc::c_int::try_from(bytes.max(1)).unwrap_or(libc::c_int::MAX);
             // SAFETY: `fd` is the socket of the stream the same driver owns, open for as long
             // as the driver lives; the option value is a c_int of the length given. A failure
             // only leaves the wake-ups as they were.
@@ -471,18 +468,23 @@ impl WakeupHold {
             };
         }
         #[cfg(not(target_os = "linux"))]
-        let _ = held;
+        let _ = bytes;
     }
 }
 
-/// Read pacing: once a read has drained the stream, the next waits a pause.
+/// Read pacing: once a read has drained the stream, the next waits a pause. With a
+/// [`WakeupHold`], the kernel ends the pause once the bytes the peer sends in `interval` have
+/// come, and the timer only releases the hold after twice that (a peer that went quiet);
+/// otherwise the timer ends it.
 struct ReadPacing {
     /// The longest pause, as configured.
     interval: Duration,
-    /// The current pause, adapted to the peer's rate.
+    /// The current pause, adapted to the peer's rate (without a hold).
     pause: Duration,
-    /// Bytes read since the last pause ended.
+    /// Bytes read since the last pause ended (with a hold: since the last one began).
     since_pause: usize,
+    /// When the last pause began (with a hold).
+    paused_at: tokio::time::Instant,
     resume_at: Option<tokio::time::Instant>,
     timer: Pin<Box<Sleep>>,
     wakeup_hold: Option<WakeupHold>,
@@ -494,6 +496,7 @@ impl ReadPacing {
             interval,
             pause: interval,
             since_pause: 0,
+            paused_at: tokio::time::Instant::now(),
             resume_at: None,
             timer: Box::pin(tokio::time::sleep(interval)),
             wakeup_hold,
@@ -509,12 +512,13 @@ impl ReadPacing {
             self.timer.as_mut().reset(resume_at);
         }
         if self.timer.as_mut().poll(cx).is_pending() {
-            return true;
+            // With a hold, reads wait for the kernel's signal, not for the timer.
+            return self.wakeup_hold.is_none();
         }
         self.resume_at = None;
-        self.since_pause = 0;
-        if let Some(hold) = &self.wakeup_hold {
-            hold.hold(false);
+        match &self.wakeup_hold {
+            Some(hold) => hold.set_low_water(1),
+            None => self.since_pause = 0,
         }
         false
     }
@@ -525,15 +529,24 @@ impl ReadPacing {
         if !drained {
             return;
         }
+        let now = tokio::time::Instant::now();
+        if let Some(hold) = &self.wakeup_hold {
+            // What the peer sent per second since the last pause began, times the interval.
+            let since = now.duration_since(self.paused_at).max(MIN_PAUSE);
+            let per_interval =
+                self.since_pause as f64 * self.interval.as_secs_f64() / since.as_secs_f64();
+            hold.set_low_water((per_interval as usize).min(PACED_READ_BUDGET));
+            self.paused_at = now;
+            self.since_pause = 0;
+            self.resume_at = Some(now + 2 * self.interval);
+            return;
+        }
         if self.since_pause > PACED_READ_BUDGET {
             self.pause = (self.pause / 2).max(MIN_PAUSE);
         } else if self.since_pause < PACED_READ_BUDGET / 4 {
             self.pause = (self.pause * 2).min(self.interval);
         }
-        self.resume_at = Some(tokio::time::Instant::now() + self.pause);
-        if let Some(hold) = &self.wakeup_hold {
-            hold.hold(true);
-        }
+        self.resume_at = Some(now + self.pause);
     }
 }
 
@@ -611,11 +624,11 @@ mod tests {
         );
 
         let hold = WakeupHold::for_tcp(&reader);
-        hold.hold(true);
+        hold.set_low_water(PACED_READ_BUDGET);
         writer.write_all(&[7; 100]).await.unwrap();
         let waiting = tokio::time::timeout(Duration::from_millis(200), reader.readable()).await;
         assert!(waiting.is_err(), "100 bytes woke a reader held to 64 KiB");
-        hold.hold(false);
+        hold.set_low_water(1);
         tokio::time::timeout(Duration::from_secs(5), reader.readable())
             .await
             .expect("released: the bytes that came meanwhile wake the reader")

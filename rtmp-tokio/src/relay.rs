@@ -4,7 +4,7 @@
 //! - Each connection is a task of its own; a stream's frames reach its players through a
 //!   [`broadcast`] channel, whose payloads are shared [`Bytes`] (one payload, N players, no
 //!   copy). The publisher never waits for a player.
-//! - A publisher's connection reads at most every [`RelayConfig::merge_window`] (100 ms by
+//! - A publisher's connection reads about every [`RelayConfig::merge_window`] (100 ms by
 //!   default, like SRS's merged reads and writes) and hands what it read on to the players
 //!   as one batch: the publisher and each player wake, and write to their sockets, a few
 //!   times a second rather than for every frame, which is most of the CPU a relay spends. A
@@ -62,9 +62,9 @@ pub struct RelayConfig {
     /// player task that lags more than this (it is starved, not its peer slow: its queue
     /// takes frames at once) skips to the next keyframe. Default 1024.
     pub fan_out_capacity: usize,
-    /// How long a publisher's frames may wait, unread, to be handed on to its players
-    /// together ([`ServerSession::set_read_pacing`]): the latency added, for fewer wake-ups
-    /// and socket writes per connection. Zero hands on frames as they arrive, and suits
+    /// About how long a publisher's frames wait, unread, to be handed on to its players
+    /// together ([`ServerSession::set_read_pacing`]; twice this at most): the latency added,
+    /// for fewer wake-ups and socket writes per connection. Zero hands on frames as they arrive, and suits
     /// transports that buffer less than that much of a publisher's media (a small in-memory
     /// pipe). Default 100 ms.
     pub merge_window: Duration,

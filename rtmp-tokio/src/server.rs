@@ -133,14 +133,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> ServerSession<S> {
     }
 
     /// Read pacing: once a read has taken everything the peer had sent, the next one waits
-    /// up to `interval`, so that a connection receiving a steady stream (a publisher's) wakes
-    /// and reads a few times a second rather than for every frame, at the cost of up to
-    /// `interval` of latency. The pause shrinks for a fast peer, so that no more than 64 KiB
-    /// pile up meanwhile. Only for transports that buffer that much (TCP, TLS, QUIC do; a
-    /// small in-memory pipe does not, and pacing would throttle it). On Linux, a session from
-    /// [`Server::accept`] also has the kernel hold back the socket's wake-ups during a pause
-    /// (`SO_RCVLOWAT`), so that each segment the peer sends does not wake the runtime. `None`
-    /// (the default) reads as soon as bytes arrive.
+    /// about `interval`, so that a connection receiving a steady stream (a publisher's) wakes
+    /// and reads a few times a second rather than for every frame, at the cost of that much
+    /// latency. The pause shrinks for a fast peer, so that no more than 64 KiB pile up
+    /// meanwhile. Only for transports that buffer that much (TCP, TLS, QUIC do; a small
+    /// in-memory pipe does not, and pacing would throttle it). On Linux, a session from
+    /// [`Server::accept`] has the kernel end the pause instead (`SO_RCVLOWAT` set to what the
+    /// peer sends in `interval`, released after twice that), so that neither the peer's
+    /// segments nor a timer wake the runtime in between. `None` (the default) reads as soon
+    /// as bytes arrive.
     pub fn set_read_pacing(&mut self, interval: Option<Duration>) {
         self.driver.set_read_interval(interval);
     }
