@@ -472,6 +472,14 @@ impl WakeupHold {
     }
 }
 
+/// The bytes a peer that sent `bytes` in `since` sends in `interval`, at most
+/// [`PACED_READ_BUDGET`], at least 1.
+fn low_water(bytes: usize, since: Duration, interval: Duration) -> usize {
+    let since = since.max(MIN_PAUSE).as_secs_f64();
+    let per_interval = bytes as f64 * interval.as_secs_f64() / since;
+    (per_interval as usize).clamp(1, PACED_READ_BUDGET)
+}
+
 /// Read pacing: once a read has drained the stream, the next waits a pause. With a
 /// [`WakeupHold`], the kernel ends the pause once the bytes the peer sends in `interval` have
 /// come, and the timer only releases the hold after twice that (a peer that went quiet);
@@ -531,11 +539,8 @@ impl ReadPacing {
         }
         let now = tokio::time::Instant::now();
         if let Some(hold) = &self.wakeup_hold {
-            // What the peer sent per second since the last pause began, times the interval.
-            let since = now.duration_since(self.paused_at).max(MIN_PAUSE);
-            let per_interval =
-                self.since_pause as f64 * self.interval.as_secs_f64() / since.as_secs_f64();
-            hold.set_low_water((per_interval as usize).min(PACED_READ_BUDGET));
+            let since = now.duration_since(self.paused_at);
+            hold.set_low_water(low_water(self.since_pause, since, self.interval));
             self.paused_at = now;
             self.since_pause = 0;
             self.resume_at = Some(now + 2 * self.interval);
@@ -634,6 +639,22 @@ mod tests {
             .expect("released: the bytes that came meanwhile wake the reader")
             .unwrap();
         assert_eq!(reader.try_read(&mut buffer).unwrap(), 100);
+    }
+
+    #[test]
+    fn the_low_water_mark_is_what_the_peer_sends_in_the_interval() {
+        let interval = Duration::from_millis(100);
+        // 3.3 Mbit/s: 41 KB per 100 ms.
+        let ms = Duration::from_millis;
+        assert_eq!(low_water(41_250, ms(100), interval), 41_250);
+        assert_eq!(low_water(20_000, ms(200), interval), 10_000);
+        assert_eq!(low_water(1_000_000, ms(100), interval), PACED_READ_BUDGET);
+        assert_eq!(low_water(0, ms(300), interval), 1);
+        assert_eq!(
+            low_water(500, Duration::ZERO, interval),
+            50_000,
+            "at least 1 ms"
+        );
     }
 
     #[tokio::test]
