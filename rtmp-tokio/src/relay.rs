@@ -64,9 +64,9 @@ pub struct RelayConfig {
     pub fan_out_capacity: usize,
     /// About how long a publisher's frames wait, unread, to be handed on to its players
     /// together ([`ServerSession::set_read_pacing`]; twice this at most): the latency added,
-    /// for fewer wake-ups and socket writes per connection. Zero hands on frames as they arrive, and suits
-    /// transports that buffer less than that much of a publisher's media (a small in-memory
-    /// pipe). Default 100 ms.
+    /// for fewer wake-ups and socket writes per connection. Zero hands on frames as they
+    /// arrive, and suits transports that buffer less than that much of a publisher's media (a
+    /// small in-memory pipe). Default 100 ms.
     pub merge_window: Duration,
     /// A batch is handed on at once when its payloads reach this many bytes, or a quarter of
     /// the connections' outbound high-water mark if that is less (a batch lands in a player's

@@ -1,11 +1,11 @@
 //! More ways to run the real peers: ffmpeg and rtmpdump as players and publishers, and a
 //! decoding check. Like [`peers`](crate::peers), every process is stopped when dropped.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use crate::peers::{require, Packet, Process};
+use crate::peers::{probe_packets, require, Packet, Process};
 
 /// `ffmpeg -re -i CLIP -c copy -f flv URL`: publishes `clip` in real time.
 pub fn ffmpeg_publish(clip: &Path, url: &str) -> Process {
@@ -109,4 +109,55 @@ pub fn assert_same_packets(sent: &[Packet], received: &[Packet], tail: usize) {
     );
     let first_difference = sent.iter().zip(&received).position(|(a, b)| a != b);
     assert_eq!(first_difference, None, "packets differ");
+}
+
+/// ffmpeg and rtmpdump playing the same URL into files of their own, for tests that check
+/// both got every packet published.
+pub struct FfmpegAndRtmpdump {
+    ffmpeg: Process,
+    rtmpdump: Process,
+    /// What ffmpeg wrote.
+    pub by_ffmpeg: PathBuf,
+    /// What rtmpdump wrote.
+    pub by_rtmpdump: PathBuf,
+}
+
+impl FfmpegAndRtmpdump {
+    /// Starts both players of `url`, writing into `dir`.
+    pub fn play(url: &str, dir: &Path) -> Self {
+        let by_ffmpeg = dir.join("ffmpeg.flv");
+        let by_rtmpdump = dir.join("rtmpdump.flv");
+        FfmpegAndRtmpdump {
+            ffmpeg: ffmpeg_play(url, &by_ffmpeg),
+            rtmpdump: rtmpdump_play(url, &by_rtmpdump),
+            by_ffmpeg,
+            by_rtmpdump,
+        }
+    }
+
+    /// Waits for both to end by themselves (the server told them the publisher left, after
+    /// the last media) and checks that each file holds `clip`'s packets in order: ffmpeg's
+    /// muxer interleaves by decoding time and may keep its last few packets queued when it
+    /// stops; rtmpdump writes each as it arrives, so its file matches only if the server kept
+    /// the publisher's interleaving.
+    pub fn assert_got_every_packet_of(self, clip: &Path) {
+        let ffmpeg = self.ffmpeg.wait(Duration::from_secs(15));
+        assert!(
+            ffmpeg.status.success(),
+            "{}",
+            String::from_utf8_lossy(&ffmpeg.stderr)
+        );
+        let rtmpdump = self.rtmpdump.wait(Duration::from_secs(15));
+        assert!(
+            self.by_rtmpdump.exists(),
+            "rtmpdump ({}): {}",
+            rtmpdump.status,
+            String::from_utf8_lossy(&rtmpdump.stderr)
+        );
+        let sent = probe_packets(&clip.to_string_lossy());
+        let by_ffmpeg = probe_packets(&self.by_ffmpeg.to_string_lossy());
+        assert_same_packets(&sent, &by_ffmpeg, 4);
+        let by_rtmpdump = probe_packets(&self.by_rtmpdump.to_string_lossy());
+        assert_same_packets(&sent, &by_rtmpdump, 0);
+    }
 }

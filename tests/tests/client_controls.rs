@@ -339,6 +339,29 @@ mod tokio_player {
         seen
     }
 
+    /// Pauses, checks that media stops, resumes and checks that playback starts again at
+    /// `resumes_at`; returns the position after what was checked.
+    async fn pause_and_resume(
+        player: &mut Player,
+        clip: &Clip,
+        end: usize,
+        resumes_at: u32,
+    ) -> Result<usize, Error> {
+        player.pause().await?;
+        let paused = until(player, "Pause.Notify", |seen| {
+            ends_with(seen, &status("NetStream.Pause.Notify"))
+        })
+        .await;
+        let window = during(player, PAUSE_WINDOW).await;
+        let (paused_at, _) = check_paused(clip, end, &paused, &window);
+        player.resume().await?;
+        let resumed = until(player, "media after Unpause.Notify", |seen| {
+            has_media_after(seen, &status("NetStream.Unpause.Notify"), 50)
+        })
+        .await;
+        Ok(check_resumed(clip, &resumed, resumes_at, paused_at))
+    }
+
     pub async fn play_pause_resume_seek(app_url: &str, clip: &Clip) -> Result<(), Error> {
         let mut player = Client::connect(app_url).await?.play("clip.flv").await?;
 
@@ -377,22 +400,8 @@ mod tokio_player {
         assert_eq!(clip.position_of(&start, "from the start"), 0);
         let end = start.len();
 
-        // Pause.
-        player.pause().await?;
-        let paused = until(&mut player, "Pause.Notify", |seen| {
-            ends_with(seen, &status("NetStream.Pause.Notify"))
-        })
-        .await;
-        let window = during(&mut player, PAUSE_WINDOW).await;
-        let (paused_at, _) = check_paused(clip, end, &paused, &window);
-
-        // Resume: nginx-rtmp plays the file again from its start.
-        player.resume().await?;
-        let resumed = until(&mut player, "media after Unpause.Notify", |seen| {
-            has_media_after(seen, &status("NetStream.Unpause.Notify"), 50)
-        })
-        .await;
-        let end = check_resumed(clip, &resumed, 0, paused_at);
+        // Pause, then resume: nginx-rtmp plays the file again from its start.
+        let end = pause_and_resume(&mut player, clip, end, 0).await?;
 
         // Seek.
         player.seek(SEEK_TO_MS).await?;
@@ -403,19 +412,7 @@ mod tokio_player {
         let (landed_at, end) = check_seeked(clip, end, &sought, SEEK_TO_MS);
 
         // Pause and resume again: playback starts again after the seek's keyframe.
-        player.pause().await?;
-        let paused = until(&mut player, "Pause.Notify", |seen| {
-            ends_with(seen, &status("NetStream.Pause.Notify"))
-        })
-        .await;
-        let window = during(&mut player, PAUSE_WINDOW).await;
-        let (paused_at, _) = check_paused(clip, end, &paused, &window);
-        player.resume().await?;
-        let resumed = until(&mut player, "media after Unpause.Notify", |seen| {
-            has_media_after(seen, &status("NetStream.Unpause.Notify"), 50)
-        })
-        .await;
-        check_resumed(clip, &resumed, landed_at, paused_at);
+        pause_and_resume(&mut player, clip, end, landed_at).await?;
 
         // To the end of the file, through the Player's frames: they end at the Stream EOF.
         player.seek(NEAR_THE_END_MS).await?;
@@ -504,6 +501,26 @@ mod std_player {
         }
     }
 
+    /// As the tokio player's: pauses, resumes, checks both; the position after them.
+    fn pause_and_resume(
+        player: &mut Player,
+        clip: &Clip,
+        end: usize,
+        resumes_at: u32,
+    ) -> Result<usize, Error> {
+        player.pause()?;
+        let paused = until(player, "Pause.Notify", |seen| {
+            ends_with(seen, &status("NetStream.Pause.Notify"))
+        });
+        let window = during(player, PAUSE_WINDOW);
+        let (paused_at, _) = check_paused(clip, end, &paused, &window);
+        player.resume()?;
+        let resumed = until(player, "media after Unpause.Notify", |seen| {
+            has_media_after(seen, &status("NetStream.Unpause.Notify"), 50)
+        });
+        Ok(check_resumed(clip, &resumed, resumes_at, paused_at))
+    }
+
     pub fn play_pause_resume_seek(app_url: &str, clip: &Clip) -> Result<(), Error> {
         let options = ClientOptions {
             read_timeout: Some(PATIENCE),
@@ -529,18 +546,7 @@ mod std_player {
         assert_eq!(clip.position_of(&start, "from the start"), 0);
         let end = start.len();
 
-        player.pause()?;
-        let paused = until(&mut player, "Pause.Notify", |seen| {
-            ends_with(seen, &status("NetStream.Pause.Notify"))
-        });
-        let window = during(&mut player, PAUSE_WINDOW);
-        let (paused_at, _) = check_paused(clip, end, &paused, &window);
-
-        player.resume()?;
-        let resumed = until(&mut player, "media after Unpause.Notify", |seen| {
-            has_media_after(seen, &status("NetStream.Unpause.Notify"), 50)
-        });
-        let end = check_resumed(clip, &resumed, 0, paused_at);
+        let end = pause_and_resume(&mut player, clip, end, 0)?;
 
         // Seek, through the client's events to see the statuses in order.
         player.seek(SEEK_TO_MS)?;
@@ -549,17 +555,7 @@ mod std_player {
         });
         let (landed_at, end) = check_seeked(clip, end, &sought, SEEK_TO_MS);
 
-        player.pause()?;
-        let paused = until(&mut player, "Pause.Notify", |seen| {
-            ends_with(seen, &status("NetStream.Pause.Notify"))
-        });
-        let window = during(&mut player, PAUSE_WINDOW);
-        let (paused_at, _) = check_paused(clip, end, &paused, &window);
-        player.resume()?;
-        let resumed = until(&mut player, "media after Unpause.Notify", |seen| {
-            has_media_after(seen, &status("NetStream.Unpause.Notify"), 50)
-        });
-        check_resumed(clip, &resumed, landed_at, paused_at);
+        pause_and_resume(&mut player, clip, end, landed_at)?;
 
         // To the end of the file through the Player's frames alone: they go on past the
         // Stream EOF that nginx-rtmp sends before a seek's media.

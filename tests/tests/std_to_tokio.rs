@@ -6,12 +6,11 @@ mod tokio_support;
 
 use std::fs::File;
 use std::io::BufReader;
-use std::time::Duration;
 
 use rtmp_std::client::{Client, ClientOptions};
 use rtmp_std::flv::publish_flv;
-use rtmp_tests::peers::{make_clip, probe_packets, TempDir};
-use rtmp_tests::peers_more::{assert_same_packets, decode_errors, ffmpeg_play, rtmpdump_play};
+use rtmp_tests::peers::{make_clip, TempDir};
+use rtmp_tests::peers_more::{decode_errors, FfmpegAndRtmpdump};
 use tokio_support::RelayServer;
 
 #[test]
@@ -22,10 +21,7 @@ fn std_client_publishes_to_the_tokio_relay_and_ffmpeg_and_rtmpdump_play_every_pa
     let relay = RelayServer::start();
     let url = relay.url("std");
 
-    let by_ffmpeg = dir.path().join("ffmpeg.flv");
-    let by_rtmpdump = dir.path().join("rtmpdump.flv");
-    let ffmpeg_player = ffmpeg_play(&url, &by_ffmpeg);
-    let rtmpdump_player = rtmpdump_play(&url, &by_rtmpdump);
+    let players = FfmpegAndRtmpdump::play(&url, dir.path());
     // Both wait for the stream, so they get it from its first packet.
     relay.wait_until("both players wait", |r| r.players("live/std") == 2);
 
@@ -38,29 +34,7 @@ fn std_client_publishes_to_the_tokio_relay_and_ffmpeg_and_rtmpdump_play_every_pa
     assert!(counts.video > 50 && counts.audio > 50, "{counts:?}");
     publisher.close().expect("close politely");
 
-    // The relay tells the players the publisher left (NetStream.Play.UnpublishNotify), after
-    // the last media: both end by themselves.
-    let ffmpeg_player = ffmpeg_player.wait(Duration::from_secs(15));
-    assert!(
-        ffmpeg_player.status.success(),
-        "{}",
-        String::from_utf8_lossy(&ffmpeg_player.stderr)
-    );
-    let rtmpdump_player = rtmpdump_player.wait(Duration::from_secs(15));
-    assert!(
-        by_rtmpdump.exists(),
-        "rtmpdump ({}): {}",
-        rtmpdump_player.status,
-        String::from_utf8_lossy(&rtmpdump_player.stderr)
-    );
-
-    let sent = probe_packets(clip.to_str().unwrap());
-    // ffmpeg writes packets in decoding-time order across tracks (its muxer interleaves them),
-    // so the whole file compares. It ends on UnpublishNotify with its last few packets
-    // possibly still in its interleaving queue, as in the other ffmpeg-player tests.
-    assert_same_packets(&sent, &probe_packets(by_ffmpeg.to_str().unwrap()), 4);
-    // rtmpdump writes every packet as it arrives; the relay keeps the publisher's
-    // interleaving of audio and video, so this file compares whole too.
-    assert_same_packets(&sent, &probe_packets(by_rtmpdump.to_str().unwrap()), 0);
+    let by_ffmpeg = players.by_ffmpeg.clone();
+    players.assert_got_every_packet_of(&clip);
     assert_eq!(decode_errors(&by_ffmpeg), "");
 }

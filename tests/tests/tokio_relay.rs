@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use rtmp_tests::peers::{make_clip, probe_packets, TempDir};
 use rtmp_tests::peers_more::{
-    assert_same_packets, decode_errors, ffmpeg_play, ffmpeg_publish, packet_hashes, rtmpdump_play,
+    decode_errors, ffmpeg_play, ffmpeg_publish, packet_hashes, FfmpegAndRtmpdump,
 };
 use tokio_support::RelayServer;
 
@@ -20,10 +20,7 @@ fn ffmpeg_publishes_and_ffmpeg_and_rtmpdump_play_every_packet() {
     let relay = RelayServer::start();
     let url = relay.url("cam");
 
-    let by_ffmpeg = dir.path().join("ffmpeg.flv");
-    let by_rtmpdump = dir.path().join("rtmpdump.flv");
-    let ffmpeg_player = ffmpeg_play(&url, &by_ffmpeg);
-    let rtmpdump_player = rtmpdump_play(&url, &by_rtmpdump);
+    let players = FfmpegAndRtmpdump::play(&url, dir.path());
     // Both wait for the stream, so they get it from its first packet.
     relay.wait_until("both players wait", |r| r.players("live/cam") == 2);
     let publisher = ffmpeg_publish(&clip, &url).wait(Duration::from_secs(30));
@@ -32,26 +29,7 @@ fn ffmpeg_publishes_and_ffmpeg_and_rtmpdump_play_every_packet() {
         "{}",
         String::from_utf8_lossy(&publisher.stderr)
     );
-    // The relay tells players the publisher left (NetStream.Play.UnpublishNotify), after the
-    // last media: both end by themselves.
-    let ffmpeg_player = ffmpeg_player.wait(Duration::from_secs(15));
-    assert!(
-        ffmpeg_player.status.success(),
-        "{}",
-        String::from_utf8_lossy(&ffmpeg_player.stderr)
-    );
-    let rtmpdump_player = rtmpdump_player.wait(Duration::from_secs(15));
-    assert!(
-        by_rtmpdump.exists(),
-        "rtmpdump ({}): {}",
-        rtmpdump_player.status,
-        String::from_utf8_lossy(&rtmpdump_player.stderr)
-    );
-
-    let sent = probe_packets(clip.to_str().unwrap());
-    // ffmpeg may keep the last few packets in its interleaving queue; rtmpdump writes all.
-    assert_same_packets(&sent, &probe_packets(by_ffmpeg.to_str().unwrap()), 4);
-    assert_same_packets(&sent, &probe_packets(by_rtmpdump.to_str().unwrap()), 0);
+    players.assert_got_every_packet_of(&clip);
 }
 
 #[test]

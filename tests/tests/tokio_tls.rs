@@ -109,7 +109,7 @@ fn tokio_client_publishes_and_plays_through_the_relay_over_rtmps() {
 
     let sent = video_frames();
     let runtime = runtime();
-    let mut player = runtime.block_on(async {
+    let player = runtime.block_on(async {
         rtmp_tokio::tls::connect_with(&url, ClientOptions::default(), &trust)
             .await
             .expect("connect over TLS")
@@ -121,32 +121,13 @@ fn tokio_client_publishes_and_plays_through_the_relay_over_rtmps() {
         relay.players("live/secure") == 1
     });
     let received = runtime.block_on(async {
-        let mut publisher = rtmp_tokio::tls::connect_with(&url, ClientOptions::publisher(), &trust)
+        let publisher = rtmp_tokio::tls::connect_with(&url, ClientOptions::publisher(), &trust)
             .await
             .expect("connect over TLS")
             .publish("secure")
             .await
             .expect("publish");
-        for (index, payload) in sent.iter().enumerate() {
-            let _ = publisher
-                .send_video(index as u32 * 40, payload.clone())
-                .await
-                .expect("send over TLS");
-        }
-        publisher.close().await.expect("close politely");
-        let mut received = Vec::new();
-        let playing = async {
-            while let Some(frame) = player.next_frame().await.expect("a frame") {
-                if let Frame::Video { payload, .. } = frame {
-                    received.push(payload);
-                }
-            }
-        };
-        tokio::time::timeout(Duration::from_secs(15), playing)
-            .await
-            .expect("the player ends when the publisher leaves");
-        player.close().await.expect("close politely");
-        received
+        send_and_receive(publisher, player, &sent).await
     });
     assert!(
         received == sent,
@@ -171,7 +152,7 @@ fn tokio_client_connects_to_rtmps_urls_trusting_a_given_certificate() {
 
     let sent = video_frames();
     let runtime = runtime();
-    let mut player = runtime.block_on(async {
+    let player = runtime.block_on(async {
         let client = Client::connect_with(&url, options(Profile::Player))
             .await
             .expect("connect to the rtmps:// URL");
@@ -184,27 +165,8 @@ fn tokio_client_connects_to_rtmps_urls_trusting_a_given_certificate() {
         let client = Client::connect_with(&url, options(Profile::Publisher))
             .await
             .expect("connect to the rtmps:// URL");
-        let mut publisher = client.publish("by-url").await.expect("publish");
-        for (index, payload) in sent.iter().enumerate() {
-            let _ = publisher
-                .send_video(index as u32 * 40, payload.clone())
-                .await
-                .expect("send over TLS");
-        }
-        publisher.close().await.expect("close politely");
-        let mut received = Vec::new();
-        let playing = async {
-            while let Some(frame) = player.next_frame().await.expect("a frame") {
-                if let Frame::Video { payload, .. } = frame {
-                    received.push(payload);
-                }
-            }
-        };
-        tokio::time::timeout(Duration::from_secs(15), playing)
-            .await
-            .expect("the player ends when the publisher leaves");
-        player.close().await.expect("close politely");
-        received
+        let publisher = client.publish("by-url").await.expect("publish");
+        send_and_receive(publisher, player, &sent).await
     });
     assert!(
         received == sent,
@@ -302,4 +264,37 @@ fn ffmpeg_publishes_to_and_plays_from_the_relay_over_rtmps() {
     let sent = probe_packets(clip.to_str().unwrap());
     // ffmpeg may keep the last few packets in its interleaving queue.
     assert_same_packets(&sent, &probe_packets(played.to_str().unwrap()), 4);
+}
+
+/// Publishes `sent` as video, closes, and collects the video `player` gets until the relay
+/// tells it the publisher left.
+async fn send_and_receive<S, T>(
+    mut publisher: rtmp_tokio::client::Publisher<S>,
+    mut player: rtmp_tokio::client::Player<T>,
+    sent: &[Bytes],
+) -> Vec<Bytes>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send,
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send,
+{
+    for (index, payload) in sent.iter().enumerate() {
+        let _ = publisher
+            .send_video(index as u32 * 40, payload.clone())
+            .await
+            .expect("send over TLS");
+    }
+    publisher.close().await.expect("close politely");
+    let mut received = Vec::new();
+    let playing = async {
+        while let Some(frame) = player.next_frame().await.expect("a frame") {
+            if let Frame::Video { payload, .. } = frame {
+                received.push(payload);
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(15), playing)
+        .await
+        .expect("the player ends when the publisher leaves");
+    player.close().await.expect("close politely");
+    received
 }

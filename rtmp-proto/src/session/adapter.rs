@@ -49,75 +49,52 @@ pub trait Session {
     fn closed_reason(event: &Self::Event) -> Option<&SessionError>;
 }
 
-impl Session for ServerConnection {
-    type Event = ServerEvent;
+/// Implements [`Session`] for a connection type by calling its own methods of the same names.
+macro_rules! impl_session {
+    ($connection:ident, $event:ident) => {
+        impl Session for $connection {
+            type Event = $event;
 
-    fn handle_input_bytes(&mut self, now: Instant, input: Bytes) -> Result<(), SessionError> {
-        ServerConnection::handle_input_bytes(self, now, input)
-    }
+            fn handle_input_bytes(
+                &mut self,
+                now: Instant,
+                input: Bytes,
+            ) -> Result<(), SessionError> {
+                $connection::handle_input_bytes(self, now, input)
+            }
 
-    fn handle_timeout(&mut self, now: Instant) {
-        ServerConnection::handle_timeout(self, now)
-    }
+            fn handle_timeout(&mut self, now: Instant) {
+                $connection::handle_timeout(self, now)
+            }
 
-    fn poll_event(&mut self) -> Option<ServerEvent> {
-        ServerConnection::poll_event(self)
-    }
+            fn poll_event(&mut self) -> Option<$event> {
+                $connection::poll_event(self)
+            }
 
-    fn poll_transmit(&mut self) -> Option<&mut ChunkOutput> {
-        ServerConnection::poll_transmit(self)
-    }
+            fn poll_transmit(&mut self) -> Option<&mut ChunkOutput> {
+                $connection::poll_transmit(self)
+            }
 
-    fn poll_timeout(&self) -> Option<Instant> {
-        ServerConnection::poll_timeout(self)
-    }
+            fn poll_timeout(&self) -> Option<Instant> {
+                $connection::poll_timeout(self)
+            }
 
-    fn close(&mut self) {
-        ServerConnection::close(self)
-    }
+            fn close(&mut self) {
+                $connection::close(self)
+            }
 
-    fn closed_reason(event: &ServerEvent) -> Option<&SessionError> {
-        match event {
-            ServerEvent::Closed(reason) => Some(reason),
-            _ => None,
+            fn closed_reason(event: &$event) -> Option<&SessionError> {
+                match event {
+                    $event::Closed(reason) => Some(reason),
+                    _ => None,
+                }
+            }
         }
-    }
+    };
 }
 
-impl Session for ClientConnection {
-    type Event = ClientEvent;
-
-    fn handle_input_bytes(&mut self, now: Instant, input: Bytes) -> Result<(), SessionError> {
-        ClientConnection::handle_input_bytes(self, now, input)
-    }
-
-    fn handle_timeout(&mut self, now: Instant) {
-        ClientConnection::handle_timeout(self, now)
-    }
-
-    fn poll_event(&mut self) -> Option<ClientEvent> {
-        ClientConnection::poll_event(self)
-    }
-
-    fn poll_transmit(&mut self) -> Option<&mut ChunkOutput> {
-        ClientConnection::poll_transmit(self)
-    }
-
-    fn poll_timeout(&self) -> Option<Instant> {
-        ClientConnection::poll_timeout(self)
-    }
-
-    fn close(&mut self) {
-        ClientConnection::close(self)
-    }
-
-    fn closed_reason(event: &ClientEvent) -> Option<&SessionError> {
-        match event {
-            ClientEvent::Closed(reason) => Some(reason),
-            _ => None,
-        }
-    }
-}
+impl_session!(ServerConnection, ServerEvent);
+impl_session!(ClientConnection, ClientEvent);
 
 /// Which `connect` parameters a client sends (RTMP 1.0 §7.2.1.1): servers tell publishers from
 /// players by them, as FFmpeg's two sets show.
