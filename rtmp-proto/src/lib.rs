@@ -11,6 +11,8 @@
 //! - [`message`]: typed protocol control, user control, command, data, media, aggregate and
 //!   shared object messages (RTMP 1.0 §5.4, §6, §7).
 //! - [`amf`], [`amf0`], [`amf3`]: one value model and the AMF0 and AMF3 codecs.
+//! - [`session`]: client and server connections (RTMP 1.0 §7.2).
+//! - [`relay`]: the hub of live streams a relay server drives.
 //!
 //! Every resource an untrusted peer can make us spend is bounded by a field of [`Limits`].
 //!
@@ -33,6 +35,7 @@ mod limits;
 pub mod media;
 pub mod message;
 mod raw;
+pub mod relay;
 pub mod session;
 pub mod url;
 mod wire;

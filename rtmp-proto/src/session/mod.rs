@@ -21,7 +21,7 @@ mod config;
 mod core;
 mod error;
 #[cfg(test)]
-mod pair;
+pub(crate) mod pair;
 mod queue;
 pub mod server;
 mod time;

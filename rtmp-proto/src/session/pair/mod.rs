@@ -23,10 +23,14 @@ use bytes::Bytes;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+use alloc::rc::Rc;
+use core::cell::RefCell;
+
 use crate::amf::Value;
 use crate::chunk::{ChunkDecoder, ChunkOutput};
 use crate::handshake::PACKET_LEN;
 use crate::message::Message;
+use crate::relay::{Hub, LocalFanout, RelayConnection, Verdict};
 use crate::Limits;
 
 use super::client::{ClientConnection, ClientConnectionConfig, ClientEvent, TransactionId};
@@ -80,9 +84,11 @@ pub(crate) struct ServerApp {
     /// Calls the application may answer (only with
     /// [`ServerOptions::call_answer_timeout`](super::server::ServerOptions)).
     pub(crate) calls: Answer,
-    /// Sends the media and metadata of every publishing stream to every stream of the same
-    /// connection that plays, as a relay would (a loop back to the client).
-    pub(crate) relay: bool,
+    /// Echoes the media and metadata of every publishing stream to every stream of the same
+    /// connection that plays, unfiltered and unbuffered: a loop back to the client that shows
+    /// what the connection's queue does. Relay behaviour is tested through the hub
+    /// ([`Pair::relay`]).
+    pub(crate) echo: bool,
 }
 
 impl ServerApp {
@@ -94,7 +100,7 @@ impl ServerApp {
             play: Answer::Accept,
             play_kind: StreamKind::Live,
             calls: Answer::Accept,
-            relay: false,
+            echo: false,
         }
     }
 
@@ -106,7 +112,7 @@ impl ServerApp {
             play: Answer::Wait,
             play_kind: StreamKind::Live,
             calls: Answer::Wait,
-            relay: false,
+            echo: false,
         }
     }
 }
@@ -241,7 +247,13 @@ pub(crate) struct Pair {
     /// The streams the application accepted a play on, while they play.
     players: Vec<u32>,
     relayed: Vec<Relayed>,
+    /// When set, the server's events go to this connection of a relay hub instead of
+    /// [`Pair::app`], and what the hub hands its player is delivered as the pair steps.
+    pub(crate) relay: Option<RelayConnection<LocalHub>>,
 }
+
+/// A relay hub shared by the pairs of one test, on one thread.
+pub(crate) type LocalHub = Rc<RefCell<Hub<LocalFanout>>>;
 
 impl Pair {
     /// A player and a server with default configurations; the server accepts everything.
@@ -280,6 +292,7 @@ impl Pair {
             server_events: Vec::new(),
             players: Vec::new(),
             relayed: Vec::new(),
+            relay: None,
         }
     }
 
@@ -518,10 +531,65 @@ impl Pair {
         let mut any = false;
         while let Some(event) = self.server.poll_event() {
             any = true;
-            self.answer(&event);
-            self.server_events.push(event);
+            match &mut self.relay {
+                Some(relay) => {
+                    self.server_events.push(event.clone());
+                    if let Verdict::Close(_) = relay.handle_event(&mut self.server, event, self.now)
+                    {
+                        self.server.close();
+                    }
+                }
+                None => {
+                    self.answer(&event);
+                    self.server_events.push(event);
+                }
+            }
         }
-        any
+        any | self.deliver_batches()
+    }
+
+    /// Delivers what the hub handed the relay's player; whether there was anything.
+    fn deliver_batches(&mut self) -> bool {
+        let Some(relay) = &mut self.relay else {
+            return false;
+        };
+        let mut any = false;
+        loop {
+            let Some(queue) = relay.receiver_mut() else {
+                return any;
+            };
+            let batch = queue.borrow_mut().pop();
+            let Some(batch) = batch else {
+                // What was missed came after every batch the queue held.
+                if queue.borrow_mut().take_lagged() {
+                    relay.lagged();
+                }
+                return any;
+            };
+            any = true;
+            if let Verdict::Close(_) = relay.deliver(&mut self.server, &batch, self.now) {
+                self.server.close();
+            }
+        }
+    }
+
+    /// When something next happens on its own: bytes in flight arrive, or a deadline.
+    pub(crate) fn next_arrival(&self) -> Option<Instant> {
+        [
+            self.client_to_server.next_arrival(),
+            self.server_to_client.next_arrival(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// The earlier of both sides' deadlines.
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        [self.client.poll_timeout(), self.server.poll_timeout()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     fn answer(&mut self, event: &ServerEvent) {
@@ -570,7 +638,7 @@ impl Pair {
                 timestamp,
                 payload,
             } => {
-                self.relay(*stream, *timestamp, Message::Audio(payload.clone()));
+                self.echo(*stream, *timestamp, Message::Audio(payload.clone()));
                 Ok(())
             }
             ServerEvent::Video {
@@ -578,7 +646,7 @@ impl Pair {
                 timestamp,
                 payload,
             } => {
-                self.relay(*stream, *timestamp, Message::Video(payload.clone()));
+                self.echo(*stream, *timestamp, Message::Video(payload.clone()));
                 Ok(())
             }
             ServerEvent::Metadata {
@@ -587,7 +655,7 @@ impl Pair {
                 metadata,
             } => {
                 let data = crate::message::Data::on_metadata(metadata.clone());
-                self.relay(*stream, *timestamp, Message::Data(data));
+                self.echo(*stream, *timestamp, Message::Data(data));
                 Ok(())
             }
             _ => Ok(()),
@@ -597,8 +665,8 @@ impl Pair {
         }
     }
 
-    fn relay(&mut self, from: u32, timestamp: u32, message: Message) {
-        if !self.app.relay || self.server.publishing_name(from).is_none() {
+    fn echo(&mut self, from: u32, timestamp: u32, message: Message) {
+        if !self.app.echo || self.server.publishing_name(from).is_none() {
             return;
         }
         for &player in &self.players {

@@ -126,7 +126,7 @@ fn run(ops: &[Op], setup: Setup) -> Outcome {
     server.session.peer_bandwidth = u32::MAX;
     let mut pair = Pair::with_configs(client, server);
     pair.latency = latency;
-    pair.app.relay = true;
+    pair.app.echo = true;
     pair.set_split(Side::Client, split);
     pair.set_split(Side::Server, split.map(|seed| seed ^ 0x5a5a));
     pair.connect();

@@ -2140,9 +2140,9 @@ fn two_streams_publish_on_one_connection() {
 }
 
 #[test]
-fn a_relay_plays_back_what_is_published_on_the_same_connection() {
+fn an_echo_plays_back_what_is_published_on_the_same_connection() {
     let mut pair = Pair::publisher();
-    pair.app.relay = true;
+    pair.app.echo = true;
     pair.connect();
     let publisher = pair.publish("key", PublishType::Live);
     let player = pair.play("key");

@@ -1,0 +1,577 @@
+//! One server connection of the relay: what it publishes and plays, and what its events mean
+//! for the hub and for the peer.
+
+use alloc::collections::VecDeque;
+use alloc::format;
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use bytes::Bytes;
+
+use super::frame::{Batch, Frame, Item, MediaKind, Role, TrackSet};
+use super::hub::{Fanout, HubConfig, MultitrackPolicy, PublisherId, SharedHub, StreamKey};
+use crate::amf::Value;
+use crate::session::server::{
+    ConnectRequest, PlayRequest, PublishRequest, ServerConnection, ServerEvent, StatusLevel,
+    StreamKind,
+};
+use crate::session::{ApiError, Instant, SendStatus, SessionError};
+
+/// Enhanced RTMP v2 `capsEx` bit: the client handles multitrack.
+const CAPS_EX_MULTITRACK: u32 = 2;
+
+/// What the driver does with the connection after a call.
+#[derive(Clone, Debug, PartialEq)]
+#[must_use]
+pub enum Verdict {
+    /// Keep serving it.
+    Continue,
+    /// Close it (its last bytes are still written), for this reason.
+    Close(CloseReason),
+}
+
+/// Why the relay ends a connection.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CloseReason {
+    /// The connection ended by itself (the peer left, a protocol error, an idle timeout).
+    #[error("connection ended: {0}")]
+    Ended(SessionError),
+    /// A player's outbound queue stayed above its high-water mark for longer than
+    /// [`HubConfig::max_behind`](super::HubConfig::max_behind).
+    #[error("player stayed behind for more than {0:?}")]
+    PlayerBehind(core::time::Duration),
+    /// A player's outbound queue reached its hard bound.
+    #[error("player's outbound queue is full")]
+    PlayerQueueFull,
+}
+
+/// What the relay did, for the driver to log or count.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum RelayEvent {
+    /// A connect was accepted, in `app`.
+    Connected {
+        /// The application, without its query string.
+        app: String,
+        /// Whether the client announced Enhanced RTMP multitrack.
+        multitrack: bool,
+    },
+    /// A publish was accepted.
+    Publishing {
+        /// The stream.
+        key: StreamKey,
+        /// The query string of the stream name (tokens, say), if any.
+        query: Option<String>,
+    },
+    /// A publish was refused (the stream has a publisher, the name is empty, or this
+    /// connection publishes already).
+    PublishRefused {
+        /// The stream.
+        key: StreamKey,
+        /// The onStatus code sent.
+        code: &'static str,
+    },
+    /// A publisher stopped.
+    Unpublished {
+        /// The stream.
+        key: StreamKey,
+    },
+    /// A play was accepted; `live` says whether the stream had a publisher then.
+    Playing {
+        /// The stream.
+        key: StreamKey,
+        /// The query string of the stream name, if any.
+        query: Option<String>,
+        /// Whether the stream was published when the player joined.
+        live: bool,
+        /// Whether the player gets every track of a multitrack stream.
+        all_tracks: bool,
+    },
+    /// A play was refused.
+    PlayRefused {
+        /// The stream.
+        key: StreamKey,
+        /// The onStatus code sent.
+        code: &'static str,
+    },
+    /// A player stopped playing.
+    PlayStopped {
+        /// The stream.
+        key: StreamKey,
+    },
+    /// A player missed batches (its task or thread fell behind the fan-out channel) and
+    /// waits for the next keyframe of each track.
+    Lagged,
+}
+
+struct Publishing {
+    stream: u32,
+    key: StreamKey,
+    id: PublisherId,
+    /// Items not handed on yet, oldest first.
+    batch: Vec<Item>,
+    batch_bytes: usize,
+}
+
+/// A player's view of a stream: which tracks it takes, which video tracks it has started on a
+/// keyframe, and whether it is behind.
+struct Playing<R> {
+    stream: u32,
+    key: StreamKey,
+    receiver: R,
+    all_tracks: bool,
+    /// Video tracks that started on a keyframe; others' frames are skipped until theirs.
+    started: TrackSet,
+    /// When the outbound queue went above its high-water mark, if it is there.
+    behind_since: Option<Instant>,
+}
+
+impl<R> Playing<R> {
+    /// The payload this player is sent for `frame`, if any.
+    fn pick(&mut self, frame: &Frame) -> Option<Bytes> {
+        let (payload, tracks) = if self.all_tracks {
+            (&frame.payload, frame.tracks)
+        } else {
+            (frame.default_track.as_ref()?, TrackSet::DEFAULT)
+        };
+        if frame.kind == MediaKind::Video {
+            match frame.role {
+                Role::SequenceHeader | Role::Configuration => {}
+                Role::Keyframe => self.started.extend(tracks),
+                Role::Other if self.started.contains_all(tracks) => {}
+                Role::Other => return None,
+            }
+        }
+        Some(payload.clone())
+    }
+}
+
+/// The relay's side of one server connection: accepts its connect, its publish (one publisher
+/// per [`StreamKey`]; NetStream.Publish.BadName for a second) and its play (live, of any key: a
+/// player waits for a publisher that has not started yet), feeds the hub what it publishes and
+/// sends it what it plays.
+///
+/// The driver calls, for each connection:
+/// - [`handle_event`](Self::handle_event) with every event of its [`ServerConnection`];
+/// - [`hand_on`](Self::hand_on) when it wants the batch of what was published so far to go to
+///   the players (at once for every frame unless [`set_batching`](Self::set_batching) is on;
+///   a batch also goes before any other event, and when it reaches
+///   [`HubConfig::max_batch_bytes`](super::HubConfig::max_batch_bytes));
+/// - [`deliver`](Self::deliver) with every batch its [`receiver`](Self::receiver_mut) gets,
+///   and [`lagged`](Self::lagged) when the receiver missed some;
+/// - [`poll_event`](Self::poll_event) to learn what happened, for its logs.
+///
+/// One publishing and one playing message stream per connection, which is what encoders and
+/// players use. Dropping it releases what it publishes and plays.
+pub struct RelayConnection<H: SharedHub> {
+    hub: H,
+    /// The hub's configuration, read once: the hot paths do not take the lock for it.
+    config: HubConfig,
+    app: String,
+    multitrack_capable: bool,
+    batching: bool,
+    publishing: Option<Publishing>,
+    playing: Option<Playing<<H::Fanout as Fanout>::Receiver>>,
+    events: VecDeque<RelayEvent>,
+}
+
+impl<H: SharedHub> core::fmt::Debug for RelayConnection<H> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("RelayConnection")
+            .field("app", &self.app)
+            .field("publishing", &self.publishing.as_ref().map(|p| &p.key))
+            .field("playing", &self.playing.as_ref().map(|p| &p.key))
+            .finish()
+    }
+}
+
+impl<H: SharedHub> RelayConnection<H> {
+    /// A connection of the relay whose hub is `hub`, before its connect.
+    pub fn new(hub: H) -> Self {
+        let config = hub.with(|hub| hub.config().clone());
+        RelayConnection {
+            hub,
+            config,
+            app: String::new(),
+            multitrack_capable: false,
+            batching: false,
+            publishing: None,
+            playing: None,
+            events: VecDeque::new(),
+        }
+    }
+
+    /// Whether published frames wait for [`hand_on`](Self::hand_on) (the driver paces its
+    /// reads and hands on what one read brought) rather than going to the players one by one.
+    pub fn set_batching(&mut self, batching: bool) {
+        self.batching = batching;
+        if !batching {
+            self.hand_on();
+        }
+    }
+
+    /// The stream this connection publishes, if any.
+    pub fn publishing(&self) -> Option<&StreamKey> {
+        self.publishing.as_ref().map(|publishing| &publishing.key)
+    }
+
+    /// The stream this connection plays, if any.
+    pub fn playing(&self) -> Option<&StreamKey> {
+        self.playing.as_ref().map(|playing| &playing.key)
+    }
+
+    /// Whether published items wait to be handed on.
+    pub fn has_pending_batch(&self) -> bool {
+        self.publishing
+            .as_ref()
+            .is_some_and(|publishing| !publishing.batch.is_empty())
+    }
+
+    /// The receiver of the stream played, to wait on for batches.
+    pub fn receiver_mut(&mut self) -> Option<&mut <H::Fanout as Fanout>::Receiver> {
+        self.playing.as_mut().map(|playing| &mut playing.receiver)
+    }
+
+    /// What the relay did since the last call, oldest first.
+    pub fn poll_event(&mut self) -> Option<RelayEvent> {
+        self.events.pop_front()
+    }
+
+    /// Acts on an event of the connection: answers its requests, takes what it publishes,
+    /// notes a player catching up, releases what it used when it ends.
+    pub fn handle_event(
+        &mut self,
+        conn: &mut ServerConnection,
+        event: ServerEvent,
+        now: Instant,
+    ) -> Verdict {
+        // What a publisher sent before a command reaches the players (and the cache) before the
+        // command is answered.
+        if !matches!(
+            event,
+            ServerEvent::Audio { .. }
+                | ServerEvent::Video { .. }
+                | ServerEvent::Metadata { .. }
+                | ServerEvent::Data { .. }
+                | ServerEvent::Writable
+        ) {
+            self.hand_on();
+        }
+        match event {
+            ServerEvent::ConnectRequest(request) => self.on_connect(conn, request),
+            ServerEvent::PublishRequest(request) => self.on_publish(conn, request),
+            ServerEvent::PlayRequest(request) => return self.on_play(conn, request, now),
+            ServerEvent::Audio {
+                stream,
+                timestamp,
+                payload,
+            } => self.publish_media(stream, MediaKind::Audio, timestamp, payload),
+            ServerEvent::Video {
+                stream,
+                timestamp,
+                payload,
+            } => self.publish_media(stream, MediaKind::Video, timestamp, payload),
+            ServerEvent::Metadata {
+                stream,
+                timestamp,
+                metadata,
+            } => self.publish_item(
+                stream,
+                Item::Metadata {
+                    timestamp,
+                    metadata: Arc::new(metadata),
+                },
+            ),
+            ServerEvent::Data {
+                stream,
+                timestamp,
+                data,
+            } => self.publish_item(
+                stream,
+                Item::Data {
+                    timestamp,
+                    data: Arc::new(data),
+                },
+            ),
+            ServerEvent::Unpublished { stream } => self.stop_publishing(Some(stream)),
+            ServerEvent::PlayStopped { stream } => self.stop_playing(Some(stream)),
+            ServerEvent::StreamDeleted { stream } => {
+                self.stop_publishing(Some(stream));
+                self.stop_playing(Some(stream));
+            }
+            ServerEvent::Writable => {
+                if let Some(playing) = &mut self.playing {
+                    playing.behind_since = None;
+                }
+            }
+            ServerEvent::Closed(error) => {
+                self.release();
+                return Verdict::Close(CloseReason::Ended(error));
+            }
+            _ => {}
+        }
+        Verdict::Continue
+    }
+
+    fn on_connect(&mut self, conn: &mut ServerConnection, request: ConnectRequest) {
+        self.app = String::from(super::hub::split_query(&request.app).0);
+        self.multitrack_capable = announces_multitrack(&request);
+        if conn.accept_connect(request.id).is_ok() {
+            self.events.push_back(RelayEvent::Connected {
+                app: self.app.clone(),
+                multitrack: self.multitrack_capable,
+            });
+        }
+    }
+
+    fn on_publish(&mut self, conn: &mut ServerConnection, request: PublishRequest) {
+        let key = StreamKey::new(&self.app, &request.name);
+        let query = super::hub::split_query(&request.name).1.map(String::from);
+        let refusal = if key.name.is_empty() {
+            Some("The stream name is empty.")
+        } else if self.publishing.is_some() {
+            Some("This connection publishes already.")
+        } else {
+            None
+        };
+        let claimed = match refusal {
+            Some(_) => None,
+            None => self.hub.with(|hub| hub.claim(&key)),
+        };
+        let Some(id) = claimed else {
+            const CODE: &str = "NetStream.Publish.BadName";
+            let description = match refusal {
+                Some(reason) => String::from(reason),
+                None => format!("{key} is already being published."),
+            };
+            let _ = conn.reject_publish(request.id, CODE, &description);
+            self.events
+                .push_back(RelayEvent::PublishRefused { key, code: CODE });
+            return;
+        };
+        if conn.accept_publish(request.id).is_ok() {
+            self.events.push_back(RelayEvent::Publishing {
+                key: key.clone(),
+                query,
+            });
+            self.publishing = Some(Publishing {
+                stream: request.stream,
+                key,
+                id,
+                batch: Vec::new(),
+                batch_bytes: 0,
+            });
+        } else {
+            self.hub.with(|hub| hub.release(&key, id));
+        }
+    }
+
+    fn on_play(
+        &mut self,
+        conn: &mut ServerConnection,
+        request: PlayRequest,
+        now: Instant,
+    ) -> Verdict {
+        let key = StreamKey::new(&self.app, &request.name);
+        let query = super::hub::split_query(&request.name).1.map(String::from);
+        if key.name.is_empty() || self.playing.is_some() {
+            const CODE: &str = "NetStream.Play.Failed";
+            let description = if key.name.is_empty() {
+                "The stream name is empty."
+            } else {
+                "This connection already plays a stream."
+            };
+            let _ = conn.reject_play(request.id, CODE, description);
+            self.events
+                .push_back(RelayEvent::PlayRefused { key, code: CODE });
+            return Verdict::Continue;
+        }
+        if conn.accept_play(request.id, StreamKind::Live).is_err() {
+            return Verdict::Continue;
+        }
+        let (receiver, snapshot, live) = self.hub.with(|hub| hub.join(&key));
+        let all_tracks = self.multitrack_capable || self.config.multitrack == MultitrackPolicy::All;
+        self.events.push_back(RelayEvent::Playing {
+            key: key.clone(),
+            query,
+            live,
+            all_tracks,
+        });
+        self.playing = Some(Playing {
+            stream: request.stream,
+            key,
+            receiver,
+            all_tracks,
+            started: TrackSet::EMPTY,
+            behind_since: None,
+        });
+        self.send_items(conn, &snapshot, now)
+    }
+
+    fn publish_media(&mut self, stream: u32, kind: MediaKind, timestamp: u32, payload: Bytes) {
+        if self.publishing.as_ref().is_some_and(|p| p.stream == stream) {
+            self.publish_item(stream, Item::Media(Frame::new(kind, timestamp, payload)));
+        }
+    }
+
+    fn publish_item(&mut self, stream: u32, item: Item) {
+        let max_batch_bytes = self.config.max_batch_bytes;
+        let Some(publishing) = self.publishing.as_mut().filter(|p| p.stream == stream) else {
+            return;
+        };
+        publishing.batch_bytes += item.media_len();
+        publishing.batch.push(item);
+        if !self.batching || publishing.batch_bytes >= max_batch_bytes {
+            self.hand_on();
+        }
+    }
+
+    /// Hands what was published since the last call on to the players and the join cache.
+    pub fn hand_on(&mut self) {
+        let Some(publishing) = &mut self.publishing else {
+            return;
+        };
+        if publishing.batch.is_empty() {
+            return;
+        }
+        let batch: Batch = Arc::new(core::mem::take(&mut publishing.batch));
+        publishing.batch_bytes = 0;
+        let (key, id) = (&publishing.key, publishing.id);
+        self.hub.with(|hub| hub.hand_on(key, id, batch));
+    }
+
+    fn stop_publishing(&mut self, stream: Option<u32>) {
+        if self
+            .publishing
+            .as_ref()
+            .is_some_and(|p| stream.is_none_or(|stream| p.stream == stream))
+        {
+            self.hand_on();
+            if let Some(publishing) = self.publishing.take() {
+                self.hub
+                    .with(|hub| hub.release(&publishing.key, publishing.id));
+                self.events.push_back(RelayEvent::Unpublished {
+                    key: publishing.key,
+                });
+            }
+        }
+    }
+
+    fn stop_playing(&mut self, stream: Option<u32>) {
+        if self
+            .playing
+            .as_ref()
+            .is_some_and(|p| stream.is_none_or(|stream| p.stream == stream))
+        {
+            if let Some(playing) = self.playing.take() {
+                let key = playing.key;
+                drop(playing.receiver);
+                self.hub.with(|hub| hub.leave(&key));
+                self.events.push_back(RelayEvent::PlayStopped { key });
+            }
+        }
+    }
+
+    /// Releases the stream published and the stream played (what dropping the connection
+    /// does too).
+    pub fn release(&mut self) {
+        self.stop_publishing(None);
+        self.stop_playing(None);
+    }
+
+    /// The receiver missed batches: the player skips to the next keyframe of each track.
+    pub fn lagged(&mut self) {
+        if let Some(playing) = &mut self.playing {
+            playing.started = TrackSet::EMPTY;
+            self.events.push_back(RelayEvent::Lagged);
+        }
+    }
+
+    /// Sends the player what `batch` holds for it.
+    pub fn deliver(&mut self, conn: &mut ServerConnection, batch: &Batch, now: Instant) -> Verdict {
+        self.send_items(conn, batch, now)
+    }
+
+    fn send_items(&mut self, conn: &mut ServerConnection, items: &[Item], now: Instant) -> Verdict {
+        let max_behind = self.config.max_behind;
+        let Some(playing) = &mut self.playing else {
+            return Verdict::Continue;
+        };
+        for item in items {
+            let stream = playing.stream;
+            let sent = match item {
+                Item::Media(frame) => {
+                    let Some(payload) = playing.pick(frame) else {
+                        continue;
+                    };
+                    match frame.kind {
+                        MediaKind::Audio => conn.send_audio(stream, frame.timestamp, payload),
+                        MediaKind::Video => conn.send_video(stream, frame.timestamp, payload),
+                    }
+                }
+                Item::Metadata { metadata, .. } => {
+                    conn.send_metadata(stream, Value::clone(metadata))
+                }
+                Item::Data { timestamp, data } => {
+                    conn.send_data(stream, *timestamp, crate::message::Data::clone(data))
+                }
+                Item::Published => {
+                    playing.started = TrackSet::EMPTY;
+                    let description = format!("{} is now published.", playing.key);
+                    conn.send_status(
+                        stream,
+                        StatusLevel::Status,
+                        "NetStream.Play.PublishNotify",
+                        &description,
+                    )
+                }
+                // The connection's queue keeps a stream's statuses behind the media queued
+                // before them, so the player gets every frame before this.
+                Item::Unpublished => {
+                    let description = format!("{} is now unpublished.", playing.key);
+                    conn.send_status(
+                        stream,
+                        StatusLevel::Status,
+                        "NetStream.Play.UnpublishNotify",
+                        &description,
+                    )
+                }
+            };
+            match sent {
+                Ok(SendStatus::AboveHighWater) => {
+                    let since = *playing.behind_since.get_or_insert(now);
+                    if now.saturating_duration_since(since) > max_behind {
+                        return Verdict::Close(CloseReason::PlayerBehind(max_behind));
+                    }
+                }
+                Ok(SendStatus::Queued | SendStatus::DroppedVideo) => {}
+                Err(ApiError::QueueFull) => return Verdict::Close(CloseReason::PlayerQueueFull),
+                Err(ApiError::Closed) => {
+                    let error = conn.error().cloned().unwrap_or(SessionError::Closed);
+                    return Verdict::Close(CloseReason::Ended(error));
+                }
+                // The player's stream is gone (deleted meanwhile); its event follows.
+                Err(_) => return Verdict::Continue,
+            }
+        }
+        Verdict::Continue
+    }
+}
+
+impl<H: SharedHub> Drop for RelayConnection<H> {
+    fn drop(&mut self) {
+        self.release();
+    }
+}
+
+/// Whether a connect announced Enhanced RTMP multitrack: `capsEx` with the Multitrack bit, or
+/// (as MediaMTX reads it since its issue 5478) a `fourCcList` or `videoFourCcInfoMap`.
+fn announces_multitrack(request: &ConnectRequest) -> bool {
+    request
+        .caps_ex
+        .is_some_and(|caps| caps & CAPS_EX_MULTITRACK != 0)
+        || request.fourcc_list.is_some()
+        || request.command_object.get("videoFourCcInfoMap").is_some()
+}

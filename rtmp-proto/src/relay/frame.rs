@@ -1,0 +1,447 @@
+//! What a publisher's messages become on their way to players: each audio or video message is
+//! read once, on the publisher's side, for what every player and the join cache need to know
+//! (its tracks, whether it is a keyframe or a sequence header, and its default-track form), so
+//! that no player parses it again.
+
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use bytes::Bytes;
+
+use crate::amf::Value;
+use crate::media::{
+    AudioCodec, AudioInfo, AudioPacketType, VideoCodec, VideoFrameType, VideoInfo, VideoPacketType,
+};
+use crate::message::Data;
+
+/// Audio or video (RTMP 1.0 §7.1.4, §7.1.5).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum MediaKind {
+    /// An audio message (type 8).
+    Audio,
+    /// A video message (type 9).
+    Video,
+}
+
+/// A set of track ids (Enhanced RTMP v2 multitrack `trackId`, a `UI8`): 256 bits, no
+/// allocation. A single-track message is track 0.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TrackSet([u64; 4]);
+
+impl TrackSet {
+    /// No track.
+    pub const EMPTY: TrackSet = TrackSet([0; 4]);
+    /// Track 0 alone: the default track, and the only one of a single-track message.
+    pub const DEFAULT: TrackSet = TrackSet([1, 0, 0, 0]);
+
+    /// The set holding `id` alone.
+    pub fn of(id: u8) -> TrackSet {
+        let mut set = TrackSet::EMPTY;
+        set.insert(id);
+        set
+    }
+
+    /// Adds `id`.
+    pub fn insert(&mut self, id: u8) {
+        if let Some(word) = self.0.get_mut(usize::from(id / 64)) {
+            *word |= 1 << (id % 64);
+        }
+    }
+
+    /// Whether `id` is in the set.
+    pub fn contains(&self, id: u8) -> bool {
+        self.0
+            .get(usize::from(id / 64))
+            .is_some_and(|word| word & (1 << (id % 64)) != 0)
+    }
+
+    /// Whether every track of `other` is in this set.
+    pub fn contains_all(&self, other: TrackSet) -> bool {
+        self.0
+            .iter()
+            .zip(other.0)
+            .all(|(mine, theirs)| theirs & !mine == 0)
+    }
+
+    /// Adds every track of `other`.
+    pub fn extend(&mut self, other: TrackSet) {
+        for (mine, theirs) in self.0.iter_mut().zip(other.0) {
+            *mine |= theirs;
+        }
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.iter().all(|word| *word == 0)
+    }
+
+    /// The ids in the set, in increasing order.
+    pub fn iter(&self) -> impl Iterator<Item = u8> + '_ {
+        (0..=u8::MAX).filter(|id| self.contains(*id))
+    }
+
+    /// How many tracks the set holds.
+    pub fn len(&self) -> usize {
+        self.0.iter().map(|word| word.count_ones() as usize).sum()
+    }
+}
+
+impl core::fmt::Debug for TrackSet {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_set().entries(self.iter()).finish()
+    }
+}
+
+/// What part an audio or video message plays for a player that starts at it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Role {
+    /// Decoder configuration: a sequence header (AVC/HEVC record, AAC AudioSpecificConfig,
+    /// an enhanced `SequenceStart`). Cached per track; every player gets the latest.
+    SequenceHeader,
+    /// Configuration that is not a sequence header but that a player joining later also needs:
+    /// an enhanced video `Metadata` packet (HDR `colorInfo`), an audio `MultichannelConfig`.
+    Configuration,
+    /// A video frame a player can start decoding from.
+    Keyframe,
+    /// Anything else: inter frames, audio frames, sequence ends, command frames, and payloads
+    /// that are empty or do not parse (forwarded unchanged, as the media module advises).
+    Other,
+}
+
+/// One audio or video message of a publisher, classified once for all players.
+#[derive(Clone, Debug)]
+pub struct Frame {
+    /// Audio or video.
+    pub kind: MediaKind,
+    /// The message timestamp, in milliseconds.
+    pub timestamp: u32,
+    /// The payload as the publisher sent it: an FLV audio or video tag body.
+    pub payload: Bytes,
+    /// The tracks the payload carries (track 0 for a single-track message).
+    pub tracks: TrackSet,
+    /// What the message is to a player starting at it.
+    pub role: Role,
+    /// The message as a player that takes the default track only is sent it: the payload
+    /// itself when it is a single-track message, track 0 rewritten as a single-track message
+    /// when it travels in multitrack form, `None` when the message carries no track 0.
+    pub default_track: Option<Bytes>,
+}
+
+impl Frame {
+    /// Reads `payload` once (FLV spec Annex E.4.2/E.4.3; Enhanced RTMP v2 `ExAudioTagHeader`,
+    /// `ExVideoTagHeader`, multitrack).
+    pub fn new(kind: MediaKind, timestamp: u32, payload: Bytes) -> Frame {
+        let (tracks, role, default_track) = match kind {
+            MediaKind::Video => classify_video(&payload),
+            MediaKind::Audio => classify_audio(&payload),
+        };
+        Frame {
+            kind,
+            timestamp,
+            default_track: default_track.unwrap_or_else(|| Some(payload.clone())),
+            payload,
+            tracks,
+            role,
+        }
+    }
+
+    /// Whether this is a video message.
+    pub fn is_video(&self) -> bool {
+        self.kind == MediaKind::Video
+    }
+
+    /// Payload bytes it holds (the default-track copy, made only for multitrack messages that
+    /// carry track 0, is not counted: it shares nothing with the payload but is at most as
+    /// large).
+    pub fn len(&self) -> usize {
+        self.payload.len()
+    }
+
+    /// Whether the payload is empty.
+    pub fn is_empty(&self) -> bool {
+        self.payload.is_empty()
+    }
+}
+
+/// `(tracks, role, default form)`: the default form is `None` for "the payload itself".
+type Classified = (TrackSet, Role, Option<Option<Bytes>>);
+
+fn classify_video(payload: &[u8]) -> Classified {
+    let Ok(info) = VideoInfo::parse(payload) else {
+        return (TrackSet::DEFAULT, Role::Other, None);
+    };
+    let role = if info.is_sequence_header() {
+        Role::SequenceHeader
+    } else if info.is_metadata() {
+        Role::Configuration
+    } else if info.is_keyframe() {
+        Role::Keyframe
+    } else {
+        Role::Other
+    };
+    let mut tracks = TrackSet::EMPTY;
+    for track in info.tracks() {
+        tracks.insert(track.track_id);
+    }
+    if tracks.is_empty() {
+        // A command frame: it belongs to the stream, shown as track 0.
+        tracks = TrackSet::DEFAULT;
+    }
+    if info.multitrack_type().is_none() {
+        return (tracks, role, None);
+    }
+    let default_track = info
+        .tracks()
+        .iter()
+        .find(|track| track.track_id == 0)
+        .and_then(|track| {
+            let body = track.body_in(payload);
+            let packet_type = track.packet_type?;
+            single_track_video(
+                info.frame_type,
+                track.codec,
+                packet_type,
+                track.composition_time,
+                body,
+            )
+        });
+    (tracks, role, Some(default_track))
+}
+
+/// Track 0 of a multitrack video message as a message of its own: the legacy FLV form for AVC
+/// (what players that predate Enhanced RTMP read), the single-track enhanced form otherwise.
+fn single_track_video(
+    frame_type: VideoFrameType,
+    codec: VideoCodec,
+    packet_type: VideoPacketType,
+    composition_time: i32,
+    body: &[u8],
+) -> Option<Bytes> {
+    let legacy_packet_type = match packet_type {
+        VideoPacketType::SequenceStart
+        | VideoPacketType::CodedFrames
+        | VideoPacketType::SequenceEnd => Some(packet_type),
+        // CodedFramesX is CodedFrames with a zero composition time left out.
+        VideoPacketType::CodedFramesX => Some(VideoPacketType::CodedFrames),
+        _ => None,
+    };
+    let rebuilt = match (codec, legacy_packet_type) {
+        (VideoCodec::Avc, Some(legacy)) => {
+            VideoInfo::legacy_avc(frame_type, legacy, composition_time, body).to_bytes()
+        }
+        _ => VideoInfo::enhanced(frame_type, codec, packet_type, composition_time, body).to_bytes(),
+    };
+    rebuilt.ok()
+}
+
+fn classify_audio(payload: &[u8]) -> Classified {
+    let Ok(info) = AudioInfo::parse(payload) else {
+        return (TrackSet::DEFAULT, Role::Other, None);
+    };
+    let role = if info.is_sequence_header() {
+        Role::SequenceHeader
+    } else if info.is_multichannel_config() {
+        Role::Configuration
+    } else {
+        Role::Other
+    };
+    let mut tracks = TrackSet::EMPTY;
+    for track in info.tracks() {
+        tracks.insert(track.track_id);
+    }
+    if info.multitrack_type().is_none() || tracks.is_empty() {
+        return (TrackSet::DEFAULT, role, None);
+    }
+    let default_track = info
+        .tracks()
+        .iter()
+        .find(|track| track.track_id == 0)
+        .and_then(|track| {
+            let body = track.body_in(payload);
+            let packet_type = track.packet_type?;
+            single_track_audio(track.codec, packet_type, body)
+        });
+    (tracks, role, Some(default_track))
+}
+
+/// Track 0 of a multitrack audio message as a message of its own: legacy AAC (`0xAF`) where it
+/// can be, the single-track enhanced form otherwise.
+fn single_track_audio(
+    codec: AudioCodec,
+    packet_type: AudioPacketType,
+    body: &[u8],
+) -> Option<Bytes> {
+    let legacy_aac = codec == AudioCodec::Aac
+        && matches!(
+            packet_type,
+            AudioPacketType::SequenceStart | AudioPacketType::CodedFrames
+        );
+    let rebuilt = if legacy_aac {
+        AudioInfo::legacy_aac(packet_type, body).to_bytes()
+    } else {
+        AudioInfo::enhanced(codec, packet_type, body).to_bytes()
+    };
+    rebuilt.ok()
+}
+
+/// One entry of a [`Batch`]: what a publisher's connection hands its players, in order.
+#[derive(Clone, Debug)]
+pub enum Item {
+    /// An audio or video message.
+    Media(Frame),
+    /// Stream metadata (`onMetaData`), cached for players that join later.
+    Metadata {
+        /// The message timestamp.
+        timestamp: u32,
+        /// The metadata object, shared by all players.
+        metadata: Arc<Value>,
+    },
+    /// Another data message (`onTextData`, `onCuePoint`...): forwarded, not cached.
+    Data {
+        /// The message timestamp.
+        timestamp: u32,
+        /// The message, shared by all players.
+        data: Arc<Data>,
+    },
+    /// A publisher started: players get NetStream.Play.PublishNotify and wait for keyframes.
+    Published,
+    /// The publisher left: players get NetStream.Play.UnpublishNotify.
+    Unpublished,
+}
+
+impl Item {
+    /// Payload bytes the item holds (media only; metadata and data are small and bounded by the
+    /// connection's message limits).
+    pub fn media_len(&self) -> usize {
+        match self {
+            Item::Media(frame) => frame.len(),
+            _ => 0,
+        }
+    }
+}
+
+/// Items a publisher's connection hands on together, shared by every player (one allocation
+/// per batch, none per player).
+pub type Batch = Arc<Vec<Item>>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::media::{AudioTrack, MultitrackType, VideoTrack};
+
+    fn bytes(data: &[u8]) -> Bytes {
+        Bytes::copy_from_slice(data)
+    }
+
+    #[test]
+    fn track_sets_hold_every_id() {
+        let mut set = TrackSet::EMPTY;
+        for id in [0u8, 63, 64, 200, 255] {
+            set.insert(id);
+        }
+        assert_eq!(set.iter().collect::<Vec<_>>(), [0, 63, 64, 200, 255]);
+        assert_eq!(set.len(), 5);
+        assert!(set.contains_all(TrackSet::of(200)));
+        assert!(!TrackSet::of(200).contains_all(set));
+        assert!(TrackSet::EMPTY.is_empty() && !set.is_empty());
+    }
+
+    #[test]
+    fn a_legacy_avc_keyframe_is_track_zero_in_its_own_form() {
+        let payload = bytes(&[0x17, 0x01, 0, 0, 0, 0x65, 0x88]);
+        let frame = Frame::new(MediaKind::Video, 40, payload.clone());
+        assert_eq!(frame.tracks, TrackSet::DEFAULT);
+        assert_eq!(frame.role, Role::Keyframe);
+        assert_eq!(frame.default_track, Some(payload));
+    }
+
+    #[test]
+    fn track_zero_of_a_multitrack_message_becomes_legacy_avc_and_aac() {
+        let video = VideoInfo::multitrack(
+            VideoFrameType::KeyFrame,
+            MultitrackType::OneTrack,
+            alloc::vec![VideoTrack::new(
+                0,
+                VideoCodec::Avc,
+                VideoPacketType::CodedFrames,
+                33,
+                &[0x65u8, 0x88][..]
+            )],
+        )
+        .to_bytes()
+        .unwrap();
+        let frame = Frame::new(MediaKind::Video, 0, video);
+        assert_eq!(frame.role, Role::Keyframe);
+        assert_eq!(
+            frame.default_track.as_deref(),
+            Some(&[0x17, 0x01, 0, 0, 33, 0x65, 0x88][..])
+        );
+
+        let audio = AudioInfo::multitrack(
+            MultitrackType::OneTrack,
+            alloc::vec![AudioTrack::new(
+                0,
+                AudioCodec::Aac,
+                AudioPacketType::SequenceStart,
+                &[0x12u8, 0x10][..]
+            )],
+        )
+        .to_bytes()
+        .unwrap();
+        let frame = Frame::new(MediaKind::Audio, 0, audio);
+        assert_eq!(frame.role, Role::SequenceHeader);
+        assert_eq!(
+            frame.default_track.as_deref(),
+            Some(&[0xAF, 0x00, 0x12, 0x10][..])
+        );
+    }
+
+    #[test]
+    fn other_tracks_have_no_default_form_and_hevc_stays_enhanced() {
+        let track_one = VideoInfo::multitrack(
+            VideoFrameType::InterFrame,
+            MultitrackType::OneTrack,
+            alloc::vec![VideoTrack::new(
+                1,
+                VideoCodec::Avc,
+                VideoPacketType::CodedFrames,
+                0,
+                &[1u8][..]
+            )],
+        )
+        .to_bytes()
+        .unwrap();
+        let frame = Frame::new(MediaKind::Video, 0, track_one);
+        assert_eq!(frame.tracks, TrackSet::of(1));
+        assert_eq!(frame.default_track, None);
+
+        let hevc = VideoInfo::multitrack(
+            VideoFrameType::KeyFrame,
+            MultitrackType::OneTrack,
+            alloc::vec![VideoTrack::new(
+                0,
+                VideoCodec::Hevc,
+                VideoPacketType::SequenceStart,
+                0,
+                &[1u8, 2][..]
+            )],
+        )
+        .to_bytes()
+        .unwrap();
+        let frame = Frame::new(MediaKind::Video, 0, hevc);
+        let single = frame.default_track.unwrap();
+        let info = VideoInfo::parse(&single).unwrap();
+        assert!(info.enhanced && info.multitrack_type().is_none() && info.is_sequence_header());
+        assert_eq!(info.codec(), Some(VideoCodec::Hevc));
+    }
+
+    #[test]
+    fn empty_and_garbage_payloads_pass_through_as_track_zero() {
+        for payload in [&[][..], &[0xFF, 0xFF][..]] {
+            let frame = Frame::new(MediaKind::Video, 0, bytes(payload));
+            assert_eq!(frame.role, Role::Other);
+            assert_eq!(frame.tracks, TrackSet::DEFAULT);
+            assert_eq!(frame.default_track.as_deref(), Some(payload));
+        }
+    }
+}

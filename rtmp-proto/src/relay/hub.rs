@@ -1,0 +1,393 @@
+//! The hub: every live stream by key, its publisher, its players and its join cache, and the
+//! fan-out channel the driver hands batches through.
+
+use alloc::boxed::Box;
+use alloc::collections::{BTreeMap, VecDeque};
+use alloc::rc::{Rc, Weak};
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::cell::RefCell;
+use core::fmt;
+use core::time::Duration;
+
+use super::cache::{CacheLimits, JoinCache};
+use super::frame::{Batch, Item};
+
+/// The name of a live stream: the application (`app` of the connect, without a query string)
+/// and the stream name (of the publish or play, without a query string). Two apps are two
+/// namespaces: `live/cam` and `other/cam` are different streams. Shown as `app/name`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct StreamKey {
+    /// The application.
+    pub app: String,
+    /// The stream name.
+    pub name: String,
+}
+
+impl StreamKey {
+    /// The key of stream `name` in `app`; each loses its query string, if any.
+    pub fn new(app: &str, name: &str) -> StreamKey {
+        StreamKey {
+            app: String::from(split_query(app).0),
+            name: String::from(split_query(name).0),
+        }
+    }
+}
+
+impl fmt::Display for StreamKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.app, self.name)
+    }
+}
+
+/// `name?query` as `(name, Some(query))`; the query often carries tokens for the application.
+pub fn split_query(name: &str) -> (&str, Option<&str>) {
+    match name.split_once('?') {
+        Some((name, query)) => (name, Some(query)),
+        None => (name, None),
+    }
+}
+
+/// Which tracks of a multitrack stream (Enhanced RTMP v2, "Multitrack Streaming") a player gets.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum MultitrackPolicy {
+    /// Every track to the players whose connect announced Enhanced RTMP (`capsEx` with the
+    /// Multitrack bit, a `fourCcList` or a `videoFourCcInfoMap`); the default track alone, as a
+    /// single-track stream, to the others, so that players which predate multitrack never
+    /// see a packet they cannot read. The default.
+    #[default]
+    Capable,
+    /// Every track to every player. FFmpeg (9 included) reads multitrack FLV but announces
+    /// nothing when it plays; an operator who knows the players may choose this.
+    All,
+}
+
+/// How the hub treats its streams and players. Every limit is finite by default.
+#[derive(Clone, Debug)]
+pub struct HubConfig {
+    /// Most payload bytes of a stream's cached GOPs (all its video tracks, and the audio
+    /// between); past it the oldest frames go, and a track whose keyframe goes has no GOP
+    /// cached until its next one (players joining meanwhile wait for it). Default 16 MiB: the
+    /// GOP of a 4K stream at 20 Mbit/s with a 4 s keyframe interval... twice over.
+    pub max_gop_bytes: usize,
+    /// Most payload bytes of a stream's cached configuration messages (sequence headers,
+    /// video metadata, multichannel configurations); the oldest go past it. Default 1 MiB: real
+    /// ones are a few hundred bytes each.
+    pub max_configuration_bytes: usize,
+    /// A player whose outbound queue stays above its high-water mark this long, in the
+    /// caller's time, is disconnected. Default 10 s.
+    pub max_behind: Duration,
+    /// A publisher's batch is handed on once its payloads reach this many bytes, whatever the
+    /// driver's pacing. Default 1 MiB.
+    pub max_batch_bytes: usize,
+    /// Which tracks players get.
+    pub multitrack: MultitrackPolicy,
+}
+
+impl Default for HubConfig {
+    fn default() -> Self {
+        HubConfig {
+            max_gop_bytes: 16 * 1024 * 1024,
+            max_configuration_bytes: 1024 * 1024,
+            max_behind: Duration::from_secs(10),
+            max_batch_bytes: 1024 * 1024,
+            multitrack: MultitrackPolicy::Capable,
+        }
+    }
+}
+
+impl HubConfig {
+    pub(crate) fn cache_limits(&self) -> CacheLimits {
+        CacheLimits {
+            max_gop_bytes: self.max_gop_bytes,
+            max_configuration_bytes: self.max_configuration_bytes,
+        }
+    }
+}
+
+/// How batches reach a stream's players: the driver's channel (a tokio broadcast, std
+/// channels, [`LocalFanout`] in one thread). The hub calls it with its state locked, so a
+/// player that subscribes gets each item exactly once: in its join snapshot or in a batch.
+pub trait Fanout {
+    /// What a player receives batches through.
+    type Receiver;
+    /// A new receiver, which gets the batches sent from now on.
+    fn subscribe(&mut self) -> Self::Receiver;
+    /// Hands `batch` to every receiver. Must not block: a receiver that cannot take it is
+    /// marked as lagging (it then skips to the next keyframe), not waited for.
+    fn send(&mut self, batch: Batch);
+}
+
+/// The hub behind whatever lock the driver shares it with: a `Mutex` across threads (the
+/// `std` feature implements this for `Arc<std::sync::Mutex<Hub<F>>>`), an `Rc<RefCell<..>>`
+/// in one thread.
+pub trait SharedHub: Clone {
+    /// The fan-out channel of the hub's streams.
+    type Fanout: Fanout;
+    /// Runs `f` with the hub locked. `f` never calls back into the lock.
+    fn with<R>(&self, f: impl FnOnce(&mut Hub<Self::Fanout>) -> R) -> R;
+}
+
+impl<F: Fanout> SharedHub for Rc<RefCell<Hub<F>>> {
+    type Fanout = F;
+
+    fn with<R>(&self, f: impl FnOnce(&mut Hub<F>) -> R) -> R {
+        f(&mut self.borrow_mut())
+    }
+}
+
+#[cfg(feature = "std")]
+impl<F: Fanout> SharedHub for Arc<std::sync::Mutex<Hub<F>>> {
+    type Fanout = F;
+
+    fn with<R>(&self, f: impl FnOnce(&mut Hub<F>) -> R) -> R {
+        // Every change under the lock leaves the hub consistent, so a panic that poisoned it
+        // elsewhere does not matter here.
+        let mut hub = self.lock().unwrap_or_else(|poison| poison.into_inner());
+        f(&mut hub)
+    }
+}
+
+/// Names the publisher that claimed a stream, so that a late call of one that left cannot
+/// release the stream of the next.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct PublisherId(u64);
+
+struct Entry<F> {
+    publisher: Option<PublisherId>,
+    cache: JoinCache,
+    fanout: F,
+    players: usize,
+}
+
+/// What the hub says of one stream (see [`Hub::streams`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StreamSummary {
+    /// The stream.
+    pub key: StreamKey,
+    /// Whether it has a publisher.
+    pub published: bool,
+    /// How many players play it (or wait for its publisher).
+    pub players: usize,
+    /// Payload bytes its join cache holds.
+    pub cached_bytes: usize,
+}
+
+/// Every live stream: who publishes it, who plays it, what a player joining it is sent first.
+///
+/// The hub decides; it does no I/O. [`RelayConnection`](super::RelayConnection)s call it as
+/// their peers publish and play, with the hub locked through [`SharedHub`]; batches reach the
+/// players through the driver's [`Fanout`].
+pub struct Hub<F> {
+    config: HubConfig,
+    streams: BTreeMap<StreamKey, Entry<F>>,
+    new_fanout: Box<dyn Fn() -> F + Send + Sync>,
+    next_publisher: u64,
+}
+
+impl<F> fmt::Debug for Hub<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Hub")
+            .field("config", &self.config)
+            .field("streams", &self.streams.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl<F: Fanout> Hub<F> {
+    /// A hub with no streams; `new_fanout` makes each stream's fan-out channel.
+    pub fn new(config: HubConfig, new_fanout: impl Fn() -> F + Send + Sync + 'static) -> Self {
+        Hub {
+            config,
+            streams: BTreeMap::new(),
+            new_fanout: Box::new(new_fanout),
+            next_publisher: 1,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &HubConfig {
+        &self.config
+    }
+
+    /// How many streams have a publisher or players.
+    pub fn stream_count(&self) -> usize {
+        self.streams.len()
+    }
+
+    /// Each stream with a publisher or players, in key order.
+    pub fn streams(&self) -> impl Iterator<Item = StreamSummary> + '_ {
+        self.streams.iter().map(|(key, entry)| StreamSummary {
+            key: key.clone(),
+            published: entry.publisher.is_some(),
+            players: entry.players,
+            cached_bytes: entry.cache.bytes(),
+        })
+    }
+
+    /// The stream shown as `app/name`, if it has a publisher or players.
+    pub fn find(&self, shown: &str) -> Option<StreamSummary> {
+        self.streams().find(|summary| {
+            let StreamKey { app, name } = &summary.key;
+            shown.len() == app.len() + 1 + name.len()
+                && shown.starts_with(app.as_str())
+                && shown.ends_with(name.as_str())
+                && shown.as_bytes().get(app.len()) == Some(&b'/')
+        })
+    }
+
+    fn entry(&mut self, key: &StreamKey) -> &mut Entry<F> {
+        let new_fanout = &self.new_fanout;
+        self.streams.entry(key.clone()).or_insert_with(|| Entry {
+            publisher: None,
+            cache: JoinCache::default(),
+            fanout: new_fanout(),
+            players: 0,
+        })
+    }
+
+    /// Claims `key` for a new publisher, unless it has one; its players are told.
+    pub(crate) fn claim(&mut self, key: &StreamKey) -> Option<PublisherId> {
+        let id = PublisherId(self.next_publisher);
+        let entry = self.entry(key);
+        if entry.publisher.is_some() {
+            return None;
+        }
+        entry.publisher = Some(id);
+        entry.cache = JoinCache::default();
+        entry.fanout.send(Arc::new(alloc::vec![Item::Published]));
+        self.next_publisher += 1;
+        Some(id)
+    }
+
+    /// Hands `batch` of the publisher `id` on to the players of `key`, and to its cache.
+    pub(crate) fn hand_on(&mut self, key: &StreamKey, id: PublisherId, batch: Batch) {
+        let limits = self.config.cache_limits();
+        let Some(entry) = self.streams.get_mut(key) else {
+            return;
+        };
+        if entry.publisher != Some(id) {
+            return;
+        }
+        for item in batch.iter() {
+            entry.cache.remember(item, limits);
+        }
+        entry.fanout.send(batch);
+    }
+
+    /// The publisher `id` of `key` left: its players are told, its cache forgotten.
+    pub(crate) fn release(&mut self, key: &StreamKey, id: PublisherId) {
+        let Some(entry) = self.streams.get_mut(key) else {
+            return;
+        };
+        if entry.publisher != Some(id) {
+            return;
+        }
+        entry.publisher = None;
+        entry.cache = JoinCache::default();
+        entry.fanout.send(Arc::new(alloc::vec![Item::Unpublished]));
+        self.forget_if_unused(key);
+    }
+
+    /// A player joins `key`: its receiver, what it is sent first, and whether the stream is
+    /// published now.
+    pub(crate) fn join(&mut self, key: &StreamKey) -> (F::Receiver, Vec<Item>, bool) {
+        let entry = self.entry(key);
+        entry.players += 1;
+        (
+            entry.fanout.subscribe(),
+            entry.cache.snapshot(),
+            entry.publisher.is_some(),
+        )
+    }
+
+    /// A player of `key` left (its receiver is dropped by the caller).
+    pub(crate) fn leave(&mut self, key: &StreamKey) {
+        if let Some(entry) = self.streams.get_mut(key) {
+            entry.players = entry.players.saturating_sub(1);
+        }
+        self.forget_if_unused(key);
+    }
+
+    fn forget_if_unused(&mut self, key: &StreamKey) {
+        if self
+            .streams
+            .get(key)
+            .is_some_and(|entry| entry.publisher.is_none() && entry.players == 0)
+        {
+            self.streams.remove(key);
+        }
+    }
+}
+
+/// A [`Fanout`] for drivers that run every connection on one thread (a test harness, an event
+/// loop): each player's receiver is a queue of at most `capacity` batches, drained by the
+/// driver when it serves that player. A player whose queue is full misses the batch and is
+/// marked as lagging.
+#[derive(Debug)]
+pub struct LocalFanout {
+    capacity: usize,
+    receivers: Vec<Weak<RefCell<LocalQueue>>>,
+}
+
+/// A player's side of a [`LocalFanout`].
+#[derive(Debug, Default)]
+pub struct LocalQueue {
+    batches: VecDeque<Batch>,
+    lagged: bool,
+}
+
+impl LocalQueue {
+    /// The next batch, if any.
+    pub fn pop(&mut self) -> Option<Batch> {
+        self.batches.pop_front()
+    }
+
+    /// Whether batches were missed since the last call (and clears it).
+    pub fn take_lagged(&mut self) -> bool {
+        core::mem::take(&mut self.lagged)
+    }
+
+    /// Whether a batch is waiting.
+    pub fn is_empty(&self) -> bool {
+        self.batches.is_empty()
+    }
+}
+
+impl LocalFanout {
+    /// A fan-out whose players may each hold `capacity` batches (at least one).
+    pub fn new(capacity: usize) -> Self {
+        LocalFanout {
+            capacity: capacity.max(1),
+            receivers: Vec::new(),
+        }
+    }
+}
+
+impl Fanout for LocalFanout {
+    type Receiver = Rc<RefCell<LocalQueue>>;
+
+    fn subscribe(&mut self) -> Self::Receiver {
+        let queue = Rc::new(RefCell::new(LocalQueue::default()));
+        self.receivers.push(Rc::downgrade(&queue));
+        queue
+    }
+
+    fn send(&mut self, batch: Batch) {
+        let capacity = self.capacity;
+        self.receivers.retain(|receiver| {
+            let Some(queue) = receiver.upgrade() else {
+                return false;
+            };
+            let mut queue = queue.borrow_mut();
+            if queue.batches.len() < capacity {
+                queue.batches.push_back(batch.clone());
+            } else {
+                queue.lagged = true;
+            }
+            true
+        });
+    }
+}

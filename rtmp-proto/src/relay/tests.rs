@@ -1,0 +1,616 @@
+//! The hub driven by real client and server connections in memory, on one virtual clock: every
+//! test sees the exact events each client gets, with no sleeps.
+
+use alloc::rc::Rc;
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::cell::RefCell;
+use core::time::Duration;
+
+use bytes::Bytes;
+
+use super::*;
+use crate::amf::Value;
+use crate::media::{
+    AudioCodec, AudioInfo, AudioPacketType, AudioTrack, MultitrackType, VideoCodec, VideoFrameType,
+    VideoInfo, VideoPacketType, VideoTrack,
+};
+use crate::session::client::{ClientConnectionConfig, ClientEvent, PublishType};
+use crate::session::pair::{LocalHub, Pair, ServerApp, DEFAULT_STEP_LIMIT};
+use crate::session::server::ServerConnectionConfig;
+use crate::session::Instant;
+
+/// Several client/server pairs whose server connections share one hub and one clock.
+struct Mesh {
+    hub: LocalHub,
+    pairs: Vec<Pair>,
+    now: Instant,
+}
+
+impl Mesh {
+    fn new(config: HubConfig) -> Self {
+        Mesh {
+            hub: Rc::new(RefCell::new(Hub::new(config, || LocalFanout::new(64)))),
+            pairs: Vec::new(),
+            now: Instant::from_millis(0),
+        }
+    }
+
+    /// A connected client of `app` (a publisher's connect, or a player's that announces
+    /// multitrack if `multitrack`); its index.
+    fn join(&mut self, app: &str, publisher: bool, multitrack: bool) -> usize {
+        let tc_url = alloc::format!("rtmp://localhost/{app}");
+        let mut client = if publisher {
+            ClientConnectionConfig::publisher(app, tc_url)
+        } else {
+            ClientConnectionConfig::player(app, tc_url)
+        };
+        if multitrack {
+            client.connect.caps_ex = Some(2);
+        }
+        self.join_with(client, ServerConnectionConfig::default())
+    }
+
+    fn join_with(
+        &mut self,
+        client: ClientConnectionConfig,
+        server: ServerConnectionConfig,
+    ) -> usize {
+        let mut pair = Pair::with_configs(client, server);
+        pair.app = ServerApp::manual();
+        pair.relay = Some(RelayConnection::new(self.hub.clone()));
+        pair.now = self.now;
+        self.pairs.push(pair);
+        let index = self.pairs.len() - 1;
+        self.pairs[index].client.connect().expect("connect");
+        self.drive();
+        index
+    }
+
+    fn publish(&mut self, client: usize, name: &str) -> u32 {
+        let stream = self.pairs[client].publish(name, PublishType::Live);
+        self.drive();
+        stream
+    }
+
+    fn play(&mut self, client: usize, name: &str) -> u32 {
+        let stream = self.pairs[client].play(name);
+        self.drive();
+        stream
+    }
+
+    fn video(&mut self, client: usize, stream: u32, timestamp: u32, payload: Bytes) {
+        let _ = self.pairs[client]
+            .client
+            .send_video(stream, timestamp, payload)
+            .expect("send video");
+    }
+
+    fn audio(&mut self, client: usize, stream: u32, timestamp: u32, payload: Bytes) {
+        let _ = self.pairs[client]
+            .client
+            .send_audio(stream, timestamp, payload)
+            .expect("send audio");
+    }
+
+    /// Steps every pair until all are quiet, moving the clock only for bytes in flight.
+    fn drive(&mut self) {
+        self.run(None);
+    }
+
+    /// Moves the clock `duration` ahead, stopping at every deadline and arrival.
+    fn advance(&mut self, duration: Duration) {
+        let until = self.now + duration;
+        self.run(Some(until));
+    }
+
+    fn run(&mut self, until: Option<Instant>) {
+        for _ in 0..DEFAULT_STEP_LIMIT {
+            let mut busy = false;
+            for pair in &mut self.pairs {
+                pair.now = self.now;
+                busy |= pair.step();
+            }
+            if busy {
+                continue;
+            }
+            let arrival = self.pairs.iter().filter_map(Pair::next_arrival).min();
+            let target = match until {
+                Some(until) => Some(arrival.map_or(until, |arrival| arrival.min(until))),
+                None => arrival,
+            };
+            let Some(target) = target else {
+                return;
+            };
+            let deadline = self.pairs.iter().filter_map(Pair::next_deadline).min();
+            let next = deadline.map_or(target, |deadline| deadline.min(target));
+            if next <= self.now {
+                return;
+            }
+            self.now = next;
+        }
+        panic!("the mesh is still busy after {DEFAULT_STEP_LIMIT} steps");
+    }
+
+    /// The media (kind, timestamp, payload) and statuses client `index` got since last asked.
+    fn received(&mut self, index: usize) -> Vec<Got> {
+        self.pairs[index]
+            .client_events()
+            .into_iter()
+            .filter_map(|event| match event {
+                ClientEvent::Video {
+                    timestamp, payload, ..
+                } => Some(Got::Video(timestamp, payload)),
+                ClientEvent::Audio {
+                    timestamp, payload, ..
+                } => Some(Got::Audio(timestamp, payload)),
+                ClientEvent::Metadata { .. } => Some(Got::Metadata),
+                ClientEvent::Status { status, .. } => Some(Got::Status(status.code)),
+                ClientEvent::Closed(_) => Some(Got::Closed),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn relay_events(&mut self, index: usize) -> Vec<RelayEvent> {
+        let relay = self.pairs[index]
+            .relay
+            .as_mut()
+            .expect("a relay connection");
+        core::iter::from_fn(|| relay.poll_event()).collect()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum Got {
+    Video(u32, Bytes),
+    Audio(u32, Bytes),
+    Metadata,
+    Status(String),
+    Closed,
+}
+
+fn status(code: &str) -> Got {
+    Got::Status(String::from(code))
+}
+
+// ---- payloads ----
+
+fn legacy_video(key: bool, fill: u8) -> Bytes {
+    Bytes::from(vec![if key { 0x17 } else { 0x27 }, 1, 0, 0, 0, fill, fill])
+}
+
+fn legacy_video_header(fill: u8) -> Bytes {
+    Bytes::from(vec![0x17, 0, 0, 0, 0, 1, fill])
+}
+
+fn legacy_audio(fill: u8) -> Bytes {
+    Bytes::from(vec![0xAF, 1, fill])
+}
+
+fn legacy_audio_header() -> Bytes {
+    Bytes::from_static(&[0xAF, 0, 0x12, 0x10])
+}
+
+/// Video of `track` in Multitrack OneTrack form, as FFmpeg 8+ sends tracks other than 0.
+fn track_video(track: u8, packet_type: VideoPacketType, key: bool, fill: u8) -> Bytes {
+    let frame_type = if key {
+        VideoFrameType::KeyFrame
+    } else {
+        VideoFrameType::InterFrame
+    };
+    VideoInfo::multitrack(
+        frame_type,
+        MultitrackType::OneTrack,
+        vec![VideoTrack::new(
+            track,
+            VideoCodec::Avc,
+            packet_type,
+            0,
+            &[fill, fill][..],
+        )],
+    )
+    .to_bytes()
+    .expect("a multitrack video payload")
+}
+
+fn track_audio(track: u8, packet_type: AudioPacketType, fill: u8) -> Bytes {
+    AudioInfo::multitrack(
+        MultitrackType::OneTrack,
+        vec![AudioTrack::new(
+            track,
+            AudioCodec::Aac,
+            packet_type,
+            &[fill][..],
+        )],
+    )
+    .to_bytes()
+    .expect("a multitrack audio payload")
+}
+
+fn media_only(got: Vec<Got>) -> Vec<Got> {
+    got.into_iter()
+        .filter(|got| matches!(got, Got::Video(..) | Got::Audio(..)))
+        .collect()
+}
+
+// ---- tests ----
+
+#[test]
+fn a_player_gets_what_a_publisher_of_the_same_key_sends_and_the_query_is_not_part_of_it() {
+    let mut mesh = Mesh::new(HubConfig::default());
+    let player = mesh.join("live", false, false);
+    mesh.play(player, "cam");
+    let publisher = mesh.join("live?app-token=1", true, false);
+    let stream = mesh.publish(publisher, "cam?key=secret");
+    assert_eq!(
+        mesh.relay_events(publisher)[1..],
+        [RelayEvent::Publishing {
+            key: StreamKey::new("live", "cam"),
+            query: Some(String::from("key=secret")),
+        }]
+    );
+    let _ = mesh.received(player);
+    mesh.video(publisher, stream, 0, legacy_video_header(1));
+    mesh.video(publisher, stream, 0, legacy_video(true, 2));
+    mesh.audio(publisher, stream, 10, legacy_audio(3));
+    mesh.drive();
+    assert_eq!(
+        mesh.received(player),
+        [
+            Got::Video(0, legacy_video_header(1)),
+            Got::Video(0, legacy_video(true, 2)),
+            Got::Audio(10, legacy_audio(3)),
+        ]
+    );
+    assert_eq!(
+        mesh.hub.borrow().find("live/cam").map(|s| s.players),
+        Some(1)
+    );
+}
+
+#[test]
+fn apps_are_separate_namespaces() {
+    let mut mesh = Mesh::new(HubConfig::default());
+    let other = mesh.join("other", false, false);
+    mesh.play(other, "cam");
+    let publisher = mesh.join("live", true, false);
+    let stream = mesh.publish(publisher, "cam");
+    let _ = mesh.received(other);
+    mesh.video(publisher, stream, 0, legacy_video(true, 1));
+    mesh.drive();
+    assert_eq!(mesh.received(other), []);
+    assert_eq!(mesh.hub.borrow().stream_count(), 2);
+    assert!(mesh
+        .hub
+        .borrow()
+        .find("live/cam")
+        .is_some_and(|s| s.published));
+    assert!(mesh
+        .hub
+        .borrow()
+        .find("other/cam")
+        .is_some_and(|s| !s.published));
+}
+
+#[test]
+fn a_second_publisher_is_refused_until_the_first_leaves_and_players_hear_of_both() {
+    let mut mesh = Mesh::new(HubConfig::default());
+    let player = mesh.join("live", false, false);
+    mesh.play(player, "cam");
+    let first = mesh.join("live", true, false);
+    let first_stream = mesh.publish(first, "cam");
+    let second = mesh.join("live", true, false);
+    mesh.publish(second, "cam");
+    let statuses: Vec<Got> = mesh
+        .received(second)
+        .into_iter()
+        .filter(|got| matches!(got, Got::Status(_)))
+        .collect();
+    assert_eq!(statuses, [status("NetStream.Publish.BadName")]);
+
+    mesh.video(first, first_stream, 0, legacy_video(true, 1));
+    mesh.pairs[first]
+        .client
+        .close_stream(first_stream)
+        .expect("closeStream");
+    mesh.drive();
+    assert_eq!(
+        mesh.received(player),
+        [
+            status("NetStream.Play.Reset"),
+            status("NetStream.Play.Start"),
+            status("NetStream.Play.PublishNotify"),
+            Got::Video(0, legacy_video(true, 1)),
+            status("NetStream.Play.UnpublishNotify"),
+        ]
+    );
+
+    // Republished after the drop: the player is told, and its video starts on a keyframe.
+    let again = mesh.join("live", true, false);
+    let stream = mesh.publish(again, "cam");
+    mesh.video(again, stream, 100, legacy_video(false, 2));
+    mesh.video(again, stream, 140, legacy_video(true, 3));
+    mesh.drive();
+    assert_eq!(
+        mesh.received(player),
+        [
+            status("NetStream.Play.PublishNotify"),
+            Got::Video(140, legacy_video(true, 3)),
+        ]
+    );
+    assert!(mesh
+        .hub
+        .borrow()
+        .find("live/cam")
+        .is_some_and(|s| s.published));
+}
+
+/// Two video tracks and two audio tracks, as FFmpeg 8+ sends them: track 0 in the legacy form,
+/// track 1 as Multitrack OneTrack packets. Track 1's keyframes fall between track 0's.
+fn publish_multitrack(mesh: &mut Mesh, publisher: usize, stream: u32) {
+    mesh.video(publisher, stream, 0, legacy_video_header(1));
+    mesh.video(
+        publisher,
+        stream,
+        0,
+        track_video(1, VideoPacketType::SequenceStart, true, 2),
+    );
+    mesh.audio(publisher, stream, 0, legacy_audio_header());
+    mesh.audio(
+        publisher,
+        stream,
+        0,
+        track_audio(1, AudioPacketType::SequenceStart, 3),
+    );
+    for (time, fill) in [(0u32, 10u8), (40, 11), (80, 12), (120, 13)] {
+        mesh.video(publisher, stream, time, legacy_video(time % 80 == 0, fill));
+        mesh.video(
+            publisher,
+            stream,
+            time,
+            track_video(1, VideoPacketType::CodedFrames, time == 40, fill + 100),
+        );
+        mesh.audio(publisher, stream, time, legacy_audio(fill));
+        mesh.audio(
+            publisher,
+            stream,
+            time,
+            track_audio(1, AudioPacketType::CodedFrames, fill + 100),
+        );
+    }
+    mesh.drive();
+}
+
+#[test]
+fn a_late_multitrack_player_starts_every_track_on_its_own_keyframe() {
+    let mut mesh = Mesh::new(HubConfig::default());
+    let publisher = mesh.join("live", true, false);
+    let stream = mesh.publish(publisher, "multi");
+    publish_multitrack(&mut mesh, publisher, stream);
+    let player = mesh.join("live", false, true);
+    mesh.play(player, "multi");
+    let got = media_only(mesh.received(player));
+    let expected = [
+        // Every track's configuration first.
+        Got::Video(0, legacy_video_header(1)),
+        Got::Video(0, track_video(1, VideoPacketType::SequenceStart, true, 2)),
+        Got::Audio(0, legacy_audio_header()),
+        Got::Audio(0, track_audio(1, AudioPacketType::SequenceStart, 3)),
+        // Track 0's current GOP starts at 80; track 1's at 40, so the cache keeps from 40,
+        // and track 0 starts at its keyframe of 80.
+        Got::Video(40, track_video(1, VideoPacketType::CodedFrames, true, 111)),
+        Got::Audio(40, legacy_audio(11)),
+        Got::Audio(40, track_audio(1, AudioPacketType::CodedFrames, 111)),
+        Got::Video(80, legacy_video(true, 12)),
+        Got::Video(80, track_video(1, VideoPacketType::CodedFrames, false, 112)),
+        Got::Audio(80, legacy_audio(12)),
+        Got::Audio(80, track_audio(1, AudioPacketType::CodedFrames, 112)),
+        Got::Video(120, legacy_video(false, 13)),
+        Got::Video(
+            120,
+            track_video(1, VideoPacketType::CodedFrames, false, 113),
+        ),
+        Got::Audio(120, legacy_audio(13)),
+        Got::Audio(120, track_audio(1, AudioPacketType::CodedFrames, 113)),
+    ];
+    assert_eq!(got, expected);
+}
+
+#[test]
+fn a_legacy_player_gets_the_default_track_alone_in_the_legacy_form() {
+    let mut mesh = Mesh::new(HubConfig::default());
+    let live = mesh.join("live", false, false);
+    mesh.play(live, "multi");
+    let publisher = mesh.join("live", true, false);
+    let stream = mesh.publish(publisher, "multi");
+    publish_multitrack(&mut mesh, publisher, stream);
+    // Track 0 in multitrack form too: rewritten to legacy AVC for this player.
+    let wrapped = track_video(0, VideoPacketType::CodedFrames, false, 14);
+    mesh.video(publisher, stream, 160, wrapped);
+    mesh.drive();
+    let late = mesh.join("live", false, false);
+    mesh.play(late, "multi");
+
+    let mut expected = vec![
+        Got::Video(0, legacy_video_header(1)),
+        Got::Audio(0, legacy_audio_header()),
+    ];
+    for (time, fill) in [(0u32, 10u8), (40, 11), (80, 12), (120, 13)] {
+        expected.push(Got::Video(time, legacy_video(time % 80 == 0, fill)));
+        expected.push(Got::Audio(time, legacy_audio(fill)));
+    }
+    expected.push(Got::Video(
+        160,
+        Bytes::from_static(&[0x27, 1, 0, 0, 0, 14, 14]),
+    ));
+    assert_eq!(media_only(mesh.received(live)), expected);
+
+    // The late one: the headers, then track 0 from its keyframe at 80.
+    let late_expected = [
+        Got::Video(0, legacy_video_header(1)),
+        Got::Audio(0, legacy_audio_header()),
+        Got::Audio(40, legacy_audio(11)),
+        Got::Video(80, legacy_video(true, 12)),
+        Got::Audio(80, legacy_audio(12)),
+        Got::Video(120, legacy_video(false, 13)),
+        Got::Audio(120, legacy_audio(13)),
+        Got::Video(160, Bytes::from_static(&[0x27, 1, 0, 0, 0, 14, 14])),
+    ];
+    assert_eq!(media_only(mesh.received(late)), late_expected);
+}
+
+#[test]
+fn with_the_all_policy_every_player_gets_every_track() {
+    let config = HubConfig {
+        multitrack: MultitrackPolicy::All,
+        ..HubConfig::default()
+    };
+    let mut mesh = Mesh::new(config);
+    let player = mesh.join("live", false, false);
+    mesh.play(player, "multi");
+    let publisher = mesh.join("live", true, false);
+    let stream = mesh.publish(publisher, "multi");
+    publish_multitrack(&mut mesh, publisher, stream);
+    let got = media_only(mesh.received(player));
+    // 4 configurations, 4 instants of 4 messages; track 1's video before its keyframe at 40
+    // is skipped.
+    assert_eq!(got.len(), 4 + 16 - 1);
+    assert!(got.contains(&Got::Audio(
+        120,
+        track_audio(1, AudioPacketType::CodedFrames, 113)
+    )));
+    assert!(!got.contains(&Got::Video(
+        0,
+        track_video(1, VideoPacketType::CodedFrames, false, 110)
+    )));
+}
+
+#[test]
+fn a_gop_over_the_budget_is_not_cached_and_a_joiner_waits_for_the_next_keyframe() {
+    let config = HubConfig {
+        max_gop_bytes: 20,
+        ..HubConfig::default()
+    };
+    let mut mesh = Mesh::new(config);
+    let publisher = mesh.join("live", true, false);
+    let stream = mesh.publish(publisher, "cam");
+    mesh.video(publisher, stream, 0, legacy_video_header(1));
+    mesh.video(publisher, stream, 0, legacy_video(true, 2));
+    for time in [40, 80, 120, 160] {
+        mesh.video(publisher, stream, time, legacy_video(false, 3));
+    }
+    mesh.drive();
+    let player = mesh.join("live", false, false);
+    mesh.play(player, "cam");
+    assert_eq!(
+        media_only(mesh.received(player)),
+        [Got::Video(0, legacy_video_header(1))]
+    );
+    mesh.video(publisher, stream, 200, legacy_video(false, 4));
+    mesh.video(publisher, stream, 240, legacy_video(true, 5));
+    mesh.drive();
+    assert_eq!(
+        media_only(mesh.received(player)),
+        [Got::Video(240, legacy_video(true, 5))]
+    );
+}
+
+#[test]
+fn a_player_that_stays_behind_is_disconnected_in_the_callers_time_and_nobody_else_is() {
+    let config = HubConfig {
+        max_behind: Duration::from_secs(2),
+        ..HubConfig::default()
+    };
+    let mut mesh = Mesh::new(config);
+    let mut server = ServerConnectionConfig::default();
+    server.session.outbound_high_water = 4_000;
+    server.session.outbound_low_water = 1_000;
+    let slow = mesh.join_with(
+        ClientConnectionConfig::player("live", "rtmp://localhost/live"),
+        server,
+    );
+    mesh.play(slow, "cam");
+    let fast = mesh.join("live", false, false);
+    mesh.play(fast, "cam");
+    // The slow player stops reading.
+    mesh.pairs[slow].set_write_limit(crate::session::pair::Side::Server, Some(0));
+    let publisher = mesh.join("live", true, false);
+    let stream = mesh.publish(publisher, "cam");
+    let mut frame = vec![0x55; 1000];
+    frame[..5].copy_from_slice(&[0x17, 1, 0, 0, 0]);
+    let frame = Bytes::from(frame);
+    let mut closed_at = None;
+    for step in 0..200u32 {
+        mesh.video(publisher, stream, step * 40, frame.clone());
+        mesh.advance(Duration::from_millis(40));
+        if mesh.pairs[slow].server.is_closed() {
+            closed_at = Some(mesh.now);
+            break;
+        }
+    }
+    let closed_at = closed_at.expect("the slow player is disconnected");
+    assert!(
+        (2_000..=3_000).contains(&closed_at.as_millis()),
+        "closed at {closed_at:?}"
+    );
+    assert!(!mesh.pairs[fast].server.is_closed());
+    assert!(!mesh.pairs[publisher].server.is_closed());
+    let fast_got = media_only(mesh.received(fast));
+    assert!(
+        fast_got.len() >= 50,
+        "the fast player got {} frames",
+        fast_got.len()
+    );
+}
+
+#[test]
+fn a_player_that_lags_the_fan_out_skips_to_the_next_keyframe() {
+    let mut mesh = Mesh::new(HubConfig::default());
+    mesh.hub = Rc::new(RefCell::new(Hub::new(HubConfig::default(), || {
+        LocalFanout::new(2)
+    })));
+    let player = mesh.join("live", false, false);
+    mesh.play(player, "cam");
+    let publisher = mesh.join("live", true, false);
+    let stream = mesh.publish(publisher, "cam");
+    let _ = mesh.received(player);
+    // Three batches before the player's side runs: the third does not fit its queue.
+    for (time, key) in [(0, true), (40, false), (80, false)] {
+        mesh.video(publisher, stream, time, legacy_video(key, time as u8));
+        mesh.pairs[publisher].step();
+    }
+    mesh.drive();
+    mesh.video(publisher, stream, 120, legacy_video(false, 120));
+    mesh.video(publisher, stream, 160, legacy_video(true, 160));
+    mesh.drive();
+    assert_eq!(
+        media_only(mesh.received(player)),
+        [
+            Got::Video(0, legacy_video(true, 0)),
+            Got::Video(40, legacy_video(false, 40)),
+            Got::Video(160, legacy_video(true, 160)),
+        ]
+    );
+    assert!(mesh.relay_events(player).contains(&RelayEvent::Lagged));
+}
+
+#[test]
+fn leaving_forgets_the_stream_and_dropping_a_connection_releases_its_name() {
+    let mut mesh = Mesh::new(HubConfig::default());
+    let publisher = mesh.join("live", true, false);
+    mesh.publish(publisher, "cam");
+    assert_eq!(mesh.hub.borrow().stream_count(), 1);
+    // The driver drops the connection without a last event (a task cancelled, say).
+    mesh.pairs[publisher].relay = None;
+    assert_eq!(mesh.hub.borrow().stream_count(), 0);
+    let again = mesh.join("live", true, false);
+    mesh.publish(again, "cam");
+    assert!(mesh
+        .hub
+        .borrow()
+        .find("live/cam")
+        .is_some_and(|s| s.published));
+    let _ = Value::Null;
+}
