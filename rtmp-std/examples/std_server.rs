@@ -1,7 +1,8 @@
-//! A small live RTMP server: publishers' streams go to the players of the same name.
+//! The relay server on blocking I/O, a thread per connection; the same flags as rtmp-tokio's
+//! `server` example. Publishers' streams go to the players of the same `APP/NAME`.
 //!
 //! ```text
-//! cargo run -p rtmp-std --example std_server -- 127.0.0.1:1935
+//! cargo run -p rtmp-std --example std_server -- [--listen 127.0.0.1:1935] [--multitrack capable|all]
 //! ffmpeg -re -i clip.flv -c copy -f flv rtmp://127.0.0.1/live/cam1
 //! ffplay rtmp://127.0.0.1/live/cam1
 //! ```
@@ -9,39 +10,77 @@
 //! RTMPS, with the `tls` feature and a certificate and key in PEM files:
 //!
 //! ```text
-//! cargo run -p rtmp-std --features tls --example std_server -- 127.0.0.1:4443 cert.pem key.pem
+//! cargo run -p rtmp-std --features tls --example std_server -- --listen 127.0.0.1:4443 --cert cert.pem --key key.pem
 //! ffmpeg -re -i clip.flv -c copy -f flv -tls_verify 0 rtmps://127.0.0.1:4443/live/cam1
 //! ```
 
 use std::process::ExitCode;
 use std::time::Duration;
 
-use rtmp_std::relay::Relay;
+use rtmp_std::proto::relay::MultitrackPolicy;
+use rtmp_std::relay::{Relay, RelayConfig};
 use rtmp_std::server::Server;
 
+const USAGE: &str =
+    "usage: std_server [--listen ADDR] [--multitrack capable|all] [--cert PEM --key PEM]
+
+  --listen ADDR        where to listen (default 127.0.0.1:1935)
+  --multitrack POLICY  capable: every track of a multitrack stream to players that announce
+                       Enhanced RTMP multitrack, the default track to the others (default);
+                       all: every track to every player
+  --cert PEM, --key PEM  serve RTMPS (needs the tls feature)";
+
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let address = args
-        .first()
-        .cloned()
-        .unwrap_or_else(|| "127.0.0.1:1935".to_owned());
+    let mut address = String::from("127.0.0.1:1935");
+    let mut config = RelayConfig::default();
+    let (mut certificate, mut key) = (None, None);
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        if arg == "--help" || arg == "-h" {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        match (arg.as_str(), args.next()) {
+            ("--listen", Some(value)) => address = value,
+            ("--multitrack", Some(policy)) if policy == "capable" || policy == "all" => {
+                config.hub.multitrack = if policy == "all" {
+                    MultitrackPolicy::All
+                } else {
+                    MultitrackPolicy::Capable
+                };
+            }
+            ("--cert", Some(value)) => certificate = Some(value),
+            ("--key", Some(value)) => key = Some(value),
+            _ => {
+                eprintln!("{USAGE}");
+                return ExitCode::from(2);
+            }
+        }
+    }
     let mut server = match Server::bind(&address) {
         Ok(server) => server,
         Err(error) => {
-            eprintln!("server: cannot listen on {address}: {error}");
+            eprintln!("std_server: cannot listen on {address}: {error}");
             return ExitCode::FAILURE;
         }
     };
     // A player sends next to nothing: ping it so the idle timeout only ends dead ones.
     server.config_mut().session.ping_interval = Some(Duration::from_secs(20));
-    if let [_, certificate, key] = args.as_slice() {
-        if let Err(error) = serve_tls(&mut server, certificate, key) {
-            eprintln!("server: {error}");
-            return ExitCode::FAILURE;
+    match (certificate, key) {
+        (Some(certificate), Some(key)) => {
+            if let Err(error) = serve_tls(&mut server, &certificate, &key) {
+                eprintln!("std_server: {error}");
+                return ExitCode::FAILURE;
+            }
+        }
+        (None, None) => {}
+        _ => {
+            eprintln!("std_server: --cert and --key go together\n{USAGE}");
+            return ExitCode::from(2);
         }
     }
     eprintln!("listening on {address}");
-    let relay = Relay::new();
+    let relay = Relay::with_config(config);
     let served = server.serve(move |session, peer| {
         eprintln!("{peer} connected");
         match relay.handle(session) {
@@ -52,7 +91,7 @@ fn main() -> ExitCode {
     match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("server: {error}");
+            eprintln!("std_server: {error}");
             ExitCode::FAILURE
         }
     }

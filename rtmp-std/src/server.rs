@@ -253,6 +253,12 @@ impl<S: Transport> ServerSession<S> {
         self.driver.close();
     }
 
+    /// The session's clock: what its connection is told the time is, for the sans-IO calls
+    /// that take one (the relay's, for one).
+    pub fn now(&self) -> rtmp_proto::session::Instant {
+        self.driver.clock.now()
+    }
+
     /// The byte stream, e.g. for the peer's address.
     pub fn transport(&self) -> &S {
         self.driver.stream()

@@ -2,31 +2,60 @@
 //! number of players.
 //!
 //! ```text
-//! cargo run --release -p rtmp-tokio --example server -- [--listen 127.0.0.1:1935] [--threads 1] [--log info]
+//! cargo run --release -p rtmp-tokio --example server -- [--listen 127.0.0.1:1935] [--threads 1] \
+//!     [--multitrack capable|all] [--merge-window 100] [--log info]
 //! ffmpeg -re -i clip.flv -c copy -f flv rtmp://127.0.0.1/live/cam1
 //! ffplay rtmp://127.0.0.1/live/cam1
 //! ```
 
+use std::time::Duration;
+
+use rtmp_tokio::proto::relay::MultitrackPolicy;
 use rtmp_tokio::relay::{Relay, RelayConfig};
 use tokio::net::TcpListener;
+
+const USAGE: &str = "usage: server [--listen ADDR] [--threads N] [--multitrack capable|all] \
+                     [--merge-window MS] [--log error|warn|info|debug|trace]
+
+  --listen ADDR        where to listen (default 127.0.0.1:1935)
+  --threads N          runtime threads (default 1)
+  --multitrack POLICY  capable: every track of a multitrack stream to players that announce
+                       Enhanced RTMP multitrack, the default track to the others (default);
+                       all: every track to every player (FFmpeg reads multitrack FLV but
+                       announces nothing when it plays)
+  --merge-window MS    how long a publisher's frames wait to be handed on together
+                       (default 100; 0 hands each frame on as it arrives)
+  --log LEVEL          log level (default info)";
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut listen = String::from("127.0.0.1:1935");
     let mut log = tracing::Level::INFO;
     let mut threads = 1usize;
+    let mut config = RelayConfig::default();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
+        if arg == "--help" || arg == "-h" {
+            println!("{USAGE}");
+            return Ok(());
+        }
         match (arg.as_str(), args.next()) {
             ("--listen", Some(address)) => listen = address,
             ("--log", Some(level)) => log = level.parse()?,
             ("--threads", Some(count)) if count.parse::<usize>().is_ok_and(|n| n > 0) => {
                 threads = count.parse()?;
             }
+            ("--multitrack", Some(policy)) if policy == "capable" || policy == "all" => {
+                config.hub.multitrack = if policy == "all" {
+                    MultitrackPolicy::All
+                } else {
+                    MultitrackPolicy::Capable
+                };
+            }
+            ("--merge-window", Some(millis)) if millis.parse::<u64>().is_ok() => {
+                config.merge_window = Duration::from_millis(millis.parse()?);
+            }
             _ => {
-                eprintln!(
-                    "usage: server [--listen ADDR] [--threads N] \
-                     [--log error|warn|info|debug|trace]"
-                );
+                eprintln!("{USAGE}");
                 std::process::exit(2);
             }
         }
@@ -44,10 +73,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .enable_all()
             .build()?
     };
-    runtime.block_on(run(listen, log))
+    runtime.block_on(run(listen, log, config))
 }
 
-async fn run(listen: String, log: tracing::Level) -> Result<(), Box<dyn std::error::Error>> {
+async fn run(
+    listen: String,
+    log: tracing::Level,
+    config: RelayConfig,
+) -> Result<(), Box<dyn std::error::Error>> {
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     tracing_subscriber::fmt()
         .with_max_level(log)
@@ -56,7 +89,7 @@ async fn run(listen: String, log: tracing::Level) -> Result<(), Box<dyn std::err
         .init();
 
     let listener = TcpListener::bind(&listen).await?;
-    let relay = Relay::new(RelayConfig::default());
+    let relay = Relay::new(config);
     tokio::select! {
         result = relay.serve(listener) => result?,
         _ = tokio::signal::ctrl_c() => tracing::info!("interrupted; exiting"),

@@ -175,6 +175,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> ServerSession<S> {
         while !matches!(self.next_event().await, ServerEvent::Closed(_)) {}
     }
 
+    /// The session's clock: what its connection is told the time is, for the sans-IO calls
+    /// that take one (the relay's, for one).
+    pub fn now(&self) -> rtmp_proto::session::Instant {
+        self.driver.clock.now()
+    }
+
     /// The byte stream, e.g. for its peer address.
     pub fn stream(&self) -> &S {
         self.driver.stream()

@@ -281,7 +281,7 @@ async fn a_player_that_stops_reading_is_cut_off_and_others_get_everything() {
     config.connection.session.outbound_high_water = 512 * 1024;
     config.connection.session.outbound_low_water = 128 * 1024;
     config.connection.session.outbound_max = 2 * 1024 * 1024;
-    config.max_behind = Duration::from_millis(300);
+    config.hub.max_behind = Duration::from_millis(300);
     let url = start_relay(config).await;
 
     // A player with a tiny receive window that never reads after Play.Start.

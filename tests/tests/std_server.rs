@@ -46,7 +46,7 @@ fn ffmpeg_publishes_to_std_server_and_std_player_records_it() {
         .expect("connect to our server")
         .play("x")
         .expect("play");
-    server.wait_until("the player waits", |relay| relay.players("x") == 1);
+    server.wait_until("the player waits", |relay| relay.players("live/x") == 1);
     let recorded = dir.path().join("recorded.flv");
     let recording = {
         let recorded = recorded.clone();
@@ -75,7 +75,7 @@ fn ffmpeg_publishes_to_std_server_and_std_player_records_it() {
             .any(|code| code == "NetStream.Play.UnpublishNotify"),
         "{statuses:?}"
     );
-    assert!(!server.relay.is_published("x"));
+    assert!(!server.relay.is_published("live/x"));
 
     let sent = probe_packets(clip.to_str().unwrap());
     let received = probe_packets(recorded.to_str().unwrap());

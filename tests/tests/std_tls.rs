@@ -64,14 +64,14 @@ fn std_client_and_server_over_rtmps() {
         .publish("secure")
         .expect("publish");
     server.wait_until("the relay has the player", |relay| {
-        relay.players("secure") == 1
+        relay.players("live/secure") == 1
     });
     let sent: Vec<Bytes> = (0..20u8)
         .map(|index| {
-            Bytes::from(vec![
-                if index == 0 { 0x17 } else { 0x27 };
-                5000 + usize::from(index)
-            ])
+            // AVC NAL units, the first a keyframe: the player starts on it.
+            let mut payload = vec![index; 5000 + usize::from(index)];
+            payload[..5].copy_from_slice(&[if index == 0 { 0x17 } else { 0x27 }, 1, 0, 0, 0]);
+            Bytes::from(payload)
         })
         .collect();
     for (index, payload) in sent.iter().enumerate() {
@@ -128,7 +128,7 @@ fn ffmpeg_publishes_to_std_server_over_rtmps() {
         .expect("connect over TLS")
         .play("x")
         .expect("play");
-    server.wait_until("the player waits", |relay| relay.players("x") == 1);
+    server.wait_until("the player waits", |relay| relay.players("live/x") == 1);
     let recorded = dir.path().join("recorded.flv");
     let recording = {
         let recorded = recorded.clone();

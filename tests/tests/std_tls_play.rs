@@ -53,7 +53,7 @@ fn ffmpeg_plays_over_rtmps(label: &str, publish: impl FnOnce(&Path, &str, &Path)
     let player = ffmpeg_play_with(&format!("{app_url}/x"), &FFMPEG_TLS_OPTIONS, &played);
     // The player waits for the stream, so it gets it from its first packet.
     relay.wait_until("ffmpeg waits for the stream", |relay| {
-        relay.players("x") == 1
+        relay.players("live/x") == 1
     });
     publish(&clip, &app_url, &certificate);
 

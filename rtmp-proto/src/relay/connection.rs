@@ -16,10 +16,11 @@ use crate::session::server::{
     ConnectRequest, PlayRequest, PublishRequest, ServerConnection, ServerEvent, StatusLevel,
     StreamKind,
 };
-use crate::session::{ApiError, Instant, SendStatus, SessionError};
+use crate::session::{ApiError, Instant, SendStatus, SessionError, CAPS_EX_MULTITRACK};
 
-/// Enhanced RTMP v2 `capsEx` bit: the client handles multitrack.
-const CAPS_EX_MULTITRACK: u32 = 2;
+/// Most [`RelayEvent`]s kept for a driver that does not poll them (a peer repeating refused
+/// requests must not grow them without bound); the oldest go first.
+const MAX_PENDING_EVENTS: usize = 64;
 
 /// What the driver does with the connection after a call.
 #[derive(Clone, Debug, PartialEq)]
@@ -234,6 +235,13 @@ impl<H: SharedHub> RelayConnection<H> {
         self.playing.as_mut().map(|playing| &mut playing.receiver)
     }
 
+    fn note(&mut self, event: RelayEvent) {
+        if self.events.len() >= MAX_PENDING_EVENTS {
+            self.events.pop_front();
+        }
+        self.events.push_back(event);
+    }
+
     /// What the relay did since the last call, oldest first.
     pub fn poll_event(&mut self) -> Option<RelayEvent> {
         self.events.pop_front()
@@ -319,7 +327,7 @@ impl<H: SharedHub> RelayConnection<H> {
         self.app = String::from(super::hub::split_query(&request.app).0);
         self.multitrack_capable = announces_multitrack(&request);
         if conn.accept_connect(request.id).is_ok() {
-            self.events.push_back(RelayEvent::Connected {
+            self.note(RelayEvent::Connected {
                 app: self.app.clone(),
                 multitrack: self.multitrack_capable,
             });
@@ -347,12 +355,11 @@ impl<H: SharedHub> RelayConnection<H> {
                 None => format!("{key} is already being published."),
             };
             let _ = conn.reject_publish(request.id, CODE, &description);
-            self.events
-                .push_back(RelayEvent::PublishRefused { key, code: CODE });
+            self.note(RelayEvent::PublishRefused { key, code: CODE });
             return;
         };
         if conn.accept_publish(request.id).is_ok() {
-            self.events.push_back(RelayEvent::Publishing {
+            self.note(RelayEvent::Publishing {
                 key: key.clone(),
                 query,
             });
@@ -384,8 +391,7 @@ impl<H: SharedHub> RelayConnection<H> {
                 "This connection already plays a stream."
             };
             let _ = conn.reject_play(request.id, CODE, description);
-            self.events
-                .push_back(RelayEvent::PlayRefused { key, code: CODE });
+            self.note(RelayEvent::PlayRefused { key, code: CODE });
             return Verdict::Continue;
         }
         if conn.accept_play(request.id, StreamKind::Live).is_err() {
@@ -393,7 +399,7 @@ impl<H: SharedHub> RelayConnection<H> {
         }
         let (receiver, snapshot, live) = self.hub.with(|hub| hub.join(&key));
         let all_tracks = self.multitrack_capable || self.config.multitrack == MultitrackPolicy::All;
-        self.events.push_back(RelayEvent::Playing {
+        self.note(RelayEvent::Playing {
             key: key.clone(),
             query,
             live,
@@ -452,7 +458,7 @@ impl<H: SharedHub> RelayConnection<H> {
             if let Some(publishing) = self.publishing.take() {
                 self.hub
                     .with(|hub| hub.release(&publishing.key, publishing.id));
-                self.events.push_back(RelayEvent::Unpublished {
+                self.note(RelayEvent::Unpublished {
                     key: publishing.key,
                 });
             }
@@ -469,7 +475,7 @@ impl<H: SharedHub> RelayConnection<H> {
                 let key = playing.key;
                 drop(playing.receiver);
                 self.hub.with(|hub| hub.leave(&key));
-                self.events.push_back(RelayEvent::PlayStopped { key });
+                self.note(RelayEvent::PlayStopped { key });
             }
         }
     }
@@ -485,7 +491,9 @@ impl<H: SharedHub> RelayConnection<H> {
     pub fn lagged(&mut self) {
         if let Some(playing) = &mut self.playing {
             playing.started = TrackSet::EMPTY;
-            self.events.push_back(RelayEvent::Lagged);
+        }
+        if self.playing.is_some() {
+            self.note(RelayEvent::Lagged);
         }
     }
 

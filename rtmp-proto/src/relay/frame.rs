@@ -179,33 +179,40 @@ fn classify_video(payload: &[u8]) -> Classified {
     } else {
         Role::Other
     };
-    let mut tracks = TrackSet::EMPTY;
-    for track in info.tracks() {
-        tracks.insert(track.track_id);
-    }
-    if tracks.is_empty() {
-        // A command frame: it belongs to the stream, shown as track 0.
-        tracks = TrackSet::DEFAULT;
-    }
-    if info.multitrack_type().is_none() {
-        return (tracks, role, None);
-    }
-    let default_track = info
-        .tracks()
-        .iter()
-        .find(|track| track.track_id == 0)
-        .and_then(|track| {
-            let body = track.body_in(payload);
-            let packet_type = track.packet_type?;
+    let tracks = info.tracks();
+    classified(
+        info.multitrack_type().is_some(),
+        tracks.iter().map(|t| t.track_id),
+        role,
+        || {
+            let track = tracks.iter().find(|track| track.track_id == 0)?;
             single_track_video(
                 info.frame_type,
                 track.codec,
-                packet_type,
+                track.packet_type?,
                 track.composition_time,
-                body,
+                track.body_in(payload),
             )
-        });
-    (tracks, role, Some(default_track))
+        },
+    )
+}
+
+/// The track set of a message with these track ids (a command frame, which has none, belongs
+/// to track 0), and its default-track form: the payload itself unless it is multitrack.
+fn classified(
+    multitrack: bool,
+    track_ids: impl Iterator<Item = u8>,
+    role: Role,
+    default_track: impl FnOnce() -> Option<Bytes>,
+) -> Classified {
+    let mut tracks = TrackSet::EMPTY;
+    for id in track_ids {
+        tracks.insert(id);
+    }
+    if !multitrack || tracks.is_empty() {
+        return (TrackSet::DEFAULT, role, None);
+    }
+    (tracks, role, Some(default_track()))
 }
 
 /// Track 0 of a multitrack video message as a message of its own: the legacy FLV form for AVC
@@ -245,23 +252,16 @@ fn classify_audio(payload: &[u8]) -> Classified {
     } else {
         Role::Other
     };
-    let mut tracks = TrackSet::EMPTY;
-    for track in info.tracks() {
-        tracks.insert(track.track_id);
-    }
-    if info.multitrack_type().is_none() || tracks.is_empty() {
-        return (TrackSet::DEFAULT, role, None);
-    }
-    let default_track = info
-        .tracks()
-        .iter()
-        .find(|track| track.track_id == 0)
-        .and_then(|track| {
-            let body = track.body_in(payload);
-            let packet_type = track.packet_type?;
-            single_track_audio(track.codec, packet_type, body)
-        });
-    (tracks, role, Some(default_track))
+    let tracks = info.tracks();
+    classified(
+        info.multitrack_type().is_some(),
+        tracks.iter().map(|t| t.track_id),
+        role,
+        || {
+            let track = tracks.iter().find(|track| track.track_id == 0)?;
+            single_track_audio(track.codec, track.packet_type?, track.body_in(payload))
+        },
+    )
 }
 
 /// Track 0 of a multitrack audio message as a message of its own: legacy AAC (`0xAF`) where it

@@ -46,9 +46,8 @@ impl Mesh {
         } else {
             ClientConnectionConfig::player(app, tc_url)
         };
-        if multitrack {
-            client.connect.caps_ex = Some(2);
-        }
+        // A player of this crate announces multitrack unless told otherwise.
+        client.connect.caps_ex = multitrack.then_some(crate::session::CAPS_EX_MULTITRACK);
         self.join_with(client, ServerConnectionConfig::default())
     }
 

@@ -38,3 +38,13 @@ pub use server::{
     ServerConnection, ServerConnectionConfig, ServerEvent, ServerOptions, StatusLevel, StreamKind,
 };
 pub use time::Instant;
+
+/// Enhanced RTMP v2 `capsEx` flag of a connect: the client can reconnect when asked
+/// (NetConnection.Connect.ReconnectRequest).
+pub const CAPS_EX_RECONNECT: u32 = 1;
+/// Enhanced RTMP v2 `capsEx` flag of a connect: the client handles multitrack streams.
+pub const CAPS_EX_MULTITRACK: u32 = 2;
+/// Enhanced RTMP v2 `capsEx` flag of a connect: the client parses ModEx signals.
+pub const CAPS_EX_MOD_EX: u32 = 4;
+/// Enhanced RTMP v2 `capsEx` flag of a connect: nanosecond timestamp offsets.
+pub const CAPS_EX_TIMESTAMP_NANO_OFFSET: u32 = 8;

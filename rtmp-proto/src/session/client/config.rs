@@ -71,7 +71,9 @@ pub struct ConnectParams {
 impl ConnectParams {
     /// A player's parameters for `app` at `tc_url`: `flashVer` "LNX 9,0,124,2", `fpad` false,
     /// `capabilities` 15, `audioCodecs` 4071, `videoCodecs` 252, `videoFunction` 1,
-    /// `objectEncoding` 0 (FFmpeg's values).
+    /// `objectEncoding` 0 (FFmpeg's values), and Enhanced RTMP v2 `capsEx` 2 (Multitrack): a
+    /// player of this crate hands on every track's payload as it came, so a server may send
+    /// it every track of a multitrack stream.
     pub fn player(app: impl Into<String>, tc_url: impl Into<String>) -> Self {
         ConnectParams {
             app: app.into(),
@@ -89,7 +91,7 @@ impl ConnectParams {
             four_cc_list: None,
             video_four_cc_info_map: None,
             audio_four_cc_info_map: None,
-            caps_ex: None,
+            caps_ex: Some(crate::session::CAPS_EX_MULTITRACK),
             extra_properties: Vec::new(),
             extra_arguments: Vec::new(),
         }
@@ -107,6 +109,7 @@ impl ConnectParams {
             video_codecs: None,
             video_function: None,
             object_encoding: None,
+            caps_ex: None,
             ..ConnectParams::player(app, tc_url)
         }
     }

@@ -71,6 +71,7 @@ fn connect_before_the_handshake_sends_set_chunk_size_then_connect() {
             "videoCodecs" => 252,
             "videoFunction" => 1,
             "objectEncoding" => 0,
+            "capsEx" => 2,
         }
     );
     assert_eq!(pair.events(), [ClientEvent::HandshakeComplete]);

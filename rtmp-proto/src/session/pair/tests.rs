@@ -117,14 +117,25 @@ fn fc_notification(name: &str, code: &str, stream_name: &str) -> ClientEvent {
     }
 }
 
+/// A publisher's `Connected`; a player's also echoes the multitrack it announced in `capsEx`.
+fn publisher_connected(object_encoding: f64) -> ClientEvent {
+    connected_with(object_encoding, None)
+}
+
 fn connected(object_encoding: f64) -> ClientEvent {
+    connected_with(object_encoding, Some(crate::session::CAPS_EX_MULTITRACK))
+}
+
+fn connected_with(object_encoding: f64, caps_ex: Option<u32>) -> ClientEvent {
+    let mut properties = Object::new()
+        .with("fmsVer", "FMS/3,0,1,123")
+        .with("capabilities", 31.0)
+        .with("mode", 1.0);
+    if let Some(caps_ex) = caps_ex {
+        properties.insert("capsEx", f64::from(caps_ex));
+    }
     ClientEvent::Connected {
-        properties: Value::Object(
-            Object::new()
-                .with("fmsVer", "FMS/3,0,1,123")
-                .with("capabilities", 31.0)
-                .with("mode", 1.0),
-        ),
+        properties: Value::Object(properties),
         information: Value::Object(
             info(
                 "status",
@@ -2326,7 +2337,7 @@ fn commands_sent_behind_connect_wait_for_its_answer() {
             assert_eq!(
                 client[2..],
                 [
-                    connected(0.0),
+                    publisher_connected(0.0),
                     fc_notification("onFCPublish", "NetStream.Publish.Start", "key"),
                     ClientEvent::StreamCreated {
                         request,
