@@ -5,5 +5,6 @@
 #[doc = include_str!("../../README.md")]
 struct ReadmeExamples;
 
+pub mod ffmpeg9;
 pub mod peers;
 pub mod peers_more;

@@ -1,9 +1,11 @@
 //! More ways to run the real peers: ffmpeg and rtmpdump as players and publishers, and a
 //! decoding check. Like [`peers`](crate::peers), every process is stopped when dropped.
 
+use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use crate::peers::{probe_packets, require, Packet, Process};
 
@@ -159,5 +161,68 @@ impl FfmpegAndRtmpdump {
         assert_same_packets(&sent, &by_ffmpeg, 4);
         let by_rtmpdump = probe_packets(&self.by_rtmpdump.to_string_lossy());
         assert_same_packets(&sent, &by_rtmpdump, 0);
+    }
+}
+
+/// A file made once per machine and then shared by every test (in any process) that asks for
+/// it: `temp_dir()/rtmp-test-files/STEM-HASH.EXT`, where `name` is `STEM.EXT` and `HASH` hashes
+/// `recipe` (the program and arguments that make the file), so a changed recipe makes a new
+/// file instead of reusing a stale one. The first caller runs `make`, which must write the file
+/// at the path it is given: a temporary name in the same directory, renamed once `make` has
+/// returned, so no test ever reads a half-written file. Two tests that both find the file
+/// missing both make it, and the last rename wins; either result is a whole file.
+pub fn made_once(name: &str, recipe: &[String], make: impl FnOnce(&Path)) -> PathBuf {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join("rtmp-test-files");
+    std::fs::create_dir_all(&dir).expect("create the directory of shared test files");
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    recipe.hash(&mut hasher);
+    let (stem, extension) = name.rsplit_once('.').unwrap_or((name, ""));
+    let path = dir.join(format!("{stem}-{:016x}.{extension}", hasher.finish()));
+    if path.is_file() {
+        return path;
+    }
+    let partial = dir.join(format!(
+        ".{stem}-{}-{}.partial",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    make(&partial);
+    let made = std::fs::metadata(&partial).map(|m| m.len()).unwrap_or(0);
+    assert!(
+        made > 0,
+        "making {name} wrote nothing at {}",
+        partial.display()
+    );
+    std::fs::rename(&partial, &path).expect("move a made file into place");
+    path
+}
+
+/// How many TCP connections from 127.0.0.1 to 127.0.0.1:`port` are established now (the
+/// client ends, as `/proc/net/tcp` lists them; Linux only).
+pub fn clients_of(port: u16) -> usize {
+    let table = std::fs::read_to_string("/proc/net/tcp").expect("read /proc/net/tcp");
+    let server = format!("0100007F:{port:04X}");
+    table
+        .lines()
+        .skip(1)
+        .filter(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            // sl local_address rem_address st ...; state 01 is ESTABLISHED.
+            fields.get(2) == Some(&server.as_str()) && fields.get(3) == Some(&"01")
+        })
+        .count()
+}
+
+/// Waits (at most `timeout`) until at least `count` clients are connected to 127.0.0.1:`port`.
+pub fn wait_for_clients(port: u16, count: usize, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    while clients_of(port) < count {
+        assert!(
+            Instant::now() < deadline,
+            "{} of {count} clients connected to port {port} after {timeout:?}",
+            clients_of(port)
+        );
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
