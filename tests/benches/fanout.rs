@@ -1,41 +1,63 @@
 //! Fan-out: our relay server (`rtmp-tokio`'s `examples/server.rs`, release build) against
 //! nginx-rtmp (live application, chunk size 4096), one ~3 Mbps H.264/AAC stream played by N
-//! players.
+//! players, with the publisher-to-player latency of each.
 //!
 //! ```text
 //! cargo bench -p rtmp-tests --bench fanout
 //! FANOUT_NS=1,10,100 FANOUT_SECS=10 cargo bench -p rtmp-tests --bench fanout
+//! FANOUT_WINDOWS=0,10,25,50,100 FANOUT_CSV=fanout.csv cargo bench -p rtmp-tests --bench fanout
 //! ```
 //!
 //! For each N and each server, one after the other (never both at once): start the server,
-//! publish a generated clip looped in real time by `ffmpeg -re -stream_loop -1 -c copy`, attach
-//! N of our `Player`s from one tokio runtime in this process (the same load client for both
-//! servers), wait until every player has received a frame, let it settle, then measure for a
-//! fixed window:
+//! publish a generated clip from this process, looped forever with continuous timestamps and
+//! paced in real time as `ffmpeg -re -stream_loop -1 -c copy` would, attach N of our `Player`s
+//! from one tokio runtime in this process (the same load client for both servers), wait until
+//! every player has received a frame, let it settle, then measure for a fixed window:
 //! - delivered Mbit/s: audio and video payload bytes received by all players (not counting
 //!   RTMP headers), over the window;
 //! - server CPU seconds per delivered Gbit: utime+stime of the server process from
 //!   `/proc/PID/stat` across the window, divided by the Gbit delivered;
 //! - peak RSS: `VmHWM` of the server process at the end of the window;
+//! - latency: the publisher appends to every H.264 frame a stamp, its send time, as a filler
+//!   data NAL unit (type 12, 24 bytes with its length prefix), built once per frame; every
+//!   player takes now minus the stamp of each video frame it receives in the window. The
+//!   table gives the 50th and 99th percentiles and the maximum over all players' frames;
+//! - publisher lag: how late the publisher sent each frame against its real-time schedule
+//!   (99th percentile), which tells the relay's latency from the load client's lateness;
 //! - stalled: players with no frame for more than 2 s within the window; failed: players
 //!   that could not connect, play, receive a first frame, or whose stream ended.
 //!
-//! The machine's cores are shared by the server, the publisher (ffmpeg) and the load client:
-//! the load client's own CPU is printed so that a saturated machine is visible.
+//! The publisher runs on a thread of its own with a current-thread tokio runtime, so that the
+//! players' work does not delay its pacing; players and publisher read the same clock (a
+//! process-wide `Instant`). The machine's cores are shared by the server and this process
+//! (publisher and load client): the client CPU printed is this whole process's, publisher
+//! included, so that a saturated machine is visible.
 //!
-//! `FANOUT_STRACE=1` also counts the server's `write`/`writev`/`sendto`/`sendmsg` calls over
-//! the window with `strace -c -f`, `FANOUT_STRACE=all` every system call (either perturbs the
-//! CPU figures of that run). `FANOUT_THREADS=N` runs our server with `--threads N` (default
-//! 1, as nginx runs one worker process).
+//! `FANOUT_WINDOWS=0,10,25,50,100` runs our server once per merge window, with
+//! `--merge-window MS` (without it, once with the server's default, and no flag is passed);
+//! nginx runs once per N. The last table puts each of our rows beside nginx's for the same N
+//! (CPU per Gbit and latency: the cost of a shorter window). `FANOUT_CSV=PATH` also writes
+//! every row to a CSV file (`tests/bench/fanout-plot.sh` draws it). `FANOUT_STRACE=1` also
+//! counts the server's `write`/`writev`/`sendto`/`sendmsg` calls over the window with
+//! `strace -c -f`, `FANOUT_STRACE=all` every system call (either perturbs the CPU figures of
+//! that run). `FANOUT_THREADS=N` runs our server with `--threads N` (default 1, as nginx runs
+//! one worker process).
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::{mpsc, Arc, Mutex, OnceLock};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use bytes::{BufMut, Bytes, BytesMut};
+use rtmp_proto::amf::Value;
+use rtmp_proto::flv::{tag_type, FlvReader};
+use rtmp_proto::message::Message;
+use rtmp_proto::{Limits, RawMessage};
 use rtmp_tests::peers::{free_port, require, wait_for_port, Nginx, Process, TempDir};
-use rtmp_tokio::client::{Client, Frame};
+use rtmp_tokio::client::{Client, ClientOptions, Frame};
 
 const STREAM: &str = "bench";
 const STALL: Duration = Duration::from_secs(2);
@@ -43,16 +65,102 @@ const FIRST_FRAME_TIMEOUT: Duration = Duration::from_secs(60);
 const SETTLE: Duration = Duration::from_secs(2);
 const CONNECT_BATCH: usize = 50;
 const CLIP_SECONDS: u32 = 10;
+/// How long the publisher may take to connect and have `publish` accepted.
+const PUBLISH_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long the publisher has to notice that it should stop.
+const PUBLISHER_STOP_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// The process-wide origin that stamps and receive times are both taken from.
+fn origin() -> Instant {
+    static ORIGIN: OnceLock<Instant> = OnceLock::new();
+    *ORIGIN.get_or_init(Instant::now)
+}
+
+fn since_origin() -> Duration {
+    origin().elapsed()
+}
+
+fn micros(duration: Duration) -> u64 {
+    u64::try_from(duration.as_micros()).unwrap_or(u64::MAX)
+}
+
+/// The latency stamp: an H.264 filler data NAL unit appended to a frame's AVCC payload.
+///
+/// NAL header (`nal_unit_type` 12, `nal_ref_idc` 0), the marker, the send time in nanoseconds
+/// since the origin in 7-bit groups (each byte has its top bit set, so none is 0x00 and no
+/// start code or emulation-prevention pattern can appear), and the RBSP trailing bits.
+mod stamp {
+    /// `forbidden_zero_bit` 0, `nal_ref_idc` 0, `nal_unit_type` 12 (filler data).
+    const NAL_HEADER: u8 = 0x0C;
+    pub const MARKER: [u8; 8] = *b"FanOutTs";
+    const TIME_BYTES: usize = 10;
+    const TRAILING_BITS: u8 = 0x80;
+    /// The NAL unit's size, without the length prefix.
+    pub const NAL_LEN: usize = 1 + MARKER.len() + TIME_BYTES + 1;
+    /// How many bytes at the end of a payload a player searches for the marker.
+    const TAIL: usize = 64;
+
+    /// Appends the stamp NAL unit, with a `length_size`-byte length prefix, for `nanos`.
+    pub fn append(payload: &mut bytes::BytesMut, length_size: usize, nanos: u64) {
+        use bytes::BufMut;
+        let length = (NAL_LEN as u32).to_be_bytes();
+        payload.put_slice(&length[length.len() - length_size..]);
+        payload.put_u8(NAL_HEADER);
+        payload.put_slice(&MARKER);
+        for group in (0..TIME_BYTES).rev() {
+            // 10 groups of 7 bits cover 64 bits (the top group holds just one).
+            payload.put_u8(0x80 | ((nanos >> (7 * group)) & 0x7F) as u8);
+        }
+        payload.put_u8(TRAILING_BITS);
+    }
+
+    /// Panics unless a stamp reads back as written.
+    pub fn self_check() {
+        for nanos in [0, 1, 0x7F, 0x80, 1_234_567_890_123, u64::MAX] {
+            let mut payload = bytes::BytesMut::from(&[0x17, 1, 0, 0, 0, 0, 0, 0, 2, 0x65, 0][..]);
+            append(&mut payload, 4, nanos);
+            assert_eq!(payload.len(), 11 + 4 + NAL_LEN);
+            // The NAL unit itself, after its length prefix.
+            assert!(!payload[11 + 4..]
+                .windows(3)
+                .any(|w| w[..2] == [0, 0] && w[2] <= 3));
+            assert_eq!(find(&payload), Some(nanos), "a stamp of {nanos} ns");
+        }
+        assert_eq!(find(&[0x27, 1, 0, 0, 0]), None);
+    }
+
+    /// The send time stamped in `payload`, searched from its end over the last few bytes.
+    pub fn find(payload: &[u8]) -> Option<u64> {
+        let tail = &payload[payload.len().saturating_sub(TAIL)..];
+        let at = tail
+            .windows(MARKER.len())
+            .rposition(|window| window == MARKER)?;
+        if at == 0 || tail[at - 1] != NAL_HEADER {
+            return None;
+        }
+        let time = tail.get(at + MARKER.len()..at + MARKER.len() + TIME_BYTES)?;
+        if tail.get(at + MARKER.len() + TIME_BYTES) != Some(&TRAILING_BITS) {
+            return None;
+        }
+        time.iter().try_fold(0u64, |nanos, &byte| {
+            (byte & 0x80 != 0).then_some(nanos << 7 | u64::from(byte & 0x7F))
+        })
+    }
+}
 
 /// What one player saw, updated by its task, read by the measuring code.
 #[derive(Default)]
 struct PlayerStats {
     payload_bytes: AtomicU64,
     frames: AtomicU64,
-    /// Microseconds since the run's epoch of the last frame; 0 before the first.
+    /// Microseconds since the origin of the last frame; 0 before the first.
     last_frame_us: AtomicU64,
     /// Longest gap between frames inside the window, in microseconds.
     max_gap_us: AtomicU64,
+    /// Latency of each stamped video frame received in the window, in microseconds.
+    latencies_us: Mutex<Vec<u32>>,
+    /// Video frames received in the window without a stamp.
+    unstamped: AtomicU64,
     /// `RUNNING`, `ENDED` or `FAILED`.
     state: AtomicU8,
 }
@@ -61,16 +169,15 @@ const RUNNING: u8 = 0;
 const ENDED: u8 = 1;
 const FAILED: u8 = 2;
 
-/// Shared by all players of one case.
+/// Shared by the players and the publisher of one case.
 struct Clock {
-    epoch: Instant,
-    /// Microseconds since `epoch` when the window opened; `u64::MAX` while it is not open.
+    /// Microseconds since the origin when the window opened; `u64::MAX` while it is not open.
     window_start_us: AtomicU64,
 }
 
 impl Clock {
-    fn now_us(&self) -> u64 {
-        u64::try_from(self.epoch.elapsed().as_micros()).unwrap_or(u64::MAX)
+    fn window_start_us(&self) -> u64 {
+        self.window_start_us.load(Ordering::Relaxed)
     }
 }
 
@@ -87,22 +194,10 @@ async fn run_player(url: String, stats: Arc<PlayerStats>, clock: Arc<Clock>) {
         }
     };
     loop {
-        match player.next_frame().await {
-            Ok(Some(Frame::Audio { payload, .. } | Frame::Video { payload, .. })) => {
-                let now = clock.now_us();
-                let window_start = clock.window_start_us.load(Ordering::Relaxed);
-                if now >= window_start {
-                    let previous = stats.last_frame_us.load(Ordering::Relaxed);
-                    let gap = now - previous.max(window_start);
-                    stats.max_gap_us.fetch_max(gap, Ordering::Relaxed);
-                }
-                stats.last_frame_us.store(now.max(1), Ordering::Relaxed);
-                stats
-                    .payload_bytes
-                    .fetch_add(payload.len() as u64, Ordering::Relaxed);
-                stats.frames.fetch_add(1, Ordering::Relaxed);
-            }
-            Ok(Some(_)) => {}
+        let (payload, video) = match player.next_frame().await {
+            Ok(Some(Frame::Audio { payload, .. })) => (payload, false),
+            Ok(Some(Frame::Video { payload, .. })) => (payload, true),
+            Ok(Some(_)) => continue,
             Ok(None) => {
                 stats.state.store(ENDED, Ordering::Relaxed);
                 return;
@@ -111,8 +206,250 @@ async fn run_player(url: String, stats: Arc<PlayerStats>, clock: Arc<Clock>) {
                 stats.state.store(FAILED, Ordering::Relaxed);
                 return;
             }
+        };
+        let received = since_origin();
+        let now = micros(received);
+        let window_start = clock.window_start_us();
+        if now >= window_start {
+            let previous = stats.last_frame_us.load(Ordering::Relaxed);
+            let gap = now - previous.max(window_start);
+            stats.max_gap_us.fetch_max(gap, Ordering::Relaxed);
+            if video {
+                match stamp::find(&payload) {
+                    Some(sent_ns) => {
+                        let received_ns = u64::try_from(received.as_nanos()).unwrap_or(u64::MAX);
+                        let latency_us = received_ns.saturating_sub(sent_ns) / 1000;
+                        let latency_us = u32::try_from(latency_us).unwrap_or(u32::MAX);
+                        stats
+                            .latencies_us
+                            .lock()
+                            .expect("latencies")
+                            .push(latency_us);
+                    }
+                    None => {
+                        stats.unstamped.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+        }
+        stats.last_frame_us.store(now.max(1), Ordering::Relaxed);
+        stats
+            .payload_bytes
+            .fetch_add(payload.len() as u64, Ordering::Relaxed);
+        stats.frames.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// One tag of the clip, as the publisher sends it.
+enum ClipTag {
+    Metadata(Value),
+    Audio(Bytes),
+    /// An AVC video tag; `stamp` for those that carry NAL units (not the sequence header).
+    Video {
+        data: Bytes,
+        stamp: bool,
+    },
+}
+
+/// The clip, read once, as the publisher loops it.
+struct Clip {
+    /// Tags with their timestamps from the clip's start, in file order, and whether they are
+    /// sent once (metadata and sequence headers) rather than on every loop.
+    tags: Vec<(u32, ClipTag, bool)>,
+    /// One loop's duration, in milliseconds: the next loop's timestamps start there.
+    period_ms: u32,
+    /// The size of the AVCC NAL unit length prefix (from the AVC sequence header).
+    nal_length_size: usize,
+}
+
+impl Clip {
+    fn read(path: &Path) -> Clip {
+        let file = std::fs::read(path).expect("read the clip");
+        let mut buffer = BytesMut::from(&file[..]);
+        let mut reader = FlvReader::new();
+        let mut tags = Vec::new();
+        let mut first_timestamp = None;
+        let mut nal_length_size = None;
+        // The last two timestamps of each of audio and video, for the loop's period.
+        let mut audio_times = (0u32, 0u32);
+        let mut video_times = (0u32, 0u32);
+        while let Some(tag) = reader.read_tag(&mut buffer).expect("a readable FLV clip") {
+            let data = tag.data;
+            if tag.tag_type == tag_type::SCRIPT_DATA {
+                let raw = RawMessage {
+                    timestamp: tag.timestamp,
+                    type_id: tag_type::SCRIPT_DATA,
+                    stream_id: 0,
+                    payload: data,
+                };
+                if let Ok(Message::Data(data)) = Message::decode(&raw, &Limits::default()) {
+                    if let Some(metadata) = data.metadata() {
+                        tags.push((0, ClipTag::Metadata(metadata.clone()), true));
+                    }
+                }
+                continue;
+            }
+            let first = *first_timestamp.get_or_insert(tag.timestamp);
+            let timestamp = tag.timestamp.wrapping_sub(first);
+            match tag.tag_type {
+                tag_type::AUDIO => {
+                    // AAC (sound format 10) with AACPacketType 0 is the sequence header.
+                    let header = data.len() >= 2 && data[0] >> 4 == 10 && data[1] == 0;
+                    if !header {
+                        audio_times = (audio_times.1, timestamp);
+                    }
+                    tags.push((timestamp, ClipTag::Audio(data), header));
+                }
+                tag_type::VIDEO => {
+                    assert!(
+                        data.len() >= 5 && data[0] & 0x8F == 7,
+                        "the clip's video is not legacy-FLV AVC"
+                    );
+                    let header = data[1] == 0;
+                    if header {
+                        // AVCDecoderConfigurationRecord: lengthSizeMinusOne in its 5th byte.
+                        let size = data.get(5 + 4).expect("an AVC sequence header") & 0x03;
+                        nal_length_size = Some(usize::from(size) + 1);
+                    } else {
+                        video_times = (video_times.1, timestamp);
+                    }
+                    let stamp = data[1] == 1;
+                    tags.push((timestamp, ClipTag::Video { data, stamp }, header));
+                }
+                _ => {}
+            }
+        }
+        // As `-stream_loop`: the next loop starts where the longer stream's last frame ends.
+        let end = |(previous, last): (u32, u32)| last + last.saturating_sub(previous);
+        Clip {
+            tags,
+            period_ms: end(audio_times).max(end(video_times)),
+            nal_length_size: nal_length_size.expect("the clip has an AVC sequence header"),
         }
     }
+}
+
+/// What the publisher did.
+#[derive(Default)]
+struct PublisherReport {
+    /// How late each frame sent in the window was against its schedule, in microseconds.
+    lags_us: Vec<u32>,
+    /// Why it stopped before it was told to.
+    error: Option<String>,
+}
+
+/// Publishes `clip` to `app_url` on a thread of its own (a current-thread tokio runtime),
+/// looped with continuous timestamps and paced in real time, until `stop` is set or `limit`
+/// has passed. Returns once `publish` was accepted.
+fn start_publisher(
+    app_url: String,
+    clip: Arc<Clip>,
+    clock: Arc<Clock>,
+    stop: Arc<AtomicBool>,
+    limit: Duration,
+) -> JoinHandle<PublisherReport> {
+    let (ready_tx, ready_rx) = mpsc::channel();
+    let thread = std::thread::Builder::new()
+        .name("fanout-publisher".into())
+        .spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("the publisher's runtime");
+            runtime.block_on(publish(app_url, &clip, &clock, &stop, limit, ready_tx))
+        })
+        .expect("start the publisher thread");
+    match ready_rx.recv_timeout(PUBLISH_TIMEOUT) {
+        Ok(Ok(())) => thread,
+        Ok(Err(error)) => panic!("the publisher could not publish: {error}"),
+        Err(_) => panic!("the publisher did not publish within {PUBLISH_TIMEOUT:?}"),
+    }
+}
+
+async fn publish(
+    app_url: String,
+    clip: &Clip,
+    clock: &Clock,
+    stop: &AtomicBool,
+    limit: Duration,
+    ready: mpsc::Sender<Result<(), String>>,
+) -> PublisherReport {
+    let mut report = PublisherReport::default();
+    let connected = async {
+        Client::connect_with(&app_url, ClientOptions::publisher())
+            .await?
+            .publish(STREAM)
+            .await
+    };
+    let mut publisher = match connected.await {
+        Ok(publisher) => publisher,
+        Err(error) => {
+            let _ = ready.send(Err(error.to_string()));
+            report.error = Some(error.to_string());
+            return report;
+        }
+    };
+    let _ = ready.send(Ok(()));
+    let started = Instant::now();
+    let mut lap: u64 = 0;
+    'laps: loop {
+        for (start_ms, tag, once) in &clip.tags {
+            if lap > 0 && *once {
+                continue;
+            }
+            let timestamp_ms = u64::from(*start_ms) + lap * u64::from(clip.period_ms);
+            let offset = Duration::from_millis(timestamp_ms);
+            if stop.load(Ordering::Relaxed) || offset > limit {
+                break 'laps;
+            }
+            let due = started + offset;
+            tokio::time::sleep_until(due.into()).await;
+            // RTMP timestamps wrap at 2^32 ms.
+            let timestamp = timestamp_ms as u32;
+            let (sent, result) = match tag {
+                ClipTag::Metadata(metadata) => (
+                    Instant::now(),
+                    publisher.send_metadata(metadata.clone()).await,
+                ),
+                ClipTag::Audio(data) => (
+                    Instant::now(),
+                    publisher.send_audio(timestamp, data.clone()).await,
+                ),
+                ClipTag::Video { data, stamp: false } => (
+                    Instant::now(),
+                    publisher.send_video(timestamp, data.clone()).await,
+                ),
+                ClipTag::Video { data, stamp: true } => {
+                    // Built once per frame: every player gets this same `Bytes`.
+                    let mut payload =
+                        BytesMut::with_capacity(data.len() + clip.nal_length_size + stamp::NAL_LEN);
+                    payload.put_slice(data);
+                    let sent = Instant::now();
+                    let nanos = sent.duration_since(origin()).as_nanos();
+                    stamp::append(
+                        &mut payload,
+                        clip.nal_length_size,
+                        u64::try_from(nanos).unwrap_or(u64::MAX),
+                    );
+                    (
+                        sent,
+                        publisher.send_video(timestamp, payload.freeze()).await,
+                    )
+                }
+            };
+            if let Err(error) = result {
+                report.error = Some(error.to_string());
+                return report;
+            }
+            if micros(sent.duration_since(origin())) >= clock.window_start_us() {
+                let lag = micros(sent.saturating_duration_since(due));
+                report.lags_us.push(u32::try_from(lag).unwrap_or(u32::MAX));
+            }
+        }
+        lap += 1;
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(1), publisher.close()).await;
+    report
 }
 
 /// utime and stime of `pid`, in clock ticks (`/proc/PID/stat` fields 14 and 15).
@@ -256,19 +593,22 @@ enum Server {
 }
 
 impl Server {
-    fn start(name: &str, ours: &OurServer) -> (Server, u32) {
+    /// Starts `name`; ours with `--merge-window MS` when `merge_window_ms` is given.
+    fn start(name: &str, ours: &OurServer, merge_window_ms: Option<usize>) -> (Server, u32) {
         match name {
             "ours" => {
                 let port = free_port();
-                let process = Process::spawn(
-                    "relay server",
-                    Command::new(&ours.binary)
-                        .arg("--listen")
-                        .arg(format!("127.0.0.1:{port}"))
-                        .arg("--threads")
-                        .arg(ours.threads.to_string())
-                        .args(["--log", "error"]),
-                );
+                let mut command = Command::new(&ours.binary);
+                command
+                    .arg("--listen")
+                    .arg(format!("127.0.0.1:{port}"))
+                    .arg("--threads")
+                    .arg(ours.threads.to_string())
+                    .args(["--log", "error"]);
+                if let Some(ms) = merge_window_ms {
+                    command.arg("--merge-window").arg(ms.to_string());
+                }
+                let process = Process::spawn("relay server", &mut command);
                 wait_for_port(port, Duration::from_secs(10));
                 let comm: String = ours
                     .binary
@@ -303,9 +643,41 @@ impl Server {
     }
 }
 
+/// Percentiles of a set of durations, in microseconds.
+#[derive(Clone, Copy)]
+struct Spread {
+    p50: u32,
+    p99: u32,
+    max: u32,
+}
+
+impl Spread {
+    fn of(mut samples: Vec<u32>) -> Option<Spread> {
+        samples.sort_unstable();
+        // Nearest rank.
+        let rank = |fraction: f64| {
+            let rank = (samples.len() as f64 * fraction).ceil() as usize;
+            samples[rank.clamp(1, samples.len()) - 1]
+        };
+        let max = *samples.last()?;
+        Some(Spread {
+            p50: rank(0.50),
+            p99: rank(0.99),
+            max,
+        })
+    }
+}
+
+/// Microseconds as milliseconds with one decimal, "-" for none.
+fn ms(us: Option<u32>) -> String {
+    us.map_or_else(|| "-".into(), |us| format!("{:.1}", f64::from(us) / 1000.0))
+}
+
 struct Measurement {
     server: &'static str,
     players: usize,
+    /// Our server's `--merge-window`, when one was passed.
+    merge_window_ms: Option<usize>,
     mbit_per_s: f64,
     server_cpu_s: f64,
     /// The user-space part of `server_cpu_s`.
@@ -313,40 +685,73 @@ struct Measurement {
     cpu_s_per_gbit: f64,
     peak_rss_mib: f64,
     client_cpu_s: f64,
+    /// Publisher-to-player latency of the video frames received in the window.
+    latency: Option<Spread>,
+    /// Video frames received in the window without a stamp.
+    unstamped: u64,
+    /// How late the publisher sent its frames in the window.
+    publisher_lag: Option<Spread>,
+    publisher_error: Option<String>,
     stalled: usize,
     failed: usize,
     /// `strace -c` of the server over the window, with `FANOUT_STRACE=1`.
     syscalls: Option<String>,
 }
 
+impl Measurement {
+    /// The `window ms` column: "-" for nginx, "default" for ours without `--merge-window`.
+    fn window_label(&self) -> String {
+        match (self.server, self.merge_window_ms) {
+            ("nginx", _) => "-".into(),
+            (_, Some(ms)) => ms.to_string(),
+            (_, None) => "default".into(),
+        }
+    }
+}
+
+/// One server, one N, one merge window.
+struct Case {
+    server: &'static str,
+    players: usize,
+    merge_window_ms: Option<usize>,
+    window: Duration,
+}
+
 fn measure(
     runtime: &tokio::runtime::Runtime,
-    server_name: &'static str,
-    players: usize,
-    window: Duration,
-    clip: &Path,
+    case: &Case,
+    clip: &Arc<Clip>,
     ours: &OurServer,
     trace_syscalls: Option<&str>,
 ) -> Measurement {
+    let Case {
+        server: server_name,
+        players,
+        merge_window_ms,
+        window,
+    } = *case;
     let ticks_per_second = clock_ticks_per_second() as f64;
-    let (server, server_pid) = Server::start(server_name, ours);
+    let (server, server_pid) = Server::start(server_name, ours, merge_window_ms);
     let app_url = server.app_url();
-    let publisher = Process::spawn(
-        "ffmpeg (publisher)",
-        Command::new(require("ffmpeg"))
-            .args(["-hide_banner", "-loglevel", "error", "-nostats", "-re"])
-            .args(["-stream_loop", "-1", "-i"])
-            .arg(clip)
-            .args(["-c", "copy", "-f", "flv"])
-            .arg(format!("{app_url}/{STREAM}")),
+
+    let clock = Arc::new(Clock {
+        window_start_us: AtomicU64::new(u64::MAX),
+    });
+    let stop = Arc::new(AtomicBool::new(false));
+    // The publisher stops by itself past the longest this case can take.
+    let connecting =
+        Duration::from_millis(100) * u32::try_from(players / CONNECT_BATCH + 1).unwrap_or(u32::MAX);
+    let limit = connecting + FIRST_FRAME_TIMEOUT + SETTLE + window + Duration::from_secs(60);
+    let publisher = start_publisher(
+        app_url.clone(),
+        clip.clone(),
+        clock.clone(),
+        stop.clone(),
+        limit,
     );
     // Let the publisher start so that players find the stream live.
     std::thread::sleep(Duration::from_secs(1));
 
-    let clock = Arc::new(Clock {
-        epoch: Instant::now(),
-        window_start_us: AtomicU64::new(u64::MAX),
-    });
     let stats: Vec<Arc<PlayerStats>> = (0..players)
         .map(|_| Arc::new(PlayerStats::default()))
         .collect();
@@ -381,7 +786,7 @@ fn measure(
                 .sum();
             let server_before = cpu_ticks(server_pid);
             let client_before = cpu_total_ticks(std::process::id());
-            let window_start = clock.now_us();
+            let window_start = micros(since_origin());
             clock.window_start_us.store(window_start, Ordering::Relaxed);
             let tracer = trace_syscalls.is_some().then(|| {
                 Process::spawn(
@@ -397,7 +802,7 @@ fn measure(
                 )
             });
             tokio::time::sleep(window).await;
-            let window_end = clock.now_us();
+            let window_end = micros(since_origin());
             let server_after = cpu_ticks(server_pid);
             let client_after = cpu_total_ticks(std::process::id());
             let bytes_after: u64 = stats
@@ -427,8 +832,9 @@ fn measure(
             )
         });
     let peak_rss_mib = peak_rss_kib(server_pid) as f64 / 1024.0;
+    stop.store(true, Ordering::Relaxed);
 
-    let stall_us = u64::try_from(STALL.as_micros()).unwrap_or(u64::MAX);
+    let stall_us = micros(STALL);
     let mut failed = 0;
     let mut stalled = 0;
     for s in &stats {
@@ -448,14 +854,27 @@ fn measure(
             let _ = task.await;
         }
     });
-    drop(publisher);
+    let mut latencies = Vec::new();
+    let mut unstamped = 0;
+    for s in &stats {
+        latencies.append(&mut s.latencies_us.lock().expect("latencies"));
+        unstamped += s.unstamped.load(Ordering::Relaxed);
+    }
+    // The publisher sees `stop` within a frame's interval; if it is stuck in a send, stopping
+    // the server ends that.
+    let deadline = Instant::now() + PUBLISHER_STOP_TIMEOUT;
+    while !publisher.is_finished() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
     drop(server);
+    let report = publisher.join().expect("the publisher thread");
 
     let seconds = window_us as f64 / 1e6;
     let gbit = delivered_bytes as f64 * 8.0 / 1e9;
     Measurement {
         server: server_name,
         players,
+        merge_window_ms,
         mbit_per_s: delivered_bytes as f64 * 8.0 / 1e6 / seconds,
         server_cpu_s,
         server_user_s,
@@ -466,6 +885,10 @@ fn measure(
         },
         peak_rss_mib,
         client_cpu_s,
+        latency: Spread::of(latencies),
+        unstamped,
+        publisher_lag: Spread::of(report.lags_us),
+        publisher_error: report.error,
         stalled,
         failed,
         syscalls,
@@ -486,7 +909,60 @@ fn env_list(name: &str, default: &[usize]) -> Vec<usize> {
     }
 }
 
+/// `FANOUT_CSV`: every measurement as a line, written as it is made.
+struct Csv(std::fs::File);
+
+impl Csv {
+    fn create(path: &str) -> Csv {
+        let mut file =
+            std::fs::File::create(path).unwrap_or_else(|e| panic!("FANOUT_CSV: {path}: {e}"));
+        writeln!(
+            file,
+            "server,players,window_ms,mbit_per_s,expected_mbit_per_s,server_cpu_s,server_user_s,\
+             cpu_s_per_gbit,peak_rss_mib,client_cpu_s,p50_ms,p99_ms,max_ms,publisher_lag_p99_ms,\
+             stalled,failed"
+        )
+        .expect("write the CSV");
+        Csv(file)
+    }
+
+    fn row(&mut self, m: &Measurement, expected_mbit_per_s: f64) {
+        let window = match (m.server, m.merge_window_ms) {
+            ("nginx", _) => String::new(),
+            _ => m.window_label(),
+        };
+        let ms = |us: Option<u32>| {
+            us.map_or(String::new(), |us| format!("{:.3}", f64::from(us) / 1000.0))
+        };
+        writeln!(
+            self.0,
+            "{},{},{},{:.3},{:.3},{:.2},{:.2},{:.4},{:.2},{:.2},{},{},{},{},{},{}",
+            m.server,
+            m.players,
+            window,
+            m.mbit_per_s,
+            expected_mbit_per_s,
+            m.server_cpu_s,
+            m.server_user_s,
+            m.cpu_s_per_gbit,
+            m.peak_rss_mib,
+            m.client_cpu_s,
+            ms(m.latency.map(|l| l.p50)),
+            ms(m.latency.map(|l| l.p99)),
+            ms(m.latency.map(|l| l.max)),
+            ms(m.publisher_lag.map(|l| l.p99)),
+            m.stalled,
+            m.failed
+        )
+        .and_then(|()| self.0.flush())
+        .expect("write the CSV");
+    }
+}
+
 fn main() {
+    // Fix the origin before anything is stamped.
+    let _ = since_origin();
+    stamp::self_check();
     let ns = env_list("FANOUT_NS", &[1, 10, 100, 500]);
     let window = Duration::from_secs(
         std::env::var("FANOUT_SECS")
@@ -494,11 +970,22 @@ fn main() {
             .and_then(|s| s.parse().ok())
             .unwrap_or(10),
     );
+    // Without FANOUT_WINDOWS our server runs with its default, and no --merge-window is passed.
+    let merge_windows: Vec<Option<usize>> = match std::env::var("FANOUT_WINDOWS") {
+        Ok(_) => env_list("FANOUT_WINDOWS", &[])
+            .into_iter()
+            .map(Some)
+            .collect(),
+        Err(_) => vec![None],
+    };
     let trace_syscalls = match std::env::var("FANOUT_STRACE").as_deref() {
         Err(_) | Ok("0") => None,
         Ok("all") => Some("all"),
         Ok(_) => Some("write,writev,sendto,sendmsg"),
     };
+    let mut csv = std::env::var("FANOUT_CSV")
+        .ok()
+        .map(|path| Csv::create(&path));
     require("nginx");
     // nginx runs one worker process; our server gets one thread unless told otherwise.
     let ours = OurServer {
@@ -509,10 +996,11 @@ fn main() {
             .unwrap_or(1),
     };
     let dir = TempDir::new("fanout");
-    let clip = dir.path().join("clip.flv");
-    make_fanout_clip(&clip);
-    let clip_bytes = std::fs::metadata(&clip).expect("the clip").len();
+    let clip_path = dir.path().join("clip.flv");
+    make_fanout_clip(&clip_path);
+    let clip_bytes = std::fs::metadata(&clip_path).expect("the clip").len();
     let stream_mbit = clip_bytes as f64 * 8.0 / 1e6 / f64::from(CLIP_SECONDS);
+    let clip = Arc::new(Clip::read(&clip_path));
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(cores.min(2))
@@ -525,8 +1013,8 @@ fn main() {
         window.as_secs()
     );
     println!(
-        "{cores} cores shared by the server, the publisher (ffmpeg -re -c copy) and the load client \
-         (this process, {} tokio workers)",
+        "{cores} cores shared by the server and this process: the publisher (the clip looped in \
+         real time, on a thread of its own) and the load client ({} tokio workers)",
         cores.min(2)
     );
     println!(
@@ -535,7 +1023,11 @@ fn main() {
     );
     println!(
         "Mbit/s = audio+video payload received by all players; CPU = server utime+stime in the \
-         window; RSS = server VmHWM"
+         window; RSS = server VmHWM; client CPU = this process's (players and publisher)"
+    );
+    println!(
+        "p50/p99/max ms = publisher send to player receive of each video frame in the window, \
+         over all players; publisher lag = how late the publisher sent its frames (p99)"
     );
     if trace_syscalls.is_some() {
         println!(
@@ -545,68 +1037,125 @@ fn main() {
     }
     println!();
     println!(
-        "| server | N | Mbit/s | expected | server CPU s (user) | CPU s/Gbit | peak RSS MiB | client CPU s | stalled | failed |"
+        "| server | N | window ms | Mbit/s | expected | server CPU s (user) | CPU s/Gbit | peak RSS MiB | client CPU s | p50 ms | p99 ms | max ms | publisher lag p99 ms | stalled | failed |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-    let mut pairs = Vec::new();
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    // Per N: our rows (one per merge window), then nginx's.
+    let mut results: Vec<(Vec<Measurement>, Measurement)> = Vec::new();
     for &players in &ns {
-        let mut row = Vec::new();
-        for server in ["ours", "nginx"] {
-            let m = measure(
-                &runtime,
+        let cases = merge_windows
+            .iter()
+            .map(|&merge_window_ms| ("ours", merge_window_ms))
+            .chain([("nginx", None)]);
+        let mut rows = Vec::new();
+        for (server, merge_window_ms) in cases {
+            let case = Case {
                 server,
                 players,
+                merge_window_ms,
                 window,
-                &clip,
-                &ours,
-                trace_syscalls,
-            );
+            };
+            let m = measure(&runtime, &case, &clip, &ours, trace_syscalls);
+            let expected = stream_mbit * players as f64;
             println!(
-                "| {} | {} | {:.1} | {:.1} | {:.2} ({:.2}) | {:.3} | {:.1} | {:.2} | {} | {} |",
+                "| {} | {} | {} | {:.1} | {:.1} | {:.2} ({:.2}) | {:.3} | {:.1} | {:.2} | {} | {} | {} | {} | {} | {} |",
                 m.server,
                 m.players,
+                m.window_label(),
                 m.mbit_per_s,
-                stream_mbit * players as f64,
+                expected,
                 m.server_cpu_s,
                 m.server_user_s,
                 m.cpu_s_per_gbit,
                 m.peak_rss_mib,
                 m.client_cpu_s,
+                ms(m.latency.map(|l| l.p50)),
+                ms(m.latency.map(|l| l.p99)),
+                ms(m.latency.map(|l| l.max)),
+                ms(m.publisher_lag.map(|l| l.p99)),
                 m.stalled,
                 m.failed
             );
             if let Some(syscalls) = &m.syscalls {
                 println!("```text\n{syscalls}```");
             }
-            row.push(m);
+            if let Some(csv) = csv.as_mut() {
+                csv.row(&m, expected);
+            }
+            rows.push(m);
         }
-        pairs.push(row);
+        let nginx = rows.pop().expect("nginx's row");
+        results.push((rows, nginx));
     }
     println!();
-    println!("| N | Mbit/s ours/nginx | CPU s/Gbit ours/nginx | peak RSS ours/nginx |");
-    println!("|---:|---:|---:|---:|");
-    for row in &pairs {
-        let (ours, nginx) = (&row[0], &row[1]);
-        println!(
-            "| {} | {:.2} | {:.2} | {:.2} |",
-            ours.players,
-            ours.mbit_per_s / nginx.mbit_per_s,
-            ours.cpu_s_per_gbit / nginx.cpu_s_per_gbit,
-            ours.peak_rss_mib / nginx.peak_rss_mib
-        );
+    println!("| N | window ms | Mbit/s ours/nginx | CPU s/Gbit ours/nginx | peak RSS ours/nginx |");
+    println!("|---:|---:|---:|---:|---:|");
+    for (ours_rows, nginx) in &results {
+        for ours in ours_rows {
+            println!(
+                "| {} | {} | {:.2} | {:.2} | {:.2} |",
+                ours.players,
+                ours.window_label(),
+                ours.mbit_per_s / nginx.mbit_per_s,
+                ours.cpu_s_per_gbit / nginx.cpu_s_per_gbit,
+                ours.peak_rss_mib / nginx.peak_rss_mib
+            );
+        }
+    }
+    println!();
+    println!(
+        "| N | window ms | CPU s/Gbit ours | CPU s/Gbit nginx | p50 ms ours | p50 ms nginx | p99 ms ours | p99 ms nginx |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for (ours_rows, nginx) in &results {
+        for ours in ours_rows {
+            println!(
+                "| {} | {} | {:.3} | {:.3} | {} | {} | {} | {} |",
+                ours.players,
+                ours.window_label(),
+                ours.cpu_s_per_gbit,
+                nginx.cpu_s_per_gbit,
+                ms(ours.latency.map(|l| l.p50)),
+                ms(nginx.latency.map(|l| l.p50)),
+                ms(ours.latency.map(|l| l.p99)),
+                ms(nginx.latency.map(|l| l.p99)),
+            );
+        }
     }
     println!();
     println!(
         "targets: CPU s/Gbit ours/nginx <= 0.7, peak RSS ours/nginx <= 1, zero stalled and failed"
     );
-    for row in &pairs {
-        for m in row {
+    for (ours_rows, nginx) in &results {
+        for m in ours_rows.iter().chain([nginx]) {
+            let case = format!(
+                "{} at N={} (window {})",
+                m.server,
+                m.players,
+                m.window_label()
+            );
             let expected = stream_mbit * m.players as f64;
             if m.mbit_per_s < 0.9 * expected {
                 println!(
-                    "note: {} at N={} delivered {:.0} of the {:.0} Mbit/s the stream needs: \
+                    "note: {case} delivered {:.0} of the {:.0} Mbit/s the stream needs: \
                      this machine could not keep up",
-                    m.server, m.players, m.mbit_per_s, expected
+                    m.mbit_per_s, expected
+                );
+            }
+            if let Some(error) = &m.publisher_error {
+                println!("note: {case}: the publisher stopped: {error}");
+            }
+            if m.unstamped > 0 {
+                println!(
+                    "note: {case}: {} video frames arrived without a stamp",
+                    m.unstamped
+                );
+            }
+            if m.publisher_lag.is_some_and(|lag| lag.p99 > 10_000) {
+                println!(
+                    "note: {case}: the publisher sent 1% of its frames more than 10 ms late: this \
+                     process was short of CPU (the stamps are the actual send times, but the \
+                     players' receive times may be late too)"
                 );
             }
         }
