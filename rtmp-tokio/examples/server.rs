@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo run --release -p rtmp-tokio --example server -- [--listen 127.0.0.1:1935] [--threads 1] \
-//!     [--multitrack capable|all] [--merge-window 100] [--log info]
+//!     [--multitrack capable|all] [--merge-window 25] [--log info]
 //! ffmpeg -re -i clip.flv -c copy -f flv rtmp://127.0.0.1/live/cam1
 //! ffplay rtmp://127.0.0.1/live/cam1
 //! ```
@@ -24,7 +24,7 @@ const USAGE: &str = "usage: server [--listen ADDR] [--threads N] [--multitrack c
                        all: every track to every player (FFmpeg reads multitrack FLV but
                        announces nothing when it plays)
   --merge-window MS    how long a publisher's frames wait to be handed on together
-                       (default 100; 0 hands each frame on as it arrives)
+                       (default 25; 0 hands each frame on as it arrives)
   --log LEVEL          log level (default info)";
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -22,7 +22,7 @@ use crate::chunk::ChunkOutput;
 use crate::handshake::ClientConfig;
 use crate::message::Data;
 use crate::session::client::{
-    ClientConnection, ClientConnectionConfig, ClientEvent, ConnectParams, Status, StreamStatus,
+    ClientConnection, ClientConnectionConfig, ClientEvent, ConnectParams, Status,
 };
 use crate::session::server::{ServerConnection, ServerEvent};
 use crate::session::{Instant, SessionConfig, SessionError};
@@ -430,7 +430,7 @@ mod with_std {
 
     use super::*;
     use crate::flv::FlvError;
-    use crate::session::client::TransactionId;
+    use crate::session::client::{StreamStatus, TransactionId};
     use crate::session::ApiError;
     use crate::url::UrlError;
 
