@@ -36,8 +36,20 @@ pub struct SessionConfig {
     /// each role) when the queue falls to this many bytes. Default 1 MiB.
     pub outbound_low_water: usize,
     /// Hard bound on queued bytes: a send that would exceed it is refused with
-    /// [`ApiError::QueueFull`](super::ApiError). Default 64 MiB.
+    /// [`ApiError::QueueFull`](super::ApiError), and an answer the connection sends on its own
+    /// (a ping answer, an acknowledgement, a `_result`) ends the connection with
+    /// [`SessionError::OutboundQueueFull`](super::SessionError): the peer is not reading.
+    /// Every queued message counts its payload plus the bookkeeping of its slot (about 70
+    /// bytes), so that a flood of empty messages is bounded too. Default 64 MiB.
     pub outbound_max: usize,
+    /// Hard bound on queued bytes of everything but audio and video: protocol and user control
+    /// (ping answers included), commands, statuses and data, counted as for
+    /// [`outbound_max`](Self::outbound_max). These lanes go before media, so they only fill
+    /// when the peer reads nothing at all; a peer that keeps asking (pings, createStream) and
+    /// never reads reaches this bound after some 13,000 ping answers and is disconnected,
+    /// instead of making us queue answers up to `outbound_max`. Default 1 MiB, which also
+    /// bounds the metadata an application may have waiting for one player.
+    pub outbound_command_max: usize,
     /// Drop video that is not a keyframe (and everything after it up to the next keyframe, which
     /// would not decode) while the queue is above the high-water mark. Sequence headers and
     /// keyframes are never dropped. Default true.
@@ -63,6 +75,7 @@ impl Default for SessionConfig {
             outbound_high_water: 4 * 1024 * 1024,
             outbound_low_water: 1024 * 1024,
             outbound_max: 64 * 1024 * 1024,
+            outbound_command_max: 1024 * 1024,
             drop_video_when_congested: true,
             max_message_streams: 16,
             max_pending_requests: 64,

@@ -13,7 +13,7 @@ use crate::handshake::{ClientConfig, ClientHandshake, ServerConfig, ServerHandsh
 use crate::message::{LimitType, Message, UserControl};
 use crate::{type_id, RawMessage};
 
-use super::queue::{OutboundQueue, Priority};
+use super::queue::{Bounds, OutboundQueue, Priority};
 use super::{ApiError, Instant, SendStatus, SessionConfig, SessionError};
 
 /// Chunk this many bytes ahead of the adapter's writes, no more: queued messages stay
@@ -171,9 +171,12 @@ impl Core {
             encoder: ChunkEncoder::new(),
             output,
             queue: OutboundQueue::new(
-                config.outbound_high_water,
-                config.outbound_low_water,
-                config.outbound_max,
+                Bounds {
+                    high_water: config.outbound_high_water,
+                    low_water: config.outbound_low_water,
+                    max: config.outbound_max,
+                    command_max: config.outbound_command_max,
+                },
                 config.drop_video_when_congested,
             ),
             config,
@@ -331,6 +334,9 @@ impl Core {
                 self.queue_control(&Message::UserControl(UserControl::PingResponse {
                     timestamp,
                 }));
+                if let Some(error) = &self.error {
+                    return Err(error.clone());
+                }
             }
             Message::UserControl(UserControl::PingResponse { .. }) => {
                 if let Some(sent_at) = self.ping_sent_at.take() {
@@ -393,13 +399,19 @@ impl Core {
     }
 
     /// Queues a protocol or user control message on chunk stream 2, message stream 0 (RTMP 1.0
-    /// §5.4, §6.2). Control messages are never refused: they are tiny and bounded by the peer's
-    /// own pace.
+    /// §5.4, §6.2). Control messages are tiny, but a peer can ask for them (pings) faster than
+    /// it reads them: past the queue's hard bounds the connection ends with
+    /// [`SessionError::OutboundQueueFull`].
     pub(crate) fn queue_control(&mut self, message: &Message) {
+        if self.is_closed() {
+            return;
+        }
         if let Ok(raw) = message.to_raw(0, 0) {
             let in_flight = self.output.len();
             let (priority, csid) = lane(&raw);
-            let _ = self.queue.push(priority, csid, raw, in_flight);
+            if self.queue.push(priority, csid, raw, in_flight).is_err() {
+                self.fail(SessionError::OutboundQueueFull);
+            }
         }
     }
 

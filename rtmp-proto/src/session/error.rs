@@ -30,6 +30,12 @@ pub enum SessionError {
     /// The peer did not answer a Ping Request in time.
     #[error("peer did not answer a ping")]
     PingTimeout,
+    /// What we had to send the peer outgrew the outbound queue's hard bounds
+    /// ([`SessionConfig::outbound_max`](super::SessionConfig::outbound_max),
+    /// [`SessionConfig::outbound_command_max`](super::SessionConfig::outbound_command_max)):
+    /// the peer asks (pings, commands) but does not read the answers.
+    #[error("outbound queue full: the peer is not reading")]
+    OutboundQueueFull,
     /// The connection was closed (by us, or the peer closed its side).
     #[error("connection closed")]
     Closed,

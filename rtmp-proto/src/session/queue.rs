@@ -37,6 +37,8 @@ impl Priority {
 }
 
 const LANES: usize = 3;
+/// The lane of audio and video; the lanes before it carry everything else.
+const MEDIA_LANE: usize = 2;
 
 /// What became of a message handed to a send call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -85,14 +87,33 @@ pub(crate) struct Queued {
 /// Capacity an emptied lane keeps: a live stream's steady flow, not a burst.
 const KEEP_PER_LANE: usize = 32;
 
+/// What a queued message costs beside its payload: its slot in a lane. Counted with the
+/// payload, so that a flood of empty messages (ping answers, empty video) reaches the bounds
+/// as the memory it takes does, not never.
+pub(crate) const MESSAGE_OVERHEAD: usize = core::mem::size_of::<Queued>();
+
+/// The bounds of an [`OutboundQueue`], in bytes of payload plus [`MESSAGE_OVERHEAD`] per message.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Bounds {
+    pub(crate) high_water: usize,
+    pub(crate) low_water: usize,
+    pub(crate) max: usize,
+    /// Hard bound on everything but media (control, commands, data).
+    pub(crate) command_max: usize,
+}
+
 /// Messages waiting to be chunked, bounded in bytes.
 #[derive(Debug)]
 pub(crate) struct OutboundQueue {
     lanes: [VecDeque<Queued>; LANES],
     queued_bytes: usize,
+    /// Bytes queued in each lane.
+    lane_bytes: [usize; LANES],
     high_water: usize,
     low_water: usize,
     max: usize,
+    command_max: usize,
+    overhead: usize,
     drop_video: bool,
     /// Set once above the high-water mark, cleared (with a notification) at the low-water mark.
     congested: bool,
@@ -103,13 +124,16 @@ pub(crate) struct OutboundQueue {
 }
 
 impl OutboundQueue {
-    pub(crate) fn new(high_water: usize, low_water: usize, max: usize, drop_video: bool) -> Self {
+    pub(crate) fn new(bounds: Bounds, drop_video: bool) -> Self {
         OutboundQueue {
             lanes: Default::default(),
             queued_bytes: 0,
-            high_water,
-            low_water: low_water.min(high_water),
-            max,
+            lane_bytes: [0; LANES],
+            high_water: bounds.high_water,
+            low_water: bounds.low_water.min(bounds.high_water),
+            max: bounds.max,
+            command_max: bounds.command_max,
+            overhead: MESSAGE_OVERHEAD,
             drop_video,
             congested: false,
             writable_again: false,
@@ -118,13 +142,14 @@ impl OutboundQueue {
         }
     }
 
-    /// Bytes of payload waiting in the queue.
+    /// Bytes waiting in the queue: payloads plus [`MESSAGE_OVERHEAD`] per message.
     pub(crate) fn queued_bytes(&self) -> usize {
         self.queued_bytes
     }
 
     /// Queues `message`. `in_flight` is what is chunked but not yet written, which counts
-    /// towards the water marks too.
+    /// towards the water marks and the hard bound too. Control messages are refused only past
+    /// the hard bounds, where nothing else would be taken either.
     pub(crate) fn push(
         &mut self,
         priority: Priority,
@@ -147,7 +172,8 @@ impl OutboundQueue {
         after_earlier: bool,
     ) -> Result<SendStatus, ApiError> {
         let pending = self.queued_bytes.saturating_add(in_flight);
-        let size = message.payload.len();
+        let size = message.payload.len().saturating_add(self.overhead);
+        let lane = priority.lane();
         if priority == Priority::Video {
             let kind = video_kind(&message.payload);
             let stream = message.stream_id;
@@ -165,13 +191,16 @@ impl OutboundQueue {
                 VideoKind::SequenceHeader | VideoKind::Other => {}
             }
         }
-        if priority != Priority::Control && pending.saturating_add(size) > self.max {
+        let commands = self.lane_bytes[..MEDIA_LANE].iter().sum::<usize>();
+        let over_commands = lane < MEDIA_LANE && commands.saturating_add(size) > self.command_max;
+        if over_commands || pending.saturating_add(size) > self.max {
             return Err(ApiError::QueueFull);
         }
         self.queued_bytes += size;
+        self.lane_bytes[lane] += size;
         let sequence = self.next_sequence;
         self.next_sequence += 1;
-        self.lanes[priority.lane()].push_back(Queued {
+        self.lanes[lane].push_back(Queued {
             csid,
             message,
             sequence,
@@ -187,14 +216,17 @@ impl OutboundQueue {
 
     /// The next message to chunk, highest priority first.
     pub(crate) fn pop(&mut self) -> Option<Queued> {
-        let lane = self.next_lane()?;
-        let lane = self.lanes.get_mut(lane)?;
+        let index = self.next_lane()?;
+        let lane = self.lanes.get_mut(index)?;
         let queued = lane.pop_front()?;
         if lane.is_empty() {
-            // Gives back what a burst (a GOP for a joining player) made it grow to.
+            // Gives back what a burst (a GOP for a joining player, a flood of answers) made it
+            // grow to.
             lane.shrink_to(KEEP_PER_LANE);
         }
-        self.queued_bytes -= queued.message.payload.len();
+        let size = queued.message.payload.len() + self.overhead;
+        self.queued_bytes -= size;
+        self.lane_bytes[index] -= size;
         Some(queued)
     }
 
@@ -252,13 +284,27 @@ mod tests {
         }
     }
 
+    /// A queue that counts payload bytes alone, for round numbers.
+    fn test_queue(high_water: usize, low_water: usize, max: usize, drop: bool) -> OutboundQueue {
+        let bounds = Bounds {
+            high_water,
+            low_water,
+            max,
+            command_max: max,
+        };
+        OutboundQueue {
+            overhead: 0,
+            ..OutboundQueue::new(bounds, drop)
+        }
+    }
+
     const KEYFRAME: &[u8] = &[0x17, 1, 0, 0, 0, 0xAA, 0xBB];
     const INTER: &[u8] = &[0x27, 1, 0, 0, 0, 0xCC, 0xDD];
     const SEQUENCE_HEADER: &[u8] = &[0x17, 0, 0, 0, 0, 1, 2];
 
     #[test]
     fn control_beats_commands_beats_media_which_keeps_its_order() {
-        let mut queue = OutboundQueue::new(1000, 100, 10_000, true);
+        let mut queue = test_queue(1000, 100, 10_000, true);
         for (priority, type_id) in [
             (Priority::Video, 9),
             (Priority::Audio, 8),
@@ -282,7 +328,7 @@ mod tests {
 
     #[test]
     fn a_message_queued_after_earlier_ones_waits_for_them() {
-        let mut queue = OutboundQueue::new(1000, 100, 10_000, true);
+        let mut queue = test_queue(1000, 100, 10_000, true);
         let csid = ChunkStreamId::COMMAND;
         let mut push = |priority, type_id, after_earlier| {
             let _ = queue
@@ -310,7 +356,7 @@ mod tests {
 
     #[test]
     fn congestion_drops_inter_frames_until_the_next_keyframe() {
-        let mut queue = OutboundQueue::new(10, 5, 10_000, true);
+        let mut queue = test_queue(10, 5, 10_000, true);
         let video = |payload| message(9, 1, payload);
         let csid = ChunkStreamId::VIDEO;
         assert_eq!(
@@ -341,7 +387,7 @@ mod tests {
             Ok(SendStatus::Queued)
         );
         // Another stream's video is not affected by this one's skipping.
-        let mut queue = OutboundQueue::new(10, 5, 10_000, true);
+        let mut queue = test_queue(10, 5, 10_000, true);
         assert_eq!(
             queue.push(Priority::Video, csid, video(INTER), 20),
             Ok(SendStatus::DroppedVideo)
@@ -354,7 +400,7 @@ mod tests {
 
     #[test]
     fn water_marks_and_the_hard_bound() {
-        let mut queue = OutboundQueue::new(10, 4, 20, false);
+        let mut queue = test_queue(10, 4, 20, false);
         let audio = message(8, 1, &[0xAF; 7]);
         assert_eq!(
             queue.push(Priority::Audio, ChunkStreamId::AUDIO, audio.clone(), 0),
@@ -380,5 +426,46 @@ mod tests {
         queue.note_pending(3);
         assert!(queue.take_writable_again());
         assert!(!queue.take_writable_again());
+    }
+
+    #[test]
+    fn answers_and_empty_messages_count_and_are_bounded() {
+        let bounds = Bounds {
+            high_water: 100 * MESSAGE_OVERHEAD,
+            low_water: 10 * MESSAGE_OVERHEAD,
+            max: 1000 * MESSAGE_OVERHEAD,
+            command_max: 10 * (MESSAGE_OVERHEAD + 6),
+        };
+        let mut queue = OutboundQueue::new(bounds, true);
+        let ping_answer = message(4, 0, &[0, 7, 0, 0, 0, 1]);
+        let csid = ChunkStreamId::PROTOCOL_CONTROL;
+        for _ in 0..10 {
+            let status = queue.push(Priority::Control, csid, ping_answer.clone(), 0);
+            assert_eq!(status, Ok(SendStatus::Queued));
+        }
+        assert_eq!(queue.queued_bytes(), 10 * (MESSAGE_OVERHEAD + 6));
+        // Control and commands share the bound on what is not media...
+        let refused = queue.push(Priority::Control, csid, ping_answer.clone(), 0);
+        assert_eq!(refused, Err(ApiError::QueueFull));
+        let command = message(20, 0, &[2, 0, 0]);
+        let refused = queue.push(Priority::Command, ChunkStreamId::COMMAND, command, 0);
+        assert_eq!(refused, Err(ApiError::QueueFull));
+        // ...which media does not touch: empty video counts its slot, up to the hard bound.
+        let mut queued = 0;
+        while queue
+            .push(Priority::Video, ChunkStreamId::VIDEO, message(9, 1, &[]), 0)
+            .is_ok_and(|status| status != SendStatus::DroppedVideo)
+        {
+            queued += 1;
+        }
+        assert!(
+            queued <= 100,
+            "empty inter frames are dropped past the high-water mark"
+        );
+        let _ = queue.pop();
+        assert_eq!(
+            queue.push(Priority::Control, csid, ping_answer, 0),
+            Ok(SendStatus::AboveHighWater)
+        );
     }
 }

@@ -43,9 +43,10 @@
 //!   streams (further createStreams are answered `_error`); at most
 //!   [`SessionConfig::max_pending_requests`](crate::session::SessionConfig) requests waiting
 //!   for the application or held, beyond which the connection ends with
-//!   [`SessionError::Protocol`]. Answers the connection sends on its own are refused only when
-//!   the outbound queue is at its hard bound, which ends the connection (the peer is not
-//!   reading).
+//!   [`SessionError::Protocol`]. Answers the connection sends on its own (pings, `_result`,
+//!   `_error`, statuses) count against the outbound queue's hard bounds like everything else;
+//!   past them the connection ends with [`SessionError::OutboundQueueFull`] (the peer asks but
+//!   does not read).
 
 mod config;
 mod events;
@@ -891,9 +892,7 @@ impl ServerConnection {
             Err(ApiError::Encode(error)) => {
                 self.fail(error.into());
             }
-            Err(_) => {
-                self.violation("outbound queue full: the peer is not reading");
-            }
+            Err(_) => self.fail(SessionError::OutboundQueueFull),
         }
     }
 }

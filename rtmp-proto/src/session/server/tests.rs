@@ -22,6 +22,7 @@ use crate::session::SessionConfig;
 use crate::{type_id, Limits, RawMessage};
 
 mod captures;
+mod hostile;
 
 /// Bytes of S0, S1 and S2, which come before the server's first chunk.
 const HANDSHAKE_LEN: usize = 1 + 1536 + 1536;

@@ -1,0 +1,63 @@
+//! What a hostile peer can make the server spend or wait for, bounded.
+
+use alloc::vec::Vec;
+
+use super::*;
+
+/// The client's queued output as bytes, not handed to the server.
+fn client_bytes(h: &mut Harness) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    while let Some(out) = h.client.poll_transmit() {
+        out.copy_to(&mut bytes);
+        out.clear();
+    }
+    bytes
+}
+
+#[test]
+fn pings_never_read_end_the_connection_at_the_bound() {
+    let mut h = Harness::connected(ServerConnectionConfig::default());
+    let ping = Message::UserControl(UserControl::PingRequest { timestamp: 1 });
+    let mut sent = 0;
+    let mut result = Ok(());
+    // Feeds pings and never takes the server's output, as a peer that does not read.
+    while result.is_ok() && sent < 100_000 {
+        for _ in 0..1000 {
+            h.client.queue_control(&ping);
+        }
+        sent += 1000;
+        let bytes = client_bytes(&mut h);
+        result = h.server.handle_input(h.now, &bytes);
+    }
+    assert_eq!(result, Err(SessionError::OutboundQueueFull));
+    let bound = SessionConfig::default().outbound_command_max;
+    assert!(h.server.pending_bytes() <= bound + 64 * 1024);
+    assert!(sent <= 20_000, "closed after {sent} pings");
+    assert_eq!(
+        h.events(),
+        [ServerEvent::Closed(SessionError::OutboundQueueFull)]
+    );
+}
+
+#[test]
+fn create_streams_never_read_end_the_connection_at_the_bound() {
+    let mut h = Harness::connected(ServerConnectionConfig::default());
+    let mut result = Ok(());
+    let mut sent = 0;
+    while result.is_ok() && sent < 100_000 {
+        let mut bytes = Vec::new();
+        for _ in 0..100 {
+            let create = command("createStream", 2.0, vec![]);
+            let _ = h.client.send_message(0, 0, &create).unwrap();
+            bytes.extend(client_bytes(&mut h));
+        }
+        sent += 100;
+        result = h.server.handle_input(h.now, &bytes);
+    }
+    let _ = result;
+    assert!(
+        h.server.is_closed(),
+        "still open after {sent} createStreams"
+    );
+    assert_eq!(h.server.error(), Some(&SessionError::OutboundQueueFull));
+}
