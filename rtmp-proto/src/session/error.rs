@@ -24,6 +24,14 @@ pub enum SessionError {
     /// The handshake did not complete within the configured time.
     #[error("handshake timed out")]
     HandshakeTimeout,
+    /// The peer completed the handshake but sent no `connect` within the configured time
+    /// (`ServerOptions::connect_timeout`).
+    #[error("no connect in time after the handshake")]
+    ConnectTimeout,
+    /// The peer connected but asked to neither publish nor play within the configured time
+    /// (`ServerOptions::stream_timeout`).
+    #[error("neither publish nor play in time after the connect")]
+    StreamTimeout,
     /// The peer sent nothing for longer than the idle timeout.
     #[error("peer idle for too long")]
     IdleTimeout,

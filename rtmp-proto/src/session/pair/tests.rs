@@ -1761,6 +1761,7 @@ fn idle_timeout_in_virtual_time() {
     // A player times out too, when the server sends nothing.
     let mut server = ServerConnectionConfig::default();
     server.session.idle_timeout = None;
+    server.options.stream_timeout = None;
     let mut pair = Pair::with_configs(
         ClientConnectionConfig::player("live", "rtmp://localhost/live"),
         server,
@@ -2448,7 +2449,9 @@ fn an_unanswered_ping_times_out_in_virtual_time() {
     let mut client = ClientConnectionConfig::publisher("live", "rtmp://localhost/live");
     client.session.ping_interval = Some(Duration::from_secs(5));
     client.session.ping_timeout = Duration::from_secs(2);
-    let mut pair = Pair::with_configs(client, ServerConnectionConfig::default());
+    let mut server = ServerConnectionConfig::default();
+    server.options.stream_timeout = None;
+    let mut pair = Pair::with_configs(client, server);
     pair.connect();
     let _ = pair.events();
     let start = pair.now;

@@ -54,6 +54,16 @@ pub struct ServerOptions {
     /// waits forever. `None` (the default): unknown commands are answered `_error` at once, as
     /// FMS does, and the `Call` events are only informative.
     pub call_answer_timeout: Option<Duration>,
+    /// A client that completed the handshake must send `connect` within this time, or the
+    /// connection ends with [`SessionError::ConnectTimeout`](crate::session::SessionError).
+    /// Every real client sends it at once; a peer that does not holds a connection (and its
+    /// buffers) for nothing. Default 10 s, as long as the handshake may take. `None` disables it.
+    pub connect_timeout: Option<Duration>,
+    /// A client whose connect was accepted must ask to publish or play within this time, or the
+    /// connection ends with [`SessionError::StreamTimeout`](crate::session::SessionError).
+    /// Encoders and players ask within a few round trips of the connect answer. Default 10 s;
+    /// `None` for applications whose clients only make calls or use shared objects.
+    pub stream_timeout: Option<Duration>,
     /// Most bytes of input held while a connect, publish or play request waits for the
     /// application's answer (FFmpeg sends its media right after `publish`, without waiting for
     /// NetStream.Publish.Start). Counted by payload size plus the memory of decoded AMF values.
@@ -83,6 +93,8 @@ impl Default for ServerOptions {
             mode: 1.0,
             send_bw_done: false,
             call_answer_timeout: None,
+            connect_timeout: Some(Duration::from_secs(10)),
+            stream_timeout: Some(Duration::from_secs(10)),
             max_held_bytes: 8 * 1024 * 1024,
             supported_fourccs: None,
             fourcc_capabilities: FOURCC_CAN_FORWARD,

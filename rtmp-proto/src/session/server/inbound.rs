@@ -17,6 +17,7 @@ use super::{
 use crate::amf::{Object, Value};
 use crate::message::{split_aggregate, Command, Data, Message, UserControl};
 use crate::session::core::{CoreEvent, Inbound};
+use crate::session::SessionError;
 use crate::{type_id, RawMessage};
 
 impl ServerConnection {
@@ -36,7 +37,12 @@ impl ServerConnection {
                 // Nothing follows Closed: the queue may still drain (a Writable) after it.
                 CoreEvent::PingResponse { .. } | CoreEvent::Writable if self.core.is_closed() => {}
                 _ if self.stopped => {}
-                CoreEvent::HandshakeComplete => {}
+                CoreEvent::HandshakeComplete => {
+                    self.step_deadline = self
+                        .options
+                        .connect_timeout
+                        .map(|timeout| (self.now + timeout, SessionError::ConnectTimeout));
+                }
                 CoreEvent::Message(inbound) => {
                     if self.blocker.is_some() {
                         self.hold(inbound);
@@ -213,6 +219,7 @@ impl ServerConnection {
             enhanced,
         });
         self.phase = Phase::Connecting;
+        self.step_deadline = None;
         self.events
             .push_back(ServerEvent::ConnectRequest(ConnectRequest {
                 id,
@@ -440,6 +447,7 @@ impl ServerConnection {
         };
         let id = self.new_request_id();
         let name = String::from(name);
+        self.step_deadline = None;
         self.blocker = Some(Blocker::Publish {
             id,
             stream,
@@ -489,6 +497,7 @@ impl ServerConnection {
         };
         let id = self.new_request_id();
         let name = String::from(name);
+        self.step_deadline = None;
         self.blocker = Some(Blocker::Play {
             id,
             stream,

@@ -243,6 +243,8 @@ pub struct ServerConnection {
     next_transaction: u32,
     events: VecDeque<ServerEvent>,
     round_trip: Option<Duration>,
+    /// The next step the client must take (connect, then publish or play) and by when.
+    step_deadline: Option<(Instant, SessionError)>,
     /// Set when this layer or the application ended the connection: input already decoded is
     /// no longer looked at. (After a fault of the chunk or message layer, the messages that
     /// preceded the fault are still processed, so that how the input was split does not
@@ -274,6 +276,7 @@ impl ServerConnection {
             next_transaction: 1,
             events: VecDeque::new(),
             round_trip: None,
+            step_deadline: None,
             stopped: false,
         }
     }
@@ -305,11 +308,18 @@ impl ServerConnection {
         }
     }
 
-    /// Checks the deadlines (handshake, idle, ping, unanswered calls); call it when
-    /// [`poll_timeout`](Self::poll_timeout) is reached.
+    /// Checks the deadlines (handshake, connect, publish or play, idle, ping, unanswered
+    /// calls); call it when [`poll_timeout`](Self::poll_timeout) is reached.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.now = now;
         self.core.handle_timeout(now);
+        if let Some((deadline, error)) = &self.step_deadline {
+            if now >= *deadline && !self.core.is_closed() {
+                let error = error.clone();
+                self.step_deadline = None;
+                self.fail(error);
+            }
+        }
         if !self.core.is_closed() {
             let expired: Vec<RequestId> = self
                 .peer_calls
@@ -360,7 +370,8 @@ impl ServerConnection {
             return None;
         }
         let calls = self.peer_calls.values().map(|call| call.deadline).min();
-        [self.core.poll_timeout(), calls]
+        let step = self.step_deadline.as_ref().map(|(deadline, _)| *deadline);
+        [self.core.poll_timeout(), calls, step]
             .into_iter()
             .flatten()
             .min()
@@ -458,6 +469,10 @@ impl ServerConnection {
         )
         .with_encoding(encoding);
         self.phase = Phase::Connected;
+        self.step_deadline = self
+            .options
+            .stream_timeout
+            .map(|timeout| (self.now + timeout, SessionError::StreamTimeout));
         if object_encoding == 3.0 {
             self.encoding = AmfEncoding::Amf3;
         }

@@ -1054,7 +1054,9 @@ fn close_stream_of_a_publisher() {
 
 #[test]
 fn unknown_commands_are_answered_error_at_once_by_default() {
-    let mut h = Harness::connected(ServerConnectionConfig::default());
+    let mut config = ServerConnectionConfig::default();
+    config.options.stream_timeout = None;
+    let mut h = Harness::connected(config);
     h.send(0, command("checkBandwidth", 9.0, vec!["x".into()]));
     h.send(0, command("onWhatever", 0.0, vec![]));
     // Names are compared exactly: this is not createStream.
@@ -1119,6 +1121,7 @@ fn unknown_commands_answered_by_the_application() {
         },
         options: ServerOptions {
             call_answer_timeout: Some(Duration::from_secs(5)),
+            stream_timeout: None,
             ..ServerOptions::default()
         },
         ..ServerConnectionConfig::default()
@@ -1781,7 +1784,9 @@ fn nothing_follows_closed_even_when_the_queue_drains() {
 
 #[test]
 fn idle_peers_time_out() {
-    let mut h = Harness::connected(ServerConnectionConfig::default());
+    let mut config = ServerConnectionConfig::default();
+    config.options.stream_timeout = None;
+    let mut h = Harness::connected(config);
     assert_eq!(h.server.poll_timeout(), Some(Instant::from_millis(60_000)));
     h.server.handle_timeout(Instant::from_millis(60_000));
     assert_eq!(h.events(), [ServerEvent::Closed(SessionError::IdleTimeout)]);

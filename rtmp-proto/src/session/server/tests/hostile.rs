@@ -61,3 +61,54 @@ fn create_streams_never_read_end_the_connection_at_the_bound() {
     );
     assert_eq!(h.server.error(), Some(&SessionError::OutboundQueueFull));
 }
+
+#[test]
+fn a_client_that_does_not_connect_in_time_is_closed() {
+    // The harness completes the handshake at instant 0.
+    let mut h = Harness::new(ServerConnectionConfig::default());
+    assert_eq!(h.server.poll_timeout(), Some(Instant::from_millis(10_000)));
+    h.server.handle_timeout(Instant::from_millis(9_999));
+    assert_eq!(h.events(), []);
+    h.server.handle_timeout(Instant::from_millis(10_000));
+    assert_eq!(
+        h.events(),
+        [ServerEvent::Closed(SessionError::ConnectTimeout)]
+    );
+
+    // A connect in time clears it; the client then has 10 s more to publish or play.
+    let mut h = Harness::new(ServerConnectionConfig::default());
+    h.now = Instant::from_millis(9_000);
+    h.send(0, connect(amf_object! { "app" => "live" }));
+    let id = h.connect_request().id;
+    h.server.accept_connect(id).unwrap();
+    // Commands carry no time: the connection's latest input time is taken.
+    assert_eq!(h.server.poll_timeout(), Some(Instant::from_millis(19_000)));
+    h.server.handle_timeout(Instant::from_millis(19_000));
+    assert_eq!(
+        h.events(),
+        [ServerEvent::Closed(SessionError::StreamTimeout)]
+    );
+}
+
+#[test]
+fn publishing_or_playing_in_time_clears_the_deadline() {
+    for publish in [true, false] {
+        let mut h = Harness::connected(ServerConnectionConfig::default());
+        h.now = Instant::from_millis(9_000);
+        if publish {
+            let _ = h.publishing("cam");
+        } else {
+            let _ = h.playing("cam");
+        }
+        let idle = Instant::from_millis(9_000 + 60_000);
+        assert_eq!(h.server.poll_timeout(), Some(idle));
+        h.server.handle_timeout(Instant::from_millis(20_000));
+        assert_eq!(h.events(), []);
+    }
+
+    // Disabled, only the idle timeout is left.
+    let mut config = ServerConnectionConfig::default();
+    config.options.connect_timeout = None;
+    let h = Harness::new(config);
+    assert_eq!(h.server.poll_timeout(), Some(Instant::from_millis(60_000)));
+}
