@@ -46,6 +46,8 @@ pub struct ChunkDecoder {
     chunk_remaining: u32,
     /// Sum of the announced lengths of the partial messages.
     buffered: usize,
+    /// Sum of the capacities of the partial messages' buffers: the memory they hold.
+    held: usize,
     /// Bytes that arrived before the rest of the input: an incomplete chunk header, or payload
     /// bytes that were read to tell whether a type 3 chunk carries an extended timestamp.
     pending: [u8; MAX_HEADER_LEN],
@@ -80,6 +82,26 @@ impl ChunkStreamState for InboundStream {
     }
 }
 
+/// Smallest buffer a partial message starts with (or its length, if smaller).
+const FIRST_PARTIAL: usize = 4096;
+
+/// Appends `bytes` to the partial message of `stream`, growing its buffer by doubling up to
+/// the message's length: what a message holds is at most twice what arrived of it, however
+/// long it said it was. Returns the bytes the buffer grew by.
+#[inline(always)]
+fn append(stream: &mut InboundStream, bytes: &[u8]) -> usize {
+    let partial = &mut stream.partial;
+    let needed = partial.len() + bytes.len();
+    let before = partial.capacity();
+    if needed > before {
+        let length = stream.length as usize;
+        let target = needed.max(before * 2).max(FIRST_PARTIAL).min(length);
+        partial.reserve_exact(target - partial.len());
+    }
+    partial.extend_from_slice(bytes);
+    partial.capacity() - before
+}
+
 /// A parsed chunk header (RTMP 1.0 §5.3.1): the fields that were present.
 #[derive(Clone, Copy)]
 struct ChunkHeader {
@@ -104,6 +126,7 @@ impl ChunkDecoder {
             current: 0,
             chunk_remaining: 0,
             buffered: 0,
+            held: 0,
             pending: [0; MAX_HEADER_LEN],
             pending_len: 0,
             failed: None,
@@ -131,6 +154,12 @@ impl ChunkDecoder {
     /// bounded by [`Limits::max_buffered_bytes`].
     pub fn buffered_bytes(&self) -> usize {
         self.buffered
+    }
+
+    /// Memory held by the messages whose chunks have not all arrived (their buffers'
+    /// capacities): at most about twice what arrived of them, never their announced lengths.
+    pub fn held_bytes(&self) -> usize {
+        self.held
     }
 
     /// Number of chunk streams the peer has opened (RTMP 1.0 §5.3.1.1), as bounded by
@@ -188,7 +217,7 @@ impl ChunkDecoder {
                     // Only after a type 3 chunk whose four bytes after the basic header turned out
                     // not to be an extended timestamp.
                     let take = (self.chunk_remaining as usize).min(self.pending_len);
-                    stream.partial.extend_from_slice(&self.pending[..take]);
+                    self.held += append(stream, &self.pending[..take]);
                     self.pending.copy_within(take..self.pending_len, 0);
                     self.pending_len -= take;
                     take
@@ -198,7 +227,7 @@ impl ChunkDecoder {
                         return Ok(None);
                     }
                     let take = (self.chunk_remaining as usize).min(rest.len());
-                    stream.partial.extend_from_slice(&rest[..take]);
+                    self.held += append(stream, &rest[..take]);
                     *pos += take;
                     take
                 };
@@ -333,10 +362,11 @@ impl ChunkDecoder {
         if header.fmt <= 1 {
             header.length = read_u24([fields[3], fields[4], fields[5]]);
             header.type_id = fields[6];
-            if header.length > self.limits.max_message_size {
+            let max = self.limits.max_size_of_type(header.type_id);
+            if header.length > max {
                 return Err(ChunkError::MessageTooLarge {
                     len: header.length,
-                    max: self.limits.max_message_size,
+                    max,
                 });
             }
         }
@@ -461,11 +491,24 @@ impl ChunkDecoder {
         }
 
         stream.open = true;
-        stream.partial = Vec::with_capacity(length as usize);
+        // Not the announced length: the buffer grows with what arrives (see `append`).
+        stream.partial = Vec::new();
         self.buffered = needed;
         self.chunk_remaining = chunk_size.min(length);
         self.current = index;
         Ok(None)
+    }
+
+    /// Drops every partial message, giving their memory back; for a decoder that has failed
+    /// (it decodes nothing more) or whose connection has ended.
+    pub fn release(&mut self) {
+        for index in 0..self.streams.len() {
+            let stream = &mut self.streams[index];
+            stream.open = false;
+            stream.partial = Vec::new();
+        }
+        self.buffered = 0;
+        self.held = 0;
     }
 
     /// Adds chunk stream `csid`, within [`Limits::max_chunk_streams`].
@@ -494,6 +537,7 @@ impl ChunkDecoder {
         let stream = &mut self.streams[index];
         stream.open = false;
         self.buffered -= stream.length as usize;
+        self.held -= stream.partial.capacity();
         let message = RawMessage {
             timestamp: stream.timestamp,
             type_id: stream.type_id,
@@ -533,6 +577,7 @@ impl ChunkDecoder {
                     let stream = &mut self.streams[index];
                     if stream.open {
                         stream.open = false;
+                        self.held -= stream.partial.capacity();
                         stream.partial = Vec::new();
                         self.buffered -= stream.length as usize;
                     }
@@ -646,6 +691,78 @@ mod tests {
             decoder.decode(&mut input),
             Err(ChunkError::MessageTooLarge { len: 101, max: 100 })
         );
+    }
+
+    #[test]
+    fn commands_data_and_control_have_smaller_limits_than_media() {
+        let limits = Limits::default();
+        let header = |length: u32, type_id: u8| {
+            let [_, a, b, c] = length.min(0xFF_FFFF).to_be_bytes();
+            alloc::vec![0x03, 0, 0, 0, a, b, c, type_id, 1, 0, 0, 0]
+        };
+        for (type_id, max) in [
+            (9, limits.max_media_message_size),
+            (22, limits.max_media_message_size),
+            (18, limits.max_data_message_size),
+            (20, limits.max_command_message_size),
+            (99, limits.max_command_message_size),
+            (4, limits.max_control_message_size),
+        ] {
+            assert_eq!(limits.max_size_of_type(type_id), max);
+            let mut decoder = ChunkDecoder::new(limits.clone());
+            let fits = header(max.min(0xFF_FFFF), type_id);
+            assert_eq!(decoder.decode(&mut &fits[..]), Ok(None), "type {type_id}");
+            let mut decoder = ChunkDecoder::new(limits.clone());
+            if max < 0xFF_FFFF {
+                let over = header(max + 1, type_id);
+                assert_eq!(
+                    decoder.decode(&mut &over[..]),
+                    Err(ChunkError::MessageTooLarge { len: max + 1, max }),
+                    "type {type_id}"
+                );
+            }
+        }
+        assert!(limits.max_command_message_size * 16 <= limits.max_media_message_size);
+    }
+
+    #[test]
+    fn a_length_lie_holds_only_what_arrived() {
+        let mut decoder = ChunkDecoder::new(Limits::default());
+        decoder.set_chunk_size(65536).unwrap();
+        // A video message that says it is 16 MiB long, of which 10,000 bytes arrive.
+        let mut input = alloc::vec![0x06, 0, 0, 0, 0xFF, 0xFF, 0xFF, 9, 1, 0, 0, 0];
+        input.extend_from_slice(&[0x27; 10_000]);
+        assert_eq!(decoder.decode(&mut &input[..]), Ok(None));
+        assert_eq!(decoder.buffered_bytes(), 0xFF_FFFF);
+        assert!(decoder.held_bytes() >= 10_000 && decoder.held_bytes() <= 20_000);
+        // What is held never exceeds twice what arrived, and the message is whole at the end.
+        let mut decoder = ChunkDecoder::new(Limits::default());
+        decoder.set_chunk_size(1000).unwrap();
+        let mut input = alloc::vec![0x06, 0, 0, 0, 0, 0x27, 0x10, 9, 1, 0, 0, 0];
+        let mut arrived = 0;
+        let mut message = None;
+        for chunk in 0..10 {
+            if chunk > 0 {
+                input.push(0xC6);
+            }
+            input.extend_from_slice(&[chunk as u8; 1000]);
+            arrived += 1000;
+            message = decoder.decode(&mut &input[..]).unwrap();
+            input.clear();
+            if message.is_none() {
+                assert!(decoder.held_bytes() <= 2 * arrived.max(FIRST_PARTIAL));
+            }
+        }
+        let message = message.expect("the whole message");
+        assert_eq!(message.payload.len(), 10_000);
+        assert_eq!(message.payload[9_999], 9);
+        assert_eq!(decoder.held_bytes(), 0);
+        // Released on demand, too.
+        let partial = [0x06, 0, 0, 0, 0, 0x27, 0x10, 9, 1, 0, 0, 0, 1, 2, 3];
+        assert_eq!(decoder.decode(&mut &partial[..]), Ok(None));
+        assert!(decoder.held_bytes() > 0);
+        decoder.release();
+        assert_eq!((decoder.held_bytes(), decoder.buffered_bytes()), (0, 0));
     }
 
     #[test]

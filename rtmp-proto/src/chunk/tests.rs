@@ -76,7 +76,7 @@ fn decode_in_pieces(
 }
 
 fn decode_ok(bytes: &[u8]) -> Vec<RawMessage> {
-    let mut decoder = ChunkDecoder::new(Limits::default());
+    let mut decoder = ChunkDecoder::new(any_type_limits());
     let (messages, error) = decode_in_pieces(&mut decoder, bytes, &[], false);
     assert_eq!(error, None);
     messages
@@ -90,7 +90,7 @@ fn assert_decodes_to(bytes: &[u8], expected: &[RawMessage]) {
         (&[][..], true),
         (&[1][..], true),
     ] {
-        let mut decoder = ChunkDecoder::new(Limits::default());
+        let mut decoder = ChunkDecoder::new(any_type_limits());
         let (messages, error) = decode_in_pieces(&mut decoder, bytes, cuts, zero_copy);
         assert_eq!(error, None, "cuts {cuts:?}, zero copy {zero_copy}");
         assert_eq!(messages, expected, "cuts {cuts:?}, zero copy {zero_copy}");
@@ -264,7 +264,7 @@ fn abort_discards_the_partial_message() {
             message(20, 9, 1, &[0x66; 200]),
         ],
     );
-    let mut decoder = ChunkDecoder::new(Limits::default());
+    let mut decoder = ChunkDecoder::new(any_type_limits());
     let (_, error) = decode_in_pieces(&mut decoder, &bytes[..12 + 128 + 16], &[], false);
     assert_eq!(error, None);
     assert_eq!(decoder.buffered_bytes(), 0);
@@ -296,7 +296,7 @@ fn set_chunk_size_takes_effect_mid_stream() {
     // 300 bytes at 128: three chunks; 3000 bytes (a new length: type 1) at 4096: one.
     assert_eq!(bytes.len(), (12 + 300 + 2) + 16 + (8 + 3000));
     assert_decodes_to(&bytes, &[before, set, after]);
-    let mut decoder = ChunkDecoder::new(Limits::default());
+    let mut decoder = ChunkDecoder::new(any_type_limits());
     decode_in_pieces(&mut decoder, &bytes, &[], false);
     assert_eq!(decoder.chunk_size(), 4096);
 }
@@ -309,7 +309,7 @@ fn length_change_mid_message_is_an_error() {
     bytes.extend_from_slice(&[0x46, 0, 0, 0, 0, 0, 100, 9]);
     bytes.extend_from_slice(&[0; 100]);
     for cuts in [&[][..], &[1][..]] {
-        let mut decoder = ChunkDecoder::new(Limits::default());
+        let mut decoder = ChunkDecoder::new(any_type_limits());
         let (messages, error) = decode_in_pieces(&mut decoder, &bytes, cuts, false);
         assert!(messages.is_empty());
         assert_eq!(error, Some(ChunkError::HeaderChangedMidMessage { csid: 6 }));
@@ -321,7 +321,7 @@ fn type_change_mid_message_is_an_error() {
     let mut bytes = vec![0x06, 0, 0, 0, 0, 0, 200, 9, 1, 0, 0, 0];
     bytes.extend_from_slice(&[0; 128]);
     bytes.extend_from_slice(&[0x06, 0, 0, 0, 0, 0, 200, 8, 1, 0, 0, 0]);
-    let mut decoder = ChunkDecoder::new(Limits::default());
+    let mut decoder = ChunkDecoder::new(any_type_limits());
     let (_, error) = decode_in_pieces(&mut decoder, &bytes, &[], false);
     assert_eq!(error, Some(ChunkError::HeaderChangedMidMessage { csid: 6 }));
 }
@@ -338,7 +338,7 @@ fn repeated_header_mid_message_is_a_continuation() {
 #[test]
 fn unknown_chunk_stream_is_an_error() {
     for first in [0x43u8, 0x83, 0xC3] {
-        let mut decoder = ChunkDecoder::new(Limits::default());
+        let mut decoder = ChunkDecoder::new(any_type_limits());
         let (_, error) = decode_in_pieces(&mut decoder, &[first, 0, 0, 0, 0, 0, 0, 0], &[], false);
         assert_eq!(
             error,
@@ -583,7 +583,7 @@ fn encode_events(
     events: &[Event],
 ) -> (Vec<u8>, Vec<RawMessage>, ChunkDecoder) {
     let mut encoder = ChunkEncoder::new();
-    let mut decoder = ChunkDecoder::new(Limits::default());
+    let mut decoder = ChunkDecoder::new(any_type_limits());
     encoder.set_chunk_size(initial_chunk_size).unwrap();
     decoder.set_chunk_size(initial_chunk_size).unwrap();
     let mut resolver = Resolver::new();
@@ -691,6 +691,19 @@ fn interleave(
     }
 }
 
+/// The default limits, but as large for every type as for media: these tests are about the
+/// chunk layer, whatever the messages' types.
+fn any_type_limits() -> Limits {
+    let max = Limits::default().max_message_size;
+    Limits {
+        max_media_message_size: max,
+        max_data_message_size: max,
+        max_command_message_size: max,
+        max_control_message_size: max,
+        ..Limits::default()
+    }
+}
+
 fn small_limits() -> Limits {
     Limits {
         max_message_size: 4096,
@@ -794,7 +807,7 @@ proptest! {
     ) {
         let (bytes, expected) = interleave(chunk_size, &specs, &picks);
         for zero_copy in [false, true] {
-            let mut decoder = ChunkDecoder::new(Limits::default());
+            let mut decoder = ChunkDecoder::new(any_type_limits());
             decoder.set_chunk_size(chunk_size).unwrap();
             let (messages, error) = decode_in_pieces(&mut decoder, &bytes, &cuts, zero_copy);
             prop_assert_eq!(error, None);
@@ -836,7 +849,7 @@ fn real_peers_captures_decode() {
     ];
     for (capture, count, final_chunk_size) in captures {
         let chunks = &capture[HANDSHAKE..];
-        let mut decoder = ChunkDecoder::new(Limits::default());
+        let mut decoder = ChunkDecoder::new(any_type_limits());
         let (messages, error) = decode_in_pieces(&mut decoder, chunks, &[], false);
         assert_eq!(error, None);
         assert_eq!(messages.len(), count);
@@ -847,7 +860,7 @@ fn real_peers_captures_decode() {
             messages[0].type_id,
             type_id::COMMAND_AMF0 | type_id::WINDOW_ACK_SIZE
         ));
-        let mut split = ChunkDecoder::new(Limits::default());
+        let mut split = ChunkDecoder::new(any_type_limits());
         assert_eq!(
             decode_in_pieces(&mut split, chunks, &[1], true),
             (messages, None)

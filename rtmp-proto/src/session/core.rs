@@ -220,6 +220,9 @@ impl Core {
     pub(crate) fn fail(&mut self, error: SessionError) -> SessionError {
         if self.error.is_none() {
             self.error = Some(error);
+            // Nothing more is decoded: partial messages are given back at once, not when the
+            // adapter drops the connection after writing its last bytes.
+            self.decoder.release();
         }
         self.error.clone().unwrap_or(SessionError::Closed)
     }
