@@ -27,6 +27,7 @@ extern crate alloc;
 pub mod amf;
 pub mod amf0;
 pub mod amf3;
+mod budget;
 pub mod chunk;
 mod error;
 pub mod flv;
@@ -44,6 +45,7 @@ mod wire;
 mod test_support;
 
 pub use amf::Value;
+pub use budget::MemoryBudget;
 pub use error::Error;
 pub use limits::Limits;
 pub use raw::{type_id, RawMessage};

@@ -1,6 +1,6 @@
 use core::time::Duration;
 
-use crate::Limits;
+use crate::{Limits, MemoryBudget};
 
 /// What both connection roles share: limits, windows, chunk size, timeouts and the outbound
 /// queue's bounds. Every field has a finite, documented default.
@@ -54,6 +54,15 @@ pub struct SessionConfig {
     /// would not decode) while the queue is above the high-water mark. Sequence headers and
     /// keyframes are never dropped. Default true.
     pub drop_video_when_congested: bool,
+    /// The memory budget this connection shares with every other connection made from a clone
+    /// of this configuration (a server's connections, typically): the buffers of its partial
+    /// messages and its outbound queue (without audio and video payloads, which players
+    /// share) count against it, and a connection that would take the total past the limit
+    /// while holding more than its share ends with
+    /// [`SessionError::MemoryBudgetExceeded`](super::SessionError). Default: a budget of
+    /// [`MemoryBudget::DEFAULT_LIMIT`] (256 MiB), new for each `default()` call and shared by
+    /// its clones. `None`: only this connection's own limits apply.
+    pub memory_budget: Option<MemoryBudget>,
     /// Most message streams (createStream) one connection may have open at once. Default 16.
     pub max_message_streams: usize,
     /// Most requests of the peer (connect, publish, play, calls) waiting for the application's
@@ -77,6 +86,7 @@ impl Default for SessionConfig {
             outbound_max: 64 * 1024 * 1024,
             outbound_command_max: 1024 * 1024,
             drop_video_when_congested: true,
+            memory_budget: Some(MemoryBudget::default()),
             max_message_streams: 16,
             max_pending_requests: 64,
         }

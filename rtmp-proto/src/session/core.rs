@@ -15,6 +15,7 @@ use crate::{type_id, RawMessage};
 
 use super::queue::{Bounds, OutboundQueue, Priority};
 use super::{ApiError, Instant, SendStatus, SessionConfig, SessionError};
+use crate::budget::BudgetShare;
 
 /// Chunk this many bytes ahead of the adapter's writes, no more: queued messages stay
 /// reorderable and droppable until they are needed.
@@ -138,6 +139,8 @@ pub(crate) struct Core {
     /// The peer's last acknowledgement of what we sent.
     peer_acknowledged: u32,
     ping_sent_at: Option<Instant>,
+    /// This connection's part of the server's memory budget.
+    budget: Option<BudgetShare>,
 }
 
 impl Core {
@@ -162,6 +165,7 @@ impl Core {
     }
 
     fn new(config: SessionConfig, mut handshake: Handshake, now: Instant) -> Self {
+        let budget = config.memory_budget.as_ref().map(|budget| budget.join());
         let mut output = ChunkOutput::new();
         while let Some(bytes) = handshake.poll_output() {
             output.push_bytes(bytes);
@@ -195,6 +199,7 @@ impl Core {
             peer_bandwidth: None,
             peer_acknowledged: 0,
             ping_sent_at: None,
+            budget,
         }
     }
 
@@ -260,7 +265,7 @@ impl Core {
             }
         }
         self.acknowledge_if_due();
-        Ok(())
+        self.account()
     }
 
     /// Feeds bytes read from the peer as a `Bytes`: messages that arrive in one chunk are
@@ -289,7 +294,7 @@ impl Core {
             }
         }
         self.acknowledge_if_due();
-        Ok(())
+        self.account()
     }
 
     /// Runs the handshake on `input` while it is in progress; returns what is left for the
@@ -414,8 +419,28 @@ impl Core {
             let (priority, csid) = lane(&raw);
             if self.queue.push(priority, csid, raw, in_flight).is_err() {
                 self.fail(SessionError::OutboundQueueFull);
+            } else {
+                let _ = self.account();
             }
         }
+    }
+
+    /// Reports what this connection holds to the memory budget; ends the connection with
+    /// [`SessionError::MemoryBudgetExceeded`] if it must give way.
+    fn account(&mut self) -> Result<(), SessionError> {
+        let Some(budget) = &mut self.budget else {
+            return Ok(());
+        };
+        let held = self.decoder.held_bytes() + self.queue.owned_bytes();
+        if budget.hold(held) {
+            return Ok(());
+        }
+        let error = self.fail(SessionError::MemoryBudgetExceeded);
+        if let Some(budget) = &mut self.budget {
+            // What the failed decoder gave back; the queue may still be written.
+            let _ = budget.hold(self.queue.owned_bytes());
+        }
+        Err(error)
     }
 
     /// Tells the peer our Window Acknowledgement Size and remembers it.
@@ -452,7 +477,9 @@ impl Core {
             return Err(ApiError::Closed);
         }
         let in_flight = self.output.len();
-        self.queue.push(priority, csid, raw, in_flight)
+        let status = self.queue.push(priority, csid, raw, in_flight)?;
+        self.account().map_err(|_| ApiError::Closed)?;
+        Ok(status)
     }
 
     /// Encodes `message` and queues it; commands and data go before media.
@@ -484,8 +511,11 @@ impl Core {
         }
         let (priority, csid) = lane(&raw);
         let in_flight = self.output.len();
-        self.queue
-            .push_ordered(priority, csid, raw, in_flight, true)
+        let status = self
+            .queue
+            .push_ordered(priority, csid, raw, in_flight, true)?;
+        self.account().map_err(|_| ApiError::Closed)?;
+        Ok(status)
     }
 
     /// Encodes `message` and queues it as [`send_raw_after_earlier`](Self::send_raw_after_earlier)
@@ -525,6 +555,8 @@ impl Core {
             }
         }
         self.queue.note_pending(self.output.len());
+        // Only gives back: nothing grew.
+        let _ = self.account();
         if self.queue.take_writable_again() {
             self.events.push_back(CoreEvent::Writable);
         }

@@ -44,6 +44,11 @@ pub enum SessionError {
     /// the peer asks (pings, commands) but does not read the answers.
     #[error("outbound queue full: the peer is not reading")]
     OutboundQueueFull,
+    /// The connection would have taken the server's shared memory budget past its limit while
+    /// holding more than its share of it
+    /// ([`SessionConfig::memory_budget`](super::SessionConfig::memory_budget)).
+    #[error("memory budget exceeded")]
+    MemoryBudgetExceeded,
     /// The connection was closed (by us, or the peer closed its side).
     #[error("connection closed")]
     Closed,

@@ -109,6 +109,8 @@ pub(crate) struct OutboundQueue {
     queued_bytes: usize,
     /// Bytes queued in each lane.
     lane_bytes: [usize; LANES],
+    /// Messages queued in the media lane.
+    media_messages: usize,
     high_water: usize,
     low_water: usize,
     max: usize,
@@ -129,6 +131,7 @@ impl OutboundQueue {
             lanes: Default::default(),
             queued_bytes: 0,
             lane_bytes: [0; LANES],
+            media_messages: 0,
             high_water: bounds.high_water,
             low_water: bounds.low_water.min(bounds.high_water),
             max: bounds.max,
@@ -145,6 +148,13 @@ impl OutboundQueue {
     /// Bytes waiting in the queue: payloads plus [`MESSAGE_OVERHEAD`] per message.
     pub(crate) fn queued_bytes(&self) -> usize {
         self.queued_bytes
+    }
+
+    /// Bytes this queue holds of its own: everything but audio and video payloads, which are
+    /// shared with other connections (each media message's slot counts).
+    pub(crate) fn owned_bytes(&self) -> usize {
+        let commands: usize = self.lane_bytes[..MEDIA_LANE].iter().sum();
+        commands + self.media_messages * self.overhead
     }
 
     /// Queues `message`. `in_flight` is what is chunked but not yet written, which counts
@@ -198,6 +208,7 @@ impl OutboundQueue {
         }
         self.queued_bytes += size;
         self.lane_bytes[lane] += size;
+        self.media_messages += usize::from(lane == MEDIA_LANE);
         let sequence = self.next_sequence;
         self.next_sequence += 1;
         self.lanes[lane].push_back(Queued {
@@ -227,6 +238,7 @@ impl OutboundQueue {
         let size = queued.message.payload.len() + self.overhead;
         self.queued_bytes -= size;
         self.lane_bytes[index] -= size;
+        self.media_messages -= usize::from(index == MEDIA_LANE);
         Some(queued)
     }
 

@@ -112,3 +112,74 @@ fn publishing_or_playing_in_time_clears_the_deadline() {
     let h = Harness::new(config);
     assert_eq!(h.server.poll_timeout(), Some(Instant::from_millis(60_000)));
 }
+
+/// Set Chunk Size 65536, then the first `sent` bytes of a video message that says it is
+/// 16 MiB long, on chunk stream 6.
+fn partial_video(sent: usize) -> Vec<u8> {
+    let mut bytes = vec![0x02, 0, 0, 0, 0, 0, 4, 1, 0, 0, 0, 0, 0, 1, 0, 0];
+    bytes.extend_from_slice(&[0x06, 0, 0, 0, 0xFF, 0xFF, 0xFF, 9, 1, 0, 0, 0]);
+    let mut left = sent;
+    while left > 0 {
+        if left != sent {
+            bytes.push(0xC6);
+        }
+        let chunk = left.min(65536);
+        bytes.extend(core::iter::repeat_n(0x27, chunk));
+        left -= chunk;
+    }
+    bytes
+}
+
+#[test]
+fn partial_messages_share_the_budget_and_the_largest_go() {
+    let budget = crate::MemoryBudget::new(1024 * 1024);
+    let mut config = ServerConnectionConfig::default();
+    config.session.memory_budget = Some(budget.clone());
+    let mut bystander = Harness::connected(config.clone());
+    let stream = bystander.playing("cam");
+    let mut attackers: Vec<Harness> = (0..4).map(|_| Harness::connected(config.clone())).collect();
+    assert_eq!(budget.connections(), 5);
+    let mut refused = 0;
+    for attacker in &mut attackers {
+        let input = partial_video(300 * 1024);
+        match attacker.server.handle_input(attacker.now, &input) {
+            Ok(()) => {}
+            Err(SessionError::MemoryBudgetExceeded) => refused += 1,
+            Err(other) => panic!("{other}"),
+        }
+        assert!(budget.used() <= budget.limit(), "{budget:?}");
+    }
+    assert!(refused >= 2, "{refused} refused, {budget:?}");
+    // The bystander is untouched and still takes media.
+    let frame = Bytes::from_static(&[0x17, 1, 0, 0, 0, 0xAA]);
+    assert_eq!(
+        bystander.server.send_video(stream, 0, frame),
+        Ok(SendStatus::Queued)
+    );
+    bystander.drive();
+    assert!(!bystander.server.is_closed());
+    // Everything comes back as the attackers go.
+    drop(attackers);
+    assert_eq!(budget.connections(), 1);
+    assert!(budget.used() <= 16 * 1024, "{budget:?}");
+}
+
+#[test]
+fn a_flood_of_empty_video_to_a_player_counts_its_slots() {
+    let budget = crate::MemoryBudget::new(256 * 1024);
+    let mut config = ServerConnectionConfig::default();
+    config.session.memory_budget = Some(budget.clone());
+    config.session.drop_video_when_congested = false;
+    let mut player = Harness::connected(config);
+    let stream = player.playing("cam");
+    let mut sent = 0;
+    while player.server.send_video(stream, 0, Bytes::new()).is_ok() {
+        sent += 1;
+        assert!(sent < 1_000_000);
+    }
+    assert_eq!(
+        player.server.error(),
+        Some(&SessionError::MemoryBudgetExceeded)
+    );
+    assert!(sent * crate::session::queue::MESSAGE_OVERHEAD >= 256 * 1024);
+}
