@@ -35,6 +35,14 @@ pub trait Session {
     type Event;
     /// Feeds bytes read from the peer.
     fn handle_input_bytes(&mut self, now: Instant, input: Bytes) -> Result<(), SessionError>;
+    /// Feeds bytes read from the peer, at most `max_messages` messages of them (a server's;
+    /// a client takes them all); the rest stays in `input`, to be fed next.
+    fn handle_input_some(
+        &mut self,
+        now: Instant,
+        input: &mut Bytes,
+        max_messages: usize,
+    ) -> Result<(), SessionError>;
     /// Checks the deadlines; called once [`poll_timeout`](Self::poll_timeout) is reached.
     fn handle_timeout(&mut self, now: Instant);
     /// The next event, if any.
@@ -61,6 +69,15 @@ macro_rules! impl_session {
                 input: Bytes,
             ) -> Result<(), SessionError> {
                 $connection::handle_input_bytes(self, now, input)
+            }
+
+            fn handle_input_some(
+                &mut self,
+                now: Instant,
+                input: &mut Bytes,
+                max_messages: usize,
+            ) -> Result<(), SessionError> {
+                $connection::handle_input_some(self, now, input, max_messages)
             }
 
             fn handle_timeout(&mut self, now: Instant) {

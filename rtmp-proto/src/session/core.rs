@@ -21,6 +21,9 @@ use crate::budget::BudgetShare;
 /// reorderable and droppable until they are needed.
 const TRANSMIT_BATCH: usize = 64 * 1024;
 
+/// Capacity the event queue keeps once drained: what a burst grew it to is given back.
+const KEEP_EVENTS: usize = 64;
+
 /// A message that arrived, for the role to interpret.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Inbound {
@@ -228,6 +231,15 @@ impl Core {
             // Nothing more is decoded: partial messages are given back at once, not when the
             // adapter drops the connection after writing its last bytes.
             self.decoder.release();
+            if matches!(
+                self.error,
+                Some(SessionError::OutboundQueueFull | SessionError::MemoryBudgetExceeded)
+            ) {
+                // A peer that does not read would not read a last word either: nothing is
+                // left to write, so the adapter closes at once instead of lingering.
+                self.output.clear();
+                self.queue.clear();
+            }
         }
         self.error.clone().unwrap_or(SessionError::Closed)
     }
@@ -273,8 +285,23 @@ impl Core {
     pub(crate) fn handle_input_bytes(
         &mut self,
         now: Instant,
-        mut input: Bytes,
+        input: Bytes,
     ) -> Result<(), SessionError> {
+        let mut rest = self.begin_input(now, input)?;
+        while self.decode_some(&mut rest, usize::MAX)? {}
+        self.finish_input()
+    }
+
+    /// The first step of [`handle_input_bytes`](Self::handle_input_bytes) taken in steps, for
+    /// a role that hands on each step's events before the next (so that a flood of tiny
+    /// messages is not all decoded into events at once): runs the handshake and returns what
+    /// is left for the chunk stream. Then [`decode_some`](Self::decode_some) until it returns
+    /// `false`, then [`finish_input`](Self::finish_input).
+    pub(crate) fn begin_input(
+        &mut self,
+        now: Instant,
+        mut input: Bytes,
+    ) -> Result<Bytes, SessionError> {
         if let Some(error) = &self.error {
             return Err(error.clone());
         }
@@ -282,16 +309,47 @@ impl Core {
         self.last_input_at = now;
         let consumed = input.len() - self.handshake_input(now, &input)?.len();
         if !self.is_handshake_complete() {
-            return Ok(());
+            return Ok(Bytes::new());
         }
         let _ = input.split_to(consumed);
-        self.bytes_received += input.len() as u64;
-        loop {
-            match self.decoder.decode_bytes(&mut input) {
-                Ok(Some(raw)) => self.handle_raw(raw)?,
-                Ok(None) => break,
-                Err(error) => return Err(self.fail(error.into())),
+        Ok(input)
+    }
+
+    /// Decodes at most `max` messages of `input` into events; whether some input is left.
+    pub(crate) fn decode_some(
+        &mut self,
+        input: &mut Bytes,
+        max: usize,
+    ) -> Result<bool, SessionError> {
+        if let Some(error) = &self.error {
+            return Err(error.clone());
+        }
+        let before = input.len();
+        let mut decoded = 0;
+        let result = loop {
+            if decoded == max {
+                break Ok(!input.is_empty());
             }
+            match self.decoder.decode_bytes(input) {
+                Ok(Some(raw)) => {
+                    decoded += 1;
+                    if let Err(error) = self.handle_raw(raw) {
+                        break Err(error);
+                    }
+                }
+                Ok(None) => break Ok(false),
+                Err(error) => break Err(self.fail(error.into())),
+            }
+        };
+        // Counted as consumed, for acknowledgements.
+        self.bytes_received += (before - input.len()) as u64;
+        result
+    }
+
+    /// The last step of input taken in steps: acknowledgements and the memory budget.
+    pub(crate) fn finish_input(&mut self) -> Result<(), SessionError> {
+        if let Some(error) = &self.error {
+            return Err(error.clone());
         }
         self.acknowledge_if_due();
         self.account()
@@ -572,6 +630,9 @@ impl Core {
     pub(crate) fn poll_event(&mut self) -> Option<CoreEvent> {
         if let Some(event) = self.events.pop_front() {
             return Some(event);
+        }
+        if self.events.capacity() > KEEP_EVENTS {
+            self.events.shrink_to(KEEP_EVENTS);
         }
         match &self.error {
             Some(error) if !self.closed_reported => {

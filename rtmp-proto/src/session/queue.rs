@@ -225,6 +225,14 @@ impl OutboundQueue {
         }
     }
 
+    /// Drops everything queued, giving the memory back.
+    pub(crate) fn clear(&mut self) {
+        self.lanes = Default::default();
+        self.queued_bytes = 0;
+        self.lane_bytes = [0; LANES];
+        self.media_messages = 0;
+    }
+
     /// The next message to chunk, highest priority first.
     pub(crate) fn pop(&mut self) -> Option<Queued> {
         let index = self.next_lane()?;

@@ -380,6 +380,19 @@ impl ClientConnection {
         self.finish_input(result)
     }
 
+    /// Feeds bytes read from the peer as [`handle_input_bytes`](Self::handle_input_bytes)
+    /// does, all of them (`input` is left empty): the steps
+    /// [`ServerConnection::handle_input_some`](crate::session::ServerConnection::handle_input_some)
+    /// takes are for servers, which share a thread among many peers.
+    pub fn handle_input_some(
+        &mut self,
+        now: Instant,
+        input: &mut Bytes,
+        _max_messages: usize,
+    ) -> Result<(), SessionError> {
+        self.handle_input_bytes(now, core::mem::take(input))
+    }
+
     /// Checks the deadlines (handshake, idle and ping timeouts, periodic pings); call it when
     /// [`poll_timeout`](Self::poll_timeout) is reached. Calling it early does nothing.
     pub fn handle_timeout(&mut self, now: Instant) {

@@ -674,6 +674,9 @@ impl ServerConnection {
 
     fn on_media(&mut self, stream: u32, timestamp: u32, kind: u8, payload: Bytes) {
         match self.streams.get(&stream) {
+            // No FLV tag header: nothing a player could decode or a recorder write. Dropped
+            // here, a flood of them costs nothing further on.
+            Some(StreamState::Publishing { .. }) if payload.is_empty() => return,
             Some(StreamState::Publishing { .. }) => {}
             Some(StreamState::PublishRefused) => return,
             _ => {

@@ -33,7 +33,8 @@
 //!   violation, as is anything but `connect` before the connect.
 //! - **Media.** Audio, video and aggregate messages are accepted only on a publishing stream;
 //!   elsewhere they are a protocol violation, except on a stream whose publish was just
-//!   refused, where the media already in flight is dropped. Data messages are accepted on any
+//!   refused, where the media already in flight is dropped. Empty audio and video messages
+//!   (no tag header, nothing to decode) are dropped without an event. Data messages are accepted on any
 //!   existing message stream.
 //! - **Encodings.** Answers use the encoding of the command they answer (type 20 or 17);
 //!   messages of our own (onStatus after an accept, `onBWDone`, calls) use type 17 when the
@@ -81,6 +82,11 @@ use crate::message::{AmfEncoding, Command, Data, Message, UserControl};
 
 use super::core::{Core, Inbound};
 use super::{ApiError, Instant, SendStatus, SessionError};
+
+/// Messages decoded from the input before their events are handed through the conversation.
+const MESSAGES_PER_STEP: usize = 256;
+/// Capacity the event queue keeps once drained.
+const KEEP_EVENTS: usize = 64;
 
 /// The `level` of an onStatus info object (RTMP 1.0 §7.2.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -295,8 +301,48 @@ impl ServerConnection {
     /// on as a slice of it, not copied.
     pub fn handle_input_bytes(&mut self, now: Instant, input: Bytes) -> Result<(), SessionError> {
         self.now = now;
-        let result = self.core.handle_input_bytes(now, input);
+        let result = self.decode_in_steps(now, input);
         self.after_input(result)
+    }
+
+    /// Feeds bytes read from the peer, decoding at most `max_messages` messages of them: what
+    /// is left stays in `input`, to be fed next (before anything read later). An adapter that
+    /// serves many connections on one thread feeds a read in such steps and lets the others
+    /// run in between, so that a read full of tiny messages (a flood: a million in 1 MiB)
+    /// does not hold the thread until it is all decoded.
+    pub fn handle_input_some(
+        &mut self,
+        now: Instant,
+        input: &mut Bytes,
+        max_messages: usize,
+    ) -> Result<(), SessionError> {
+        self.now = now;
+        let result = self.decode_step(now, input, max_messages);
+        self.after_input(result)
+    }
+
+    fn decode_step(
+        &mut self,
+        now: Instant,
+        input: &mut Bytes,
+        max_messages: usize,
+    ) -> Result<(), SessionError> {
+        let mut rest = self.core.begin_input(now, core::mem::take(input))?;
+        let result = self.core.decode_some(&mut rest, max_messages);
+        *input = rest;
+        result?;
+        self.core.finish_input()
+    }
+
+    /// Decodes `input` [`MESSAGES_PER_STEP`] messages at a time, each step's events handed
+    /// through the conversation before the next: a read full of tiny messages does not
+    /// become tens of thousands of events waiting at once.
+    fn decode_in_steps(&mut self, now: Instant, input: Bytes) -> Result<(), SessionError> {
+        let mut rest = self.core.begin_input(now, input)?;
+        while self.core.decode_some(&mut rest, MESSAGES_PER_STEP)? {
+            self.pump();
+        }
+        self.core.finish_input()
     }
 
     fn after_input(&mut self, result: Result<(), SessionError>) -> Result<(), SessionError> {
@@ -352,7 +398,12 @@ impl ServerConnection {
     /// last event is [`ServerEvent::Closed`].
     pub fn poll_event(&mut self) -> Option<ServerEvent> {
         self.pump();
-        self.events.pop_front()
+        let event = self.events.pop_front();
+        if event.is_none() && self.events.capacity() > KEEP_EVENTS {
+            // Gives back what a burst of events made the queue grow to.
+            self.events.shrink_to(KEEP_EVENTS);
+        }
+        event
     }
 
     /// The bytes to write to the peer, if any: write [`ChunkOutput::segments`] (vectored),

@@ -183,3 +183,67 @@ fn a_flood_of_empty_video_to_a_player_counts_its_slots() {
     );
     assert!(sent * crate::session::queue::MESSAGE_OVERHEAD >= 256 * 1024);
 }
+
+#[test]
+fn input_fed_in_steps_gives_the_same_events_and_empty_media_none() {
+    let mut whole = Harness::connected(ServerConnectionConfig::default());
+    let mut steps = Harness::connected(ServerConnectionConfig::default());
+    let mut input = Vec::new();
+    for h in [&mut whole, &mut steps] {
+        let stream = h.publishing("cam");
+        let _ = h.events();
+        for index in 0..300u32 {
+            // Every other frame empty: no tag header, dropped without an event.
+            let payload = if index % 2 == 0 {
+                Bytes::new()
+            } else {
+                Bytes::from_static(&[0x27, 1, 0, 0, 0, 0xAB])
+            };
+            let video = Message::Video(payload);
+            let _ = h.client.send_message(stream, index, &video).unwrap();
+        }
+        input = client_bytes(h);
+    }
+    whole
+        .server
+        .handle_input_bytes(whole.now, Bytes::from(input.clone()))
+        .unwrap();
+    let expected = whole.events();
+    assert_eq!(expected.len(), 150);
+    let mut rest = Bytes::from(input);
+    let mut got = Vec::new();
+    let mut calls = 0;
+    while !rest.is_empty() {
+        let before = rest.len();
+        steps
+            .server
+            .handle_input_some(steps.now, &mut rest, 16)
+            .unwrap();
+        assert!(rest.len() < before);
+        got.extend(steps.events());
+        calls += 1;
+    }
+    assert!(calls >= 300 / 16);
+    assert_eq!(got, expected);
+}
+
+#[test]
+fn a_peer_that_does_not_read_gets_no_last_word() {
+    let mut h = Harness::connected(ServerConnectionConfig::default());
+    let ping = Message::UserControl(UserControl::PingRequest { timestamp: 1 });
+    let mut result = Ok(());
+    for _ in 0..40 {
+        for _ in 0..1000 {
+            h.client.queue_control(&ping);
+        }
+        let bytes = client_bytes(&mut h);
+        result = h.server.handle_input(h.now, &bytes);
+        if result.is_err() {
+            break;
+        }
+    }
+    assert_eq!(result, Err(SessionError::OutboundQueueFull));
+    // Nothing is left to write: the adapter closes at once instead of lingering.
+    assert!(h.server.poll_transmit().is_none());
+    assert_eq!(h.server.pending_bytes(), 0);
+}
