@@ -10,7 +10,7 @@ use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use rtmp_proto::session::{Instant, SessionError};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::Sleep;
@@ -28,6 +28,14 @@ const MAX_READ: usize = 64 * 1024;
 const MAX_SLICES: usize = 64;
 /// Bytes copied per write for streams that cannot write vectored (TLS, for one).
 const COALESCE: usize = 64 * 1024;
+/// What is read is fed to the connection in steps of at most this many messages, each step
+/// costing the task a unit of tokio's cooperative budget (128 units per wake-up), plus one per
+/// [`BYTES_PER_UNIT`] it took, as each event handed out costs one: a wake-up handles at most
+/// about 8,000 messages or 128 KiB, so a peer that floods us with tiny messages (a million in
+/// 1 MiB) holds the thread for a slice of its flood, then the other connections run. A live
+/// publisher rarely reaches either bound in one wake-up.
+const MESSAGES_PER_STEP: usize = 64;
+const BYTES_PER_UNIT: usize = 1024;
 /// How long the last answers (a refused connect, a goodbye) may take to be written once the
 /// connection has ended.
 pub(crate) const LINGER: Duration = Duration::from_secs(5);
@@ -83,6 +91,8 @@ pub(crate) struct Driver<S, C: Connection> {
     pub(crate) clock: Clock,
     /// Empty between reads; its spare capacity is the room for the next one.
     read_buffer: BytesMut,
+    /// What was read and not yet fed to the connection (see [`MESSAGES_PER_STEP`]).
+    unread: Bytes,
     read_size: usize,
     pacing: Option<ReadPacing>,
     wakeup_hold: Option<WakeupHold>,
@@ -112,6 +122,7 @@ where
             conn,
             clock,
             read_buffer: BytesMut::new(),
+            unread: Bytes::new(),
             read_size: FIRST_READ,
             pacing: None,
             wakeup_hold: None,
@@ -170,7 +181,12 @@ where
                 return Poll::Ready(None);
             }
             if self.closing.is_none() {
+                // Each event handed out spends a unit of the task's budget (tokio's
+                // cooperative scheduling, as reads do): a peer that floods us with tiny
+                // messages gets a slice of the thread, then the other tasks run.
+                let budget = ready!(tokio::task::coop::poll_proceed(cx));
                 if let Some(event) = self.conn.poll_event() {
+                    budget.made_progress();
                     if C::closed_reason(&event).is_none() {
                         return Poll::Ready(Some(event));
                     }
@@ -374,6 +390,9 @@ where
     /// Reads once if bytes are ready and feeds them to the connection, sharing the buffer with
     /// the media it holds (no copy). Returns whether anything happened.
     fn poll_read(&mut self, cx: &mut Context<'_>) -> bool {
+        if !self.unread.is_empty() {
+            return self.feed(cx);
+        }
         if !matches!(self.transport, Transport::Open) {
             return false;
         }
@@ -405,12 +424,43 @@ where
                 if let Some(pacing) = &mut self.pacing {
                     pacing.read(count, count < room);
                 }
-                let input = self.read_buffer.split().freeze();
-                let now = self.clock.now();
-                // An error is also reported as the connection's Closed event.
-                let _ = self.conn.handle_input_bytes(now, input);
+                self.unread = self.read_buffer.split().freeze();
+                self.feed(cx);
                 true
             }
+        }
+    }
+
+    /// Feeds the connection one step of what was read, if the task's budget allows; returns
+    /// whether it did.
+    fn feed(&mut self, cx: &mut Context<'_>) -> bool {
+        let Poll::Ready(progress) = tokio::task::coop::poll_proceed(cx) else {
+            return false;
+        };
+        progress.made_progress();
+        let before = self.unread.len();
+        let now = self.clock.now();
+        // An error is also reported as the connection's Closed event (and leaves nothing to
+        // feed).
+        if self
+            .conn
+            .handle_input_some(now, &mut self.unread, MESSAGES_PER_STEP)
+            .is_err()
+        {
+            self.unread = Bytes::new();
+        }
+        spend_budget(cx, (before - self.unread.len()) / BYTES_PER_UNIT);
+        true
+    }
+}
+
+/// Spends `units` of the task's cooperative budget; once it is spent, tokio's resources (and
+/// this driver) return `Pending` until the task has yielded, and the task is woken again.
+fn spend_budget(cx: &mut Context<'_>, units: usize) {
+    for _ in 0..units {
+        match tokio::task::coop::poll_proceed(cx) {
+            Poll::Ready(progress) => progress.made_progress(),
+            Poll::Pending => break,
         }
     }
 }
