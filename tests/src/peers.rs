@@ -96,6 +96,11 @@ impl Process {
         }
     }
 
+    /// The process id, e.g. to read `/proc/PID/status`.
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Waits for the process to exit, at most `timeout`; kills it and panics past that.
     /// Its output is read meanwhile: a process that prints more than a pipe holds (ffprobe
     /// listing the packets of a long clip) would otherwise block on a full pipe forever.
