@@ -1,5 +1,5 @@
 //! A live relay: clients publish to `rtmp://host/APP/NAME`, any number of players play the same
-//! URL. What `examples/server.rs` runs.
+//! URL. What `examples/server` runs.
 //!
 //! Every decision is [`rtmp_proto::relay`]'s (stream keys, the per-track join cache, which
 //! tracks a player gets, statuses, the slow-player verdict); this module runs it on tokio:

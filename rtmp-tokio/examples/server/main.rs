@@ -1,0 +1,102 @@
+//! The relay server: publish to `rtmp://127.0.0.1/live/NAME`, play the same URL with any
+//! number of players. `--help` lists the flags; `--config FILE` takes them from TOML.
+//!
+//! ```text
+//! cargo run --release -p rtmp-tokio --example server -- [--listen 127.0.0.1:1935] [--threads 1] \
+//!     [--multitrack capable|all] [--merge-window 25] [--log info] [--config server.toml]
+//! ffmpeg -re -i clip.flv -c copy -f flv rtmp://127.0.0.1/live/cam1
+//! ffplay rtmp://127.0.0.1/live/cam1
+//! ```
+
+mod cli;
+
+use std::io;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use rtmp_tokio::proto::relay::MultitrackPolicy;
+use rtmp_tokio::relay::{Relay, RelayConfig};
+use tokio::net::TcpListener;
+
+use cli::{Multitrack, Settings};
+
+fn main() -> ExitCode {
+    match Settings::load().and_then(run) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("server: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(settings: Settings) -> Result<(), String> {
+    let level = settings.log_level()?;
+    let mut config = RelayConfig::default();
+    if let Some(policy) = settings.multitrack {
+        config.hub.multitrack = match policy {
+            Multitrack::Capable => MultitrackPolicy::Capable,
+            Multitrack::All => MultitrackPolicy::All,
+        };
+    }
+    if let Some(millis) = settings.merge_window {
+        config.merge_window = Duration::from_millis(millis);
+    }
+    // One thread serves over 1.6 Gbit/s of fan-out with most of a core to spare, and does it
+    // with the least CPU per delivered bit: no cross-thread wake-ups. More threads spread the
+    // connections over more cores (tokio's work-stealing scheduler).
+    let threads = settings.threads.unwrap_or(1);
+    let runtime = if threads == 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(usize::from(threads))
+            .enable_all()
+            .build()
+    }
+    .map_err(|error| format!("cannot start the runtime: {error}"))?;
+
+    let ansi = io::IsTerminal::is_terminal(&io::stderr());
+    tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_ansi(ansi)
+        .with_writer(io::stderr)
+        .init();
+    runtime.block_on(serve(settings, config))
+}
+
+async fn serve(settings: Settings, config: RelayConfig) -> Result<(), String> {
+    let listen = settings.listen.as_deref().unwrap_or("127.0.0.1:1935");
+    let listener = bind(listen).await?;
+    let address = listener
+        .local_addr()
+        .map_err(|error| format!("cannot listen on {listen}: {error}"))?;
+    let relay = Relay::new(config);
+    tracing::info!("listening on rtmp://{address}");
+    tokio::select! {
+        result = relay.serve(listener) => {
+            result.map_err(|error| format!("stopped serving: {error}"))?
+        }
+        _ = tokio::signal::ctrl_c() => tracing::info!("interrupted; exiting"),
+    }
+    Ok(())
+}
+
+/// A listener on `address`, or what went wrong in plain words.
+async fn bind(address: &str) -> Result<TcpListener, String> {
+    TcpListener::bind(address)
+        .await
+        .map_err(|error| match error.kind() {
+            io::ErrorKind::AddrInUse => format!("{address} is already in use"),
+            io::ErrorKind::AddrNotAvailable => {
+                format!("{address} is not an address of this machine")
+            }
+            io::ErrorKind::PermissionDenied => {
+                format!("not allowed to listen on {address} (ports below 1024 need privileges)")
+            }
+            io::ErrorKind::InvalidInput => format!("--listen: {address:?} is not HOST:PORT"),
+            _ => format!("cannot listen on {address}: {error}"),
+        })
+}
