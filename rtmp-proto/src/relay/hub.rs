@@ -11,6 +11,7 @@ use core::cell::RefCell;
 use core::fmt;
 use core::time::Duration;
 
+use super::access::AskFor;
 use super::cache::{CacheLimits, JoinCache};
 use super::frame::{Batch, Item};
 
@@ -83,6 +84,19 @@ pub struct HubConfig {
     pub max_batch_bytes: usize,
     /// Which tracks players get.
     pub multitrack: MultitrackPolicy,
+    /// Which requests wait for the application's answer
+    /// ([`RelayConnection::poll_access_request`](super::RelayConnection::poll_access_request)).
+    /// Default: none.
+    pub ask: AskFor,
+    /// How long a request waits for the application's answer before it is refused, in the
+    /// caller's time. Default 10 s: an encoder gives up on a publish unanswered for longer
+    /// (OBS after about 10 s, FFmpeg never), and its held media is bounded meanwhile by
+    /// [`ServerOptions::max_held_bytes`](crate::session::server::ServerOptions::max_held_bytes).
+    pub access_timeout: Duration,
+    /// Refuse to publish under an application or stream name that cannot be a file name
+    /// ([`unsafe_file_name`](super::unsafe_file_name)), with NetStream.Publish.BadName, so
+    /// that a recording can be named after the stream. Default `true`.
+    pub check_names: bool,
 }
 
 impl Default for HubConfig {
@@ -93,6 +107,9 @@ impl Default for HubConfig {
             max_behind: Duration::from_secs(10),
             max_batch_bytes: 1024 * 1024,
             multitrack: MultitrackPolicy::Capable,
+            ask: AskFor::default(),
+            access_timeout: Duration::from_secs(10),
+            check_names: true,
         }
     }
 }

@@ -21,6 +21,10 @@
 //!   its player is sent (PublishNotify and UnpublishNotify as publishers come and go, frames
 //!   picked per track), and the slow-player verdict in the caller's time
 //!   ([`HubConfig::max_behind`]).
+//! - Access control: with [`HubConfig::ask`], a connect, publish or play waits for the
+//!   application's [`Access`] ([`RelayConnection::poll_access_request`],
+//!   [`RelayConnection::answer`]) while the session goes on; names that cannot be file names
+//!   are refused by default ([`HubConfig::check_names`]).
 //! - [`Fanout`]: how the driver hands batches to players (a channel of its runtime);
 //!   [`LocalFanout`] serves a driver that runs everything on one thread.
 //!
@@ -45,6 +49,7 @@
 //! # drop(connection);
 //! ```
 
+mod access;
 mod cache;
 mod connection;
 mod frame;
@@ -53,6 +58,7 @@ mod hub;
 #[cfg(test)]
 mod tests;
 
+pub use access::{unsafe_file_name, Access, AccessKind, AccessRequest, AskFor, MAX_NAME_BYTES};
 pub use connection::{CloseReason, RelayConnection, RelayEvent, Verdict};
 pub use frame::{Batch, Frame, Item, MediaKind, Role, TrackSet};
 pub use hub::{

@@ -146,6 +146,7 @@ impl Mesh {
                 } => Some(Got::Audio(timestamp, payload)),
                 ClientEvent::Metadata { .. } => Some(Got::Metadata),
                 ClientEvent::Status { status, .. } => Some(Got::Status(status.code)),
+                ClientEvent::ConnectRejected { code, .. } => Some(Got::Status(code)),
                 ClientEvent::Closed(_) => Some(Got::Closed),
                 _ => None,
             })
@@ -612,4 +613,196 @@ fn leaving_forgets_the_stream_and_dropping_a_connection_releases_its_name() {
         .find("live/cam")
         .is_some_and(|s| s.published));
     let _ = Value::Null;
+}
+
+// ---- access control ----
+
+fn asking(ask: AskFor) -> HubConfig {
+    HubConfig {
+        ask,
+        ..HubConfig::default()
+    }
+}
+
+fn statuses(got: Vec<Got>) -> Vec<Got> {
+    got.into_iter()
+        .filter(|got| matches!(got, Got::Status(_) | Got::Closed))
+        .collect()
+}
+
+#[test]
+fn a_parked_publish_is_reported_and_its_media_waits_for_the_answer_while_the_session_lives() {
+    let mut mesh = Mesh::new(asking(AskFor {
+        publish: true,
+        ..AskFor::default()
+    }));
+    let player = mesh.join("live", false, false);
+    mesh.play(player, "cam");
+    let publisher = mesh.join("live", true, false);
+    let stream = mesh.publish(publisher, "cam?key=s3cret&x=1");
+    mesh.video(publisher, stream, 0, legacy_video(true, 1));
+    // Time passes, short of the deadline: the session stays open (no Closed below).
+    mesh.advance(Duration::from_secs(5));
+
+    let requests = mesh.pairs[publisher].access_requests.clone();
+    assert_eq!(requests.len(), 1);
+    let request = &requests[0];
+    assert_eq!(request.kind, AccessKind::Publish);
+    assert_eq!(
+        (request.app.as_str(), request.name.as_str()),
+        ("live", "cam")
+    );
+    assert_eq!(request.query.as_deref(), Some("key=s3cret&x=1"));
+    assert_eq!(request.tc_url.as_deref(), Some("rtmp://localhost/live"));
+    assert!(request.flash_ver.is_some());
+    assert_eq!(statuses(mesh.received(publisher)), []);
+    assert!(!mesh
+        .hub
+        .borrow()
+        .find("live/cam")
+        .is_some_and(|s| s.published));
+    assert!(media_only(mesh.received(player)).is_empty());
+
+    let verdict = answer(&mut mesh, publisher, Access::Allow);
+    assert_eq!(verdict, Verdict::Continue);
+    assert_eq!(
+        statuses(mesh.received(publisher)),
+        [status("NetStream.Publish.Start")]
+    );
+    assert_eq!(
+        media_only(mesh.received(player)),
+        [Got::Video(0, legacy_video(true, 1))]
+    );
+}
+
+fn answer(mesh: &mut Mesh, index: usize, access: Access) -> Verdict {
+    let requests = core::mem::take(&mut mesh.pairs[index].access_requests);
+    assert_eq!(requests.len(), 1, "one request waits");
+    let now = mesh.now;
+    let pair = &mut mesh.pairs[index];
+    let verdict =
+        pair.relay
+            .as_mut()
+            .expect("a relay")
+            .answer(&mut pair.server, requests[0].id, access, now);
+    if let Verdict::Close(_) = verdict {
+        pair.server.close();
+    }
+    mesh.drive();
+    verdict
+}
+
+#[test]
+fn a_refused_publish_hears_publish_denied_and_is_closed() {
+    let mut mesh = Mesh::new(asking(AskFor::ALL));
+    let publisher = mesh.join("live", true, false);
+    assert_eq!(
+        answer(&mut mesh, publisher, Access::Allow),
+        Verdict::Continue
+    );
+    mesh.publish(publisher, "cam");
+    let reason = String::from("Wrong key.");
+    assert_eq!(
+        answer(&mut mesh, publisher, Access::Refuse(reason.clone())),
+        Verdict::Close(CloseReason::Refused(reason))
+    );
+    assert_eq!(
+        statuses(mesh.received(publisher)),
+        [status("NetStream.Publish.Denied"), Got::Closed]
+    );
+    assert!(mesh
+        .relay_events(publisher)
+        .contains(&RelayEvent::PublishRefused {
+            key: StreamKey::new("live", "cam"),
+            code: "NetStream.Publish.Denied"
+        }));
+    assert_eq!(mesh.hub.borrow().stream_count(), 0);
+}
+
+#[test]
+fn a_refused_connect_hears_connect_rejected_and_a_refused_play_play_failed() {
+    let mut mesh = Mesh::new(asking(AskFor::ALL));
+    let refused = mesh.join("live", false, false);
+    let _ = answer(&mut mesh, refused, Access::Refuse(String::from("Go away.")));
+    assert_eq!(
+        statuses(mesh.received(refused)),
+        [status("NetConnection.Connect.Rejected"), Got::Closed]
+    );
+
+    let player = mesh.join("live", false, false);
+    let _ = answer(&mut mesh, player, Access::Allow);
+    mesh.play(player, "cam");
+    let _ = answer(
+        &mut mesh,
+        player,
+        Access::Refuse(String::from("Not from there.")),
+    );
+    assert_eq!(
+        statuses(mesh.received(player)),
+        [status("NetStream.Play.Failed"), Got::Closed]
+    );
+    assert_eq!(mesh.hub.borrow().stream_count(), 0);
+}
+
+#[test]
+fn an_unanswered_request_is_refused_at_its_deadline_in_the_callers_time() {
+    let config = HubConfig {
+        access_timeout: Duration::from_secs(3),
+        ..asking(AskFor {
+            play: true,
+            ..AskFor::default()
+        })
+    };
+    let mut mesh = Mesh::new(config);
+    let player = mesh.join("live", false, false);
+    mesh.play(player, "cam");
+    mesh.advance(Duration::from_millis(2_900));
+    assert_eq!(statuses(mesh.received(player)), []);
+    mesh.advance(Duration::from_millis(200));
+    assert_eq!(
+        statuses(mesh.received(player)),
+        [status("NetStream.Play.Failed"), Got::Closed]
+    );
+    // A late answer finds nothing to answer.
+    let requests = core::mem::take(&mut mesh.pairs[player].access_requests);
+    let now = mesh.now;
+    let pair = &mut mesh.pairs[player];
+    let late = pair.relay.as_mut().expect("a relay").answer(
+        &mut pair.server,
+        requests[0].id,
+        Access::Allow,
+        now,
+    );
+    assert_eq!(late, Verdict::Continue);
+}
+
+#[test]
+fn names_that_cannot_be_file_names_are_refused_bad_name_and_the_connection_stays() {
+    let mut mesh = Mesh::new(HubConfig::default());
+    let publisher = mesh.join("live", true, false);
+    for bad in ["..", "a\u{1}b", &"x".repeat(256)] {
+        mesh.publish(publisher, bad);
+        assert_eq!(
+            statuses(mesh.received(publisher)),
+            [status("NetStream.Publish.BadName")],
+            "{bad:?}"
+        );
+    }
+    mesh.publish(publisher, "fine");
+    assert_eq!(
+        statuses(mesh.received(publisher)),
+        [status("NetStream.Publish.Start")]
+    );
+
+    let unchecked = Mesh::new(HubConfig {
+        check_names: false,
+        ..HubConfig::default()
+    });
+    let mut mesh = unchecked;
+    let publisher = mesh.join("live", true, false);
+    mesh.publish(publisher, "..");
+    assert_eq!(
+        statuses(mesh.received(publisher)),
+        [status("NetStream.Publish.Start")]
+    );
 }
