@@ -10,18 +10,26 @@
 //!   [`RelayConfig::fan_out_capacity`] batches skips to the next keyframe;
 //! - a publisher's connection reads about every [`RelayConfig::merge_window`] and hands what
 //!   one read brought on to the players as one batch, so that the publisher and each player
-//!   wake, and write to their sockets, a few times a second rather than for every frame.
+//!   wake, and write to their sockets, a few times a second rather than for every frame;
+//! - an [`AccessHook`] ([`RelayConfig::access`]) decides on connects, publishes and plays: the
+//!   connection's task awaits it beside its session (which goes on answering pings), so a
+//!   slow or silent hook delays that connection alone, and the core refuses the request at
+//!   [`HubConfig::access_timeout`](rtmp_proto::relay::HubConfig::access_timeout).
 
+use std::fmt;
 use std::future::Future;
 use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::Poll;
 use std::time::Duration;
 
 use rtmp_proto::relay::{
-    Batch, Fanout, Hub, HubConfig, RelayConnection, RelayEvent, StreamSummary, Verdict,
+    Access, AccessRequest, AskFor, Batch, Fanout, Hub, HubConfig, RelayConnection, RelayEvent,
+    StreamSummary, Verdict,
 };
-use rtmp_proto::session::server::{ServerConnectionConfig, ServerEvent};
+use rtmp_proto::session::server::{RequestId, ServerConnectionConfig, ServerEvent};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::broadcast;
@@ -53,6 +61,52 @@ pub struct RelayConfig {
     /// delivered bit than nginx-rtmp and adds a p99 of about 14 ms, where 0 and 10 ms cost
     /// 1.4-1.8 times nginx's CPU and 50 and 100 ms add a p99 of 60 and 160 ms.
     pub merge_window: Duration,
+    /// Who decides on the requests [`HubConfig::ask`] names; `None` (the default) allows
+    /// them all. Set it with [`access`](Self::access).
+    pub access_hook: Option<AccessHook>,
+}
+
+/// The decision a hook is working on.
+pub type AccessFuture = Pin<Box<dyn Future<Output = Access> + Send>>;
+
+/// The application's say on connects, publishes and plays: called with the request (app,
+/// stream name, query, tcUrl, flashVer) and the client's address, if known; the future's
+/// [`Access`] answers it.
+#[derive(Clone)]
+pub struct AccessHook(Arc<dyn Fn(AccessRequest, Option<SocketAddr>) -> AccessFuture + Send + Sync>);
+
+impl AccessHook {
+    /// A hook of an async closure (or any function returning a future).
+    pub fn new<F, Fut>(hook: F) -> Self
+    where
+        F: Fn(AccessRequest, Option<SocketAddr>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Access> + Send + 'static,
+    {
+        AccessHook(Arc::new(move |request, peer| Box::pin(hook(request, peer))))
+    }
+
+    fn call(&self, request: AccessRequest, peer: Option<SocketAddr>) -> AccessFuture {
+        (self.0)(request, peer)
+    }
+}
+
+impl fmt::Debug for AccessHook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AccessHook")
+    }
+}
+
+impl RelayConfig {
+    /// Asks `hook` before every connect, publish and play ([`HubConfig::ask`] narrows it).
+    pub fn access<F, Fut>(mut self, hook: F) -> Self
+    where
+        F: Fn(AccessRequest, Option<SocketAddr>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Access> + Send + 'static,
+    {
+        self.access_hook = Some(AccessHook::new(hook));
+        self.hub.ask = AskFor::ALL;
+        self
+    }
 }
 
 impl Default for RelayConfig {
@@ -68,6 +122,7 @@ impl Default for RelayConfig {
             hub: HubConfig::default(),
             fan_out_capacity: 1024,
             merge_window: Duration::from_millis(25),
+            access_hook: None,
         }
     }
 }
@@ -123,7 +178,8 @@ impl Relay {
                 Ok((session, peer)) => {
                     let relay = self.clone();
                     let span = tracing::info_span!("conn", %peer);
-                    tokio::spawn(relay.serve_connection(session).instrument(span));
+                    let served = relay.serve_connection_from(session, Some(peer));
+                    tokio::spawn(served.instrument(span));
                 }
                 Err(error) => {
                     // Out of file descriptors, usually: wait for some to be freed.
@@ -135,11 +191,24 @@ impl Relay {
     }
 
     /// Serves one connection until it ends (over TCP, TLS, QUIC...).
-    pub async fn serve_connection<S>(self, mut session: ServerSession<S>)
+    pub async fn serve_connection<S>(self, session: ServerSession<S>)
     where
         S: AsyncRead + AsyncWrite + Unpin + Send,
     {
+        self.serve_connection_from(session, None).await
+    }
+
+    /// Serves one connection of the client at `peer` (what the [`AccessHook`] is told) until
+    /// it ends.
+    pub async fn serve_connection_from<S>(
+        self,
+        mut session: ServerSession<S>,
+        peer: Option<SocketAddr>,
+    ) where
+        S: AsyncRead + AsyncWrite + Unpin + Send,
+    {
         let mut relay = RelayConnection::new(self.hub.clone());
+        let mut deciding: Option<(RequestId, AccessFuture)> = None;
         let batching = !self.config.merge_window.is_zero();
         relay.set_batching(batching);
         let mut paced = false;
@@ -157,6 +226,9 @@ impl Relay {
                     }
                 }
             } else {
+                let wait = relay
+                    .access_deadline()
+                    .map(|deadline| deadline.saturating_duration_since(session.now()));
                 tokio::select! {
                     event = session.next_event() => {
                         let now = session.now();
@@ -165,8 +237,21 @@ impl Relay {
                     received = next_batch(relay.receiver_mut()) => {
                         deliver_batches(&mut relay, &mut session, received)
                     }
+                    decided = decision(&mut deciding, wait) => {
+                        let now = session.now();
+                        match decided {
+                            Some((id, access)) => relay.answer(session.connection(), id, access, now),
+                            None => relay.handle_timeout(session.connection(), now),
+                        }
+                    }
                 }
             };
+            if let Some(request) = relay.poll_access_request() {
+                match &self.config.access_hook {
+                    Some(hook) => deciding = Some((request.id, hook.call(request, peer))),
+                    None => deciding = Some((request.id, Box::pin(async { Access::Allow }))),
+                }
+            }
             while let Some(event) = relay.poll_event() {
                 log(&event);
             }
@@ -215,6 +300,9 @@ impl Relay {
 fn log(event: &RelayEvent) {
     match event {
         RelayEvent::Connected { app, multitrack } => tracing::info!(%app, multitrack, "connect"),
+        RelayEvent::ConnectRefused { app, reason } => {
+            tracing::info!(%app, %reason, "connect refused")
+        }
         RelayEvent::Publishing { key, .. } => tracing::info!(stream = %key, "publishing"),
         RelayEvent::PublishRefused { key, code } => {
             tracing::info!(stream = %key, code, "publish refused")
@@ -232,6 +320,31 @@ fn log(event: &RelayEvent) {
         RelayEvent::PlayStopped { key } => tracing::info!(stream = %key, "play stopped"),
         RelayEvent::Lagged => tracing::warn!("player task lagged; skipping to the next keyframe"),
         other => tracing::debug!(?other, "relay"),
+    }
+}
+
+/// The answer of the hook deciding on a parked request, or `None` at the request's deadline;
+/// pending forever if nothing is parked. Cancel-safe: the hook's future lives in `deciding`.
+async fn decision(
+    deciding: &mut Option<(RequestId, AccessFuture)>,
+    until_deadline: Option<Duration>,
+) -> Option<(RequestId, Access)> {
+    let Some(until_deadline) = until_deadline else {
+        *deciding = None;
+        return std::future::pending().await;
+    };
+    let timer = tokio::time::sleep(until_deadline);
+    let Some((id, hook)) = deciding else {
+        timer.await;
+        return None;
+    };
+    let id = *id;
+    tokio::select! {
+        access = hook => {
+            *deciding = None;
+            Some((id, access))
+        }
+        _ = timer => None,
     }
 }
 

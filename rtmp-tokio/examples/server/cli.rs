@@ -48,6 +48,25 @@ pub struct Settings {
     #[arg(long, value_name = "FILE")]
     #[serde(skip)]
     pub config: Option<PathBuf>,
+    /// A key publishers must give, as the stream name's query `NAME?key=KEY`; repeat for
+    /// several. Without any, anyone may publish
+    #[arg(long = "publish-key", value_name = "KEY")]
+    pub publish_key: Vec<String>,
+    /// Only players whose address starts with this may play (e.g. `127.0.0.1` or `10.1.`);
+    /// repeatable
+    #[arg(long = "allow-play", value_name = "PREFIX")]
+    pub allow_play: Vec<String>,
+    /// Players whose address starts with this may not play; repeatable, and wins over
+    /// --allow-play
+    #[arg(long = "deny-play", value_name = "PREFIX")]
+    pub deny_play: Vec<String>,
+    /// Ask this URL before each publish: a POST of app, name, args and addr (form-encoded);
+    /// a 2xx answer allows, anything else or no answer within 3 s refuses
+    #[arg(long, value_name = "URL")]
+    pub on_publish: Option<String>,
+    /// Ask this URL before each play, as --on-publish does
+    #[arg(long, value_name = "URL")]
+    pub on_play: Option<String>,
 }
 
 impl Settings {
@@ -68,6 +87,13 @@ impl Settings {
 
     /// These settings, with `file`'s where these have none.
     fn over(self, file: Settings) -> Settings {
+        fn list(flags: Vec<String>, file: Vec<String>) -> Vec<String> {
+            if flags.is_empty() {
+                file
+            } else {
+                flags
+            }
+        }
         Settings {
             listen: self.listen.or(file.listen),
             threads: self.threads.or(file.threads),
@@ -75,6 +101,11 @@ impl Settings {
             merge_window: self.merge_window.or(file.merge_window),
             log: self.log.or(file.log),
             config: self.config,
+            publish_key: list(self.publish_key, file.publish_key),
+            allow_play: list(self.allow_play, file.allow_play),
+            deny_play: list(self.deny_play, file.deny_play),
+            on_publish: self.on_publish.or(file.on_publish),
+            on_play: self.on_play.or(file.on_play),
         }
     }
 
@@ -96,11 +127,12 @@ mod tests {
         let file: Settings =
             toml::from_str("listen = \"0.0.0.0:1935\"\nmerge-window = 10\nlog = \"debug\"\n")
                 .unwrap();
-        let flags = Settings::parse_from(["server", "--merge-window", "0"]);
+        let flags = Settings::parse_from(["server", "--merge-window", "0", "--deny-play", "10."]);
         let merged = flags.over(file);
         assert_eq!(merged.listen.as_deref(), Some("0.0.0.0:1935"));
         assert_eq!(merged.merge_window, Some(0));
-        assert_eq!(merged.log.as_deref(), Some("debug"));
+        assert_eq!(merged.publish_key, ["a", "b"]);
+        assert_eq!(merged.deny_play, ["10."]);
     }
 
     #[test]

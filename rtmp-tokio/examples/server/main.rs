@@ -3,19 +3,22 @@
 //!
 //! ```text
 //! cargo run --release -p rtmp-tokio --example server -- [--listen 127.0.0.1:1935] [--threads 1] \
-//!     [--multitrack capable|all] [--merge-window 25] [--log info] [--config server.toml]
+//!     [--multitrack capable|all] [--merge-window 25] [--log info] [--config server.toml] \
+//!     [--publish-key KEY]... [--allow-play PREFIX]... [--deny-play PREFIX]... \
+//!     [--on-publish URL] [--on-play URL]
 //! ffmpeg -re -i clip.flv -c copy -f flv rtmp://127.0.0.1/live/cam1
 //! ffplay rtmp://127.0.0.1/live/cam1
 //! ```
 
+mod access;
 mod cli;
 
 use std::io;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use rtmp_tokio::proto::relay::MultitrackPolicy;
-use rtmp_tokio::relay::{Relay, RelayConfig};
+use rtmp_tokio::proto::relay::{AskFor, MultitrackPolicy};
+use rtmp_tokio::relay::{AccessHook, Relay, RelayConfig};
 use tokio::net::TcpListener;
 
 use cli::{Multitrack, Settings};
@@ -41,6 +44,17 @@ fn run(settings: Settings) -> Result<(), String> {
     }
     if let Some(millis) = settings.merge_window {
         config.merge_window = Duration::from_millis(millis);
+    }
+    if let Some(policy) = access::Policy::new(&settings)? {
+        config.access_hook = Some(AccessHook::new(move |request, peer| {
+            let policy = policy.clone();
+            async move { policy.decide(request, peer).await }
+        }));
+        config.hub.ask = AskFor {
+            connect: false,
+            publish: true,
+            play: true,
+        };
     }
     // One thread serves over 1.6 Gbit/s of fan-out with most of a core to spare, and does it
     // with the least CPU per delivered bit: no cross-thread wake-ups. More threads spread the

@@ -1,0 +1,252 @@
+//! The relay server example as an operator runs it (rtmp-tokio's `examples/server`, a child
+//! process on 127.0.0.1), against ffmpeg: publish keys, play address prefixes, HTTP callbacks
+//! (a tiny HTTP server in the test that allows, refuses or never answers).
+//!
+//! The example binary is not built by `cargo test -p rtmp-tests`: `cargo test --workspace`
+//! builds it, as does `cargo build -p rtmp-tokio --example server`.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rtmp_tests::peers::{free_port, make_clip, probe_packets, wait_for_port, Process, TempDir};
+use rtmp_tests::peers_more::{ffmpeg_play, ffmpeg_publish};
+
+/// The longest a publisher or player takes past the clip's real-time length.
+const RUN: Duration = Duration::from_secs(20);
+
+/// `target/PROFILE/examples/NAME`, beside this test's `target/PROFILE/deps/operator-HASH`.
+fn example(name: &str, package: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("the test's own path");
+    let profile = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("the test binary lives in target/PROFILE/deps");
+    let path = profile.join("examples").join(name);
+    assert!(
+        path.is_file(),
+        "{} is missing: build it with `cargo build -p {package} --example {name}`",
+        path.display()
+    );
+    path
+}
+
+/// The tokio relay server example, serving on 127.0.0.1 until dropped.
+struct Server {
+    port: u16,
+    process: Process,
+}
+
+impl Server {
+    fn start(flags: &[&str]) -> Server {
+        let port = free_port();
+        let mut command = Command::new(example("server", "rtmp-tokio"));
+        command.arg("--listen").arg(format!("127.0.0.1:{port}"));
+        command.args(flags);
+        let process = Process::spawn("relay server", &mut command);
+        if std::panic::catch_unwind(|| wait_for_port(port, Duration::from_secs(5))).is_err() {
+            let output = process.stop();
+            panic!(
+                "the server ({command:?}) does not listen ({}): {}",
+                output.status,
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        Server { port, process }
+    }
+
+    fn url(&self, name: &str) -> String {
+        format!("rtmp://127.0.0.1:{}/live/{name}", self.port)
+    }
+}
+
+/// A 2-second H.264/AAC clip in `dir`.
+fn clip(dir: &Path) -> PathBuf {
+    let clip = dir.join("clip.flv");
+    make_clip(&clip, 2, 25);
+    clip
+}
+
+/// Publishes `clip` to `url`; how ffmpeg ended and how long it took.
+fn publish(clip: &Path, url: &str) -> (bool, Duration, String) {
+    let started = Instant::now();
+    let output = ffmpeg_publish(clip, url).wait(RUN);
+    (
+        output.status.success(),
+        started.elapsed(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_publish_needs_one_of_the_keys_and_players_get_the_keyed_stream() {
+    let dir = TempDir::new("operator-keys");
+    let clip = clip(dir.path());
+    let server = Server::start(&["--publish-key", "s3cret", "--publish-key", "other"]);
+
+    for refused in ["cam", "cam?key=wrong", "cam?keys=s3cret"] {
+        let (ok, took, stderr) = publish(&clip, &server.url(refused));
+        assert!(!ok, "{refused}: published without a valid key");
+        assert!(
+            took < Duration::from_secs(5),
+            "{refused}: refused after {took:?}"
+        );
+        // FFmpeg shows the status's description, not its code (NetStream.Publish.Denied).
+        assert!(
+            stderr.contains("Server error: A valid ?key= is needed"),
+            "{refused}: {stderr}"
+        );
+    }
+
+    let received = dir.path().join("played.flv");
+    let player = ffmpeg_play(&server.url("cam"), &received);
+    std::thread::sleep(Duration::from_millis(500));
+    let (ok, _, stderr) = publish(&clip, &server.url("cam?key=s3cret"));
+    assert!(ok, "the keyed publish failed: {stderr}");
+    let played = player.wait(RUN);
+    assert!(
+        played.status.success(),
+        "{}",
+        String::from_utf8_lossy(&played.stderr)
+    );
+    let sent = probe_packets(&clip.to_string_lossy());
+    let got = probe_packets(&received.to_string_lossy());
+    assert!(
+        got.len() + 8 >= sent.len(),
+        "the player got {} of {} packets",
+        got.len(),
+        sent.len()
+    );
+    drop(server.process.stop());
+}
+
+#[test]
+fn players_are_refused_by_address_prefix() {
+    let dir = TempDir::new("operator-play-prefix");
+    for flags in [&["--deny-play", "127.0."][..], &["--allow-play", "10."][..]] {
+        let server = Server::start(flags);
+        let started = Instant::now();
+        let output = ffmpeg_play(&server.url("cam"), &dir.path().join("x.flv")).wait(RUN);
+        assert!(!output.status.success(), "{flags:?}: played");
+        assert!(started.elapsed() < Duration::from_secs(5));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("Server error: Playing is not allowed"),
+            "{flags:?}: {stderr}"
+        );
+        drop(server.process.stop());
+    }
+}
+
+/// What the callback server was asked: one form-encoded body per request.
+type Asked = Arc<Mutex<Vec<String>>>;
+
+/// An HTTP server on 127.0.0.1 that answers a POST by the `name` in its body: `ok...` 204,
+/// `no...` 403, `hang...` never (it holds the connection for 10 s). Runs until the test ends.
+fn callback_server() -> (u16, Asked) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind the callback server");
+    let port = listener.local_addr().expect("its address").port();
+    let asked: Asked = Arc::default();
+    let log = asked.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let log = log.clone();
+            std::thread::spawn(move || answer(stream, &log));
+        }
+    });
+    (port, asked)
+}
+
+fn answer(mut stream: TcpStream, asked: &Asked) {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let mut request = Vec::new();
+    let mut buffer = [0u8; 4096];
+    let body = loop {
+        let Ok(n) = stream.read(&mut buffer) else {
+            return;
+        };
+        if n == 0 {
+            return;
+        }
+        request.extend_from_slice(&buffer[..n]);
+        let text = String::from_utf8_lossy(&request);
+        let Some((head, body)) = text.split_once("\r\n\r\n") else {
+            continue;
+        };
+        let length = head
+            .lines()
+            .find_map(|line| {
+                let (name, value) = line.split_once(':')?;
+                name.eq_ignore_ascii_case("content-length")
+                    .then(|| value.trim().parse::<usize>().ok())?
+            })
+            .unwrap_or(0);
+        if body.len() >= length {
+            break body.to_string();
+        }
+    };
+    asked.lock().unwrap().push(body.clone());
+    let name = body
+        .split('&')
+        .find_map(|field| field.strip_prefix("name="))
+        .unwrap_or("");
+    let status = if name.starts_with("ok") {
+        "204 No Content"
+    } else if name.starts_with("no") {
+        "403 Forbidden"
+    } else {
+        std::thread::sleep(Duration::from_secs(10));
+        return;
+    };
+    let _ = write!(
+        stream,
+        "HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+    );
+}
+
+#[test]
+fn the_publish_callback_allows_refuses_and_a_silent_one_refuses_in_3_s_stalling_nobody() {
+    let dir = TempDir::new("operator-callbacks");
+    let clip = clip(dir.path());
+    let (port, asked) = callback_server();
+    let callback = format!("http://127.0.0.1:{port}/on_publish");
+    let server = Server::start(&["--on-publish", &callback]);
+
+    let (ok, _, stderr) = publish(&clip, &server.url("ok1?token=abc"));
+    assert!(ok, "an allowed publish failed: {stderr}");
+    let first = asked.lock().unwrap()[0].clone();
+    for field in [
+        "call=publish",
+        "app=live",
+        "name=ok1",
+        "args=token%3Dabc",
+        "addr=127.0.0.1",
+    ] {
+        assert!(first.split('&').any(|f| f == field), "{field} in {first}");
+    }
+
+    let (ok, took, stderr) = publish(&clip, &server.url("no1"));
+    assert!(!ok, "a refused publish went on");
+    assert!(took < Duration::from_secs(2), "refused after {took:?}");
+    assert!(stderr.contains("Server error: Refused by"), "{stderr}");
+
+    // A callback that never answers: refused at 3 s, and meanwhile another publisher is
+    // accepted and publishes its whole clip.
+    let silent_started = Instant::now();
+    let silent = ffmpeg_publish(&clip, &server.url("hang1"));
+    std::thread::sleep(Duration::from_millis(300));
+    let (ok, _, stderr) = publish(&clip, &server.url("ok2"));
+    assert!(ok, "a publish beside a silent callback failed: {stderr}");
+    let silent = silent.wait(RUN);
+    let took = silent_started.elapsed();
+    assert!(!silent.status.success(), "a publish with no answer went on");
+    assert!(
+        took >= Duration::from_millis(2_900) && took < Duration::from_secs(8),
+        "refused after {took:?}"
+    );
+    assert_eq!(asked.lock().unwrap().len(), 4);
+    drop(server.process.stop());
+}
