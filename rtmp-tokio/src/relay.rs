@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use rtmp_proto::relay::{
     Access, AccessRequest, AskFor, Batch, Fanout, Hub, HubConfig, RelayConnection, RelayEvent,
-    StreamSummary, Verdict,
+    RelayStats, StreamSummary, Verdict,
 };
 use rtmp_proto::session::server::{RequestId, ServerConnectionConfig, ServerEvent};
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -36,6 +36,7 @@ use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tracing::Instrument;
 
+use crate::driver::Clock;
 use crate::server::{Server, ServerSession};
 
 /// How the relay treats its connections.
@@ -151,6 +152,9 @@ type SharedHub = Arc<Mutex<Hub<BroadcastFanout>>>;
 pub struct Relay {
     hub: SharedHub,
     config: Arc<RelayConfig>,
+    /// The time every connection's relay calls are given: one clock, so that the hub's
+    /// statistics compare instants of different connections.
+    clock: Clock,
 }
 
 impl Relay {
@@ -166,6 +170,7 @@ impl Relay {
         Relay {
             hub: Arc::new(Mutex::new(hub)),
             config: Arc::new(config),
+            clock: Clock::start(),
         }
     }
 
@@ -208,6 +213,9 @@ impl Relay {
         S: AsyncRead + AsyncWrite + Unpin + Send,
     {
         let mut relay = RelayConnection::new(self.hub.clone());
+        if let Some(peer) = peer {
+            relay.set_peer(peer.to_string());
+        }
         let mut deciding: Option<(RequestId, AccessFuture)> = None;
         let batching = !self.config.merge_window.is_zero();
         relay.set_batching(batching);
@@ -217,7 +225,7 @@ impl Relay {
                 // The batch goes once everything read so far is handled.
                 match ready_event(&mut session).await {
                     Some(event) => {
-                        let now = session.now();
+                        let now = self.clock.now();
                         relay.handle_event(session.connection(), event, now)
                     }
                     None => {
@@ -228,17 +236,17 @@ impl Relay {
             } else {
                 let wait = relay
                     .access_deadline()
-                    .map(|deadline| deadline.saturating_duration_since(session.now()));
+                    .map(|deadline| deadline.saturating_duration_since(self.clock.now()));
                 tokio::select! {
                     event = session.next_event() => {
-                        let now = session.now();
+                        let now = self.clock.now();
                         relay.handle_event(session.connection(), event, now)
                     }
                     received = next_batch(relay.receiver_mut()) => {
-                        deliver_batches(&mut relay, &mut session, received)
+                        deliver_batches(&mut relay, &mut session, received, &self.clock)
                     }
                     decided = decision(&mut deciding, wait) => {
-                        let now = session.now();
+                        let now = self.clock.now();
                         match decided {
                             Some((id, access)) => relay.answer(session.connection(), id, access, now),
                             None => relay.handle_timeout(session.connection(), now),
@@ -270,6 +278,12 @@ impl Relay {
             Some(ended) => tracing::info!(reason = %verdict, %ended, "connection ended"),
             None => tracing::info!(reason = %verdict, "connection ended"),
         }
+    }
+
+    /// Every stream and connection, now: what they carry, how fast, to whom.
+    pub fn stats(&self) -> RelayStats {
+        let now = self.clock.now();
+        self.with_hub(|hub| hub.stats(now))
     }
 
     /// How many streams have a publisher or players.
@@ -375,6 +389,7 @@ fn deliver_batches<S>(
     relay: &mut RelayConnection<SharedHub>,
     session: &mut ServerSession<S>,
     first: Result<Batch, RecvError>,
+    clock: &Clock,
 ) -> Verdict
 where
     S: AsyncRead + AsyncWrite + Unpin + Send,
@@ -383,7 +398,7 @@ where
     loop {
         match received {
             Ok(batch) => {
-                let now = session.now();
+                let now = clock.now();
                 let verdict = relay.deliver(session.connection(), &batch, now);
                 if verdict != Verdict::Continue {
                     return verdict;

@@ -11,7 +11,10 @@ use bytes::Bytes;
 
 use super::access::{unsafe_file_name, Access, AccessKind, AccessRequest};
 use super::frame::{Batch, Frame, Item, MediaKind, Role, TrackSet};
-use super::hub::{Fanout, HubConfig, MultitrackPolicy, PublisherId, SharedHub, StreamKey};
+use super::hub::{
+    ConnectionId, Fanout, HubConfig, MultitrackPolicy, PublisherId, SharedHub, StreamKey,
+};
+use super::stats::Counters;
 use crate::amf::Value;
 use crate::session::server::{
     ConnectRequest, PlayRequest, PublishRequest, RequestId, ServerConnection, ServerEvent,
@@ -197,6 +200,11 @@ pub struct RelayConnection<H: SharedHub> {
     /// The request waiting for the application (one at most: the session holds what the
     /// peer sends after it), when it is refused anyway, and whether it was reported.
     parked: Option<(Parked, Instant, bool)>,
+    /// The hub's number for this connection, and its counters there.
+    id: ConnectionId,
+    counters: Arc<Counters>,
+    /// The time of the last call that told it.
+    now: Instant,
     publishing: Option<Publishing>,
     playing: Option<Playing<<H::Fanout as Fanout>::Receiver>>,
     events: VecDeque<RelayEvent>,
@@ -215,7 +223,8 @@ impl<H: SharedHub> core::fmt::Debug for RelayConnection<H> {
 impl<H: SharedHub> RelayConnection<H> {
     /// A connection of the relay whose hub is `hub`, before its connect.
     pub fn new(hub: H) -> Self {
-        let config = hub.with(|hub| hub.config().clone());
+        let counters = Arc::new(Counters::default());
+        let (config, id) = hub.with(|hub| (hub.config().clone(), hub.register(counters.clone())));
         RelayConnection {
             hub,
             config,
@@ -226,6 +235,9 @@ impl<H: SharedHub> RelayConnection<H> {
             multitrack_capable: false,
             batching: false,
             parked: None,
+            id,
+            counters,
+            now: Instant::from_millis(0),
             publishing: None,
             playing: None,
             events: VecDeque::new(),
@@ -275,6 +287,24 @@ impl<H: SharedHub> RelayConnection<H> {
         self.events.pop_front()
     }
 
+    /// Names the peer in [`Hub::stats`](super::Hub::stats) (its address, say).
+    pub fn set_peer(&mut self, peer: impl Into<String>) {
+        let (id, peer) = (self.id, peer.into());
+        self.hub.with(|hub| hub.set_peer(id, peer));
+    }
+
+    /// Copies what `conn` counts into the counters the hub reads.
+    fn count(&self, conn: &ServerConnection) {
+        let counters = &self.counters;
+        Counters::set(&counters.bytes_in, conn.bytes_received());
+        Counters::set(&counters.bytes_out, conn.bytes_sent());
+        Counters::set(&counters.queued_bytes, conn.pending_bytes() as u64);
+        let round_trip = conn.round_trip().map_or(0, |rtt| {
+            u64::try_from(rtt.as_micros()).unwrap_or(u64::MAX - 1) + 1
+        });
+        Counters::set(&counters.round_trip, round_trip);
+    }
+
     /// Acts on an event of the connection: answers its requests, takes what it publishes,
     /// notes a player catching up, releases what it used when it ends.
     pub fn handle_event(
@@ -283,6 +313,13 @@ impl<H: SharedHub> RelayConnection<H> {
         event: ServerEvent,
         now: Instant,
     ) -> Verdict {
+        self.now = self.now.max(now);
+        let verdict = self.handle(conn, event, now);
+        self.count(conn);
+        verdict
+    }
+
+    fn handle(&mut self, conn: &mut ServerConnection, event: ServerEvent, now: Instant) -> Verdict {
         // What a publisher sent before a command reaches the players (and the cache) before the
         // command is answered.
         if !matches!(
@@ -537,7 +574,8 @@ impl<H: SharedHub> RelayConnection<H> {
     fn accept_publish(&mut self, conn: &mut ServerConnection, request: PublishRequest) {
         let key = StreamKey::new(&self.app, &request.name);
         let query = super::hub::split_query(&request.name).1.map(String::from);
-        let Some(id) = self.hub.with(|hub| hub.claim(&key)) else {
+        let (connection, now) = (self.id, self.now);
+        let Some(id) = self.hub.with(|hub| hub.claim(&key, connection, now)) else {
             const CODE: &str = "NetStream.Publish.BadName";
             let description = format!("{key} is already being published.");
             let _ = conn.reject_publish(request.id, CODE, &description);
@@ -557,7 +595,7 @@ impl<H: SharedHub> RelayConnection<H> {
                 batch_bytes: 0,
             });
         } else {
-            self.hub.with(|hub| hub.release(&key, id));
+            self.hub.with(|hub| hub.release(&key, id, connection));
         }
     }
 
@@ -596,7 +634,8 @@ impl<H: SharedHub> RelayConnection<H> {
         if conn.accept_play(request.id, StreamKind::Live).is_err() {
             return Verdict::Continue;
         }
-        let (receiver, snapshot, live) = self.hub.with(|hub| hub.join(&key));
+        let connection = self.id;
+        let (receiver, snapshot, live) = self.hub.with(|hub| hub.join(&key, connection));
         let all_tracks = self.multitrack_capable || self.config.multitrack == MultitrackPolicy::All;
         self.note(RelayEvent::Playing {
             key: key.clone(),
@@ -643,8 +682,8 @@ impl<H: SharedHub> RelayConnection<H> {
         }
         let batch: Batch = Arc::new(core::mem::take(&mut publishing.batch));
         publishing.batch_bytes = 0;
-        let (key, id) = (&publishing.key, publishing.id);
-        self.hub.with(|hub| hub.hand_on(key, id, batch));
+        let (key, id, now) = (&publishing.key, publishing.id, self.now);
+        self.hub.with(|hub| hub.hand_on(key, id, batch, now));
     }
 
     fn stop_publishing(&mut self, stream: Option<u32>) {
@@ -655,8 +694,9 @@ impl<H: SharedHub> RelayConnection<H> {
         {
             self.hand_on();
             if let Some(publishing) = self.publishing.take() {
+                let connection = self.id;
                 self.hub
-                    .with(|hub| hub.release(&publishing.key, publishing.id));
+                    .with(|hub| hub.release(&publishing.key, publishing.id, connection));
                 self.note(RelayEvent::Unpublished {
                     key: publishing.key,
                 });
@@ -673,7 +713,8 @@ impl<H: SharedHub> RelayConnection<H> {
             if let Some(playing) = self.playing.take() {
                 let key = playing.key;
                 drop(playing.receiver);
-                self.hub.with(|hub| hub.leave(&key));
+                let connection = self.id;
+                self.hub.with(|hub| hub.leave(&key, connection));
                 self.note(RelayEvent::PlayStopped { key });
             }
         }
@@ -698,7 +739,10 @@ impl<H: SharedHub> RelayConnection<H> {
 
     /// Sends the player what `batch` holds for it.
     pub fn deliver(&mut self, conn: &mut ServerConnection, batch: &Batch, now: Instant) -> Verdict {
-        self.send_items(conn, batch, now)
+        self.now = self.now.max(now);
+        let verdict = self.send_items(conn, batch, now);
+        self.count(conn);
+        verdict
     }
 
     fn send_items(&mut self, conn: &mut ServerConnection, items: &[Item], now: Instant) -> Verdict {
@@ -706,13 +750,17 @@ impl<H: SharedHub> RelayConnection<H> {
         let Some(playing) = &mut self.playing else {
             return Verdict::Continue;
         };
+        let mut media_out = 0;
+        let mut dropped = 0;
         for item in items {
             let stream = playing.stream;
+            let mut len = 0;
             let sent = match item {
                 Item::Media(frame) => {
                     let Some(payload) = playing.pick(frame) else {
                         continue;
                     };
+                    len = payload.len() as u64;
                     match frame.kind {
                         MediaKind::Audio => conn.send_audio(stream, frame.timestamp, payload),
                         MediaKind::Video => conn.send_video(stream, frame.timestamp, payload),
@@ -748,12 +796,15 @@ impl<H: SharedHub> RelayConnection<H> {
             };
             match sent {
                 Ok(SendStatus::AboveHighWater) => {
+                    media_out += len;
                     let since = *playing.behind_since.get_or_insert(now);
                     if now.saturating_duration_since(since) > max_behind {
+                        Counters::add(&self.counters.media_out, media_out);
                         return Verdict::Close(CloseReason::PlayerBehind(max_behind));
                     }
                 }
-                Ok(SendStatus::Queued | SendStatus::DroppedVideo) => {}
+                Ok(SendStatus::DroppedVideo) => dropped += 1,
+                Ok(SendStatus::Queued) => media_out += len,
                 Err(ApiError::QueueFull) => return Verdict::Close(CloseReason::PlayerQueueFull),
                 Err(ApiError::Closed) => {
                     let error = conn.error().cloned().unwrap_or(SessionError::Closed);
@@ -763,6 +814,10 @@ impl<H: SharedHub> RelayConnection<H> {
                 Err(_) => return Verdict::Continue,
             }
         }
+        Counters::add(&self.counters.media_out, media_out);
+        if dropped > 0 {
+            Counters::add(&self.counters.dropped_video, dropped);
+        }
         Verdict::Continue
     }
 }
@@ -770,6 +825,8 @@ impl<H: SharedHub> RelayConnection<H> {
 impl<H: SharedHub> Drop for RelayConnection<H> {
     fn drop(&mut self) {
         self.release();
+        let id = self.id;
+        self.hub.with(|hub| hub.unregister(id));
     }
 }
 

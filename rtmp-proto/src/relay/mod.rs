@@ -25,6 +25,9 @@
 //!   application's [`Access`] ([`RelayConnection::poll_access_request`],
 //!   [`RelayConnection::answer`]) while the session goes on; names that cannot be file names
 //!   are refused by default ([`HubConfig::check_names`]).
+//! - Live statistics ([`Hub::stats`]): per stream its publisher, uptime, codecs and tracks,
+//!   picture size and frame rate, bitrate and bytes in, bytes out, players; per connection
+//!   its address, role, bytes each way, round trip, queue and dropped video.
 //! - [`Fanout`]: how the driver hands batches to players (a channel of its runtime);
 //!   [`LocalFanout`] serves a driver that runs everything on one thread.
 //!
@@ -54,6 +57,7 @@ mod cache;
 mod connection;
 mod frame;
 mod hub;
+mod stats;
 
 #[cfg(test)]
 mod tests;
@@ -64,4 +68,7 @@ pub use frame::{Batch, Frame, Item, MediaKind, Role, TrackSet};
 pub use hub::{
     split_query, Fanout, Hub, HubConfig, LocalFanout, LocalQueue, MultitrackPolicy, SharedHub,
     StreamKey, StreamSummary,
+};
+pub use stats::{
+    ConnectionRole, ConnectionStats, MediaInfo, RelayStats, StreamStats, BITRATE_WINDOW,
 };

@@ -806,3 +806,120 @@ fn names_that_cannot_be_file_names_are_refused_bad_name_and_the_connection_stays
         [status("NetStream.Publish.Start")]
     );
 }
+
+// ---- statistics ----
+
+#[test]
+fn stats_count_what_streams_and_connections_carry_in_the_callers_time() {
+    let mut mesh = Mesh::new(HubConfig::default());
+    let player = mesh.join("live", false, false);
+    mesh.pairs[player]
+        .relay
+        .as_mut()
+        .expect("a relay")
+        .set_peer("10.0.0.2:5000");
+    mesh.play(player, "cam");
+    let publisher = mesh.join("live", true, false);
+    mesh.pairs[publisher]
+        .relay
+        .as_mut()
+        .expect("a relay")
+        .set_peer("10.0.0.1:4000");
+    let stream = mesh.publish(publisher, "cam");
+    let started = mesh.now;
+    let metadata = crate::amf_object! { "width" => 640.0, "height" => 360.0, "framerate" => 25.0 };
+    let _ = mesh.pairs[publisher]
+        .client
+        .send_metadata(stream, metadata)
+        .expect("metadata");
+    let mut sent = 0;
+    for (timestamp, payload) in [
+        (0, legacy_video_header(9)),
+        (0, legacy_audio_header()),
+        (0, legacy_video(true, 1)),
+        (0, legacy_audio(2)),
+    ] {
+        sent += payload.len() as u64;
+        if payload[0] == 0xAF {
+            mesh.audio(publisher, stream, timestamp, payload);
+        } else {
+            mesh.video(publisher, stream, timestamp, payload);
+        }
+    }
+    mesh.drive();
+    // Two seconds of 1000 bytes every 100 ms: 80 kbit/s.
+    for tenth in 1..=20u8 {
+        mesh.advance(Duration::from_millis(100));
+        let payload = Bytes::from(vec![0x27; 1000]);
+        sent += 1000;
+        mesh.video(publisher, stream, u32::from(tenth) * 100, payload);
+        mesh.drive();
+    }
+    let received: u64 = media_only(mesh.received(player))
+        .iter()
+        .map(|got| match got {
+            Got::Video(_, payload) | Got::Audio(_, payload) => payload.len() as u64,
+            _ => 0,
+        })
+        .sum();
+
+    let stats = mesh.hub.borrow().stats(mesh.now);
+    assert_eq!(stats.streams.len(), 1);
+    let cam = &stats.streams[0];
+    assert_eq!(cam.key, StreamKey::new("live", "cam"));
+    assert_eq!(cam.publisher.as_deref(), Some("10.0.0.1:4000"));
+    assert_eq!(
+        cam.uptime,
+        Some(mesh.now.saturating_duration_since(started))
+    );
+    assert_eq!(cam.media.video_tracks, [(0, String::from("avc1"))]);
+    assert_eq!(cam.media.audio_tracks, [(0, String::from("mp4a"))]);
+    assert_eq!(
+        (cam.media.width, cam.media.height, cam.media.frame_rate),
+        (Some(640.0), Some(360.0), Some(25.0))
+    );
+    assert_eq!(cam.bytes_in, sent);
+    assert_eq!(cam.bytes_out, received);
+    assert!(received >= 20_000);
+    assert!(
+        (60_000..=100_000).contains(&cam.bitrate_in),
+        "{}",
+        cam.bitrate_in
+    );
+    assert_eq!(cam.players, 1);
+
+    assert_eq!(stats.connections.len(), 2);
+    let by_peer = |peer: &str| {
+        stats
+            .connections
+            .iter()
+            .find(|c| c.peer.as_deref() == Some(peer))
+            .expect("a connection")
+            .clone()
+    };
+    let publishing = by_peer("10.0.0.1:4000");
+    assert_eq!(
+        publishing.role,
+        ConnectionRole::Publisher(StreamKey::new("live", "cam"))
+    );
+    assert!(
+        publishing.bytes_in > sent,
+        "{} > {sent}",
+        publishing.bytes_in
+    );
+    let playing = by_peer("10.0.0.2:5000");
+    assert_eq!(
+        playing.role,
+        ConnectionRole::Player(StreamKey::new("live", "cam"))
+    );
+    // As of its last call: what the last delivery queued is written after it.
+    assert!(playing.bytes_out > 0);
+    assert_eq!(playing.dropped_video, 0);
+
+    // A player that leaves keeps its bytes in the stream's count; dropping it forgets it.
+    mesh.pairs.remove(player);
+    let stats = mesh.hub.borrow().stats(mesh.now);
+    assert_eq!(stats.streams[0].bytes_out, received);
+    assert_eq!(stats.streams[0].players, 0);
+    assert_eq!(stats.connections.len(), 1);
+}

@@ -1,6 +1,7 @@
 //! The command line and its TOML twin: every flag is also a key of `--config FILE`
 //! (`merge-window = 25`, `publish-key = ["k1", "k2"]`); a flag given on the command line wins.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use clap::{Parser, ValueEnum};
@@ -67,6 +68,9 @@ pub struct Settings {
     /// Ask this URL before each play, as --on-publish does
     #[arg(long, value_name = "URL")]
     pub on_play: Option<String>,
+    /// Serve /metrics (Prometheus) and /api/streams (JSON) over HTTP on this address
+    #[arg(long, value_name = "ADDR")]
+    pub http: Option<SocketAddr>,
 }
 
 impl Settings {
@@ -106,6 +110,7 @@ impl Settings {
             deny_play: list(self.deny_play, file.deny_play),
             on_publish: self.on_publish.or(file.on_publish),
             on_play: self.on_play.or(file.on_play),
+            http: self.http.or(file.http),
         }
     }
 

@@ -5,16 +5,18 @@
 //! cargo run --release -p rtmp-tokio --example server -- [--listen 127.0.0.1:1935] [--threads 1] \
 //!     [--multitrack capable|all] [--merge-window 25] [--log info] [--config server.toml] \
 //!     [--publish-key KEY]... [--allow-play PREFIX]... [--deny-play PREFIX]... \
-//!     [--on-publish URL] [--on-play URL]
+//!     [--on-publish URL] [--on-play URL] [--http 127.0.0.1:8080]
 //! ffmpeg -re -i clip.flv -c copy -f flv rtmp://127.0.0.1/live/cam1
 //! ffplay rtmp://127.0.0.1/live/cam1
 //! ```
 
 mod access;
 mod cli;
+mod http;
 
 use std::io;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use rtmp_tokio::proto::relay::{AskFor, MultitrackPolicy};
@@ -88,7 +90,16 @@ async fn serve(settings: Settings, config: RelayConfig) -> Result<(), String> {
         .local_addr()
         .map_err(|error| format!("cannot listen on {listen}: {error}"))?;
     let relay = Relay::new(config);
-    tracing::info!("listening on rtmp://{address}");
+    let counters = Arc::new(http::ServerCounters::default());
+    let mut startup = format!("listening on rtmp://{address}");
+    if let Some(http) = settings.http {
+        let listener = bind(&http.to_string()).await?;
+        let http = listener.local_addr().unwrap_or(http);
+        startup +=
+            &format!("; metrics at http://{http}/metrics, streams at http://{http}/api/streams");
+        tokio::spawn(http::serve(listener, relay.clone(), counters.clone()));
+    }
+    tracing::info!("{startup}");
     tokio::select! {
         result = relay.serve(listener) => {
             result.map_err(|error| format!("stopped serving: {error}"))?
