@@ -250,3 +250,187 @@ fn the_publish_callback_allows_refuses_and_a_silent_one_refuses_in_3_s_stalling_
     assert_eq!(asked.lock().unwrap().len(), 4);
     drop(server.process.stop());
 }
+
+/// `GET path` from 127.0.0.1:`port`: the body.
+fn http_get(port: u16, path: &str) -> String {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to --http");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("a read timeout");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\n\r\n"
+    )
+    .expect("send a request");
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .expect("read the answer");
+    let (head, body) = response.split_once("\r\n\r\n").expect("an HTTP answer");
+    assert!(head.starts_with("HTTP/1.1 200"), "{path}: {head}");
+    body.to_string()
+}
+
+/// The value of the sample `name{labels}` in Prometheus text.
+fn sample(metrics: &str, name: &str) -> f64 {
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("no {name} in\n{metrics}"))
+        .trim()
+        .parse()
+        .expect("a number")
+}
+
+/// Payload bytes of the audio and video tags of an FLV file.
+fn flv_media_bytes(path: &Path) -> u64 {
+    let flv = std::fs::read(path).expect("read the clip");
+    let mut at = u32::from_be_bytes(flv[5..9].try_into().unwrap()) as usize + 4;
+    let mut total = 0;
+    while at + 11 <= flv.len() {
+        let size = u32::from_be_bytes([0, flv[at + 1], flv[at + 2], flv[at + 3]]) as usize;
+        if flv[at] == 8 || flv[at] == 9 {
+            total += size as u64;
+        }
+        at += 11 + size + 4;
+    }
+    total
+}
+
+#[test]
+fn metrics_and_the_streams_api_count_what_was_sent() {
+    let dir = TempDir::new("operator-stats");
+    let clip = dir.path().join("clip.flv");
+    make_clip(&clip, 3, 25);
+    let clip_bytes = flv_media_bytes(&clip);
+    let http = free_port();
+    let server = Server::start(&["--http", &format!("127.0.0.1:{http}")]);
+    wait_for_port(http, Duration::from_secs(5));
+
+    // Two players of this crate that stay after the publisher leaves (so the stream, and its
+    // counts, stay too), counting the media payload bytes they get.
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    let url = format!("rtmp://127.0.0.1:{}/live", server.port);
+    let players: Vec<_> = (0..2)
+        .map(|_| {
+            let url = url.clone();
+            runtime.spawn(async move {
+                let client = rtmp_tokio::client::Client::connect(&url).await?;
+                let mut player = client.play("cam").await?;
+                player.set_end_on_unpublish(false);
+                let mut bytes = 0u64;
+                let deadline = tokio::time::Instant::now() + RUN;
+                // Until the server is stopped (an error) or the deadline.
+                while let Ok(frame) = tokio::time::timeout_at(deadline, player.next_frame()).await {
+                    match frame {
+                        Ok(Some(rtmp_tokio::client::Frame::Audio { payload, .. }))
+                        | Ok(Some(rtmp_tokio::client::Frame::Video { payload, .. })) => {
+                            bytes += payload.len() as u64
+                        }
+                        Ok(Some(_)) => {}
+                        Ok(None) | Err(_) => break,
+                    }
+                }
+                Ok::<_, rtmp_tokio::Error>(bytes)
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(500));
+
+    let publisher = ffmpeg_publish(&clip, &server.url("cam"));
+    std::thread::sleep(Duration::from_millis(2_000));
+    let metrics = http_get(http, "/metrics");
+    let labels = "{app=\"live\",stream=\"cam\"}";
+    assert_eq!(
+        sample(&metrics, &format!("rtmp_stream_players{labels}")),
+        2.0
+    );
+    assert_eq!(
+        sample(&metrics, &format!("rtmp_stream_publishing{labels}")),
+        1.0
+    );
+    assert_eq!(sample(&metrics, "rtmp_connections"), 3.0);
+    let bitrate = sample(
+        &metrics,
+        &format!("rtmp_stream_bitrate_in_bits_per_second{labels}"),
+    );
+    let clip_bitrate = clip_bytes as f64 * 8.0 / 3.0;
+    assert!(
+        bitrate > clip_bitrate / 2.0 && bitrate < clip_bitrate * 2.0,
+        "{bitrate} bit/s while the clip has {clip_bitrate}"
+    );
+    let live: serde_json::Value =
+        serde_json::from_str(&http_get(http, "/api/streams")).expect("JSON");
+    let stream = &live["streams"][0];
+    assert_eq!(stream["name"], "cam");
+    assert_eq!(stream["video_tracks"][0]["codec"], "avc1");
+    assert_eq!(stream["audio_tracks"][0]["codec"], "mp4a");
+    assert_eq!(
+        (stream["width"].as_f64(), stream["height"].as_f64()),
+        (Some(160.0), Some(120.0))
+    );
+    assert_eq!(stream["frame_rate"].as_f64(), Some(25.0));
+    assert!(stream["publisher"]
+        .as_str()
+        .is_some_and(|a| a.starts_with("127.0.0.1:")));
+    assert!(stream["uptime_seconds"]
+        .as_f64()
+        .is_some_and(|s| (1.0..4.0).contains(&s)));
+    let roles: Vec<_> = live["connections"]
+        .as_array()
+        .expect("connections")
+        .iter()
+        .map(|c| c["role"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(
+        roles.iter().filter(|r| *r == "player").count(),
+        2,
+        "{roles:?}"
+    );
+    assert_eq!(
+        roles.iter().filter(|r| *r == "publisher").count(),
+        1,
+        "{roles:?}"
+    );
+
+    let published = publisher.wait(RUN);
+    assert!(
+        published.status.success(),
+        "{}",
+        String::from_utf8_lossy(&published.stderr)
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let after: serde_json::Value =
+        serde_json::from_str(&http_get(http, "/api/streams")).expect("JSON");
+    let stream = &after["streams"][0];
+    let bytes_in = stream["bytes_in"].as_u64().expect("bytes_in");
+    let bytes_out = stream["bytes_out"].as_u64().expect("bytes_out");
+    // FFmpeg republishes the clip's tags as they are, but for an end-of-sequence tag or two.
+    assert!(
+        bytes_in.abs_diff(clip_bytes) <= 16,
+        "{bytes_in} received, the clip has {clip_bytes}"
+    );
+    assert_eq!(bytes_out, 2 * bytes_in);
+    assert!(stream["uptime_seconds"].is_null(), "{stream}");
+    let metrics = http_get(http, "/metrics");
+    assert_eq!(
+        sample(
+            &metrics,
+            &format!("rtmp_stream_received_bytes_total{labels}")
+        ),
+        bytes_in as f64
+    );
+    assert_eq!(
+        sample(&metrics, &format!("rtmp_stream_publishing{labels}")),
+        0.0
+    );
+
+    drop(server.process.stop());
+    for player in players {
+        let got = runtime
+            .block_on(player)
+            .expect("a player task")
+            .expect("a player");
+        assert_eq!(got, bytes_in, "a player got {got} of {bytes_in} bytes");
+    }
+}
