@@ -20,17 +20,20 @@ use std::fmt;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::Poll;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
+use bytes::BytesMut;
 use rtmp_proto::relay::{
-    Access, AccessRequest, AskFor, Batch, Fanout, Hub, HubConfig, RelayConnection, RelayEvent,
-    RelayStats, StreamSummary, Verdict,
+    recording_file_name, Access, AccessRequest, AskFor, Batch, Fanout, FlvRecording, Hub,
+    HubConfig, RelayConnection, RelayEvent, RelayStats, StreamKey, StreamSummary, Verdict,
 };
 use rtmp_proto::session::server::{RequestId, ServerConnectionConfig, ServerEvent};
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
@@ -65,6 +68,22 @@ pub struct RelayConfig {
     /// Who decides on the requests [`HubConfig::ask`] names; `None` (the default) allows
     /// them all. Set it with [`access`](Self::access).
     pub access_hook: Option<AccessHook>,
+    /// Where every published stream is recorded, as `DIR/APP/NAME-UTCSTART.flv` (every track;
+    /// written as batches arrive, so a crash leaves a file readable up to its last tag;
+    /// closed when the publisher leaves). An error (a full disk, an unwritable directory)
+    /// stops that recording, logged and counted ([`Relay::recordings`]), never the stream.
+    /// Default `None`: nothing is recorded.
+    pub record_dir: Option<PathBuf>,
+}
+
+/// What the relay's recordings did so far.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RecordingCounts {
+    /// Recordings started.
+    pub started: u64,
+    /// Recordings stopped by an error.
+    pub failed: u64,
 }
 
 /// The decision a hook is working on.
@@ -124,6 +143,7 @@ impl Default for RelayConfig {
             fan_out_capacity: 1024,
             merge_window: Duration::from_millis(25),
             access_hook: None,
+            record_dir: None,
         }
     }
 }
@@ -155,6 +175,7 @@ pub struct Relay {
     /// The time every connection's relay calls are given: one clock, so that the hub's
     /// statistics compare instants of different connections.
     clock: Clock,
+    recordings: Arc<[AtomicU64; 2]>,
 }
 
 impl Relay {
@@ -171,6 +192,7 @@ impl Relay {
             hub: Arc::new(Mutex::new(hub)),
             config: Arc::new(config),
             clock: Clock::start(),
+            recordings: Arc::default(),
         }
     }
 
@@ -262,6 +284,9 @@ impl Relay {
             }
             while let Some(event) = relay.poll_event() {
                 log(&event);
+                if let RelayEvent::Publishing { key, .. } = &event {
+                    self.record(key);
+                }
             }
             let publishing = relay.publishing().is_some();
             if batching && publishing != paced {
@@ -278,6 +303,45 @@ impl Relay {
             Some(ended) => tracing::info!(reason = %verdict, %ended, "connection ended"),
             None => tracing::info!(reason = %verdict, "connection ended"),
         }
+    }
+
+    /// What the recordings ([`RelayConfig::record_dir`]) did so far.
+    pub fn recordings(&self) -> RecordingCounts {
+        RecordingCounts {
+            started: self.recordings[0].load(Ordering::Relaxed),
+            failed: self.recordings[1].load(Ordering::Relaxed),
+        }
+    }
+
+    /// Starts recording `key`, just published, if recordings are on: before its first batch.
+    fn record(&self, key: &StreamKey) {
+        let Some(dir) = &self.config.record_dir else {
+            return;
+        };
+        let Some((receiver, snapshot)) = self.with_hub(|hub| hub.tap(key)) else {
+            return;
+        };
+        let unix_seconds = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |since| since.as_secs());
+        let path = dir
+            .join(&key.app)
+            .join(recording_file_name(key, unix_seconds));
+        self.recordings[0].fetch_add(1, Ordering::Relaxed);
+        let counts = self.recordings.clone();
+        let span = tracing::info_span!("record", stream = %key);
+        tokio::spawn(
+            async move {
+                match record(&path, receiver, snapshot).await {
+                    Ok(()) => tracing::info!(path = %path.display(), "recording closed"),
+                    Err(error) => {
+                        counts[1].fetch_add(1, Ordering::Relaxed);
+                        tracing::warn!(path = %path.display(), %error, "recording stopped");
+                    }
+                }
+            }
+            .instrument(span),
+        );
     }
 
     /// Every stream and connection, now: what they carry, how fast, to whom.
@@ -334,6 +398,39 @@ fn log(event: &RelayEvent) {
         RelayEvent::PlayStopped { key } => tracing::info!(stream = %key, "play stopped"),
         RelayEvent::Lagged => tracing::warn!("player task lagged; skipping to the next keyframe"),
         other => tracing::debug!(?other, "relay"),
+    }
+}
+
+/// Writes what `receiver` gets to the FLV file at `path` until the publisher leaves, each
+/// batch written (to the kernel) as it arrives.
+async fn record(
+    path: &Path,
+    mut receiver: broadcast::Receiver<Batch>,
+    snapshot: Vec<rtmp_proto::relay::Item>,
+) -> io::Result<()> {
+    if let Some(dir) = path.parent() {
+        tokio::fs::create_dir_all(dir).await?;
+    }
+    let mut file = tokio::fs::File::create(path).await?;
+    tracing::info!(path = %path.display(), "recording");
+    let mut recording = FlvRecording::new();
+    let mut out = BytesMut::with_capacity(64 * 1024);
+    recording.start(&mut out);
+    let mut ended = recording.write(&snapshot, &mut out);
+    loop {
+        file.write_all(&out).await?;
+        file.flush().await?;
+        out.clear();
+        if ended {
+            return Ok(());
+        }
+        match receiver.recv().await {
+            Ok(batch) => ended = recording.write(&batch, &mut out),
+            Err(RecvError::Lagged(missed)) => {
+                tracing::warn!(missed, "recording fell behind; batches are missing")
+            }
+            Err(RecvError::Closed) => return Ok(()),
+        }
     }
 }
 

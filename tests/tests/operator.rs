@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rtmp_tests::peers::{free_port, make_clip, probe_packets, wait_for_port, Process, TempDir};
-use rtmp_tests::peers_more::{ffmpeg_play, ffmpeg_publish};
+use rtmp_tests::peers_more::{assert_same_packets, ffmpeg_play, ffmpeg_publish};
 
 /// The longest a publisher or player takes past the clip's real-time length.
 const RUN: Duration = Duration::from_secs(20);
@@ -433,4 +433,103 @@ fn metrics_and_the_streams_api_count_what_was_sent() {
             .expect("a player");
         assert_eq!(got, bytes_in, "a player got {got} of {bytes_in} bytes");
     }
+}
+
+/// The recordings in `dir/live`, each checked to be named `cam-YYYYMMDDTHHMMSSZ.flv`.
+fn recordings(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir.join("live")) else {
+        return Vec::new();
+    };
+    let mut files: Vec<PathBuf> = entries.flatten().map(|entry| entry.path()).collect();
+    files.sort();
+    for file in &files {
+        let name = file.file_name().unwrap_or_default().to_string_lossy();
+        let stamp = name
+            .strip_prefix("cam-")
+            .and_then(|rest| rest.strip_suffix("Z.flv"))
+            .unwrap_or_else(|| panic!("a recording named {name}"));
+        assert!(
+            stamp.len() == 15 && stamp.as_bytes()[8] == b'T',
+            "a recording named {name}"
+        );
+    }
+    files
+}
+
+#[test]
+fn a_recording_holds_every_published_packet_and_is_closed_when_the_publisher_leaves() {
+    let dir = TempDir::new("operator-record");
+    let clip = clip(dir.path());
+    let records = dir.path().join("records");
+    let server = Server::start(&["--record", &records.to_string_lossy()]);
+    let received = dir.path().join("played.flv");
+    let player = ffmpeg_play(&server.url("cam"), &received);
+    std::thread::sleep(Duration::from_millis(500));
+    let (ok, _, stderr) = publish(&clip, &server.url("cam"));
+    assert!(ok, "{stderr}");
+    assert!(player.wait(RUN).status.success());
+    std::thread::sleep(Duration::from_millis(300));
+    let files = recordings(&records);
+    assert_eq!(files.len(), 1, "{files:?}");
+    let sent = probe_packets(&clip.to_string_lossy());
+    assert_same_packets(&sent, &probe_packets(&files[0].to_string_lossy()), 0);
+    let output = server.process.stop();
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert!(log.contains("recording closed"), "{log}");
+}
+
+#[test]
+fn a_recording_survives_a_sigkill_of_the_server_up_to_its_last_tag() {
+    let dir = TempDir::new("operator-record-kill");
+    let clip = dir.path().join("clip.flv");
+    make_clip(&clip, 8, 25);
+    let records = dir.path().join("records");
+    let server = Server::start(&["--record", &records.to_string_lossy()]);
+    let publisher = ffmpeg_publish(&clip, &server.url("cam"));
+    std::thread::sleep(Duration::from_millis(3_000));
+    drop(server.process.stop());
+    let _ = publisher.wait(RUN);
+    let files = recordings(&records);
+    assert_eq!(files.len(), 1, "{files:?}");
+    let sent = probe_packets(&clip.to_string_lossy());
+    let recorded = probe_packets(&files[0].to_string_lossy());
+    // About 3 of the 8 seconds, every packet of them.
+    assert!(
+        recorded.len() * 5 > sent.len() && recorded.len() * 3 < sent.len() * 2,
+        "{} of {} packets recorded",
+        recorded.len(),
+        sent.len()
+    );
+    assert_same_packets(&sent, &recorded, sent.len());
+}
+
+#[test]
+fn a_recording_that_cannot_be_written_is_counted_and_the_stream_goes_on() {
+    let dir = TempDir::new("operator-record-error");
+    let clip = clip(dir.path());
+    let records = dir.path().join("records");
+    std::fs::create_dir_all(&records).expect("a directory");
+    // The app's directory cannot be made: a file has its name.
+    std::fs::write(records.join("live"), b"in the way").expect("a file");
+    let http = free_port();
+    let server = Server::start(&[
+        "--record",
+        &records.to_string_lossy(),
+        "--http",
+        &format!("127.0.0.1:{http}"),
+    ]);
+    let received = dir.path().join("played.flv");
+    let player = ffmpeg_play(&server.url("cam"), &received);
+    std::thread::sleep(Duration::from_millis(500));
+    let (ok, _, stderr) = publish(&clip, &server.url("cam"));
+    assert!(ok, "{stderr}");
+    assert!(player.wait(RUN).status.success());
+    let sent = probe_packets(&clip.to_string_lossy());
+    assert_same_packets(&sent, &probe_packets(&received.to_string_lossy()), 4);
+    let metrics = http_get(http, "/metrics");
+    assert_eq!(sample(&metrics, "rtmp_recordings_total"), 1.0);
+    assert_eq!(sample(&metrics, "rtmp_recording_errors_total"), 1.0);
+    let output = server.process.stop();
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert!(log.contains("recording stopped"), "{log}");
 }

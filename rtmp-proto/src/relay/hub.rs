@@ -443,6 +443,16 @@ impl<F: Fanout> Hub<F> {
         self.forget_if_unused(key);
     }
 
+    /// A receiver of the batches of `key` and what a joiner is sent first, for the driver's
+    /// own use of a published stream (a recording, see
+    /// [`FlvRecording`](super::FlvRecording)): not counted as a player. `None` if `key` has
+    /// no publisher.
+    pub fn tap(&mut self, key: &StreamKey) -> Option<(F::Receiver, Vec<Item>)> {
+        let entry = self.streams.get_mut(key)?;
+        entry.publisher?;
+        Some((entry.fanout.subscribe(), entry.cache.snapshot()))
+    }
+
     /// A player joins `key`: its receiver, what it is sent first, and whether the stream is
     /// published now.
     pub(crate) fn join(

@@ -28,6 +28,8 @@
 //! - Live statistics ([`Hub::stats`]): per stream its publisher, uptime, codecs and tracks,
 //!   picture size and frame rate, bitrate and bytes in, bytes out, players; per connection
 //!   its address, role, bytes each way, round trip, queue and dropped video.
+//! - Recording: [`Hub::tap`] a published stream, [`FlvRecording`] turns its batches into FLV
+//!   with every track, [`recording_file_name`] names the file after the stream and its start.
 //! - [`Fanout`]: how the driver hands batches to players (a channel of its runtime);
 //!   [`LocalFanout`] serves a driver that runs everything on one thread.
 //!
@@ -57,6 +59,7 @@ mod cache;
 mod connection;
 mod frame;
 mod hub;
+mod record;
 mod stats;
 
 #[cfg(test)]
@@ -69,6 +72,7 @@ pub use hub::{
     split_query, Fanout, Hub, HubConfig, LocalFanout, LocalQueue, MultitrackPolicy, SharedHub,
     StreamKey, StreamSummary,
 };
+pub use record::{recording_file_name, FlvRecording};
 pub use stats::{
     ConnectionRole, ConnectionStats, MediaInfo, RelayStats, StreamStats, BITRATE_WINDOW,
 };

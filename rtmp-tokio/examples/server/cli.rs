@@ -71,6 +71,9 @@ pub struct Settings {
     /// Serve /metrics (Prometheus) and /api/streams (JSON) over HTTP on this address
     #[arg(long, value_name = "ADDR")]
     pub http: Option<SocketAddr>,
+    /// Record every published stream to DIR/APP/NAME-UTCSTART.flv
+    #[arg(long, value_name = "DIR")]
+    pub record: Option<PathBuf>,
 }
 
 impl Settings {
@@ -111,6 +114,7 @@ impl Settings {
             on_publish: self.on_publish.or(file.on_publish),
             on_play: self.on_play.or(file.on_play),
             http: self.http.or(file.http),
+            record: self.record.or(file.record),
         }
     }
 

@@ -2,8 +2,6 @@
 //! read from [`Relay::stats`] at each request.
 
 use std::convert::Infallible;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -16,18 +14,9 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 use rtmp_tokio::proto::relay::{ConnectionRole, RelayStats};
-use rtmp_tokio::relay::Relay;
+use rtmp_tokio::relay::{RecordingCounts, Relay};
 use serde_json::json;
 use tokio::net::TcpListener;
-
-/// What the server counts beside the relay.
-#[derive(Debug, Default)]
-pub struct ServerCounters {
-    /// Recordings stopped by an error (a full disk, an unwritable directory).
-    pub recording_errors: AtomicU64,
-    /// Recordings started.
-    pub recordings: AtomicU64,
-}
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct StreamLabels {
@@ -36,15 +25,15 @@ struct StreamLabels {
 }
 
 /// Serves `listener` until the process ends.
-pub async fn serve(listener: TcpListener, relay: Relay, counters: Arc<ServerCounters>) {
+pub async fn serve(listener: TcpListener, relay: Relay) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             continue;
         };
-        let (relay, counters) = (relay.clone(), counters.clone());
+        let relay = relay.clone();
         tokio::spawn(async move {
             let service = service_fn(move |request| {
-                let response = respond(&request, &relay, &counters);
+                let response = respond(&request, &relay);
                 async move { Ok::<_, Infallible>(response) }
             });
             let served = hyper::server::conn::http1::Builder::new()
@@ -57,15 +46,11 @@ pub async fn serve(listener: TcpListener, relay: Relay, counters: Arc<ServerCoun
     }
 }
 
-fn respond(
-    request: &Request<hyper::body::Incoming>,
-    relay: &Relay,
-    counters: &ServerCounters,
-) -> Response<Full<Bytes>> {
+fn respond(request: &Request<hyper::body::Incoming>, relay: &Relay) -> Response<Full<Bytes>> {
     let (content_type, body) = match request.uri().path() {
         "/metrics" => (
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
-            metrics(&relay.stats(), counters),
+            metrics(&relay.stats(), relay.recordings()),
         ),
         "/api/streams" => ("application/json", streams_json(&relay.stats())),
         _ => {
@@ -82,7 +67,7 @@ fn respond(
 }
 
 /// The relay's numbers in the Prometheus (OpenMetrics) text format.
-fn metrics(stats: &RelayStats, counters: &ServerCounters) -> String {
+fn metrics(stats: &RelayStats, recordings: RecordingCounts) -> String {
     let mut registry = Registry::default();
     let gauge = |registry: &mut Registry, name: &str, help: &str, value: i64| {
         let metric = Gauge::<i64>::default();
@@ -110,13 +95,13 @@ fn metrics(stats: &RelayStats, counters: &ServerCounters) -> String {
         &mut registry,
         "rtmp_recordings",
         "Recordings started",
-        counters.recordings.load(Ordering::Relaxed),
+        recordings.started,
     );
     total(
         &mut registry,
         "rtmp_recording_errors",
         "Recordings stopped by an error",
-        counters.recording_errors.load(Ordering::Relaxed),
+        recordings.failed,
     );
 
     let publishing = Family::<StreamLabels, Gauge>::default();

@@ -5,7 +5,7 @@
 //! cargo run --release -p rtmp-tokio --example server -- [--listen 127.0.0.1:1935] [--threads 1] \
 //!     [--multitrack capable|all] [--merge-window 25] [--log info] [--config server.toml] \
 //!     [--publish-key KEY]... [--allow-play PREFIX]... [--deny-play PREFIX]... \
-//!     [--on-publish URL] [--on-play URL] [--http 127.0.0.1:8080]
+//!     [--on-publish URL] [--on-play URL] [--http 127.0.0.1:8080] [--record DIR]
 //! ffmpeg -re -i clip.flv -c copy -f flv rtmp://127.0.0.1/live/cam1
 //! ffplay rtmp://127.0.0.1/live/cam1
 //! ```
@@ -16,7 +16,6 @@ mod http;
 
 use std::io;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 use rtmp_tokio::proto::relay::{AskFor, MultitrackPolicy};
@@ -43,6 +42,11 @@ fn run(settings: Settings) -> Result<(), String> {
             Multitrack::Capable => MultitrackPolicy::Capable,
             Multitrack::All => MultitrackPolicy::All,
         };
+    }
+    if let Some(dir) = &settings.record {
+        std::fs::create_dir_all(dir)
+            .map_err(|error| format!("--record: cannot create {}: {error}", dir.display()))?;
+        config.record_dir = Some(dir.clone());
     }
     if let Some(millis) = settings.merge_window {
         config.merge_window = Duration::from_millis(millis);
@@ -90,14 +94,16 @@ async fn serve(settings: Settings, config: RelayConfig) -> Result<(), String> {
         .local_addr()
         .map_err(|error| format!("cannot listen on {listen}: {error}"))?;
     let relay = Relay::new(config);
-    let counters = Arc::new(http::ServerCounters::default());
     let mut startup = format!("listening on rtmp://{address}");
     if let Some(http) = settings.http {
         let listener = bind(&http.to_string()).await?;
         let http = listener.local_addr().unwrap_or(http);
         startup +=
             &format!("; metrics at http://{http}/metrics, streams at http://{http}/api/streams");
-        tokio::spawn(http::serve(listener, relay.clone(), counters.clone()));
+        tokio::spawn(http::serve(listener, relay.clone()));
+    }
+    if let Some(dir) = &settings.record {
+        startup += &format!("; recording to {}", dir.display());
     }
     tracing::info!("{startup}");
     tokio::select! {
