@@ -133,15 +133,19 @@ mod tests {
 
     #[test]
     fn flags_win_over_the_file() {
-        let file: Settings =
-            toml::from_str("listen = \"0.0.0.0:1935\"\nmerge-window = 10\nlog = \"debug\"\n")
-                .unwrap();
+        let file: Settings = toml::from_str(
+            "listen = \"0.0.0.0:1935\"\nmerge-window = 10\npublish-key = [\"a\", \"b\"]\n\
+             record = \"/srv/rec\"\nhttp = \"127.0.0.1:8080\"\n",
+        )
+        .unwrap();
         let flags = Settings::parse_from(["server", "--merge-window", "0", "--deny-play", "10."]);
         let merged = flags.over(file);
         assert_eq!(merged.listen.as_deref(), Some("0.0.0.0:1935"));
         assert_eq!(merged.merge_window, Some(0));
         assert_eq!(merged.publish_key, ["a", "b"]);
         assert_eq!(merged.deny_play, ["10."]);
+        assert_eq!(merged.record, Some(PathBuf::from("/srv/rec")));
+        assert_eq!(merged.http.map(|a| a.port()), Some(8080));
     }
 
     #[test]
