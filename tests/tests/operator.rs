@@ -533,3 +533,39 @@ fn a_recording_that_cannot_be_written_is_counted_and_the_stream_goes_on() {
     let log = String::from_utf8_lossy(&output.stderr);
     assert!(log.contains("recording stopped"), "{log}");
 }
+
+#[test]
+fn the_play_callback_refuses_at_once_or_at_3_s_when_it_does_not_answer() {
+    let dir = TempDir::new("operator-play-callback");
+    let (port, asked) = callback_server();
+    let callback = format!("http://127.0.0.1:{port}/on_play");
+    let server = Server::start(&["--on-play", &callback]);
+    for (name, at_least, at_most) in [("no1", 0, 2_000), ("hang1", 2_900, 8_000)] {
+        let started = Instant::now();
+        let output = ffmpeg_play(&server.url(name), &dir.path().join("x.flv")).wait(RUN);
+        let took = started.elapsed();
+        assert!(!output.status.success(), "{name}: played");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("Server error: Refused by"),
+            "{name}: {stderr}"
+        );
+        assert!(
+            took >= Duration::from_millis(at_least) && took < Duration::from_millis(at_most),
+            "{name}: refused after {took:?}"
+        );
+    }
+    let asked = asked.lock().unwrap().clone();
+    assert_eq!(asked.len(), 2);
+    assert!(
+        asked[0].split('&').any(|f| f == "call=play"),
+        "{}",
+        asked[0]
+    );
+    assert!(
+        asked[1].split('&').any(|f| f == "name=hang1"),
+        "{}",
+        asked[1]
+    );
+    drop(server.process.stop());
+}

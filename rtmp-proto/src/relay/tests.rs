@@ -923,3 +923,71 @@ fn stats_count_what_streams_and_connections_carry_in_the_callers_time() {
     assert_eq!(stats.streams[0].players, 0);
     assert_eq!(stats.connections.len(), 1);
 }
+
+// ---- recording ----
+
+#[test]
+fn a_tap_records_every_track_as_flv_until_the_publisher_leaves_and_is_no_player() {
+    let mut mesh = Mesh::new(HubConfig::default());
+    let publisher = mesh.join("live", true, false);
+    let stream = mesh.publish(publisher, "multi");
+    let key = StreamKey::new("live", "multi");
+    let (tap, snapshot) = mesh.hub.borrow_mut().tap(&key).expect("a published stream");
+    assert!(mesh
+        .hub
+        .borrow_mut()
+        .tap(&StreamKey::new("live", "none"))
+        .is_none());
+    publish_multitrack(&mut mesh, publisher, stream);
+    assert_eq!(
+        mesh.hub.borrow().find("live/multi").map(|s| s.players),
+        Some(0)
+    );
+    mesh.pairs[publisher]
+        .client
+        .close_stream(stream)
+        .expect("closeStream");
+    mesh.drive();
+
+    let mut recording = FlvRecording::new();
+    let mut file = bytes::BytesMut::new();
+    recording.start(&mut file);
+    let mut ended = recording.write(&snapshot, &mut file);
+    while let Some(batch) = tap.borrow_mut().pop() {
+        assert!(!ended, "nothing after the end");
+        ended = recording.write(&batch, &mut file);
+    }
+    assert!(ended && recording.is_ended());
+
+    let mut reader = crate::flv::FlvReader::new();
+    let mut tags = Vec::new();
+    while let Some(tag) = reader.read_tag(&mut file).expect("FLV") {
+        tags.push((tag.tag_type, tag.timestamp, tag.data));
+    }
+    // Every message as published, both tracks in their own form, in order.
+    let mut expected = vec![
+        (9, 0, legacy_video_header(1)),
+        (
+            9,
+            0,
+            track_video(1, VideoPacketType::SequenceStart, true, 2),
+        ),
+        (8, 0, legacy_audio_header()),
+        (8, 0, track_audio(1, AudioPacketType::SequenceStart, 3)),
+    ];
+    for (time, fill) in [(0u32, 10u8), (40, 11), (80, 12), (120, 13)] {
+        expected.push((9, time, legacy_video(time % 80 == 0, fill)));
+        expected.push((
+            9,
+            time,
+            track_video(1, VideoPacketType::CodedFrames, time == 40, fill + 100),
+        ));
+        expected.push((8, time, legacy_audio(fill)));
+        expected.push((
+            8,
+            time,
+            track_audio(1, AudioPacketType::CodedFrames, fill + 100),
+        ));
+    }
+    assert_eq!(tags, expected);
+}
