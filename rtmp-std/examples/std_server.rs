@@ -87,7 +87,7 @@ fn main() -> ExitCode {
     let relay = Relay::with_config(config);
     let served = server.serve(move |session, peer| {
         eprintln!("{peer} connected");
-        match relay.handle(session) {
+        match relay.handle_from(session, Some(peer)) {
             Ok(()) => eprintln!("{peer} left"),
             Err(error) => eprintln!("{peer} dropped: {error}"),
         }

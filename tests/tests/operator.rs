@@ -2,8 +2,12 @@
 //! process on 127.0.0.1), against ffmpeg: publish keys, play address prefixes, HTTP callbacks
 //! (a tiny HTTP server in the test that allows, refuses or never answers).
 //!
+//! The std relay's statistics are checked in process (`std_support::RelayServer`).
+//!
 //! The example binary is not built by `cargo test -p rtmp-tests`: `cargo test --workspace`
 //! builds it, as does `cargo build -p rtmp-tokio --example server`.
+
+mod std_support;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -568,4 +572,32 @@ fn the_play_callback_refuses_at_once_or_at_3_s_when_it_does_not_answer() {
         asked[1]
     );
     drop(server.process.stop());
+}
+
+#[test]
+fn the_std_relay_counts_the_same_statistics() {
+    let dir = TempDir::new("operator-std-stats");
+    let clip = clip(dir.path());
+    let server = std_support::RelayServer::start();
+    let player = rtmp_std::client::Client::connect(&server.url("cam"))
+        .expect("connect")
+        .play("cam")
+        .expect("play");
+    server.wait_until("the player waits", |relay| relay.players("live/cam") == 1);
+    let publisher = ffmpeg_publish(&clip, &server.url("cam"));
+    server.wait_until("the stream carries video", |relay| {
+        relay
+            .stats()
+            .streams
+            .first()
+            .is_some_and(|stream| !stream.media.video_tracks.is_empty() && stream.bytes_out > 0)
+    });
+    let stats = server.relay.stats();
+    let stream = &stats.streams[0];
+    assert_eq!(stream.media.video_tracks, [(0, String::from("avc1"))]);
+    assert_eq!(stream.players, 1);
+    assert!(stream.uptime.is_some() && stream.bytes_in > 0 && stream.bitrate_in > 0);
+    assert_eq!(stats.connections.len(), 2);
+    assert!(publisher.wait(RUN).status.success());
+    drop(player);
 }
