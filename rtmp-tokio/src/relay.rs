@@ -318,16 +318,19 @@ impl Relay {
         let Some(dir) = &self.config.record_dir else {
             return;
         };
-        let Some((receiver, snapshot)) = self.with_hub(|hub| hub.tap(key)) else {
-            return;
-        };
         let unix_seconds = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
             .map_or(0, |since| since.as_secs());
-        let path = dir
-            .join(&key.app)
-            .join(recording_file_name(key, unix_seconds));
+        let Some((receiver, snapshot)) = self.with_hub(|hub| hub.tap(key)) else {
+            return;
+        };
         self.recordings[0].fetch_add(1, Ordering::Relaxed);
+        let Some(file_name) = recording_file_name(key, unix_seconds) else {
+            self.recordings[1].fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(stream = %key, "not recorded: its name cannot be a file name");
+            return;
+        };
+        let path = dir.join(&key.app).join(file_name);
         let counts = self.recordings.clone();
         let span = tracing::info_span!("record", stream = %key);
         tokio::spawn(

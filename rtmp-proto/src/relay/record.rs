@@ -6,6 +6,7 @@ use alloc::string::String;
 
 use bytes::BytesMut;
 
+use super::access::unsafe_file_name;
 use super::frame::{Item, MediaKind};
 use super::hub::StreamKey;
 use crate::flv::{tag_type, FileHeader, Tag};
@@ -82,18 +83,23 @@ impl FlvRecording {
 }
 
 /// `NAME-YYYYMMDDTHHMMSSZ.flv`: the file a recording of `key` started at `unix_seconds`
-/// (UTC) is written to, in a directory named after `key.app`. The names are safe as file
-/// names when the hub checks them ([`HubConfig::check_names`](super::HubConfig::check_names)).
-pub fn recording_file_name(key: &StreamKey, unix_seconds: u64) -> String {
+/// (UTC) is written to, in a directory named `key.app`. `None` if the app or the name cannot
+/// be a file name ([`unsafe_file_name`]; the hub refuses such publishes unless
+/// [`HubConfig::check_names`](super::HubConfig::check_names) is off), so that no recording
+/// is written outside its directory.
+pub fn recording_file_name(key: &StreamKey, unix_seconds: u64) -> Option<String> {
+    if unsafe_file_name(&key.app).is_some() || unsafe_file_name(&key.name).is_some() {
+        return None;
+    }
     let (days, seconds) = (unix_seconds / 86_400, unix_seconds % 86_400);
     let (year, month, day) = civil_from_days(days);
-    format!(
+    Some(format!(
         "{}-{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z.flv",
         key.name,
         seconds / 3600,
         seconds / 60 % 60,
         seconds % 60
-    )
+    ))
 }
 
 /// The proleptic Gregorian date of a day count since 1970-01-01 (H. Hinnant's algorithm).
@@ -118,16 +124,18 @@ mod tests {
     #[test]
     fn file_names_carry_the_utc_start() {
         let key = StreamKey::new("live", "cam?key=1");
-        assert_eq!(recording_file_name(&key, 0), "cam-19700101T000000Z.flv");
+        let name = |seconds| recording_file_name(&key, seconds).expect("a safe name");
+        assert_eq!(name(0), "cam-19700101T000000Z.flv");
         // 2026-12-06 14:05:09 UTC.
-        assert_eq!(
-            recording_file_name(&key, 1_796_565_909),
-            "cam-20261206T140509Z.flv"
-        );
+        assert_eq!(name(1_796_565_909), "cam-20261206T140509Z.flv");
         // 2000-02-29 23:59:59 UTC, a leap day.
-        assert_eq!(
-            recording_file_name(&key, 951_868_799),
-            "cam-20000229T235959Z.flv"
-        );
+        assert_eq!(name(951_868_799), "cam-20000229T235959Z.flv");
+        for (app, name) in [("live", ".."), ("..", "cam"), ("", "cam"), ("live", "a\\b")] {
+            let key = StreamKey {
+                app: app.into(),
+                name: name.into(),
+            };
+            assert_eq!(recording_file_name(&key, 0), None, "{key}");
+        }
     }
 }
