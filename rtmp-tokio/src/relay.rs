@@ -118,6 +118,23 @@ impl fmt::Debug for AccessHook {
 
 impl RelayConfig {
     /// Asks `hook` before every connect, publish and play ([`HubConfig::ask`] narrows it).
+    ///
+    /// ```no_run
+    /// use rtmp_tokio::proto::relay::{Access, AccessKind};
+    /// use rtmp_tokio::relay::{Relay, RelayConfig};
+    ///
+    /// # async fn run() -> std::io::Result<()> {
+    /// let config = RelayConfig::default().access(|request, peer| async move {
+    ///     let keyed = request.query.as_deref() == Some("key=s3cret");
+    ///     match request.kind {
+    ///         AccessKind::Publish if !keyed => Access::Refuse(format!("{peer:?} has no key")),
+    ///         _ => Access::Allow,
+    ///     }
+    /// });
+    /// let relay = Relay::new(config);
+    /// relay.serve(tokio::net::TcpListener::bind("127.0.0.1:1935").await?).await
+    /// # }
+    /// ```
     pub fn access<F, Fut>(mut self, hook: F) -> Self
     where
         F: Fn(AccessRequest, Option<SocketAddr>) -> Fut + Send + Sync + 'static,
