@@ -59,6 +59,10 @@ fn main() -> ExitCode {
     }
     let mut server = match Server::bind(&address) {
         Ok(server) => server,
+        Err(error) if error.kind() == std::io::ErrorKind::AddrInUse => {
+            eprintln!("std_server: {address} is already in use");
+            return ExitCode::FAILURE;
+        }
         Err(error) => {
             eprintln!("std_server: cannot listen on {address}: {error}");
             return ExitCode::FAILURE;
@@ -83,7 +87,7 @@ fn main() -> ExitCode {
     let relay = Relay::with_config(config);
     let served = server.serve(move |session, peer| {
         eprintln!("{peer} connected");
-        match relay.handle(session) {
+        match relay.handle_from(session, Some(peer)) {
             Ok(()) => eprintln!("{peer} left"),
             Err(error) => eprintln!("{peer} dropped: {error}"),
         }

@@ -10,15 +10,23 @@
 //! at most [`RelayConfig::player_poll`] at a time, then moves what its channel holds into its
 //! connection and writes it all at once. A player thread that lags its channel by more than
 //! [`RelayConfig::fan_out_capacity`] batches skips to the next keyframe.
+//!
+//! [`Relay::stats`] reads the hub's live statistics. This relay asks nobody before a connect,
+//! publish or play (rtmp-tokio's takes an async hook): a request the hub's
+//! [`HubConfig::ask`] parks is allowed at once.
 
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rtmp_proto::relay::{
-    Batch, Fanout, Hub, HubConfig, RelayConnection, SharedHub as _, StreamSummary, Verdict,
+    Access, Batch, Fanout, Hub, HubConfig, RelayConnection, RelayStats, SharedHub as _,
+    StreamSummary, Verdict,
 };
+
+use crate::driver::Clock;
 
 use crate::server::ServerSession;
 use crate::{Error, Transport};
@@ -88,6 +96,8 @@ type SharedHub = Arc<Mutex<Hub<ChannelFanout>>>;
 pub struct Relay {
     hub: SharedHub,
     config: Arc<RelayConfig>,
+    /// The time every connection's relay calls are given: one clock for the hub's statistics.
+    clock: Clock,
 }
 
 impl Default for Relay {
@@ -112,7 +122,14 @@ impl Relay {
         Relay {
             hub: Arc::new(Mutex::new(hub)),
             config: Arc::new(config),
+            clock: Clock::start(),
         }
+    }
+
+    /// Every stream and connection, now: what they carry, how fast, to whom.
+    pub fn stats(&self) -> RelayStats {
+        let now = self.clock.now();
+        self.hub.with(|hub| hub.stats(now))
     }
 
     /// How many streams have a publisher or players.
@@ -139,11 +156,24 @@ impl Relay {
 
     /// Serves one connection until it ends: `Ok` when the client or we closed it, `Err` when it
     /// failed.
-    pub fn handle<S: Transport>(&self, mut session: ServerSession<S>) -> Result<(), Error> {
+    pub fn handle<S: Transport>(&self, session: ServerSession<S>) -> Result<(), Error> {
+        self.handle_from(session, None)
+    }
+
+    /// [`handle`](Self::handle) for the client at `peer`, the address [`stats`](Self::stats)
+    /// shows.
+    pub fn handle_from<S: Transport>(
+        &self,
+        mut session: ServerSession<S>,
+        peer: Option<SocketAddr>,
+    ) -> Result<(), Error> {
         let mut relay = RelayConnection::new(self.hub.clone());
+        if let Some(peer) = peer {
+            relay.set_peer(peer.to_string());
+        }
         loop {
             let event = if relay.receiver_mut().is_some() {
-                if let Verdict::Close(_) = deliver_batches(&mut relay, &mut session) {
+                if let Verdict::Close(_) = deliver_batches(&mut relay, &mut session, &self.clock) {
                     break;
                 }
                 session.next_event_timeout(self.config.player_poll)
@@ -156,8 +186,11 @@ impl Relay {
                 Err(Error::Closed | Error::PeerClosed) => return Ok(()),
                 Err(error) => return Err(error),
             };
-            let now = session.now();
-            let verdict = relay.handle_event(session.connection(), event, now);
+            let now = self.clock.now();
+            let mut verdict = relay.handle_event(session.connection(), event, now);
+            if let Some(request) = relay.poll_access_request() {
+                verdict = relay.answer(session.connection(), request.id, Access::Allow, now);
+            }
             // Nothing reads them here; rtmp-tokio's relay logs them.
             while relay.poll_event().is_some() {}
             if let Verdict::Close(_) = verdict {
@@ -180,6 +213,7 @@ impl Relay {
 fn deliver_batches<S: Transport>(
     relay: &mut RelayConnection<SharedHub>,
     session: &mut ServerSession<S>,
+    clock: &Clock,
 ) -> Verdict {
     loop {
         let Some(channel) = relay.receiver_mut() else {
@@ -195,7 +229,7 @@ fn deliver_batches<S: Transport>(
                 return Verdict::Continue;
             }
         };
-        let now = session.now();
+        let now = clock.now();
         if let Verdict::Close(reason) = relay.deliver(session.connection(), &batch, now) {
             return Verdict::Close(reason);
         }

@@ -8,7 +8,7 @@
 //! - [`client`]: [`Client::connect`](client::Client::connect), then a
 //!   [`Publisher`](client::Publisher) or a [`Player`](client::Player).
 //! - [`relay`]: a live relay (GOP cache, fan-out with shared payloads, slow players cut off),
-//!   what `examples/server.rs` runs.
+//!   what `examples/server` runs.
 //! - [`flv`]: publish an FLV file, record a stream to one.
 //! - `tls` (feature `tls`): RTMPS servers with rustls; with it, [`Client::connect`](
 //!   client::Client::connect) takes `rtmps://` URLs too.

@@ -1,5 +1,5 @@
 //! A live relay: clients publish to `rtmp://host/APP/NAME`, any number of players play the same
-//! URL. What `examples/server.rs` runs.
+//! URL. What `examples/server` runs.
 //!
 //! Every decision is [`rtmp_proto::relay`]'s (stream keys, the per-track join cache, which
 //! tracks a player gets, statuses, the slow-player verdict); this module runs it on tokio:
@@ -10,24 +10,36 @@
 //!   [`RelayConfig::fan_out_capacity`] batches skips to the next keyframe;
 //! - a publisher's connection reads about every [`RelayConfig::merge_window`] and hands what
 //!   one read brought on to the players as one batch, so that the publisher and each player
-//!   wake, and write to their sockets, a few times a second rather than for every frame.
+//!   wake, and write to their sockets, a few times a second rather than for every frame;
+//! - an [`AccessHook`] ([`RelayConfig::access`]) decides on connects, publishes and plays: the
+//!   connection's task awaits it beside its session (which goes on answering pings), so a
+//!   slow or silent hook delays that connection alone, and the core refuses the request at
+//!   [`HubConfig::access_timeout`](rtmp_proto::relay::HubConfig::access_timeout).
 
+use std::fmt;
 use std::future::Future;
 use std::io;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::Poll;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
+use bytes::BytesMut;
 use rtmp_proto::relay::{
-    Batch, Fanout, Hub, HubConfig, RelayConnection, RelayEvent, StreamSummary, Verdict,
+    recording_file_name, Access, AccessRequest, AskFor, Batch, Fanout, FlvRecording, Hub,
+    HubConfig, RelayConnection, RelayEvent, RelayStats, StreamKey, StreamSummary, Verdict,
 };
-use rtmp_proto::session::server::{ServerConnectionConfig, ServerEvent};
-use tokio::io::{AsyncRead, AsyncWrite};
+use rtmp_proto::session::server::{RequestId, ServerConnectionConfig, ServerEvent};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tracing::Instrument;
 
+use crate::driver::Clock;
 use crate::server::{Server, ServerSession};
 
 /// How the relay treats its connections.
@@ -53,6 +65,85 @@ pub struct RelayConfig {
     /// delivered bit than nginx-rtmp and adds a p99 of about 14 ms, where 0 and 10 ms cost
     /// 1.4-1.8 times nginx's CPU and 50 and 100 ms add a p99 of 60 and 160 ms.
     pub merge_window: Duration,
+    /// Who decides on the requests [`HubConfig::ask`] names; `None` (the default) allows
+    /// them all. Set it with [`access`](Self::access).
+    pub access_hook: Option<AccessHook>,
+    /// Where every published stream is recorded, as `DIR/APP/NAME-UTCSTART.flv` (every track;
+    /// written as batches arrive, so a crash leaves a file readable up to its last tag;
+    /// closed when the publisher leaves). An error (a full disk, an unwritable directory)
+    /// stops that recording, logged and counted ([`Relay::recordings`]), never the stream.
+    /// Default `None`: nothing is recorded.
+    pub record_dir: Option<PathBuf>,
+}
+
+/// What the relay's recordings did so far.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RecordingCounts {
+    /// Recordings started.
+    pub started: u64,
+    /// Recordings stopped by an error.
+    pub failed: u64,
+}
+
+/// The decision a hook is working on.
+pub type AccessFuture = Pin<Box<dyn Future<Output = Access> + Send>>;
+
+/// The application's say on connects, publishes and plays: called with the request (app,
+/// stream name, query, tcUrl, flashVer) and the client's address, if known; the future's
+/// [`Access`] answers it.
+#[derive(Clone)]
+pub struct AccessHook(Arc<dyn Fn(AccessRequest, Option<SocketAddr>) -> AccessFuture + Send + Sync>);
+
+impl AccessHook {
+    /// A hook of an async closure (or any function returning a future).
+    pub fn new<F, Fut>(hook: F) -> Self
+    where
+        F: Fn(AccessRequest, Option<SocketAddr>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Access> + Send + 'static,
+    {
+        AccessHook(Arc::new(move |request, peer| Box::pin(hook(request, peer))))
+    }
+
+    fn call(&self, request: AccessRequest, peer: Option<SocketAddr>) -> AccessFuture {
+        (self.0)(request, peer)
+    }
+}
+
+impl fmt::Debug for AccessHook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AccessHook")
+    }
+}
+
+impl RelayConfig {
+    /// Asks `hook` before every connect, publish and play ([`HubConfig::ask`] narrows it).
+    ///
+    /// ```no_run
+    /// use rtmp_tokio::proto::relay::{Access, AccessKind};
+    /// use rtmp_tokio::relay::{Relay, RelayConfig};
+    ///
+    /// # async fn run() -> std::io::Result<()> {
+    /// let config = RelayConfig::default().access(|request, peer| async move {
+    ///     let keyed = request.query.as_deref() == Some("key=s3cret");
+    ///     match request.kind {
+    ///         AccessKind::Publish if !keyed => Access::Refuse(format!("{peer:?} has no key")),
+    ///         _ => Access::Allow,
+    ///     }
+    /// });
+    /// let relay = Relay::new(config);
+    /// relay.serve(tokio::net::TcpListener::bind("127.0.0.1:1935").await?).await
+    /// # }
+    /// ```
+    pub fn access<F, Fut>(mut self, hook: F) -> Self
+    where
+        F: Fn(AccessRequest, Option<SocketAddr>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Access> + Send + 'static,
+    {
+        self.access_hook = Some(AccessHook::new(hook));
+        self.hub.ask = AskFor::ALL;
+        self
+    }
 }
 
 impl Default for RelayConfig {
@@ -68,6 +159,8 @@ impl Default for RelayConfig {
             hub: HubConfig::default(),
             fan_out_capacity: 1024,
             merge_window: Duration::from_millis(25),
+            access_hook: None,
+            record_dir: None,
         }
     }
 }
@@ -96,6 +189,10 @@ type SharedHub = Arc<Mutex<Hub<BroadcastFanout>>>;
 pub struct Relay {
     hub: SharedHub,
     config: Arc<RelayConfig>,
+    /// The time every connection's relay calls are given: one clock, so that the hub's
+    /// statistics compare instants of different connections.
+    clock: Clock,
+    recordings: Arc<[AtomicU64; 2]>,
 }
 
 impl Relay {
@@ -111,6 +208,8 @@ impl Relay {
         Relay {
             hub: Arc::new(Mutex::new(hub)),
             config: Arc::new(config),
+            clock: Clock::start(),
+            recordings: Arc::default(),
         }
     }
 
@@ -123,7 +222,8 @@ impl Relay {
                 Ok((session, peer)) => {
                     let relay = self.clone();
                     let span = tracing::info_span!("conn", %peer);
-                    tokio::spawn(relay.serve_connection(session).instrument(span));
+                    let served = relay.serve_connection_from(session, Some(peer));
+                    tokio::spawn(served.instrument(span));
                 }
                 Err(error) => {
                     // Out of file descriptors, usually: wait for some to be freed.
@@ -135,11 +235,27 @@ impl Relay {
     }
 
     /// Serves one connection until it ends (over TCP, TLS, QUIC...).
-    pub async fn serve_connection<S>(self, mut session: ServerSession<S>)
+    pub async fn serve_connection<S>(self, session: ServerSession<S>)
     where
         S: AsyncRead + AsyncWrite + Unpin + Send,
     {
+        self.serve_connection_from(session, None).await
+    }
+
+    /// Serves one connection of the client at `peer` (what the [`AccessHook`] is told) until
+    /// it ends.
+    pub async fn serve_connection_from<S>(
+        self,
+        mut session: ServerSession<S>,
+        peer: Option<SocketAddr>,
+    ) where
+        S: AsyncRead + AsyncWrite + Unpin + Send,
+    {
         let mut relay = RelayConnection::new(self.hub.clone());
+        if let Some(peer) = peer {
+            relay.set_peer(peer.to_string());
+        }
+        let mut deciding: Option<(RequestId, AccessFuture)> = None;
         let batching = !self.config.merge_window.is_zero();
         relay.set_batching(batching);
         let mut paced = false;
@@ -148,7 +264,7 @@ impl Relay {
                 // The batch goes once everything read so far is handled.
                 match ready_event(&mut session).await {
                     Some(event) => {
-                        let now = session.now();
+                        let now = self.clock.now();
                         relay.handle_event(session.connection(), event, now)
                     }
                     None => {
@@ -157,18 +273,37 @@ impl Relay {
                     }
                 }
             } else {
+                let wait = relay
+                    .access_deadline()
+                    .map(|deadline| deadline.saturating_duration_since(self.clock.now()));
                 tokio::select! {
                     event = session.next_event() => {
-                        let now = session.now();
+                        let now = self.clock.now();
                         relay.handle_event(session.connection(), event, now)
                     }
                     received = next_batch(relay.receiver_mut()) => {
-                        deliver_batches(&mut relay, &mut session, received)
+                        deliver_batches(&mut relay, &mut session, received, &self.clock)
+                    }
+                    decided = decision(&mut deciding, wait) => {
+                        let now = self.clock.now();
+                        match decided {
+                            Some((id, access)) => relay.answer(session.connection(), id, access, now),
+                            None => relay.handle_timeout(session.connection(), now),
+                        }
                     }
                 }
             };
+            if let Some(request) = relay.poll_access_request() {
+                match &self.config.access_hook {
+                    Some(hook) => deciding = Some((request.id, hook.call(request, peer))),
+                    None => deciding = Some((request.id, Box::pin(async { Access::Allow }))),
+                }
+            }
             while let Some(event) = relay.poll_event() {
                 log(&event);
+                if let RelayEvent::Publishing { key, .. } = &event {
+                    self.record(key);
+                }
             }
             let publishing = relay.publishing().is_some();
             if batching && publishing != paced {
@@ -185,6 +320,54 @@ impl Relay {
             Some(ended) => tracing::info!(reason = %verdict, %ended, "connection ended"),
             None => tracing::info!(reason = %verdict, "connection ended"),
         }
+    }
+
+    /// What the recordings ([`RelayConfig::record_dir`]) did so far.
+    pub fn recordings(&self) -> RecordingCounts {
+        RecordingCounts {
+            started: self.recordings[0].load(Ordering::Relaxed),
+            failed: self.recordings[1].load(Ordering::Relaxed),
+        }
+    }
+
+    /// Starts recording `key`, just published, if recordings are on: before its first batch.
+    fn record(&self, key: &StreamKey) {
+        let Some(dir) = &self.config.record_dir else {
+            return;
+        };
+        let unix_seconds = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |since| since.as_secs());
+        let Some((receiver, snapshot)) = self.with_hub(|hub| hub.tap(key)) else {
+            return;
+        };
+        self.recordings[0].fetch_add(1, Ordering::Relaxed);
+        let Some(file_name) = recording_file_name(key, unix_seconds) else {
+            self.recordings[1].fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(stream = %key, "not recorded: its name cannot be a file name");
+            return;
+        };
+        let path = dir.join(&key.app).join(file_name);
+        let counts = self.recordings.clone();
+        let span = tracing::info_span!("record", stream = %key);
+        tokio::spawn(
+            async move {
+                match record(&path, receiver, snapshot).await {
+                    Ok(()) => tracing::info!(path = %path.display(), "recording closed"),
+                    Err(error) => {
+                        counts[1].fetch_add(1, Ordering::Relaxed);
+                        tracing::warn!(path = %path.display(), %error, "recording stopped");
+                    }
+                }
+            }
+            .instrument(span),
+        );
+    }
+
+    /// Every stream and connection, now: what they carry, how fast, to whom.
+    pub fn stats(&self) -> RelayStats {
+        let now = self.clock.now();
+        self.with_hub(|hub| hub.stats(now))
     }
 
     /// How many streams have a publisher or players.
@@ -215,6 +398,9 @@ impl Relay {
 fn log(event: &RelayEvent) {
     match event {
         RelayEvent::Connected { app, multitrack } => tracing::info!(%app, multitrack, "connect"),
+        RelayEvent::ConnectRefused { app, reason } => {
+            tracing::info!(%app, %reason, "connect refused")
+        }
         RelayEvent::Publishing { key, .. } => tracing::info!(stream = %key, "publishing"),
         RelayEvent::PublishRefused { key, code } => {
             tracing::info!(stream = %key, code, "publish refused")
@@ -232,6 +418,64 @@ fn log(event: &RelayEvent) {
         RelayEvent::PlayStopped { key } => tracing::info!(stream = %key, "play stopped"),
         RelayEvent::Lagged => tracing::warn!("player task lagged; skipping to the next keyframe"),
         other => tracing::debug!(?other, "relay"),
+    }
+}
+
+/// Writes what `receiver` gets to the FLV file at `path` until the publisher leaves, each
+/// batch written (to the kernel) as it arrives.
+async fn record(
+    path: &Path,
+    mut receiver: broadcast::Receiver<Batch>,
+    snapshot: Vec<rtmp_proto::relay::Item>,
+) -> io::Result<()> {
+    if let Some(dir) = path.parent() {
+        tokio::fs::create_dir_all(dir).await?;
+    }
+    let mut file = tokio::fs::File::create(path).await?;
+    tracing::info!(path = %path.display(), "recording");
+    let mut recording = FlvRecording::new();
+    let mut out = BytesMut::with_capacity(64 * 1024);
+    recording.start(&mut out);
+    let mut ended = recording.write(&snapshot, &mut out);
+    loop {
+        file.write_all(&out).await?;
+        file.flush().await?;
+        out.clear();
+        if ended {
+            return Ok(());
+        }
+        match receiver.recv().await {
+            Ok(batch) => ended = recording.write(&batch, &mut out),
+            Err(RecvError::Lagged(missed)) => {
+                tracing::warn!(missed, "recording fell behind; batches are missing")
+            }
+            Err(RecvError::Closed) => return Ok(()),
+        }
+    }
+}
+
+/// The answer of the hook deciding on a parked request, or `None` at the request's deadline;
+/// pending forever if nothing is parked. Cancel-safe: the hook's future lives in `deciding`.
+async fn decision(
+    deciding: &mut Option<(RequestId, AccessFuture)>,
+    until_deadline: Option<Duration>,
+) -> Option<(RequestId, Access)> {
+    let Some(until_deadline) = until_deadline else {
+        *deciding = None;
+        return std::future::pending().await;
+    };
+    let timer = tokio::time::sleep(until_deadline);
+    let Some((id, hook)) = deciding else {
+        timer.await;
+        return None;
+    };
+    let id = *id;
+    tokio::select! {
+        access = hook => {
+            *deciding = None;
+            Some((id, access))
+        }
+        _ = timer => None,
     }
 }
 
@@ -262,6 +506,7 @@ fn deliver_batches<S>(
     relay: &mut RelayConnection<SharedHub>,
     session: &mut ServerSession<S>,
     first: Result<Batch, RecvError>,
+    clock: &Clock,
 ) -> Verdict
 where
     S: AsyncRead + AsyncWrite + Unpin + Send,
@@ -270,7 +515,7 @@ where
     loop {
         match received {
             Ok(batch) => {
-                let now = session.now();
+                let now = clock.now();
                 let verdict = relay.deliver(session.connection(), &batch, now);
                 if verdict != Verdict::Continue {
                     return verdict;

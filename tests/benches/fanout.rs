@@ -1,4 +1,4 @@
-//! Fan-out: our relay server (`rtmp-tokio`'s `examples/server.rs`, release build) against
+//! Fan-out: our relay server (`rtmp-tokio`'s `examples/server/`, release build) against
 //! nginx-rtmp (live application, chunk size 4096), one ~3 Mbps H.264/AAC stream played by N
 //! players, with the publisher-to-player latency of each.
 //!

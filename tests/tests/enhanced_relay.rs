@@ -37,7 +37,7 @@ const FFMPEG_TAIL: usize = 4;
 /// One of the two relay server examples.
 #[derive(Clone, Copy, Debug)]
 enum Server {
-    /// rtmp-tokio's `examples/server.rs`.
+    /// rtmp-tokio's `examples/server`.
     Tokio,
     /// rtmp-std's `examples/std_server.rs`.
     Std,

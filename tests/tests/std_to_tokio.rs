@@ -1,5 +1,5 @@
 //! The two adapters together: our blocking client (rtmp-std) publishes a clip to our tokio
-//! relay (rtmp-tokio's `relay`, what `examples/server.rs` runs) and ffmpeg and rtmpdump play
+//! relay (rtmp-tokio's `relay`, what `examples/server` runs) and ffmpeg and rtmpdump play
 //! it from there: the packets that come out are those that went in.
 
 mod tokio_support;

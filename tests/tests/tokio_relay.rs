@@ -1,4 +1,4 @@
-//! Our relay (rtmp-tokio's `relay`, what `examples/server.rs` runs) against real programs:
+//! Our relay (rtmp-tokio's `relay`, what `examples/server` runs) against real programs:
 //! ffmpeg publishes, ffmpeg and rtmpdump play, and the packets that come out are those that
 //! went in; a player joining mid-GOP gets a stream that starts on a keyframe and decodes.
 

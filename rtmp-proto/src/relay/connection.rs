@@ -9,12 +9,16 @@ use alloc::vec::Vec;
 
 use bytes::Bytes;
 
+use super::access::{unsafe_file_name, Access, AccessKind, AccessRequest};
 use super::frame::{Batch, Frame, Item, MediaKind, Role, TrackSet};
-use super::hub::{Fanout, HubConfig, MultitrackPolicy, PublisherId, SharedHub, StreamKey};
+use super::hub::{
+    ConnectionId, Fanout, HubConfig, MultitrackPolicy, PublisherId, SharedHub, StreamKey,
+};
+use super::stats::Counters;
 use crate::amf::Value;
 use crate::session::server::{
-    ConnectRequest, PlayRequest, PublishRequest, ServerConnection, ServerEvent, StatusLevel,
-    StreamKind,
+    ConnectRequest, PlayRequest, PublishRequest, RequestId, ServerConnection, ServerEvent,
+    StatusLevel, StreamKind,
 };
 use crate::session::{ApiError, Instant, SendStatus, SessionError, CAPS_EX_MULTITRACK};
 
@@ -46,12 +50,22 @@ pub enum CloseReason {
     /// A player's outbound queue reached its hard bound.
     #[error("player's outbound queue is full")]
     PlayerQueueFull,
+    /// The application refused a request (or did not answer in time), for this reason.
+    #[error("refused: {0}")]
+    Refused(String),
 }
 
 /// What the relay did, for the driver to log or count.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum RelayEvent {
+    /// A connect was refused by the application.
+    ConnectRefused {
+        /// The application, without its query string.
+        app: String,
+        /// Why.
+        reason: String,
+    },
     /// A connect was accepted, in `app`.
     Connected {
         /// The application, without its query string.
@@ -105,6 +119,13 @@ pub enum RelayEvent {
     /// A player missed batches (its task or thread fell behind the fan-out channel) and
     /// waits for the next keyframe of each track.
     Lagged,
+}
+
+/// A request waiting for the application's [`Access`].
+enum Parked {
+    Connect(RequestId),
+    Publish(PublishRequest),
+    Play(PlayRequest),
 }
 
 struct Publishing {
@@ -171,8 +192,19 @@ pub struct RelayConnection<H: SharedHub> {
     /// The hub's configuration, read once: the hot paths do not take the lock for it.
     config: HubConfig,
     app: String,
+    app_query: Option<String>,
+    tc_url: Option<String>,
+    flash_ver: Option<String>,
     multitrack_capable: bool,
     batching: bool,
+    /// The request waiting for the application (one at most: the session holds what the
+    /// peer sends after it), when it is refused anyway, and whether it was reported.
+    parked: Option<(Parked, Instant, bool)>,
+    /// The hub's number for this connection, and its counters there.
+    id: ConnectionId,
+    counters: Arc<Counters>,
+    /// The time of the last call that told it.
+    now: Instant,
     publishing: Option<Publishing>,
     playing: Option<Playing<<H::Fanout as Fanout>::Receiver>>,
     events: VecDeque<RelayEvent>,
@@ -191,13 +223,21 @@ impl<H: SharedHub> core::fmt::Debug for RelayConnection<H> {
 impl<H: SharedHub> RelayConnection<H> {
     /// A connection of the relay whose hub is `hub`, before its connect.
     pub fn new(hub: H) -> Self {
-        let config = hub.with(|hub| hub.config().clone());
+        let counters = Arc::new(Counters::default());
+        let (config, id) = hub.with(|hub| (hub.config().clone(), hub.register(counters.clone())));
         RelayConnection {
             hub,
             config,
             app: String::new(),
+            app_query: None,
+            tc_url: None,
+            flash_ver: None,
             multitrack_capable: false,
             batching: false,
+            parked: None,
+            id,
+            counters,
+            now: Instant::from_millis(0),
             publishing: None,
             playing: None,
             events: VecDeque::new(),
@@ -247,6 +287,24 @@ impl<H: SharedHub> RelayConnection<H> {
         self.events.pop_front()
     }
 
+    /// Names the peer in [`Hub::stats`](super::Hub::stats) (its address, say).
+    pub fn set_peer(&mut self, peer: impl Into<String>) {
+        let (id, peer) = (self.id, peer.into());
+        self.hub.with(|hub| hub.set_peer(id, peer));
+    }
+
+    /// Copies what `conn` counts into the counters the hub reads.
+    fn count(&self, conn: &ServerConnection) {
+        let counters = &self.counters;
+        Counters::set(&counters.bytes_in, conn.bytes_received());
+        Counters::set(&counters.bytes_out, conn.bytes_sent());
+        Counters::set(&counters.queued_bytes, conn.pending_bytes() as u64);
+        let round_trip = conn.round_trip().map_or(0, |rtt| {
+            u64::try_from(rtt.as_micros()).unwrap_or(u64::MAX - 1) + 1
+        });
+        Counters::set(&counters.round_trip, round_trip);
+    }
+
     /// Acts on an event of the connection: answers its requests, takes what it publishes,
     /// notes a player catching up, releases what it used when it ends.
     pub fn handle_event(
@@ -255,6 +313,13 @@ impl<H: SharedHub> RelayConnection<H> {
         event: ServerEvent,
         now: Instant,
     ) -> Verdict {
+        self.now = self.now.max(now);
+        let verdict = self.handle(conn, event, now);
+        self.count(conn);
+        verdict
+    }
+
+    fn handle(&mut self, conn: &mut ServerConnection, event: ServerEvent, now: Instant) -> Verdict {
         // What a publisher sent before a command reaches the players (and the cache) before the
         // command is answered.
         if !matches!(
@@ -268,8 +333,8 @@ impl<H: SharedHub> RelayConnection<H> {
             self.hand_on();
         }
         match event {
-            ServerEvent::ConnectRequest(request) => self.on_connect(conn, request),
-            ServerEvent::PublishRequest(request) => self.on_publish(conn, request),
+            ServerEvent::ConnectRequest(request) => return self.on_connect(conn, request, now),
+            ServerEvent::PublishRequest(request) => return self.on_publish(conn, request, now),
             ServerEvent::PlayRequest(request) => return self.on_play(conn, request, now),
             ServerEvent::Audio {
                 stream,
@@ -315,6 +380,7 @@ impl<H: SharedHub> RelayConnection<H> {
                 }
             }
             ServerEvent::Closed(error) => {
+                self.parked = None;
                 self.release();
                 return Verdict::Close(CloseReason::Ended(error));
             }
@@ -323,10 +389,153 @@ impl<H: SharedHub> RelayConnection<H> {
         Verdict::Continue
     }
 
-    fn on_connect(&mut self, conn: &mut ServerConnection, request: ConnectRequest) {
-        self.app = String::from(super::hub::split_query(&request.app).0);
+    /// Parks `request` if the application is asked about its kind; whether it was.
+    fn park(&mut self, parked: Parked, now: Instant) -> Option<Parked> {
+        let kind = match &parked {
+            Parked::Connect(_) => AccessKind::Connect,
+            Parked::Publish(_) => AccessKind::Publish,
+            Parked::Play(_) => AccessKind::Play,
+        };
+        if !self.config.ask.asks(kind) {
+            return Some(parked);
+        }
+        let deadline = now + self.config.access_timeout;
+        self.parked = Some((parked, deadline, false));
+        None
+    }
+
+    /// The request waiting for the application's answer, once: answer it with
+    /// [`answer`](Self::answer).
+    pub fn poll_access_request(&mut self) -> Option<AccessRequest> {
+        let (parked, _, reported) = self.parked.as_mut()?;
+        if core::mem::replace(reported, true) {
+            return None;
+        }
+        let (id, kind, name) = match parked {
+            Parked::Connect(id) => (*id, AccessKind::Connect, ""),
+            Parked::Publish(request) => (request.id, AccessKind::Publish, request.name.as_str()),
+            Parked::Play(request) => (request.id, AccessKind::Play, request.name.as_str()),
+        };
+        let (name, query) = match kind {
+            AccessKind::Connect => ("", self.app_query.clone()),
+            _ => {
+                let (name, query) = super::hub::split_query(name);
+                (name, query.map(String::from))
+            }
+        };
+        Some(AccessRequest {
+            id,
+            kind,
+            app: self.app.clone(),
+            name: String::from(name),
+            query,
+            tc_url: self.tc_url.clone(),
+            flash_ver: self.flash_ver.clone(),
+        })
+    }
+
+    /// When the request waiting for the application is refused if still unanswered: call
+    /// [`handle_timeout`](Self::handle_timeout) then.
+    pub fn access_deadline(&self) -> Option<Instant> {
+        self.parked.as_ref().map(|(_, deadline, _)| *deadline)
+    }
+
+    /// Refuses the waiting request if its deadline has passed.
+    pub fn handle_timeout(&mut self, conn: &mut ServerConnection, now: Instant) -> Verdict {
+        match self.parked.as_ref() {
+            Some((parked, deadline, _)) if now >= *deadline => {
+                let id = match parked {
+                    Parked::Connect(id) => *id,
+                    Parked::Publish(request) => request.id,
+                    Parked::Play(request) => request.id,
+                };
+                let reason = String::from("No decision was made in time.");
+                self.answer(conn, id, Access::Refuse(reason), now)
+            }
+            _ => Verdict::Continue,
+        }
+    }
+
+    /// The application's answer to the request `id` (an [`AccessRequest`]'s); an answer to a
+    /// request no longer waiting (refused at its deadline, or the connection ended) is
+    /// ignored.
+    pub fn answer(
+        &mut self,
+        conn: &mut ServerConnection,
+        id: RequestId,
+        access: Access,
+        now: Instant,
+    ) -> Verdict {
+        let is_it = |parked: &Parked| match parked {
+            Parked::Connect(parked) => *parked == id,
+            Parked::Publish(request) => request.id == id,
+            Parked::Play(request) => request.id == id,
+        };
+        if !self
+            .parked
+            .as_ref()
+            .is_some_and(|(parked, ..)| is_it(parked))
+        {
+            return Verdict::Continue;
+        }
+        let Some((parked, ..)) = self.parked.take() else {
+            return Verdict::Continue;
+        };
+        match (parked, access) {
+            (Parked::Connect(id), Access::Allow) => self.accept_connect(conn, id),
+            (Parked::Publish(request), Access::Allow) => self.accept_publish(conn, request),
+            (Parked::Play(request), Access::Allow) => return self.accept_play(conn, request, now),
+            (Parked::Connect(id), Access::Refuse(reason)) => {
+                let _ = conn.reject_connect(id, &reason);
+                self.note(RelayEvent::ConnectRefused {
+                    app: self.app.clone(),
+                    reason: reason.clone(),
+                });
+                return Verdict::Close(CloseReason::Refused(reason));
+            }
+            // NetStream.Publish.Denied, FMS's code for a publish the server's application
+            // refuses: FFmpeg fails on any error-level status, and OBS's librtmp closes on
+            // it (as on BadName and Rejected); neither retries a publish refused at its start.
+            (Parked::Publish(request), Access::Refuse(reason)) => {
+                const CODE: &str = "NetStream.Publish.Denied";
+                let _ = conn.reject_publish(request.id, CODE, &reason);
+                let key = StreamKey::new(&self.app, &request.name);
+                self.note(RelayEvent::PublishRefused { key, code: CODE });
+                return Verdict::Close(CloseReason::Refused(reason));
+            }
+            // There is no "Play.Denied": FMS answers a refused play NetStream.Play.Failed,
+            // which librtmp and FFmpeg both end on.
+            (Parked::Play(request), Access::Refuse(reason)) => {
+                const CODE: &str = "NetStream.Play.Failed";
+                let _ = conn.reject_play(request.id, CODE, &reason);
+                let key = StreamKey::new(&self.app, &request.name);
+                self.note(RelayEvent::PlayRefused { key, code: CODE });
+                return Verdict::Close(CloseReason::Refused(reason));
+            }
+        }
+        Verdict::Continue
+    }
+
+    fn on_connect(
+        &mut self,
+        conn: &mut ServerConnection,
+        request: ConnectRequest,
+        now: Instant,
+    ) -> Verdict {
+        let (app, query) = super::hub::split_query(&request.app);
+        self.app = String::from(app);
+        self.app_query = query.map(String::from);
+        self.tc_url = request.tc_url.clone();
+        self.flash_ver = request.flash_ver.clone();
         self.multitrack_capable = announces_multitrack(&request);
-        if conn.accept_connect(request.id).is_ok() {
+        if let Some(Parked::Connect(id)) = self.park(Parked::Connect(request.id), now) {
+            self.accept_connect(conn, id);
+        }
+        Verdict::Continue
+    }
+
+    fn accept_connect(&mut self, conn: &mut ServerConnection, id: RequestId) {
+        if conn.accept_connect(id).is_ok() {
             self.note(RelayEvent::Connected {
                 app: self.app.clone(),
                 multitrack: self.multitrack_capable,
@@ -334,26 +543,41 @@ impl<H: SharedHub> RelayConnection<H> {
         }
     }
 
-    fn on_publish(&mut self, conn: &mut ServerConnection, request: PublishRequest) {
+    fn on_publish(
+        &mut self,
+        conn: &mut ServerConnection,
+        request: PublishRequest,
+        now: Instant,
+    ) -> Verdict {
         let key = StreamKey::new(&self.app, &request.name);
-        let query = super::hub::split_query(&request.name).1.map(String::from);
         let refusal = if key.name.is_empty() {
             Some("The stream name is empty.")
         } else if self.publishing.is_some() {
             Some("This connection publishes already.")
+        } else if self.config.check_names {
+            unsafe_file_name(&key.name).or_else(|| unsafe_file_name(&key.app))
         } else {
             None
         };
-        let claimed = match refusal {
-            Some(_) => None,
-            None => self.hub.with(|hub| hub.claim(&key)),
-        };
-        let Some(id) = claimed else {
+        if let Some(reason) = refusal {
             const CODE: &str = "NetStream.Publish.BadName";
-            let description = match refusal {
-                Some(reason) => String::from(reason),
-                None => format!("{key} is already being published."),
-            };
+            let _ = conn.reject_publish(request.id, CODE, reason);
+            self.note(RelayEvent::PublishRefused { key, code: CODE });
+            return Verdict::Continue;
+        }
+        if let Some(Parked::Publish(request)) = self.park(Parked::Publish(request), now) {
+            self.accept_publish(conn, request);
+        }
+        Verdict::Continue
+    }
+
+    fn accept_publish(&mut self, conn: &mut ServerConnection, request: PublishRequest) {
+        let key = StreamKey::new(&self.app, &request.name);
+        let query = super::hub::split_query(&request.name).1.map(String::from);
+        let (connection, now) = (self.id, self.now);
+        let Some(id) = self.hub.with(|hub| hub.claim(&key, connection, now)) else {
+            const CODE: &str = "NetStream.Publish.BadName";
+            let description = format!("{key} is already being published.");
             let _ = conn.reject_publish(request.id, CODE, &description);
             self.note(RelayEvent::PublishRefused { key, code: CODE });
             return;
@@ -371,7 +595,7 @@ impl<H: SharedHub> RelayConnection<H> {
                 batch_bytes: 0,
             });
         } else {
-            self.hub.with(|hub| hub.release(&key, id));
+            self.hub.with(|hub| hub.release(&key, id, connection));
         }
     }
 
@@ -382,7 +606,6 @@ impl<H: SharedHub> RelayConnection<H> {
         now: Instant,
     ) -> Verdict {
         let key = StreamKey::new(&self.app, &request.name);
-        let query = super::hub::split_query(&request.name).1.map(String::from);
         if key.name.is_empty() || self.playing.is_some() {
             const CODE: &str = "NetStream.Play.Failed";
             let description = if key.name.is_empty() {
@@ -394,10 +617,25 @@ impl<H: SharedHub> RelayConnection<H> {
             self.note(RelayEvent::PlayRefused { key, code: CODE });
             return Verdict::Continue;
         }
+        match self.park(Parked::Play(request), now) {
+            Some(Parked::Play(request)) => self.accept_play(conn, request, now),
+            _ => Verdict::Continue,
+        }
+    }
+
+    fn accept_play(
+        &mut self,
+        conn: &mut ServerConnection,
+        request: PlayRequest,
+        now: Instant,
+    ) -> Verdict {
+        let key = StreamKey::new(&self.app, &request.name);
+        let query = super::hub::split_query(&request.name).1.map(String::from);
         if conn.accept_play(request.id, StreamKind::Live).is_err() {
             return Verdict::Continue;
         }
-        let (receiver, snapshot, live) = self.hub.with(|hub| hub.join(&key));
+        let connection = self.id;
+        let (receiver, snapshot, live) = self.hub.with(|hub| hub.join(&key, connection));
         let all_tracks = self.multitrack_capable || self.config.multitrack == MultitrackPolicy::All;
         self.note(RelayEvent::Playing {
             key: key.clone(),
@@ -444,8 +682,8 @@ impl<H: SharedHub> RelayConnection<H> {
         }
         let batch: Batch = Arc::new(core::mem::take(&mut publishing.batch));
         publishing.batch_bytes = 0;
-        let (key, id) = (&publishing.key, publishing.id);
-        self.hub.with(|hub| hub.hand_on(key, id, batch));
+        let (key, id, now) = (&publishing.key, publishing.id, self.now);
+        self.hub.with(|hub| hub.hand_on(key, id, batch, now));
     }
 
     fn stop_publishing(&mut self, stream: Option<u32>) {
@@ -456,8 +694,9 @@ impl<H: SharedHub> RelayConnection<H> {
         {
             self.hand_on();
             if let Some(publishing) = self.publishing.take() {
+                let connection = self.id;
                 self.hub
-                    .with(|hub| hub.release(&publishing.key, publishing.id));
+                    .with(|hub| hub.release(&publishing.key, publishing.id, connection));
                 self.note(RelayEvent::Unpublished {
                     key: publishing.key,
                 });
@@ -474,7 +713,8 @@ impl<H: SharedHub> RelayConnection<H> {
             if let Some(playing) = self.playing.take() {
                 let key = playing.key;
                 drop(playing.receiver);
-                self.hub.with(|hub| hub.leave(&key));
+                let connection = self.id;
+                self.hub.with(|hub| hub.leave(&key, connection));
                 self.note(RelayEvent::PlayStopped { key });
             }
         }
@@ -499,7 +739,10 @@ impl<H: SharedHub> RelayConnection<H> {
 
     /// Sends the player what `batch` holds for it.
     pub fn deliver(&mut self, conn: &mut ServerConnection, batch: &Batch, now: Instant) -> Verdict {
-        self.send_items(conn, batch, now)
+        self.now = self.now.max(now);
+        let verdict = self.send_items(conn, batch, now);
+        self.count(conn);
+        verdict
     }
 
     fn send_items(&mut self, conn: &mut ServerConnection, items: &[Item], now: Instant) -> Verdict {
@@ -507,13 +750,17 @@ impl<H: SharedHub> RelayConnection<H> {
         let Some(playing) = &mut self.playing else {
             return Verdict::Continue;
         };
+        let mut media_out = 0;
+        let mut dropped = 0;
         for item in items {
             let stream = playing.stream;
+            let mut len = 0;
             let sent = match item {
                 Item::Media(frame) => {
                     let Some(payload) = playing.pick(frame) else {
                         continue;
                     };
+                    len = payload.len() as u64;
                     match frame.kind {
                         MediaKind::Audio => conn.send_audio(stream, frame.timestamp, payload),
                         MediaKind::Video => conn.send_video(stream, frame.timestamp, payload),
@@ -549,12 +796,15 @@ impl<H: SharedHub> RelayConnection<H> {
             };
             match sent {
                 Ok(SendStatus::AboveHighWater) => {
+                    media_out += len;
                     let since = *playing.behind_since.get_or_insert(now);
                     if now.saturating_duration_since(since) > max_behind {
+                        Counters::add(&self.counters.media_out, media_out);
                         return Verdict::Close(CloseReason::PlayerBehind(max_behind));
                     }
                 }
-                Ok(SendStatus::Queued | SendStatus::DroppedVideo) => {}
+                Ok(SendStatus::DroppedVideo) => dropped += 1,
+                Ok(SendStatus::Queued) => media_out += len,
                 Err(ApiError::QueueFull) => return Verdict::Close(CloseReason::PlayerQueueFull),
                 Err(ApiError::Closed) => {
                     let error = conn.error().cloned().unwrap_or(SessionError::Closed);
@@ -564,6 +814,10 @@ impl<H: SharedHub> RelayConnection<H> {
                 Err(_) => return Verdict::Continue,
             }
         }
+        Counters::add(&self.counters.media_out, media_out);
+        if dropped > 0 {
+            Counters::add(&self.counters.dropped_video, dropped);
+        }
         Verdict::Continue
     }
 }
@@ -571,6 +825,8 @@ impl<H: SharedHub> RelayConnection<H> {
 impl<H: SharedHub> Drop for RelayConnection<H> {
     fn drop(&mut self) {
         self.release();
+        let id = self.id;
+        self.hub.with(|hub| hub.unregister(id));
     }
 }
 

@@ -11,8 +11,13 @@ use core::cell::RefCell;
 use core::fmt;
 use core::time::Duration;
 
+use super::access::AskFor;
 use super::cache::{CacheLimits, JoinCache};
 use super::frame::{Batch, Item};
+use super::stats::{
+    ConnectionRole, ConnectionStats, Counters, MediaWatch, RateMeter, RelayStats, StreamStats,
+};
+use crate::session::Instant;
 
 /// The name of a live stream: the application (`app` of the connect, without a query string)
 /// and the stream name (of the publish or play, without a query string). Two apps are two
@@ -83,6 +88,19 @@ pub struct HubConfig {
     pub max_batch_bytes: usize,
     /// Which tracks players get.
     pub multitrack: MultitrackPolicy,
+    /// Which requests wait for the application's answer
+    /// ([`RelayConnection::poll_access_request`](super::RelayConnection::poll_access_request)).
+    /// Default: none.
+    pub ask: AskFor,
+    /// How long a request waits for the application's answer before it is refused, in the
+    /// caller's time. Default 10 s: an encoder gives up on a publish unanswered for longer
+    /// (OBS after about 10 s, FFmpeg never), and its held media is bounded meanwhile by
+    /// [`ServerOptions::max_held_bytes`](crate::session::server::ServerOptions::max_held_bytes).
+    pub access_timeout: Duration,
+    /// Refuse to publish under an application or stream name that cannot be a file name
+    /// ([`unsafe_file_name`](super::unsafe_file_name)), with NetStream.Publish.BadName, so
+    /// that a recording can be named after the stream. Default `true`.
+    pub check_names: bool,
 }
 
 impl Default for HubConfig {
@@ -93,6 +111,9 @@ impl Default for HubConfig {
             max_behind: Duration::from_secs(10),
             max_batch_bytes: 1024 * 1024,
             multitrack: MultitrackPolicy::Capable,
+            ask: AskFor::default(),
+            access_timeout: Duration::from_secs(10),
+            check_names: true,
         }
     }
 }
@@ -159,6 +180,23 @@ struct Entry<F> {
     cache: JoinCache,
     fanout: F,
     players: usize,
+    /// The publishing connection, and since when it publishes.
+    published_by: Option<(ConnectionId, Instant)>,
+    bytes_in: u64,
+    rate_in: RateMeter,
+    media: MediaWatch,
+    /// Media bytes sent to players that left.
+    bytes_out_departed: u64,
+}
+
+/// Names a connection of the hub (for its statistics).
+pub(crate) type ConnectionId = u64;
+
+/// A connection, as the hub keeps it for statistics.
+struct Registered {
+    peer: Option<String>,
+    role: ConnectionRole,
+    counters: Arc<Counters>,
 }
 
 /// What the hub says of one stream (see [`Hub::streams`]).
@@ -185,6 +223,8 @@ pub struct Hub<F> {
     streams: BTreeMap<StreamKey, Entry<F>>,
     new_fanout: Box<dyn Fn() -> F + Send + Sync>,
     next_publisher: u64,
+    connections: BTreeMap<ConnectionId, Registered>,
+    next_connection: ConnectionId,
 }
 
 impl<F> fmt::Debug for Hub<F> {
@@ -204,6 +244,8 @@ impl<F: Fanout> Hub<F> {
             streams: BTreeMap::new(),
             new_fanout: Box::new(new_fanout),
             next_publisher: 1,
+            connections: BTreeMap::new(),
+            next_connection: 1,
         }
     }
 
@@ -245,11 +287,109 @@ impl<F: Fanout> Hub<F> {
             cache: JoinCache::default(),
             fanout: new_fanout(),
             players: 0,
+            published_by: None,
+            bytes_in: 0,
+            rate_in: RateMeter::default(),
+            media: MediaWatch::default(),
+            bytes_out_departed: 0,
         })
     }
 
+    /// A new connection, counted by `counters`.
+    pub(crate) fn register(&mut self, counters: Arc<Counters>) -> ConnectionId {
+        let id = self.next_connection;
+        self.next_connection += 1;
+        self.connections.insert(
+            id,
+            Registered {
+                peer: None,
+                role: ConnectionRole::Idle,
+                counters,
+            },
+        );
+        id
+    }
+
+    /// The connection `id` ended.
+    pub(crate) fn unregister(&mut self, id: ConnectionId) {
+        self.connections.remove(&id);
+    }
+
+    /// Names the peer of connection `id` (its address, say).
+    pub(crate) fn set_peer(&mut self, id: ConnectionId, peer: String) {
+        if let Some(connection) = self.connections.get_mut(&id) {
+            connection.peer = Some(peer);
+        }
+    }
+
+    fn set_role(&mut self, id: ConnectionId, role: ConnectionRole) {
+        if let Some(connection) = self.connections.get_mut(&id) {
+            connection.role = role;
+        }
+    }
+
+    /// Every stream and connection, at `now` (the time the connections are given).
+    pub fn stats(&self, now: Instant) -> RelayStats {
+        let mut out_by_stream: BTreeMap<&StreamKey, u64> = BTreeMap::new();
+        for connection in self.connections.values() {
+            if let ConnectionRole::Player(key) = &connection.role {
+                *out_by_stream.entry(key).or_default() +=
+                    Counters::get(&connection.counters.media_out);
+            }
+        }
+        let streams = self
+            .streams
+            .iter()
+            .map(|(key, entry)| {
+                let publisher = entry.published_by.filter(|_| entry.publisher.is_some());
+                StreamStats {
+                    key: key.clone(),
+                    publisher: publisher
+                        .and_then(|(id, _)| self.connections.get(&id))
+                        .and_then(|connection| connection.peer.clone()),
+                    uptime: publisher.map(|(_, since)| now.saturating_duration_since(since)),
+                    media: entry.media.info.clone(),
+                    bitrate_in: match publisher {
+                        Some((_, since)) => entry.rate_in.bits_per_second(now, since),
+                        None => 0,
+                    },
+                    bytes_in: entry.bytes_in,
+                    bytes_out: entry.bytes_out_departed
+                        + out_by_stream.get(key).copied().unwrap_or(0),
+                    players: entry.players,
+                }
+            })
+            .collect();
+        let connections = self
+            .connections
+            .iter()
+            .map(|(id, connection)| {
+                let counters = &connection.counters;
+                ConnectionStats {
+                    id: *id,
+                    peer: connection.peer.clone(),
+                    role: connection.role.clone(),
+                    bytes_in: Counters::get(&counters.bytes_in),
+                    bytes_out: Counters::get(&counters.bytes_out),
+                    round_trip: counters.round_trip(),
+                    queued_bytes: Counters::get(&counters.queued_bytes),
+                    dropped_video: Counters::get(&counters.dropped_video),
+                }
+            })
+            .collect();
+        RelayStats {
+            streams,
+            connections,
+        }
+    }
+
     /// Claims `key` for a new publisher, unless it has one; its players are told.
-    pub(crate) fn claim(&mut self, key: &StreamKey) -> Option<PublisherId> {
+    pub(crate) fn claim(
+        &mut self,
+        key: &StreamKey,
+        connection: ConnectionId,
+        now: Instant,
+    ) -> Option<PublisherId> {
         let id = PublisherId(self.next_publisher);
         let entry = self.entry(key);
         if entry.publisher.is_some() {
@@ -257,13 +397,18 @@ impl<F: Fanout> Hub<F> {
         }
         entry.publisher = Some(id);
         entry.cache = JoinCache::default();
+        entry.published_by = Some((connection, now));
+        entry.rate_in = RateMeter::default();
+        entry.media = MediaWatch::default();
+        self.set_role(connection, ConnectionRole::Publisher(key.clone()));
+        let entry = self.entry(key);
         entry.fanout.send(Arc::new(alloc::vec![Item::Published]));
         self.next_publisher += 1;
         Some(id)
     }
 
     /// Hands `batch` of the publisher `id` on to the players of `key`, and to its cache.
-    pub(crate) fn hand_on(&mut self, key: &StreamKey, id: PublisherId, batch: Batch) {
+    pub(crate) fn hand_on(&mut self, key: &StreamKey, id: PublisherId, batch: Batch, now: Instant) {
         let limits = self.config.cache_limits();
         let Some(entry) = self.streams.get_mut(key) else {
             return;
@@ -271,14 +416,20 @@ impl<F: Fanout> Hub<F> {
         if entry.publisher != Some(id) {
             return;
         }
+        let mut bytes = 0;
         for item in batch.iter() {
             entry.cache.remember(item, limits);
+            entry.media.watch(item);
+            bytes += item.media_len() as u64;
         }
+        entry.bytes_in += bytes;
+        entry.rate_in.add(now, bytes);
         entry.fanout.send(batch);
     }
 
     /// The publisher `id` of `key` left: its players are told, its cache forgotten.
-    pub(crate) fn release(&mut self, key: &StreamKey, id: PublisherId) {
+    pub(crate) fn release(&mut self, key: &StreamKey, id: PublisherId, connection: ConnectionId) {
+        self.set_role(connection, ConnectionRole::Idle);
         let Some(entry) = self.streams.get_mut(key) else {
             return;
         };
@@ -286,14 +437,30 @@ impl<F: Fanout> Hub<F> {
             return;
         }
         entry.publisher = None;
+        entry.published_by = None;
         entry.cache = JoinCache::default();
         entry.fanout.send(Arc::new(alloc::vec![Item::Unpublished]));
         self.forget_if_unused(key);
     }
 
+    /// A receiver of the batches of `key` and what a joiner is sent first, for the driver's
+    /// own use of a published stream (a recording, see
+    /// [`FlvRecording`](super::FlvRecording)): not counted as a player. `None` if `key` has
+    /// no publisher.
+    pub fn tap(&mut self, key: &StreamKey) -> Option<(F::Receiver, Vec<Item>)> {
+        let entry = self.streams.get_mut(key)?;
+        entry.publisher?;
+        Some((entry.fanout.subscribe(), entry.cache.snapshot()))
+    }
+
     /// A player joins `key`: its receiver, what it is sent first, and whether the stream is
     /// published now.
-    pub(crate) fn join(&mut self, key: &StreamKey) -> (F::Receiver, Vec<Item>, bool) {
+    pub(crate) fn join(
+        &mut self,
+        key: &StreamKey,
+        connection: ConnectionId,
+    ) -> (F::Receiver, Vec<Item>, bool) {
+        self.set_role(connection, ConnectionRole::Player(key.clone()));
         let entry = self.entry(key);
         entry.players += 1;
         (
@@ -304,9 +471,21 @@ impl<F: Fanout> Hub<F> {
     }
 
     /// A player of `key` left (its receiver is dropped by the caller).
-    pub(crate) fn leave(&mut self, key: &StreamKey) {
+    pub(crate) fn leave(&mut self, key: &StreamKey, connection: ConnectionId) {
+        let sent = self
+            .connections
+            .get_mut(&connection)
+            .map_or(0, |registered| {
+                registered.role = ConnectionRole::Idle;
+                // Counted from zero again if it plays another stream.
+                registered
+                    .counters
+                    .media_out
+                    .swap(0, core::sync::atomic::Ordering::Relaxed)
+            });
         if let Some(entry) = self.streams.get_mut(key) {
             entry.players = entry.players.saturating_sub(1);
+            entry.bytes_out_departed += sent;
         }
         self.forget_if_unused(key);
     }

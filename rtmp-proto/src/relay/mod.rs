@@ -21,6 +21,15 @@
 //!   its player is sent (PublishNotify and UnpublishNotify as publishers come and go, frames
 //!   picked per track), and the slow-player verdict in the caller's time
 //!   ([`HubConfig::max_behind`]).
+//! - Access control: with [`HubConfig::ask`], a connect, publish or play waits for the
+//!   application's [`Access`] ([`RelayConnection::poll_access_request`],
+//!   [`RelayConnection::answer`]) while the session goes on; names that cannot be file names
+//!   are refused by default ([`HubConfig::check_names`]).
+//! - Live statistics ([`Hub::stats`]): per stream its publisher, uptime, codecs and tracks,
+//!   picture size and frame rate, bitrate and bytes in, bytes out, players; per connection
+//!   its address, role, bytes each way, round trip, queue and dropped video.
+//! - Recording: [`Hub::tap`] a published stream, [`FlvRecording`] turns its batches into FLV
+//!   with every track, [`recording_file_name`] names the file after the stream and its start.
 //! - [`Fanout`]: how the driver hands batches to players (a channel of its runtime);
 //!   [`LocalFanout`] serves a driver that runs everything on one thread.
 //!
@@ -45,17 +54,25 @@
 //! # drop(connection);
 //! ```
 
+mod access;
 mod cache;
 mod connection;
 mod frame;
 mod hub;
+mod record;
+mod stats;
 
 #[cfg(test)]
 mod tests;
 
+pub use access::{unsafe_file_name, Access, AccessKind, AccessRequest, AskFor, MAX_NAME_BYTES};
 pub use connection::{CloseReason, RelayConnection, RelayEvent, Verdict};
 pub use frame::{Batch, Frame, Item, MediaKind, Role, TrackSet};
 pub use hub::{
     split_query, Fanout, Hub, HubConfig, LocalFanout, LocalQueue, MultitrackPolicy, SharedHub,
     StreamKey, StreamSummary,
+};
+pub use record::{recording_file_name, FlvRecording};
+pub use stats::{
+    ConnectionRole, ConnectionStats, MediaInfo, RelayStats, StreamStats, BITRATE_WINDOW,
 };

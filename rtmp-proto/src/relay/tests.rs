@@ -146,6 +146,7 @@ impl Mesh {
                 } => Some(Got::Audio(timestamp, payload)),
                 ClientEvent::Metadata { .. } => Some(Got::Metadata),
                 ClientEvent::Status { status, .. } => Some(Got::Status(status.code)),
+                ClientEvent::ConnectRejected { code, .. } => Some(Got::Status(code)),
                 ClientEvent::Closed(_) => Some(Got::Closed),
                 _ => None,
             })
@@ -612,4 +613,381 @@ fn leaving_forgets_the_stream_and_dropping_a_connection_releases_its_name() {
         .find("live/cam")
         .is_some_and(|s| s.published));
     let _ = Value::Null;
+}
+
+// ---- access control ----
+
+fn asking(ask: AskFor) -> HubConfig {
+    HubConfig {
+        ask,
+        ..HubConfig::default()
+    }
+}
+
+fn statuses(got: Vec<Got>) -> Vec<Got> {
+    got.into_iter()
+        .filter(|got| matches!(got, Got::Status(_) | Got::Closed))
+        .collect()
+}
+
+#[test]
+fn a_parked_publish_is_reported_and_its_media_waits_for_the_answer_while_the_session_lives() {
+    let mut mesh = Mesh::new(asking(AskFor {
+        publish: true,
+        ..AskFor::default()
+    }));
+    let player = mesh.join("live", false, false);
+    mesh.play(player, "cam");
+    let publisher = mesh.join("live", true, false);
+    let stream = mesh.publish(publisher, "cam?key=s3cret&x=1");
+    mesh.video(publisher, stream, 0, legacy_video(true, 1));
+    // Time passes, short of the deadline: the session stays open (no Closed below).
+    mesh.advance(Duration::from_secs(5));
+
+    let requests = mesh.pairs[publisher].access_requests.clone();
+    assert_eq!(requests.len(), 1);
+    let request = &requests[0];
+    assert_eq!(request.kind, AccessKind::Publish);
+    assert_eq!(
+        (request.app.as_str(), request.name.as_str()),
+        ("live", "cam")
+    );
+    assert_eq!(request.query.as_deref(), Some("key=s3cret&x=1"));
+    assert_eq!(request.tc_url.as_deref(), Some("rtmp://localhost/live"));
+    assert!(request.flash_ver.is_some());
+    assert_eq!(statuses(mesh.received(publisher)), []);
+    assert!(!mesh
+        .hub
+        .borrow()
+        .find("live/cam")
+        .is_some_and(|s| s.published));
+    assert!(media_only(mesh.received(player)).is_empty());
+
+    let verdict = answer(&mut mesh, publisher, Access::Allow);
+    assert_eq!(verdict, Verdict::Continue);
+    assert_eq!(
+        statuses(mesh.received(publisher)),
+        [status("NetStream.Publish.Start")]
+    );
+    assert_eq!(
+        media_only(mesh.received(player)),
+        [Got::Video(0, legacy_video(true, 1))]
+    );
+}
+
+fn answer(mesh: &mut Mesh, index: usize, access: Access) -> Verdict {
+    let requests = core::mem::take(&mut mesh.pairs[index].access_requests);
+    assert_eq!(requests.len(), 1, "one request waits");
+    let now = mesh.now;
+    let pair = &mut mesh.pairs[index];
+    let verdict =
+        pair.relay
+            .as_mut()
+            .expect("a relay")
+            .answer(&mut pair.server, requests[0].id, access, now);
+    if let Verdict::Close(_) = verdict {
+        pair.server.close();
+    }
+    mesh.drive();
+    verdict
+}
+
+#[test]
+fn a_refused_publish_hears_publish_denied_and_is_closed() {
+    let mut mesh = Mesh::new(asking(AskFor::ALL));
+    let publisher = mesh.join("live", true, false);
+    assert_eq!(
+        answer(&mut mesh, publisher, Access::Allow),
+        Verdict::Continue
+    );
+    mesh.publish(publisher, "cam");
+    let reason = String::from("Wrong key.");
+    assert_eq!(
+        answer(&mut mesh, publisher, Access::Refuse(reason.clone())),
+        Verdict::Close(CloseReason::Refused(reason))
+    );
+    assert_eq!(
+        statuses(mesh.received(publisher)),
+        [status("NetStream.Publish.Denied"), Got::Closed]
+    );
+    assert!(mesh
+        .relay_events(publisher)
+        .contains(&RelayEvent::PublishRefused {
+            key: StreamKey::new("live", "cam"),
+            code: "NetStream.Publish.Denied"
+        }));
+    assert_eq!(mesh.hub.borrow().stream_count(), 0);
+}
+
+#[test]
+fn a_refused_connect_hears_connect_rejected_and_a_refused_play_play_failed() {
+    let mut mesh = Mesh::new(asking(AskFor::ALL));
+    let refused = mesh.join("live", false, false);
+    let _ = answer(&mut mesh, refused, Access::Refuse(String::from("Go away.")));
+    assert_eq!(
+        statuses(mesh.received(refused)),
+        [status("NetConnection.Connect.Rejected"), Got::Closed]
+    );
+
+    let player = mesh.join("live", false, false);
+    let _ = answer(&mut mesh, player, Access::Allow);
+    mesh.play(player, "cam");
+    let _ = answer(
+        &mut mesh,
+        player,
+        Access::Refuse(String::from("Not from there.")),
+    );
+    assert_eq!(
+        statuses(mesh.received(player)),
+        [status("NetStream.Play.Failed"), Got::Closed]
+    );
+    assert_eq!(mesh.hub.borrow().stream_count(), 0);
+}
+
+#[test]
+fn an_unanswered_request_is_refused_at_its_deadline_in_the_callers_time() {
+    let config = HubConfig {
+        access_timeout: Duration::from_secs(3),
+        ..asking(AskFor {
+            play: true,
+            ..AskFor::default()
+        })
+    };
+    let mut mesh = Mesh::new(config);
+    let player = mesh.join("live", false, false);
+    mesh.play(player, "cam");
+    mesh.advance(Duration::from_millis(2_900));
+    assert_eq!(statuses(mesh.received(player)), []);
+    mesh.advance(Duration::from_millis(200));
+    assert_eq!(
+        statuses(mesh.received(player)),
+        [status("NetStream.Play.Failed"), Got::Closed]
+    );
+    // A late answer finds nothing to answer.
+    let requests = core::mem::take(&mut mesh.pairs[player].access_requests);
+    let now = mesh.now;
+    let pair = &mut mesh.pairs[player];
+    let late = pair.relay.as_mut().expect("a relay").answer(
+        &mut pair.server,
+        requests[0].id,
+        Access::Allow,
+        now,
+    );
+    assert_eq!(late, Verdict::Continue);
+}
+
+#[test]
+fn names_that_cannot_be_file_names_are_refused_bad_name_and_the_connection_stays() {
+    let mut mesh = Mesh::new(HubConfig::default());
+    let publisher = mesh.join("live", true, false);
+    for bad in ["..", "a\u{1}b", &"x".repeat(256)] {
+        mesh.publish(publisher, bad);
+        assert_eq!(
+            statuses(mesh.received(publisher)),
+            [status("NetStream.Publish.BadName")],
+            "{bad:?}"
+        );
+    }
+    mesh.publish(publisher, "fine");
+    assert_eq!(
+        statuses(mesh.received(publisher)),
+        [status("NetStream.Publish.Start")]
+    );
+
+    let unchecked = Mesh::new(HubConfig {
+        check_names: false,
+        ..HubConfig::default()
+    });
+    let mut mesh = unchecked;
+    let publisher = mesh.join("live", true, false);
+    mesh.publish(publisher, "..");
+    assert_eq!(
+        statuses(mesh.received(publisher)),
+        [status("NetStream.Publish.Start")]
+    );
+}
+
+// ---- statistics ----
+
+#[test]
+fn stats_count_what_streams_and_connections_carry_in_the_callers_time() {
+    let mut mesh = Mesh::new(HubConfig::default());
+    let player = mesh.join("live", false, false);
+    mesh.pairs[player]
+        .relay
+        .as_mut()
+        .expect("a relay")
+        .set_peer("10.0.0.2:5000");
+    mesh.play(player, "cam");
+    let publisher = mesh.join("live", true, false);
+    mesh.pairs[publisher]
+        .relay
+        .as_mut()
+        .expect("a relay")
+        .set_peer("10.0.0.1:4000");
+    let stream = mesh.publish(publisher, "cam");
+    let started = mesh.now;
+    let metadata = crate::amf_object! { "width" => 640.0, "height" => 360.0, "framerate" => 25.0 };
+    let _ = mesh.pairs[publisher]
+        .client
+        .send_metadata(stream, metadata)
+        .expect("metadata");
+    let mut sent = 0;
+    for (timestamp, payload) in [
+        (0, legacy_video_header(9)),
+        (0, legacy_audio_header()),
+        (0, legacy_video(true, 1)),
+        (0, legacy_audio(2)),
+    ] {
+        sent += payload.len() as u64;
+        if payload[0] == 0xAF {
+            mesh.audio(publisher, stream, timestamp, payload);
+        } else {
+            mesh.video(publisher, stream, timestamp, payload);
+        }
+    }
+    mesh.drive();
+    // Two seconds of 1000 bytes every 100 ms: 80 kbit/s.
+    for tenth in 1..=20u8 {
+        mesh.advance(Duration::from_millis(100));
+        let payload = Bytes::from(vec![0x27; 1000]);
+        sent += 1000;
+        mesh.video(publisher, stream, u32::from(tenth) * 100, payload);
+        mesh.drive();
+    }
+    let received: u64 = media_only(mesh.received(player))
+        .iter()
+        .map(|got| match got {
+            Got::Video(_, payload) | Got::Audio(_, payload) => payload.len() as u64,
+            _ => 0,
+        })
+        .sum();
+
+    let stats = mesh.hub.borrow().stats(mesh.now);
+    assert_eq!(stats.streams.len(), 1);
+    let cam = &stats.streams[0];
+    assert_eq!(cam.key, StreamKey::new("live", "cam"));
+    assert_eq!(cam.publisher.as_deref(), Some("10.0.0.1:4000"));
+    assert_eq!(
+        cam.uptime,
+        Some(mesh.now.saturating_duration_since(started))
+    );
+    assert_eq!(cam.media.video_tracks, [(0, String::from("avc1"))]);
+    assert_eq!(cam.media.audio_tracks, [(0, String::from("mp4a"))]);
+    assert_eq!(
+        (cam.media.width, cam.media.height, cam.media.frame_rate),
+        (Some(640.0), Some(360.0), Some(25.0))
+    );
+    assert_eq!(cam.bytes_in, sent);
+    assert_eq!(cam.bytes_out, received);
+    assert!(received >= 20_000);
+    assert!(
+        (60_000..=100_000).contains(&cam.bitrate_in),
+        "{}",
+        cam.bitrate_in
+    );
+    assert_eq!(cam.players, 1);
+
+    assert_eq!(stats.connections.len(), 2);
+    let by_peer = |peer: &str| {
+        stats
+            .connections
+            .iter()
+            .find(|c| c.peer.as_deref() == Some(peer))
+            .expect("a connection")
+            .clone()
+    };
+    let publishing = by_peer("10.0.0.1:4000");
+    assert_eq!(
+        publishing.role,
+        ConnectionRole::Publisher(StreamKey::new("live", "cam"))
+    );
+    assert!(
+        publishing.bytes_in > sent,
+        "{} > {sent}",
+        publishing.bytes_in
+    );
+    let playing = by_peer("10.0.0.2:5000");
+    assert_eq!(
+        playing.role,
+        ConnectionRole::Player(StreamKey::new("live", "cam"))
+    );
+    // As of its last call: what the last delivery queued is written after it.
+    assert!(playing.bytes_out > 0);
+    assert_eq!(playing.dropped_video, 0);
+
+    // A player that leaves keeps its bytes in the stream's count; dropping it forgets it.
+    mesh.pairs.remove(player);
+    let stats = mesh.hub.borrow().stats(mesh.now);
+    assert_eq!(stats.streams[0].bytes_out, received);
+    assert_eq!(stats.streams[0].players, 0);
+    assert_eq!(stats.connections.len(), 1);
+}
+
+// ---- recording ----
+
+#[test]
+fn a_tap_records_every_track_as_flv_until_the_publisher_leaves_and_is_no_player() {
+    let mut mesh = Mesh::new(HubConfig::default());
+    let publisher = mesh.join("live", true, false);
+    let stream = mesh.publish(publisher, "multi");
+    let key = StreamKey::new("live", "multi");
+    let (tap, snapshot) = mesh.hub.borrow_mut().tap(&key).expect("a published stream");
+    assert!(mesh
+        .hub
+        .borrow_mut()
+        .tap(&StreamKey::new("live", "none"))
+        .is_none());
+    publish_multitrack(&mut mesh, publisher, stream);
+    assert_eq!(
+        mesh.hub.borrow().find("live/multi").map(|s| s.players),
+        Some(0)
+    );
+    mesh.pairs[publisher]
+        .client
+        .close_stream(stream)
+        .expect("closeStream");
+    mesh.drive();
+
+    let mut recording = FlvRecording::new();
+    let mut file = bytes::BytesMut::new();
+    recording.start(&mut file);
+    let mut ended = recording.write(&snapshot, &mut file);
+    while let Some(batch) = tap.borrow_mut().pop() {
+        assert!(!ended, "nothing after the end");
+        ended = recording.write(&batch, &mut file);
+    }
+    assert!(ended && recording.is_ended());
+
+    let mut reader = crate::flv::FlvReader::new();
+    let mut tags = Vec::new();
+    while let Some(tag) = reader.read_tag(&mut file).expect("FLV") {
+        tags.push((tag.tag_type, tag.timestamp, tag.data));
+    }
+    // Every message as published, both tracks in their own form, in order.
+    let mut expected = vec![
+        (9, 0, legacy_video_header(1)),
+        (
+            9,
+            0,
+            track_video(1, VideoPacketType::SequenceStart, true, 2),
+        ),
+        (8, 0, legacy_audio_header()),
+        (8, 0, track_audio(1, AudioPacketType::SequenceStart, 3)),
+    ];
+    for (time, fill) in [(0u32, 10u8), (40, 11), (80, 12), (120, 13)] {
+        expected.push((9, time, legacy_video(time % 80 == 0, fill)));
+        expected.push((
+            9,
+            time,
+            track_video(1, VideoPacketType::CodedFrames, time == 40, fill + 100),
+        ));
+        expected.push((8, time, legacy_audio(fill)));
+        expected.push((
+            8,
+            time,
+            track_audio(1, AudioPacketType::CodedFrames, fill + 100),
+        ));
+    }
+    assert_eq!(tags, expected);
 }

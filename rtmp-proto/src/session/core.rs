@@ -130,6 +130,8 @@ pub(crate) struct Core {
     last_input_at: Instant,
     /// Bytes of chunk stream received (after the handshake), for acknowledgements (§5.4.3).
     bytes_received: u64,
+    /// Bytes of chunk stream chunked for sending so far.
+    bytes_chunked: u64,
     bytes_acknowledged: u64,
     /// The window the peer asked us to acknowledge by (Window Acknowledgement Size); 0 = none.
     ack_window: u32,
@@ -195,6 +197,7 @@ impl Core {
             now,
             last_input_at: now,
             bytes_received: 0,
+            bytes_chunked: 0,
             bytes_acknowledged: 0,
             ack_window: 0,
             announced_window: None,
@@ -596,6 +599,7 @@ impl Core {
             let Some(queued) = self.queue.pop() else {
                 break;
             };
+            let before = self.output.len();
             // Nothing we queued fails to encode: the ids are valid and sizes were checked.
             if self
                 .encoder
@@ -604,6 +608,7 @@ impl Core {
             {
                 continue;
             }
+            self.bytes_chunked += (self.output.len() - before) as u64;
             if queued.message.type_id == type_id::SET_CHUNK_SIZE {
                 if let Ok(Message::SetChunkSize { chunk_size }) =
                     Message::decode(&queued.message, &self.config.limits)
@@ -619,6 +624,16 @@ impl Core {
             self.events.push_back(CoreEvent::Writable);
         }
         (!self.output.is_empty()).then_some(&mut self.output)
+    }
+
+    /// Bytes of chunk stream received (after the handshake).
+    pub(crate) fn bytes_received(&self) -> u64 {
+        self.bytes_received
+    }
+
+    /// Bytes of chunk stream written (chunked, and no longer waiting in the output).
+    pub(crate) fn bytes_sent(&self) -> u64 {
+        self.bytes_chunked.saturating_sub(self.output.len() as u64)
     }
 
     /// Bytes queued or chunked but not yet written.

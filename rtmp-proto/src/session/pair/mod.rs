@@ -250,6 +250,9 @@ pub(crate) struct Pair {
     /// When set, the server's events go to this connection of a relay hub instead of
     /// [`Pair::app`], and what the hub hands its player is delivered as the pair steps.
     pub(crate) relay: Option<RelayConnection<LocalHub>>,
+    /// What the relay asked the application, for the test to answer with
+    /// [`RelayConnection::answer`].
+    pub(crate) access_requests: Vec<crate::relay::AccessRequest>,
 }
 
 /// A relay hub shared by the pairs of one test, on one thread.
@@ -293,6 +296,7 @@ impl Pair {
             players: Vec::new(),
             relayed: Vec::new(),
             relay: None,
+            access_requests: Vec::new(),
         }
     }
 
@@ -529,6 +533,14 @@ impl Pair {
     /// Polls the server's events, letting the application answer each request as it comes.
     fn collect_server_events(&mut self) -> bool {
         let mut any = false;
+        if let Some(relay) = &mut self.relay {
+            if relay.access_deadline().is_some_and(|at| at <= self.now) {
+                any = true;
+                if let Verdict::Close(_) = relay.handle_timeout(&mut self.server, self.now) {
+                    self.server.close();
+                }
+            }
+        }
         while let Some(event) = self.server.poll_event() {
             any = true;
             match &mut self.relay {
@@ -538,6 +550,8 @@ impl Pair {
                     {
                         self.server.close();
                     }
+                    self.access_requests
+                        .extend(core::iter::from_fn(|| relay.poll_access_request()));
                 }
                 None => {
                     self.answer(&event);
@@ -586,10 +600,18 @@ impl Pair {
 
     /// The earlier of both sides' deadlines.
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
-        [self.client.poll_timeout(), self.server.poll_timeout()]
-            .into_iter()
-            .flatten()
-            .min()
+        let relay = self
+            .relay
+            .as_ref()
+            .and_then(|relay| relay.access_deadline());
+        [
+            self.client.poll_timeout(),
+            self.server.poll_timeout(),
+            relay,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     fn answer(&mut self, event: &ServerEvent) {

@@ -455,6 +455,17 @@ impl ServerConnection {
         self.core.pending_bytes()
     }
 
+    /// Bytes of chunk stream received since the handshake.
+    pub fn bytes_received(&self) -> u64 {
+        self.core.bytes_received()
+    }
+
+    /// Bytes of chunk stream written since the handshake (what
+    /// [`poll_transmit`](Self::poll_transmit) returned and was advanced past).
+    pub fn bytes_sent(&self) -> u64 {
+        self.core.bytes_sent()
+    }
+
     /// The bandwidth the client asked us to keep to (Set Peer Bandwidth, RTMP 1.0 §5.4.5).
     pub fn peer_bandwidth(&self) -> Option<u32> {
         self.core.peer_bandwidth()

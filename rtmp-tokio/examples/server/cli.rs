@@ -1,0 +1,170 @@
+//! The command line and its TOML twin: every flag is also a key of `--config FILE`
+//! (`merge-window = 25`, `publish-key = ["k1", "k2"]`); a flag given on the command line wins.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use clap::{Parser, ValueEnum};
+use serde::Deserialize;
+
+/// Which tracks of a multitrack stream players get.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Multitrack {
+    /// Every track to players that announce Enhanced RTMP multitrack, the default track to
+    /// the others.
+    Capable,
+    /// Every track to every player (FFmpeg reads multitrack FLV but announces nothing when it
+    /// plays).
+    All,
+}
+
+/// The RTMP relay server: publish to rtmp://HOST/APP/NAME, play the same URL.
+#[derive(Clone, Debug, Default, Parser, Deserialize)]
+#[command(
+    name = "server",
+    version,
+    about = "The RTMP relay server: publish to rtmp://HOST/APP/NAME, play the same URL."
+)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Settings {
+    /// Where to listen for RTMP [default: 127.0.0.1:1935]
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// Runtime threads; one serves over 1.6 Gbit/s of fan-out [default: 1]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
+    /// Which tracks of a multitrack stream players get [default: capable]
+    #[arg(long, value_enum, value_name = "POLICY")]
+    pub multitrack: Option<Multitrack>,
+    /// How long a publisher's frames wait to be handed on together, in milliseconds; 0 hands
+    /// each frame on as it arrives [default: 25]
+    #[arg(long, value_name = "MS")]
+    pub merge_window: Option<u64>,
+    /// What all connections together may hold in partial messages and unread answers, in
+    /// MiB; a connection that would take more is closed [default: 256]
+    #[arg(long, value_name = "MIB")]
+    pub memory_budget: Option<u64>,
+    /// Milliseconds from the handshake to `connect` before the connection is closed
+    /// [default: 10000]
+    #[arg(long, value_name = "MS")]
+    pub connect_timeout: Option<u64>,
+    /// Milliseconds from `connect` to a publish or play before the connection is closed
+    /// [default: 10000]
+    #[arg(long, value_name = "MS")]
+    pub stream_timeout: Option<u64>,
+    /// Log level: error, warn, info, debug or trace [default: info]
+    #[arg(long, value_name = "LEVEL")]
+    pub log: Option<String>,
+    /// Read these settings from a TOML file (keys as the flags, without the dashes in
+    /// front); flags given here win
+    #[arg(long, value_name = "FILE")]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
+    /// A key publishers must give, as the stream name's query `NAME?key=KEY`; repeat for
+    /// several. Without any, anyone may publish
+    #[arg(long = "publish-key", value_name = "KEY")]
+    pub publish_key: Vec<String>,
+    /// Only players whose address starts with this may play (e.g. `127.0.0.1` or `10.1.`);
+    /// repeatable
+    #[arg(long = "allow-play", value_name = "PREFIX")]
+    pub allow_play: Vec<String>,
+    /// Players whose address starts with this may not play; repeatable, and wins over
+    /// --allow-play
+    #[arg(long = "deny-play", value_name = "PREFIX")]
+    pub deny_play: Vec<String>,
+    /// Ask this URL before each publish: a POST of app, name, args and addr (form-encoded);
+    /// a 2xx answer allows, anything else or no answer within 3 s refuses
+    #[arg(long, value_name = "URL")]
+    pub on_publish: Option<String>,
+    /// Ask this URL before each play, as --on-publish does
+    #[arg(long, value_name = "URL")]
+    pub on_play: Option<String>,
+    /// Serve /metrics (Prometheus) and /api/streams (JSON) over HTTP on this address
+    #[arg(long, value_name = "ADDR")]
+    pub http: Option<SocketAddr>,
+    /// Record every published stream to DIR/APP/NAME-UTCSTART.flv
+    #[arg(long, value_name = "DIR")]
+    pub record: Option<PathBuf>,
+}
+
+impl Settings {
+    /// The command line, over the file it names, if any.
+    pub fn load() -> Result<Settings, String> {
+        let command_line = Settings::parse();
+        match &command_line.config {
+            Some(path) => Ok(command_line.clone().over(Settings::read(path)?)),
+            None => Ok(command_line),
+        }
+    }
+
+    fn read(path: &Path) -> Result<Settings, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
+        toml::from_str(&text).map_err(|error| format!("{}: {error}", path.display()))
+    }
+
+    /// These settings, with `file`'s where these have none.
+    fn over(self, file: Settings) -> Settings {
+        fn list(flags: Vec<String>, file: Vec<String>) -> Vec<String> {
+            if flags.is_empty() {
+                file
+            } else {
+                flags
+            }
+        }
+        Settings {
+            listen: self.listen.or(file.listen),
+            threads: self.threads.or(file.threads),
+            multitrack: self.multitrack.or(file.multitrack),
+            merge_window: self.merge_window.or(file.merge_window),
+            memory_budget: self.memory_budget.or(file.memory_budget),
+            connect_timeout: self.connect_timeout.or(file.connect_timeout),
+            stream_timeout: self.stream_timeout.or(file.stream_timeout),
+            log: self.log.or(file.log),
+            config: self.config,
+            publish_key: list(self.publish_key, file.publish_key),
+            allow_play: list(self.allow_play, file.allow_play),
+            deny_play: list(self.deny_play, file.deny_play),
+            on_publish: self.on_publish.or(file.on_publish),
+            on_play: self.on_play.or(file.on_play),
+            http: self.http.or(file.http),
+            record: self.record.or(file.record),
+        }
+    }
+
+    /// The log level, checked.
+    pub fn log_level(&self) -> Result<tracing::Level, String> {
+        let level = self.log.as_deref().unwrap_or("info");
+        level.parse().map_err(|_| {
+            format!("--log: {level:?} is not a level (error, warn, info, debug or trace)")
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_win_over_the_file() {
+        let file: Settings = toml::from_str(
+            "listen = \"0.0.0.0:1935\"\nmerge-window = 10\npublish-key = [\"a\", \"b\"]\n\
+             record = \"/srv/rec\"\nhttp = \"127.0.0.1:8080\"\n",
+        )
+        .unwrap();
+        let flags = Settings::parse_from(["server", "--merge-window", "0", "--deny-play", "10."]);
+        let merged = flags.over(file);
+        assert_eq!(merged.listen.as_deref(), Some("0.0.0.0:1935"));
+        assert_eq!(merged.merge_window, Some(0));
+        assert_eq!(merged.publish_key, ["a", "b"]);
+        assert_eq!(merged.deny_play, ["10."]);
+        assert_eq!(merged.record, Some(PathBuf::from("/srv/rec")));
+        assert_eq!(merged.http.map(|a| a.port()), Some(8080));
+    }
+
+    #[test]
+    fn unknown_keys_are_errors() {
+        assert!(toml::from_str::<Settings>("listn = \"x\"").is_err());
+    }
+}
