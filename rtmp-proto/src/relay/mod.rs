@@ -59,6 +59,7 @@ mod cache;
 mod connection;
 mod frame;
 mod hub;
+mod push;
 mod record;
 mod stats;
 
@@ -72,6 +73,7 @@ pub use hub::{
     split_query, Fanout, Hub, HubConfig, LocalFanout, LocalQueue, MultitrackPolicy, SharedHub,
     StreamKey, StreamSummary,
 };
+pub use push::{Backoff, PushRule, PushTarget, UpstreamFeed};
 pub use record::{recording_file_name, FlvRecording};
 pub use stats::{
     ConnectionRole, ConnectionStats, MediaInfo, RelayStats, StreamStats, BITRATE_WINDOW,
