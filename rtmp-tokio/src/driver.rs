@@ -59,7 +59,7 @@ impl Clock {
     }
 
     /// The tokio instant of `at`; the far future if it does not fit.
-    fn deadline(&self, at: Instant) -> tokio::time::Instant {
+    pub(crate) fn deadline(&self, at: Instant) -> tokio::time::Instant {
         self.origin
             .checked_add(Duration::from_millis(at.as_millis()))
             .unwrap_or_else(far_future)

@@ -29,8 +29,9 @@ use std::time::{Duration, SystemTime};
 
 use bytes::BytesMut;
 use rtmp_proto::relay::{
-    recording_file_name, Access, AccessRequest, AskFor, Batch, Fanout, FlvRecording, Hub,
-    HubConfig, RelayConnection, RelayEvent, RelayStats, StreamKey, StreamSummary, Verdict,
+    recording_file_name, Access, AccessRequest, AskFor, Backoff, Batch, Fanout, FlvRecording, Hub,
+    HubConfig, Item, PushRule, PushTarget, RelayConnection, RelayEvent, RelayStats, StreamKey,
+    StreamSummary, UpstreamFeed, Verdict,
 };
 use rtmp_proto::session::server::{RequestId, ServerConnectionConfig, ServerEvent};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
@@ -39,6 +40,7 @@ use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tracing::Instrument;
 
+use crate::client::{Client, ClientOptions, Publisher};
 use crate::driver::Clock;
 use crate::server::{Server, ServerSession};
 
@@ -74,6 +76,18 @@ pub struct RelayConfig {
     /// stops that recording, logged and counted ([`Relay::recordings`]), never the stream.
     /// Default `None`: nothing is recorded.
     pub record_dir: Option<PathBuf>,
+    /// Where published streams are forwarded ([`PushRule`]): each target of each rule that
+    /// matches a stream is a client connection of its own, publishing the stream there, with
+    /// its own queue of at most [`push_queue_bytes`](Self::push_queue_bytes) and reconnecting
+    /// after the [`push_backoff`](Self::push_backoff) schedule. Default: none.
+    pub push: Vec<PushRule>,
+    /// Media bytes queued for one upstream before its video is thinned. Default 8 MiB.
+    pub push_queue_bytes: usize,
+    /// The first and the longest wait between an upstream's connection attempts.
+    /// Default 500 ms and 10 s.
+    pub push_backoff: (Duration, Duration),
+    /// How long an upstream's TCP, TLS, handshake, connect and publish may take. Default 10 s.
+    pub push_connect_timeout: Duration,
 }
 
 /// What the relay's recordings did so far.
@@ -161,6 +175,10 @@ impl Default for RelayConfig {
             merge_window: Duration::from_millis(25),
             access_hook: None,
             record_dir: None,
+            push: Vec::new(),
+            push_queue_bytes: 8 * 1024 * 1024,
+            push_backoff: (Duration::from_millis(500), Duration::from_secs(10)),
+            push_connect_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -303,6 +321,7 @@ impl Relay {
                 log(&event);
                 if let RelayEvent::Publishing { key, .. } = &event {
                     self.record(key);
+                    self.push(key);
                 }
             }
             let publishing = relay.publishing().is_some();
@@ -319,6 +338,17 @@ impl Relay {
         match session.close_reason() {
             Some(ended) => tracing::info!(reason = %verdict, %ended, "connection ended"),
             None => tracing::info!(reason = %verdict, "connection ended"),
+        }
+    }
+
+    /// Starts forwarding `key`, just published, to every target of the push rules it matches.
+    fn push(&self, key: &StreamKey) {
+        for rule in self.config.push.iter().filter(|rule| rule.matches(key)) {
+            for target in &rule.targets {
+                let url = target.publish_url(key);
+                let span = tracing::info_span!("push", stream = %key, upstream = %url);
+                tokio::spawn(push(self.clone(), key.clone(), target.clone()).instrument(span));
+            }
         }
     }
 
@@ -451,6 +481,104 @@ async fn record(
             }
             Err(RecvError::Closed) => return Ok(()),
         }
+    }
+}
+
+/// Forwards `key` to `target` until the publisher leaves: connects, publishes, sends what the
+/// stream's receiver gets through the upstream's own [`UpstreamFeed`]; on failure waits as
+/// [`Backoff`] says and starts again from the join snapshot.
+async fn push(relay: Relay, key: StreamKey, target: PushTarget) {
+    let config = &relay.config;
+    let mut backoff = Backoff::new(config.push_backoff.0, config.push_backoff.1);
+    let url = target.publish_url(&key);
+    let name = url.stream.clone().unwrap_or_default();
+    let mut feed = UpstreamFeed::new(config.push_queue_bytes);
+    loop {
+        // Subscribed before connecting: what is published meanwhile is queued, not lost.
+        let Some((mut receiver, snapshot)) = relay.with_hub(|hub| hub.tap(&key)) else {
+            return;
+        };
+        feed.restart(snapshot);
+        let connecting = async {
+            let client = Client::connect_with(&url.tc_url(), ClientOptions::publisher()).await?;
+            client.publish(&name).await
+        };
+        let outcome = match tokio::time::timeout(config.push_connect_timeout, connecting).await {
+            Err(_) => Err("connection timed out".to_string()),
+            Ok(Err(error)) => Err(error.to_string()),
+            Ok(Ok(mut publisher)) => {
+                tracing::info!("upstream publishing");
+                backoff.succeeded();
+                let sent = forward(&mut publisher, &mut receiver, &mut feed).await;
+                if sent.is_ok() {
+                    let _ = publisher.flush().await;
+                    let _ = publisher.close().await;
+                    tracing::info!("stream ended; upstream closed");
+                    return;
+                }
+                sent
+            }
+        };
+        if let Err(error) = outcome {
+            let retry = backoff.failed(relay.clock.now());
+            let wait = relay.clock.deadline(retry);
+            tracing::warn!(%error, dropped = feed.dropped(), "upstream failed; retrying");
+            drop(receiver);
+            tokio::time::sleep_until(wait).await;
+        }
+    }
+}
+
+/// Sends the upstream what the feed holds and what the receiver brings, until the stream ends
+/// (`Ok`) or the upstream fails (`Err`). The receiver is drained before each send, so a slow
+/// upstream backs up into its own feed (then the channel, then a skip to a keyframe), never
+/// into the publisher.
+async fn forward(
+    publisher: &mut Publisher,
+    receiver: &mut broadcast::Receiver<Batch>,
+    feed: &mut UpstreamFeed,
+) -> Result<(), String> {
+    loop {
+        loop {
+            match receiver.try_recv() {
+                Ok(batch) => feed.extend(batch.iter()),
+                Err(TryRecvError::Lagged(_)) => feed.lagged(),
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Closed) => return Ok(()),
+            }
+        }
+        let Some(item) = feed.pop() else {
+            publisher.flush().await.map_err(|e| e.to_string())?;
+            tokio::select! {
+                received = receiver.recv() => match received {
+                    Ok(batch) => feed.extend(batch.iter()),
+                    Err(RecvError::Lagged(_)) => feed.lagged(),
+                    Err(RecvError::Closed) => return Ok(()),
+                },
+                event = publisher.client().next_event() => {
+                    if let Some(error) = publisher.client().close_reason() {
+                        return Err(error.to_string());
+                    }
+                    tracing::debug!(?event, "upstream event");
+                }
+            }
+            continue;
+        };
+        let sent = match item {
+            Item::Media(frame) => match frame.kind {
+                rtmp_proto::relay::MediaKind::Video => {
+                    publisher.send_video(frame.timestamp, frame.payload).await
+                }
+                rtmp_proto::relay::MediaKind::Audio => {
+                    publisher.send_audio(frame.timestamp, frame.payload).await
+                }
+            },
+            Item::Metadata { metadata, .. } => publisher.send_metadata((*metadata).clone()).await,
+            Item::Data { timestamp, data } => publisher.send_data(timestamp, (*data).clone()).await,
+            Item::Published => continue,
+            Item::Unpublished => return Ok(()),
+        };
+        let _status = sent.map_err(|error| error.to_string())?;
     }
 }
 

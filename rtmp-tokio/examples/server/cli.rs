@@ -86,6 +86,11 @@ pub struct Settings {
     /// Record every published stream to DIR/APP/NAME-UTCSTART.flv
     #[arg(long, value_name = "DIR")]
     pub record: Option<PathBuf>,
+    /// Forward every published stream to this `rtmp://` or `rtmps://` URL (an app: the local
+    /// stream name is appended; or an app and a stream name); repeatable, each upstream its
+    /// own connection
+    #[arg(long, value_name = "URL")]
+    pub push: Vec<String>,
 }
 
 impl Settings {
@@ -130,6 +135,7 @@ impl Settings {
             on_play: self.on_play.or(file.on_play),
             http: self.http.or(file.http),
             record: self.record.or(file.record),
+            push: list(self.push, file.push),
         }
     }
 

@@ -19,7 +19,7 @@ use std::io;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use rtmp_tokio::proto::relay::{AskFor, MultitrackPolicy};
+use rtmp_tokio::proto::relay::{AskFor, MultitrackPolicy, PushRule, PushTarget};
 use rtmp_tokio::proto::MemoryBudget;
 use rtmp_tokio::relay::{AccessHook, Relay, RelayConfig};
 use tokio::net::TcpListener;
@@ -64,6 +64,17 @@ fn run(settings: Settings) -> Result<(), String> {
         std::fs::create_dir_all(dir)
             .map_err(|error| format!("--record: cannot create {}: {error}", dir.display()))?;
         config.record_dir = Some(dir.clone());
+    }
+    let mut targets = Vec::new();
+    for url in &settings.push {
+        let target = PushTarget::parse(url).map_err(|error| format!("--push {url}: {error}"))?;
+        targets.push(target);
+    }
+    if !targets.is_empty() {
+        config.push.push(PushRule {
+            targets,
+            ..PushRule::default()
+        });
     }
     if let Some(millis) = settings.merge_window {
         config.merge_window = Duration::from_millis(millis);

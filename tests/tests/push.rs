@@ -1,0 +1,228 @@
+//! Push (forward): the tokio relay server example (a child process on 127.0.0.1) started with
+//! `--push`, ffmpeg publishing to it, and the upstreams (nginx-rtmp, a second relay of ours)
+//! played by ffmpeg: every packet from the first keyframe, also when an upstream is down at
+//! the start or is killed and restarted mid-stream (then its players get a clean stream from
+//! a keyframe).
+//!
+//! The example binary is built by `cargo build -p rtmp-tokio --example server`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use rtmp_tests::peers::{
+    free_port, make_clip, probe_packets, wait_for_port, Nginx, Packet, Process, TempDir,
+};
+use rtmp_tests::peers_more::{assert_same_packets, ffmpeg_play, ffmpeg_publish, packet_hashes};
+
+const RUN: Duration = Duration::from_secs(30);
+
+fn example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("the test's own path");
+    let profile = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("the test binary lives in target/PROFILE/deps");
+    let path = profile.join("examples").join(name);
+    assert!(
+        path.is_file(),
+        "{} is missing: build it with `cargo build -p rtmp-tokio --example {name}`",
+        path.display()
+    );
+    path
+}
+
+/// The relay server example on 127.0.0.1:`port` with `flags`.
+fn relay(port: u16, flags: &[&str]) -> Process {
+    let mut command = Command::new(example("server"));
+    command.arg("--listen").arg(format!("127.0.0.1:{port}"));
+    command.args(flags);
+    let process = Process::spawn("relay server", &mut command);
+    wait_for_port(port, Duration::from_secs(5));
+    process
+}
+
+fn url(port: u16, name: &str) -> String {
+    format!("rtmp://127.0.0.1:{port}/live/{name}")
+}
+
+/// `received` is `sent` from a video keyframe on, per media type: its video is the sent video
+/// from that keyframe to the end, its audio a contiguous run of the sent audio to the end (the
+/// player interleaves by timestamp, so audio just before the keyframe may come with it); up to
+/// `tail` packets of each may be missing at the end. Packets are matched by MD5 and by
+/// timestamp (the test tone repeats, so audio hashes do), the player's timestamps shifted to
+/// start at 0 as ffmpeg writes them.
+fn assert_clean_run(sent: &[Packet], received: &[Packet], tail: usize) {
+    let of = |packets: &[Packet], kind: &str| -> Vec<Packet> {
+        packets
+            .iter()
+            .filter(|p| p.codec_type == kind)
+            .cloned()
+            .collect()
+    };
+    let (sent_video, received_video) = (of(sent, "video"), of(received, "video"));
+    assert!(!received_video.is_empty(), "no video received");
+    assert!(
+        received_video[0].flags.contains('K'),
+        "the first video packet is not a keyframe"
+    );
+    let keyframe = sent_video
+        .iter()
+        .position(|p| p.data_hash == received_video[0].data_hash)
+        .expect("the first video packet received was sent");
+    let offset = sent_video[keyframe].dts - received_video[0].dts;
+    for kind in ["video", "audio"] {
+        let (sent, received) = (of(sent, kind), of(received, kind));
+        assert!(!received.is_empty(), "no {kind} received");
+        let start = sent
+            .iter()
+            .position(|p| p.dts == received[0].dts + offset && p.data_hash == received[0].data_hash)
+            .unwrap_or_else(|| panic!("the first {kind} packet received was not sent"));
+        let (sent, received) = (packet_hashes(&sent[start..]), packet_hashes(&received));
+        assert_eq!(
+            sent.iter().zip(&received).position(|(a, b)| a != b),
+            None,
+            "{kind} packets differ"
+        );
+        assert!(
+            received.len() + tail >= sent.len() && received.len() <= sent.len(),
+            "{kind} from the start: sent {} packets, received {}",
+            sent.len(),
+            received.len()
+        );
+    }
+}
+
+/// Waits (at most 20 s) until `file` has not grown for 1.5 s.
+fn wait_until_still(file: &Path) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let mut last = (0, std::time::Instant::now());
+    while std::time::Instant::now() < deadline {
+        let size = std::fs::metadata(file).map_or(0, |m| m.len());
+        if size != last.0 {
+            last = (size, std::time::Instant::now());
+        } else if size > 0 && last.1.elapsed() > Duration::from_millis(1500) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_stream_pushed_to_nginx_and_to_a_second_relay_arrives_whole_at_both() {
+    let dir = TempDir::new("push-both");
+    let clip = dir.path().join("clip.flv");
+    make_clip(&clip, 3, 25);
+    let nginx = Nginx::start(4096);
+    let upstream_port = free_port();
+    let _upstream = relay(upstream_port, &[]);
+    let port = free_port();
+    let nginx_app = format!("rtmp://127.0.0.1:{}/live", nginx.port);
+    let relay_app = format!("rtmp://127.0.0.1:{upstream_port}/live");
+    let _origin = relay(port, &["--push", &nginx_app, "--push", &relay_app]);
+
+    let from_nginx = dir.path().join("nginx.flv");
+    let from_relay = dir.path().join("relay.flv");
+    let nginx_player = ffmpeg_play(&nginx.url("cam"), &from_nginx);
+    let relay_player = ffmpeg_play(&url(upstream_port, "cam"), &from_relay);
+    std::thread::sleep(Duration::from_millis(700));
+    let output = ffmpeg_publish(&clip, &url(port, "cam")).wait(RUN);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let relay_output = relay_player.wait(RUN);
+    assert!(
+        relay_output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&relay_output.stderr)
+    );
+    // nginx-rtmp keeps its player's connection open after the unpublish: closed once its
+    // output has stopped growing.
+    wait_until_still(&from_nginx);
+    // Stopping nginx ends the connection: ffmpeg writes what it still holds and ends.
+    drop(nginx);
+    let _ = nginx_player.wait(Duration::from_secs(10));
+
+    let sent = probe_packets(&clip.to_string_lossy());
+    // KNOWN GAP: the last few packets of the stream (at most 0.1 s, after the publisher has
+    // finished) sometimes do not reach the upstream's player; not yet explained. Every packet
+    // before them is checked.
+    assert_same_packets(&sent, &probe_packets(&from_relay.to_string_lossy()), 5);
+    // nginx-rtmp's player starts at the first video keyframe, from there every packet.
+    assert_clean_run(&sent, &probe_packets(&from_nginx.to_string_lossy()), 5);
+}
+
+#[test]
+fn an_upstream_down_at_the_start_or_restarted_mid_stream_is_reached_again_from_a_keyframe() {
+    let dir = TempDir::new("push-again");
+    let clip = dir.path().join("clip.flv");
+    make_clip(&clip, 10, 25);
+    let sent = probe_packets(&clip.to_string_lossy());
+    let upstream_port = free_port();
+    let port = free_port();
+    let relay_app = format!("rtmp://127.0.0.1:{upstream_port}/live");
+    let origin = relay(port, &["--push", &relay_app]);
+    let publisher = ffmpeg_publish(&clip, &url(port, "cam"));
+
+    // Down at the start: up 1.5 s into the stream.
+    std::thread::sleep(Duration::from_millis(1500));
+    let upstream = relay(upstream_port, &[]);
+    let first = dir.path().join("first.flv");
+    let player = ffmpeg_play(&url(upstream_port, "cam"), &first);
+    std::thread::sleep(Duration::from_millis(3000));
+    // Killed mid-stream and back 1 s later.
+    let _ = upstream.stop();
+    let _ = player.stop();
+    std::thread::sleep(Duration::from_millis(1000));
+    let _upstream = relay(upstream_port, &[]);
+    let second = dir.path().join("second.flv");
+    let player = ffmpeg_play(&url(upstream_port, "cam"), &second);
+
+    let output = publisher.wait(RUN);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let played = player.wait(RUN);
+    assert!(
+        played.status.success(),
+        "{}",
+        String::from_utf8_lossy(&played.stderr)
+    );
+    let received = probe_packets(&second.to_string_lossy());
+    assert!(
+        received.len() > 100,
+        "only {} packets after the restart",
+        received.len()
+    );
+    // A player joining mid-stream may stop with its last audio packets still in its
+    // interleaving queue.
+    assert_clean_run(&sent, &received, 4);
+    // The first player, killed with the upstream, got a clean start too.
+    let first_received = probe_packets(&first.to_string_lossy());
+    if first_received.len() > 10 {
+        assert_clean_run(&sent, &first_received, sent.len());
+    }
+    let log = String::from_utf8_lossy(&origin.stop().stderr).into_owned();
+    assert!(log.contains("upstream failed"), "{log}");
+}
+
+#[test]
+fn a_push_url_that_does_not_parse_is_a_startup_error_naming_the_flag() {
+    let output = Process::spawn(
+        "relay server",
+        Command::new(example("server")).args([
+            "--listen",
+            "127.0.0.1:0",
+            "--push",
+            "http://x/live",
+        ]),
+    )
+    .wait(Duration::from_secs(10));
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--push http://x/live"), "{stderr}");
+}
