@@ -38,8 +38,8 @@ use rtmp_proto::relay::{
 use rtmp_proto::session::server::{RequestId, ServerConnectionConfig, ServerEvent};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
-use tokio::sync::{broadcast, watch, Notify};
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+use tokio::sync::{broadcast, watch, Notify};
 use tracing::Instrument;
 
 use crate::driver::Clock;
