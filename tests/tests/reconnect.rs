@@ -1,8 +1,19 @@
 //! Graceful restart (Enhanced RTMP v2, "Reconnect"): a relay that drains asks our tokio
 //! publisher to move to another relay; a player of the new one gets every frame from the
-//! move's keyframe on, once, in order. Loopback, in one process, bounded in time.
+//! move's keyframe on, once, in order. And the server example (a child process) on SIGTERM:
+//! it stops accepting, asks our publisher to move to `--reconnect-to`, and exits 0 within its
+//! drain timeout while ffmpeg still publishes and plays. Loopback, bounded in time.
+//!
+//! The example binary is not built by `cargo test -p rtmp-tests`: `cargo test --workspace`
+//! builds it, as does `cargo build -p rtmp-tokio --example server`.
 
-use std::time::Duration;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use rtmp_tests::peers::{free_port, make_clip, wait_for_port, Process, TempDir};
+use rtmp_tests::peers_more::{ffmpeg_play, ffmpeg_publish};
+use rtmp_tokio::proto::session::client::{ClientEvent, RECONNECT_REQUEST};
 
 use bytes::Bytes;
 use rtmp_tokio::client::{Client, ClientOptions, Frame};
@@ -95,4 +106,94 @@ async fn a_publisher_moves_between_relays_and_the_new_ones_player_gets_every_fra
     })
     .await
     .expect("bounded in time");
+}
+
+/// `target/PROFILE/examples/NAME`, beside this test's `target/PROFILE/deps/reconnect-HASH`.
+fn example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("the test's own path");
+    let profile = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("the test binary lives in target/PROFILE/deps");
+    let path = profile.join("examples").join(name);
+    assert!(
+        path.is_file(),
+        "{} is missing: build it with `cargo build -p rtmp-tokio --example {name}`",
+        path.display()
+    );
+    path
+}
+
+#[test]
+fn the_server_on_sigterm_stops_accepting_asks_capable_publishers_to_move_and_exits_0_in_time() {
+    const DRAIN: Duration = Duration::from_millis(1500);
+    const MOVE_TO: &str = "rtmp://127.0.0.1:1/elsewhere";
+    let dir = TempDir::new("reconnect-sigterm");
+    let clip = dir.path().join("clip.flv");
+    make_clip(&clip, 10, 25);
+    let port = free_port();
+    let mut command = Command::new(example("server"));
+    command
+        .arg("--listen")
+        .arg(format!("127.0.0.1:{port}"))
+        .args(["--drain-timeout", &DRAIN.as_millis().to_string()])
+        .args(["--reconnect-to", MOVE_TO]);
+    let server = Process::spawn("relay server", &mut command);
+    wait_for_port(port, Duration::from_secs(5));
+    let url = |name: &str| format!("rtmp://127.0.0.1:{port}/live/{name}");
+
+    let _player = ffmpeg_play(&url("cam"), &dir.path().join("played.flv"));
+    let _ffmpeg = ffmpeg_publish(&clip, &url("cam"));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let asked = runtime.block_on(async {
+        let client = Client::connect_with(
+            &format!("rtmp://127.0.0.1:{port}/live"),
+            ClientOptions::publisher(),
+        )
+        .await
+        .unwrap();
+        let mut publisher = client.publish("ours").await.unwrap();
+        let _ = publisher.send_video(0, header()).await.unwrap();
+        let _ = publisher.send_video(0, frame(0)).await.unwrap();
+        // Let ffmpeg connect and start.
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        let terminated = Command::new("kill")
+            .args(["-TERM", &server.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(terminated.success());
+        // Inter frames only: the publisher notes the request but has no keyframe to move on.
+        for index in 1..200 {
+            let _ = publisher
+                .send_video(index * 40, frame(index * GOP + 1))
+                .await;
+            while let Some(event) = publisher.next_event() {
+                if let ClientEvent::Status { status, .. } = event {
+                    if status.code == RECONNECT_REQUEST {
+                        return status.tc_url().map(String::from);
+                    }
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        None
+    });
+    assert_eq!(asked.as_deref(), Some(MOVE_TO));
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "the server still accepts"
+    );
+    let started = Instant::now();
+    let output = server.wait(DRAIN + Duration::from_secs(3));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(started.elapsed() <= DRAIN + Duration::from_secs(1));
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert!(log.contains("SIGTERM: draining"), "{log}");
 }
