@@ -42,12 +42,16 @@ async fn relay() -> (Relay, String) {
     (relay, url)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_publisher_moves_between_relays_and_the_new_ones_player_gets_every_frame_from_the_keyframe_once(
-) {
+/// Two relays, a player of the second recording; `publish` publishes `cam` to the first
+/// (its URL given) and sends `FRAMES` frames, calling `drain` (which drains the first relay
+/// towards the second) before frame 25. Checks what the player got.
+async fn move_between_relays<P>(publish: P)
+where
+    P: FnOnce(String, Box<dyn FnOnce() + Send>) -> tokio::task::JoinHandle<()>,
+{
     tokio::time::timeout(Duration::from_secs(30), async {
         let (old, old_url) = relay().await;
-        let (new, new_url) = relay().await;
+        let (_new, new_url) = relay().await;
         let mut player = Client::connect(&new_url)
             .await
             .unwrap()
@@ -66,29 +70,16 @@ async fn a_publisher_moves_between_relays_and_the_new_ones_player_gets_every_fra
             }
             got
         });
-
-        let client = Client::connect_with(&old_url, ClientOptions::publisher())
-            .await
-            .unwrap();
-        let mut publisher = client.publish("cam").await.unwrap();
-        let _ = publisher.send_video(0, header()).await.unwrap();
-        let mut drained = None;
-        for index in 0..FRAMES {
-            if index == 25 {
-                let (old, to) = (old.clone(), new_url.clone());
-                drained = Some(tokio::spawn(async move {
-                    old.drain(Some(to), Duration::from_secs(10)).await
-                }));
-            }
-            let _ = publisher
-                .send_video(index * 40, frame(index))
-                .await
-                .unwrap();
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        publisher.flush().await.unwrap();
-        assert!(drained.unwrap().await.unwrap(), "the old relay drained");
-        assert!(new.is_published("live/cam"));
+        let (done, drained) = tokio::sync::oneshot::channel();
+        let runtime = tokio::runtime::Handle::current();
+        let draining = old.clone();
+        let drain: Box<dyn FnOnce() + Send> = Box::new(move || {
+            runtime.spawn(async move {
+                let _ = done.send(draining.drain(Some(new_url), Duration::from_secs(10)).await);
+            });
+        });
+        publish(old_url, drain).await.unwrap();
+        assert!(drained.await.unwrap(), "the old relay drained");
 
         let got = recording.await.unwrap();
         // The player waited for the stream: the sequence header, then the move's keyframe.
@@ -102,10 +93,59 @@ async fn a_publisher_moves_between_relays_and_the_new_ones_player_gets_every_fra
             expected[..],
             "every frame from the keyframe, once, in order"
         );
-        publisher.close().await.unwrap();
     })
     .await
     .expect("bounded in time");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn our_tokio_publisher_moves_between_relays_and_the_new_ones_player_gets_every_frame_from_the_keyframe_once(
+) {
+    move_between_relays(|url, drain| {
+        tokio::spawn(async move {
+            let client = Client::connect_with(&url, ClientOptions::publisher())
+                .await
+                .unwrap();
+            let mut publisher = client.publish("cam").await.unwrap();
+            let _ = publisher.send_video(0, header()).await.unwrap();
+            let mut drain = Some(drain);
+            for index in 0..FRAMES {
+                if index == 25 {
+                    drain.take().unwrap()();
+                }
+                let _ = publisher
+                    .send_video(index * 40, frame(index))
+                    .await
+                    .unwrap();
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            publisher.close().await.unwrap();
+        })
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn our_std_publisher_moves_between_relays_and_the_new_ones_player_gets_every_frame_from_the_keyframe_once(
+) {
+    move_between_relays(|url, drain| {
+        tokio::task::spawn_blocking(move || {
+            let options = rtmp_std::client::ClientOptions::publisher();
+            let client = rtmp_std::client::Client::connect_with(&url, options).unwrap();
+            let mut publisher = client.publish("cam").unwrap();
+            let _ = publisher.send_video(0, header()).unwrap();
+            let mut drain = Some(drain);
+            for index in 0..FRAMES {
+                if index == 25 {
+                    drain.take().unwrap()();
+                }
+                let _ = publisher.send_video(index * 40, frame(index)).unwrap();
+                publisher.wait(Duration::from_millis(5)).unwrap();
+            }
+            publisher.close().unwrap();
+        })
+    })
+    .await;
 }
 
 /// `target/PROFILE/examples/NAME`, beside this test's `target/PROFILE/deps/reconnect-HASH`.
