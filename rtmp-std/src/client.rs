@@ -13,6 +13,7 @@
 use std::collections::VecDeque;
 use std::io;
 use std::net::{TcpStream, ToSocketAddrs};
+use std::sync::Arc;
 use std::time::{Duration, Instant as StdInstant};
 
 use bytes::Bytes;
@@ -25,7 +26,8 @@ use rtmp_proto::session::adapter::{
     AwaitStream, Awaited, Playback, StartKind, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT,
 };
 use rtmp_proto::session::client::{
-    ClientConnection, ClientConnectionConfig, ClientEvent, PlayOptions, PublishType, Status,
+    ClientConnection, ClientConnectionConfig, ClientEvent, Handover, HandoverFrame, HandoverKind,
+    PlayOptions, PublishType, Route, Status,
 };
 use rtmp_proto::session::{ApiError, SendStatus, SessionConfig};
 use rtmp_proto::url::{RtmpUrl, Scheme};
@@ -79,6 +81,14 @@ pub struct ClientOptions {
     /// (a self-signed server).
     #[cfg(feature = "tls")]
     pub tls: Option<crate::tls::TlsClientConfig>,
+    /// A publisher connected with [`Client::connect_with`] announces Enhanced RTMP's
+    /// reconnect capability (`capsEx` bit 1) and honours a ReconnectRequest (Enhanced RTMP
+    /// v2, "Reconnect"): it sends up to the next video keyframe, connects to the given (or
+    /// the same) tcUrl, publishes the same name and goes on from that keyframe. This bounds
+    /// the payload bytes kept meanwhile ([`Error::Handover`] past it); `None` announces
+    /// nothing. [`ClientOptions::publisher`] sets 8 MiB; [`Client::connect_over`] ignores it
+    /// (it cannot dial a new stream).
+    pub reconnect_queue: Option<usize>,
 }
 
 impl Default for ClientOptions {
@@ -95,6 +105,7 @@ impl Default for ClientOptions {
             write_timeout: Some(Duration::from_secs(30)),
             #[cfg(feature = "tls")]
             tls: None,
+            reconnect_queue: None,
         }
     }
 }
@@ -104,19 +115,25 @@ impl ClientOptions {
     pub fn publisher() -> Self {
         ClientOptions {
             profile: Profile::Publisher,
+            reconnect_queue: Some(8 << 20),
             ..ClientOptions::default()
         }
     }
 
     fn connection_config(&self, url: &RtmpUrl) -> ClientConnectionConfig {
-        client_connection_config(
+        let mut config = client_connection_config(
             url,
             self.profile,
             &self.connect_arguments,
             &self.session,
             &self.handshake,
             self.send_fc_publish,
-        )
+        );
+        if self.reconnect_queue.is_some() {
+            let caps = config.connect.caps_ex.unwrap_or(0);
+            config.connect.caps_ex = Some(caps | rtmp_proto::session::CAPS_EX_RECONNECT);
+        }
+        config
     }
 }
 
@@ -142,7 +159,13 @@ pub struct Client<S = MaybeTls> {
     backlog: VecDeque<ClientEvent>,
     request_timeout: Duration,
     read_timeout: Option<Duration>,
+    /// How a publisher reaches the server a ReconnectRequest names, and the bound of what it
+    /// keeps meanwhile; `None` when it cannot.
+    redial: Option<(Redial<S>, usize)>,
 }
+
+/// Connects anew to a tcUrl, as the first connection was made.
+type Redial<S> = Arc<dyn Fn(&str) -> Result<Client<S>, Error> + Send + Sync>;
 
 impl Client<MaybeTls> {
     /// Connects to `url` (`rtmp://host[:port]/app[/stream]`) with the default options: TCP,
@@ -154,6 +177,17 @@ impl Client<MaybeTls> {
     /// Connects to `url` with `options`. `rtmps://` (port 443 by default) needs the `tls`
     /// feature; it trusts what `ClientOptions::tls` says.
     pub fn connect_with(url: &str, options: ClientOptions) -> Result<Self, Error> {
+        let again = options.clone();
+        let mut client = Client::dial(url, options)?;
+        if let Some(limit) = again.reconnect_queue {
+            let redial: Redial<MaybeTls> = Arc::new(move |url| Client::dial(url, again.clone()));
+            client.redial = Some((redial, limit));
+        }
+        Ok(client)
+    }
+
+    /// TCP, TLS for `rtmps://`, handshake and `connect`.
+    fn dial(url: &str, options: ClientOptions) -> Result<Self, Error> {
         let parsed = RtmpUrl::parse(url)?;
         let deadline = StdInstant::now() + options.connect_timeout;
         let tcp = connect_tcp(&parsed, options.connect_timeout)?;
@@ -212,8 +246,9 @@ impl<S: Transport> Client<S> {
     /// Connects over `stream`, an established byte stream (TLS, a Unix socket, a pipe): the
     /// handshake and `connect` to the application of `url`, whose host is only used in
     /// `tcUrl`. [`ClientOptions::write_timeout`] is the stream's business here.
-    pub fn connect_over(stream: S, url: &str, options: ClientOptions) -> Result<Self, Error> {
+    pub fn connect_over(stream: S, url: &str, mut options: ClientOptions) -> Result<Self, Error> {
         let url = RtmpUrl::parse(url)?;
+        options.reconnect_queue = None;
         let deadline = StdInstant::now() + options.connect_timeout;
         Client::start(stream, url, options, deadline)
     }
@@ -235,6 +270,7 @@ impl<S: Transport> Client<S> {
             backlog: VecDeque::new(),
             request_timeout: options.request_timeout,
             read_timeout: options.read_timeout,
+            redial: None,
         };
         client.wait_for(deadline, AwaitConnect)?;
         Ok(client)
@@ -331,10 +367,14 @@ impl<S: Transport> Client<S> {
     pub fn publish_as(mut self, name: &str, kind: PublishType) -> Result<Publisher<S>, Error> {
         let request = self.api(|conn| conn.create_stream_to_publish(name, kind))?;
         let stream = self.wait_for_answer(AwaitStart::new(request, StartKind::Publish))?;
+        let handover = self.redial.as_ref().map(|(_, limit)| Handover::new(*limit));
         Ok(Publisher {
             client: self,
             stream,
             last_read: StdInstant::now(),
+            name: String::from(name),
+            kind,
+            handover,
         })
     }
 
@@ -436,6 +476,10 @@ pub struct Publisher<S = MaybeTls> {
     client: Client<S>,
     stream: u32,
     last_read: StdInstant,
+    name: String,
+    kind: PublishType,
+    /// Whether and where the publisher is moving (see [`ClientOptions::reconnect_queue`]).
+    handover: Option<Handover>,
 }
 
 impl<S: Transport> Publisher<S> {
@@ -452,15 +496,72 @@ impl<S: Transport> Publisher<S> {
     /// Sends an FLV video tag body at `timestamp` (milliseconds) and writes it (every 100 ms,
     /// a send also reads what the server said, for at most a millisecond). Under
     /// congestion, frames that are not keyframes may be dropped ([`SendStatus::DroppedVideo`]).
+    /// After a ReconnectRequest, the next keyframe goes to the new server (see
+    /// [`ClientOptions::reconnect_queue`]): this call then makes the move.
     pub fn send_video(&mut self, timestamp: u32, payload: Bytes) -> Result<SendStatus, Error> {
-        let stream = self.stream;
-        self.send(|conn| conn.send_video(stream, timestamp, payload))
+        self.send_media(HandoverFrame {
+            kind: HandoverKind::Video,
+            timestamp,
+            payload,
+        })
     }
 
     /// Sends an FLV audio tag body at `timestamp` (milliseconds) and writes it.
     pub fn send_audio(&mut self, timestamp: u32, payload: Bytes) -> Result<SendStatus, Error> {
-        let stream = self.stream;
-        self.send(|conn| conn.send_audio(stream, timestamp, payload))
+        self.send_media(HandoverFrame {
+            kind: HandoverKind::Audio,
+            timestamp,
+            payload,
+        })
+    }
+
+    /// Sends a frame on this connection, or moves to another on a ReconnectRequest.
+    fn send_media(&mut self, frame: HandoverFrame) -> Result<SendStatus, Error> {
+        let route = match &mut self.handover {
+            Some(handover) => handover.route(frame.clone())?,
+            None => Route::Send,
+        };
+        match route {
+            Route::Send => self.send_frame(frame),
+            Route::Queued => Ok(SendStatus::Queued),
+            Route::Reconnect { tc_url } => self.reconnect(tc_url),
+        }
+    }
+
+    fn send_frame(&mut self, frame: HandoverFrame) -> Result<SendStatus, Error> {
+        let (stream, timestamp, payload) = (self.stream, frame.timestamp, frame.payload);
+        match frame.kind {
+            HandoverKind::Video => self.send(|conn| conn.send_video(stream, timestamp, payload)),
+            HandoverKind::Audio => self.send(|conn| conn.send_audio(stream, timestamp, payload)),
+        }
+    }
+
+    /// The move (Enhanced RTMP v2, "Reconnect"): what the old connection queued goes, it
+    /// closes, a new one publishes the same name at `tc_url` (or the same tcUrl) and gets the
+    /// sequence headers, the keyframe and what was kept.
+    fn reconnect(&mut self, tc_url: Option<String>) -> Result<SendStatus, Error> {
+        let Some((redial, limit)) = self.client.redial.clone() else {
+            return Err(Error::Unsupported(
+                "this publisher cannot dial a new connection",
+            ));
+        };
+        let url = tc_url.unwrap_or_else(|| self.client.url.tc_url());
+        let _ = self.client.flush();
+        self.client.shut();
+        let mut client = redial(&url)?;
+        client.redial = Some((redial, limit));
+        let moved = client.publish_as(&self.name, self.kind)?;
+        self.client = moved.client;
+        self.stream = moved.stream;
+        let kept: Vec<HandoverFrame> = match &mut self.handover {
+            Some(handover) => handover.resume().collect(),
+            None => Vec::new(),
+        };
+        let mut status = SendStatus::Queued;
+        for frame in kept {
+            status = self.send_frame(frame)?;
+        }
+        Ok(status)
     }
 
     /// Sends the stream's metadata (`@setDataFrame("onMetaData", metadata)`).
@@ -497,6 +598,11 @@ impl<S: Transport> Publisher<S> {
             match self.client.driver.next_event(Some(until))? {
                 None => return Ok(()),
                 Some(event) => {
+                    if let (ClientEvent::Status { status, .. }, Some(handover)) =
+                        (&event, self.handover.as_mut())
+                    {
+                        handover.on_status(status);
+                    }
                     if self.client.backlog.len() >= PUBLISHER_BACKLOG {
                         self.client.backlog.pop_front();
                     }

@@ -8,6 +8,8 @@
 
 use std::collections::VecDeque;
 use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
 
@@ -21,7 +23,8 @@ use rtmp_proto::session::adapter::{
     Playback, StartKind, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT,
 };
 use rtmp_proto::session::client::{
-    ClientConnection, ClientConnectionConfig, ClientEvent, PlayOptions, PublishType, Status,
+    ClientConnection, ClientConnectionConfig, ClientEvent, Handover, HandoverFrame, HandoverKind,
+    PlayOptions, PublishType, Route, Status,
 };
 use rtmp_proto::session::{ApiError, SendStatus, SessionConfig, SessionError};
 use rtmp_proto::url::{RtmpUrl, Scheme};
@@ -70,6 +73,14 @@ pub struct ClientOptions {
     /// (a self-signed server).
     #[cfg(feature = "tls")]
     pub tls: Option<crate::tls::TlsClientConfig>,
+    /// A publisher connected with [`Client::connect_with`] announces Enhanced RTMP's
+    /// reconnect capability (`capsEx` bit 1) and honours a ReconnectRequest (Enhanced RTMP
+    /// v2, "Reconnect"): it sends up to the next video keyframe, connects to the given (or
+    /// the same) tcUrl, publishes the same name and goes on from that keyframe. This bounds
+    /// the payload bytes kept meanwhile ([`Error::Handover`] past it); `None` announces
+    /// nothing. [`ClientOptions::publisher`] sets 8 MiB; [`Client::connect_over`] ignores it
+    /// (it cannot dial a new stream).
+    pub reconnect_queue: Option<usize>,
 }
 
 impl Default for ClientOptions {
@@ -84,6 +95,7 @@ impl Default for ClientOptions {
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             #[cfg(feature = "tls")]
             tls: None,
+            reconnect_queue: None,
         }
     }
 }
@@ -93,19 +105,25 @@ impl ClientOptions {
     pub fn publisher() -> Self {
         ClientOptions {
             profile: Profile::Publisher,
+            reconnect_queue: Some(8 << 20),
             ..ClientOptions::default()
         }
     }
 
     fn connection_config(&self, url: &RtmpUrl) -> ClientConnectionConfig {
-        client_connection_config(
+        let mut config = client_connection_config(
             url,
             self.profile,
             &self.connect_arguments,
             &self.session,
             &self.handshake,
             self.send_fc_publish,
-        )
+        );
+        if self.reconnect_queue.is_some() {
+            let caps = config.connect.caps_ex.unwrap_or(0);
+            config.connect.caps_ex = Some(caps | rtmp_proto::session::CAPS_EX_RECONNECT);
+        }
+        config
     }
 
     /// What an `rtmps://` URL trusts with these options.
@@ -147,7 +165,15 @@ pub struct Client<S = MaybeTls> {
     /// Events that arrived while waiting for an answer, handed out first by `next_event`.
     backlog: VecDeque<ClientEvent>,
     closed: Option<ClientEvent>,
+    /// How a publisher reaches the server a ReconnectRequest names, and the bound of what it
+    /// keeps meanwhile; `None` when it cannot.
+    redial: Option<(Redial<S>, usize)>,
 }
+
+/// Connects anew to a tcUrl, as the first connection was made.
+type Redial<S> = Arc<
+    dyn Fn(String) -> Pin<Box<dyn Future<Output = Result<Client<S>, Error>> + Send>> + Send + Sync,
+>;
 
 impl Client<MaybeTls> {
     /// Connects to `url` (`rtmp://host[:port]/app[/...]`, port 1935 by default; `rtmps://`,
@@ -161,7 +187,19 @@ impl Client<MaybeTls> {
     /// [`ClientOptions::tls`](ClientOptions#structfield.tls) says, the Mozilla roots by
     /// default; without the `tls` feature it is [`Error::Unsupported`].
     pub async fn connect_with(url: &str, options: ClientOptions) -> Result<Self, Error> {
-        let parsed = RtmpUrl::parse(url)?;
+        let again = options.clone();
+        let mut client = Client::dial(url.to_owned(), options).await?;
+        if let Some(limit) = again.reconnect_queue {
+            let redial: Redial<MaybeTls> =
+                Arc::new(move |url: String| Box::pin(Client::dial(url, again.clone())));
+            client.redial = Some((redial, limit));
+        }
+        Ok(client)
+    }
+
+    /// TCP, TLS for `rtmps://`, handshake and `connect`.
+    async fn dial(url: String, options: ClientOptions) -> Result<Self, Error> {
+        let parsed = RtmpUrl::parse(&url)?;
         let trust = match parsed.scheme {
             Scheme::Rtmp => None,
             Scheme::Rtmps => Some(options.rtmps_trust()?),
@@ -189,8 +227,13 @@ async fn secure(tcp: TcpStream, host: String, trust: Option<Trust>) -> Result<Ma
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> Client<S> {
     /// Does the handshake and `connect` over `stream`, already connected to the server `url`
     /// names (a TLS stream for `rtmps://`, a QUIC stream...).
-    pub async fn connect_over(stream: S, url: &str, options: ClientOptions) -> Result<Self, Error> {
+    pub async fn connect_over(
+        stream: S,
+        url: &str,
+        mut options: ClientOptions,
+    ) -> Result<Self, Error> {
         let parsed = RtmpUrl::parse(url)?;
+        options.reconnect_queue = None;
         let timeout = options.connect_timeout;
         tokio::time::timeout(
             timeout,
@@ -252,6 +295,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Client<S> {
             high_water: options.session.outbound_high_water,
             backlog: VecDeque::new(),
             closed: None,
+            redial: None,
         };
         match client.answer_to(AwaitConnect).await {
             Ok(()) => {
@@ -349,9 +393,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Client<S> {
             .wait_for(AwaitStart::new(request, StartKind::Publish))
             .await?;
         tracing::debug!(url = %self.url, name, stream, "publishing");
+        let handover = self.redial.as_ref().map(|(_, limit)| Handover::new(*limit));
         Ok(Publisher {
             client: self,
             stream,
+            name: String::from(name),
+            kind,
+            handover,
         })
     }
 
@@ -416,6 +464,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Client<S> {
 pub struct Publisher<S = MaybeTls> {
     client: Client<S>,
     stream: u32,
+    name: String,
+    kind: PublishType,
+    /// Whether and where the publisher is moving (see [`ClientOptions::reconnect_queue`]).
+    handover: Option<Handover>,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> Publisher<S> {
@@ -429,14 +481,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Publisher<S> {
         &mut self.client
     }
 
-    /// Sends video (an FLV video tag body: legacy or Enhanced RTMP) at `timestamp` ms.
+    /// Sends video (an FLV video tag body: legacy or Enhanced RTMP) at `timestamp` ms. After
+    /// a ReconnectRequest, the next keyframe goes to the new server (see
+    /// [`ClientOptions::reconnect_queue`]): this call then makes the move.
     pub async fn send_video(
         &mut self,
         timestamp: u32,
         payload: Bytes,
     ) -> Result<SendStatus, Error> {
-        self.send(|conn, stream| conn.send_video(stream, timestamp, payload))
-            .await
+        let frame = HandoverFrame {
+            kind: HandoverKind::Video,
+            timestamp,
+            payload,
+        };
+        self.send_media(frame).await
     }
 
     /// Sends audio (an FLV audio tag body) at `timestamp` ms.
@@ -445,8 +503,72 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Publisher<S> {
         timestamp: u32,
         payload: Bytes,
     ) -> Result<SendStatus, Error> {
-        self.send(|conn, stream| conn.send_audio(stream, timestamp, payload))
-            .await
+        let frame = HandoverFrame {
+            kind: HandoverKind::Audio,
+            timestamp,
+            payload,
+        };
+        self.send_media(frame).await
+    }
+
+    /// Sends a frame on this connection, or moves to another on a ReconnectRequest.
+    async fn send_media(&mut self, frame: HandoverFrame) -> Result<SendStatus, Error> {
+        let route = match &mut self.handover {
+            Some(handover) => handover.route(frame.clone())?,
+            None => Route::Send,
+        };
+        match route {
+            Route::Send => self.send_frame(frame).await,
+            Route::Queued => Ok(SendStatus::Queued),
+            Route::Reconnect { tc_url } => self.reconnect(tc_url).await,
+        }
+    }
+
+    async fn send_frame(&mut self, frame: HandoverFrame) -> Result<SendStatus, Error> {
+        let HandoverFrame {
+            kind,
+            timestamp,
+            payload,
+        } = frame;
+        match kind {
+            HandoverKind::Video => {
+                self.send(|conn, stream| conn.send_video(stream, timestamp, payload))
+                    .await
+            }
+            HandoverKind::Audio => {
+                self.send(|conn, stream| conn.send_audio(stream, timestamp, payload))
+                    .await
+            }
+        }
+    }
+
+    /// The move (Enhanced RTMP v2, "Reconnect"): what the old connection queued goes, it
+    /// closes, a new one publishes the same name at `tc_url` (or the same tcUrl) and gets the
+    /// sequence headers, the keyframe and what was kept.
+    async fn reconnect(&mut self, tc_url: Option<String>) -> Result<SendStatus, Error> {
+        let Some((redial, _)) = self.client.redial.clone() else {
+            return Err(Error::Unsupported(
+                "this publisher cannot dial a new connection",
+            ));
+        };
+        let url = tc_url.unwrap_or_else(|| self.client.url.tc_url());
+        tracing::info!(%url, name = %self.name, "reconnecting as the server asked");
+        let _ = self.client.flush().await;
+        self.client.close().await;
+        let mut client = redial(url).await?;
+        client.redial = self.client.redial.take();
+        let moved = client.publish_as(&self.name, self.kind).await?;
+        self.client = moved.client;
+        self.stream = moved.stream;
+        let kept: Vec<HandoverFrame> = match &mut self.handover {
+            Some(handover) => handover.resume().collect(),
+            None => Vec::new(),
+        };
+        let mut status = SendStatus::Queued;
+        for frame in kept {
+            status = self.send_frame(frame).await?;
+        }
+        Ok(status)
     }
 
     /// Sends the stream's metadata, `@setDataFrame("onMetaData", metadata)`, which servers keep
@@ -503,6 +625,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Publisher<S> {
     /// outbound queue is above its high-water mark.
     async fn drive(&mut self) -> Result<(), Error> {
         let client = &mut self.client;
+        let handover = &mut self.handover;
         let high_water = client.high_water;
         std::future::poll_fn(|cx| loop {
             match client.driver.poll_event(cx) {
@@ -514,6 +637,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Publisher<S> {
                     if let ClientEvent::Status { status, .. } = &event {
                         if status.is_error() {
                             tracing::warn!(code = %status.code, description = %status.description, "server status");
+                        }
+                        if let Some(handover) = handover.as_mut() {
+                            if handover.on_status(status) {
+                                tracing::info!(tc_url = ?status.tc_url(), "server asks to reconnect");
+                            }
                         }
                     }
                     if client.backlog.len() >= PUBLISHER_BACKLOG {

@@ -14,7 +14,10 @@
 //! - an [`AccessHook`] ([`RelayConfig::access`]) decides on connects, publishes and plays: the
 //!   connection's task awaits it beside its session (which goes on answering pings), so a
 //!   slow or silent hook delays that connection alone, and the core refuses the request at
-//!   [`HubConfig::access_timeout`](rtmp_proto::relay::HubConfig::access_timeout).
+//!   [`HubConfig::access_timeout`](rtmp_proto::relay::HubConfig::access_timeout);
+//! - [`Relay::drain`] is a graceful restart: [`serve`](Relay::serve) stops accepting, the hub
+//!   ([`Hub::drain`]) asks capable publishers to reconnect (Enhanced RTMP v2, "Reconnect"),
+//!   and the call returns when nobody publishes or plays, or at its deadline.
 
 use std::fmt;
 use std::future::Future;
@@ -36,8 +39,8 @@ use rtmp_proto::relay::{
 use rtmp_proto::session::server::{RequestId, ServerConnectionConfig, ServerEvent};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
-use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+use tokio::sync::{broadcast, watch, Notify};
 use tracing::Instrument;
 
 use crate::client::{Client, ClientOptions, Publisher};
@@ -211,6 +214,10 @@ pub struct Relay {
     /// statistics compare instants of different connections.
     clock: Clock,
     recordings: Arc<[AtomicU64; 2]>,
+    /// Becomes true once [`drain`](Self::drain) is called.
+    draining: watch::Sender<bool>,
+    /// Told whenever a connection ends (a drain checks the hub then).
+    ended: Arc<Notify>,
 }
 
 impl Relay {
@@ -228,15 +235,26 @@ impl Relay {
             config: Arc::new(config),
             clock: Clock::start(),
             recordings: Arc::default(),
+            draining: watch::channel(false).0,
+            ended: Arc::new(Notify::new()),
         }
     }
 
-    /// Accepts connections from `listener` forever, each served in a task of its own.
+    /// Accepts connections from `listener`, each served in a task of its own, until
+    /// [`drain`](Self::drain) is called: then it closes the listener and returns.
     pub async fn serve(&self, listener: TcpListener) -> io::Result<()> {
         let server = Server::from_listener(listener, self.config.connection.clone());
         tracing::info!(address = %server.local_addr()?, "relay listening");
+        let mut draining = self.draining.subscribe();
         loop {
-            match server.accept().await {
+            let accepted = tokio::select! {
+                accepted = server.accept() => accepted,
+                _ = draining.wait_for(|draining| *draining) => {
+                    tracing::info!("relay draining: no longer accepting");
+                    return Ok(());
+                }
+            };
+            match accepted {
                 Ok((session, peer)) => {
                     let relay = self.clone();
                     let span = tracing::info_span!("conn", %peer);
@@ -250,6 +268,27 @@ impl Relay {
                 }
             }
         }
+    }
+
+    /// A graceful restart: [`serve`](Self::serve) stops accepting, every publisher whose
+    /// connect announced the capability is asked to reconnect (Enhanced RTMP v2, "Reconnect":
+    /// onStatus NetConnection.Connect.ReconnectRequest, with `reconnect_to` as its `tcUrl`, or
+    /// none to come back to the same server), as is one that publishes later; returns `true`
+    /// once nobody publishes or plays, `false` if some still do after `timeout`. The
+    /// connections left are not closed: dropping the runtime does that.
+    pub async fn drain(&self, reconnect_to: Option<String>, timeout: Duration) -> bool {
+        self.with_hub(|hub| hub.drain(reconnect_to));
+        self.draining.send_replace(true);
+        let waited = tokio::time::timeout(timeout, async {
+            loop {
+                let ended = self.ended.notified();
+                if self.with_hub(|hub| hub.is_drained()) {
+                    return;
+                }
+                ended.await;
+            }
+        });
+        waited.await.is_ok()
     }
 
     /// Serves one connection until it ends (over TCP, TLS, QUIC...).
@@ -277,6 +316,8 @@ impl Relay {
         let batching = !self.config.merge_window.is_zero();
         relay.set_batching(batching);
         let mut paced = false;
+        let mut draining = self.draining.subscribe();
+        let mut drain_seen = false;
         let verdict = loop {
             let verdict = if relay.has_pending_batch() {
                 // The batch goes once everything read so far is handled.
@@ -298,6 +339,12 @@ impl Relay {
                     event = session.next_event() => {
                         let now = self.clock.now();
                         relay.handle_event(session.connection(), event, now)
+                    }
+                    () = drain_started(&mut draining, drain_seen) => {
+                        // Once: the core asks by itself for a later publish.
+                        drain_seen = true;
+                        relay.drain_step(session.connection());
+                        Verdict::Continue
                     }
                     received = next_batch(relay.receiver_mut()) => {
                         deliver_batches(&mut relay, &mut session, received, &self.clock)
@@ -334,6 +381,7 @@ impl Relay {
             }
         };
         drop(relay);
+        self.ended.notify_waiters();
         session.shutdown().await;
         match session.close_reason() {
             Some(ended) => tracing::info!(reason = %verdict, %ended, "connection ended"),
@@ -619,6 +667,14 @@ where
         Poll::Pending => Poll::Ready(None),
     })
     .await
+}
+
+/// Returns once the relay drains, unless `seen` (then, or if the relay is gone, pending
+/// forever). Cancel-safe.
+async fn drain_started(draining: &mut watch::Receiver<bool>, seen: bool) {
+    if seen || draining.wait_for(|draining| *draining).await.is_err() {
+        std::future::pending::<()>().await;
+    }
 }
 
 /// Waits for the next batch of the stream played, if any (forever if none). Cancel-safe.

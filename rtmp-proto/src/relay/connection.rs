@@ -20,7 +20,9 @@ use crate::session::server::{
     ConnectRequest, PlayRequest, PublishRequest, RequestId, ServerConnection, ServerEvent,
     StatusLevel, StreamKind,
 };
-use crate::session::{ApiError, Instant, SendStatus, SessionError, CAPS_EX_MULTITRACK};
+use crate::session::{
+    ApiError, Instant, SendStatus, SessionError, CAPS_EX_MULTITRACK, CAPS_EX_RECONNECT,
+};
 
 /// Most [`RelayEvent`]s kept for a driver that does not poll them (a peer repeating refused
 /// requests must not grow them without bound); the oldest go first.
@@ -196,6 +198,9 @@ pub struct RelayConnection<H: SharedHub> {
     tc_url: Option<String>,
     flash_ver: Option<String>,
     multitrack_capable: bool,
+    reconnect_capable: bool,
+    /// Whether [`drain_step`](Self::drain_step) already asked the peer to reconnect.
+    reconnect_asked: bool,
     batching: bool,
     /// The request waiting for the application (one at most: the session holds what the
     /// peer sends after it), when it is refused anyway, and whether it was reported.
@@ -233,6 +238,8 @@ impl<H: SharedHub> RelayConnection<H> {
             tc_url: None,
             flash_ver: None,
             multitrack_capable: false,
+            reconnect_capable: false,
+            reconnect_asked: false,
             batching: false,
             parked: None,
             id,
@@ -261,6 +268,50 @@ impl<H: SharedHub> RelayConnection<H> {
     /// The stream this connection plays, if any.
     pub fn playing(&self) -> Option<&StreamKey> {
         self.playing.as_ref().map(|playing| &playing.key)
+    }
+
+    /// Whether the connection still publishes or plays: a draining relay waits for none to.
+    pub fn is_busy(&self) -> bool {
+        self.publishing.is_some() || self.playing.is_some()
+    }
+
+    /// Acts on the hub's [`drain`](super::Hub::drain): once the hub drains, asks this
+    /// connection's publisher to reconnect (see [`request_reconnect`](Self::request_reconnect)),
+    /// once. Drivers call it on each connection when the hub starts draining (a publish accepted
+    /// later calls it itself). Whether it sent.
+    pub fn drain_step(&mut self, conn: &mut ServerConnection) -> bool {
+        if self.reconnect_asked {
+            return false;
+        }
+        let Some(tc_url) = self
+            .hub
+            .with(|hub| hub.draining().map(|to| to.map(String::from)))
+        else {
+            return false;
+        };
+        let sent = self.request_reconnect(conn, tc_url.as_deref());
+        self.reconnect_asked |= sent;
+        sent
+    }
+
+    /// Asks a publisher to move when the relay drains (Enhanced RTMP v2, "Reconnect"): sends
+    /// `onStatus` NetConnection.Connect.ReconnectRequest on stream 0, with `tc_url` in the info
+    /// object if given (absent, the client comes back to the same tcUrl), if and only if this
+    /// connection publishes and its connect set the reconnect bit of `capsEx`. Whether it sent.
+    pub fn request_reconnect(&mut self, conn: &mut ServerConnection, tc_url: Option<&str>) -> bool {
+        if !self.reconnect_capable || self.publishing.is_none() {
+            return false;
+        }
+        let mut info = crate::amf::Object::new();
+        info.insert("level", "status");
+        info.insert("code", "NetConnection.Connect.ReconnectRequest");
+        info.insert("description", "The server is restarting; reconnect.");
+        if let Some(tc_url) = tc_url {
+            info.insert("tcUrl", tc_url);
+        }
+        let sent = conn.send_status_object(0, info).is_ok();
+        self.count(conn);
+        sent
     }
 
     /// Whether published items wait to be handed on.
@@ -528,6 +579,9 @@ impl<H: SharedHub> RelayConnection<H> {
         self.tc_url = request.tc_url.clone();
         self.flash_ver = request.flash_ver.clone();
         self.multitrack_capable = announces_multitrack(&request);
+        self.reconnect_capable = request
+            .caps_ex
+            .is_some_and(|caps| caps & CAPS_EX_RECONNECT != 0);
         if let Some(Parked::Connect(id)) = self.park(Parked::Connect(request.id), now) {
             self.accept_connect(conn, id);
         }
@@ -594,6 +648,8 @@ impl<H: SharedHub> RelayConnection<H> {
                 batch: Vec::new(),
                 batch_bytes: 0,
             });
+            // A publisher that arrives while the relay drains is asked to move at once.
+            let _ = self.drain_step(conn);
         } else {
             self.hub.with(|hub| hub.release(&key, id, connection));
         }

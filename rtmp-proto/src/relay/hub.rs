@@ -225,6 +225,8 @@ pub struct Hub<F> {
     next_publisher: u64,
     connections: BTreeMap<ConnectionId, Registered>,
     next_connection: ConnectionId,
+    /// Set by [`Hub::drain`]: the `tcUrl` publishers are asked to move to, if any.
+    draining: Option<Option<String>>,
 }
 
 impl<F> fmt::Debug for Hub<F> {
@@ -246,12 +248,36 @@ impl<F: Fanout> Hub<F> {
             next_publisher: 1,
             connections: BTreeMap::new(),
             next_connection: 1,
+            draining: None,
         }
     }
 
     /// The configuration.
     pub fn config(&self) -> &HubConfig {
         &self.config
+    }
+
+    /// Starts draining (a graceful restart): from now on every
+    /// [`RelayConnection::drain_step`](super::RelayConnection::drain_step) asks its publisher,
+    /// if its connect announced the capability, to reconnect (Enhanced RTMP v2, "Reconnect")
+    /// to `reconnect_to`, or to the same tcUrl if `None`. The driver stops accepting and waits
+    /// for [`is_drained`](Self::is_drained) or its own deadline.
+    pub fn drain(&mut self, reconnect_to: Option<String>) {
+        self.draining = Some(reconnect_to);
+    }
+
+    /// The `tcUrl` publishers move to while draining (`Some(None)`: the same one); `None` when
+    /// not draining.
+    pub fn draining(&self) -> Option<Option<&str>> {
+        self.draining.as_ref().map(Option::as_deref)
+    }
+
+    /// Whether no connection publishes or plays any more (connections that do neither do not
+    /// hold a drain up).
+    pub fn is_drained(&self) -> bool {
+        self.connections
+            .values()
+            .all(|connection| connection.role == ConnectionRole::Idle)
     }
 
     /// How many streams have a publisher or players.

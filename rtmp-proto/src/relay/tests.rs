@@ -991,3 +991,121 @@ fn a_tap_records_every_track_as_flv_until_the_publisher_leaves_and_is_no_player(
     }
     assert_eq!(tags, expected);
 }
+
+/// Asks every connection of the mesh to move, as a draining relay does; which ones it asked.
+fn request_reconnects(mesh: &mut Mesh, tc_url: Option<&str>) -> Vec<usize> {
+    let mut asked = Vec::new();
+    for (index, pair) in mesh.pairs.iter_mut().enumerate() {
+        let relay = pair.relay.as_mut().expect("a relay connection");
+        if relay.request_reconnect(&mut pair.server, tc_url) {
+            asked.push(index);
+        }
+    }
+    mesh.drive();
+    asked
+}
+
+#[test]
+fn a_drain_asks_only_publishers_that_announced_reconnect_and_with_the_new_tc_url() {
+    let mut mesh = Mesh::new(HubConfig::default());
+    let mut capable = ClientConnectionConfig::publisher("live", "rtmp://localhost/live");
+    capable.connect.caps_ex = Some(crate::session::CAPS_EX_RECONNECT);
+    let capable = mesh.join_with(capable, ServerConnectionConfig::default());
+    mesh.publish(capable, "a");
+    let legacy = mesh.join("live", true, false);
+    mesh.publish(legacy, "b");
+    let mut idle = ClientConnectionConfig::publisher("live", "rtmp://localhost/live");
+    idle.connect.caps_ex = Some(crate::session::CAPS_EX_RECONNECT);
+    let idle = mesh.join_with(idle, ServerConnectionConfig::default());
+    let player = mesh.join("live", false, false);
+    mesh.play(player, "a");
+    for index in [capable, legacy, idle, player] {
+        let _ = mesh.pairs[index].client_events();
+    }
+    let busy: Vec<bool> = mesh
+        .pairs
+        .iter()
+        .map(|pair| pair.relay.as_ref().is_some_and(RelayConnection::is_busy))
+        .collect();
+    assert_eq!(busy, [true, true, false, true]);
+
+    assert_eq!(
+        request_reconnects(&mut mesh, Some("rtmp://127.0.0.1:1936/live")),
+        [capable]
+    );
+    let tc_urls: Vec<_> = mesh.pairs[capable]
+        .client_events()
+        .into_iter()
+        .filter_map(|event| match event {
+            ClientEvent::Status { status, .. } => {
+                Some((status.tc_url().map(String::from), status.code, status.level))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        tc_urls,
+        [(
+            Some(String::from("rtmp://127.0.0.1:1936/live")),
+            String::from("NetConnection.Connect.ReconnectRequest"),
+            String::from("status"),
+        )]
+    );
+    for index in [legacy, idle, player] {
+        assert_eq!(mesh.received(index), []);
+    }
+}
+
+#[test]
+fn the_hub_drains_once_per_publisher_and_is_drained_when_nobody_publishes_or_plays() {
+    let mut mesh = Mesh::new(HubConfig::default());
+    let mut capable = ClientConnectionConfig::publisher("live", "rtmp://localhost/live");
+    capable.connect.caps_ex = Some(crate::session::CAPS_EX_RECONNECT);
+    let first = mesh.join_with(capable.clone(), ServerConnectionConfig::default());
+    mesh.publish(first, "a");
+    let player = mesh.join("live", false, false);
+    mesh.play(player, "a");
+    let _ = mesh.pairs[first].client_events();
+    assert!(!mesh.hub.borrow().is_drained());
+
+    mesh.hub.borrow_mut().drain(None);
+    assert_eq!(mesh.hub.borrow().draining(), Some(None));
+    let mut sent = Vec::new();
+    for _ in 0..2 {
+        for pair in &mut mesh.pairs {
+            let relay = pair.relay.as_mut().expect("a relay connection");
+            sent.push(relay.drain_step(&mut pair.server));
+        }
+    }
+    assert_eq!(sent, [true, false, false, false]);
+    mesh.drive();
+    let statuses = mesh.pairs[first]
+        .client_events()
+        .into_iter()
+        .filter_map(|event| match event {
+            ClientEvent::Status { status, .. } => {
+                Some((status.code.clone(), status.tc_url().is_none()))
+            }
+            _ => None,
+        })
+        .collect::<Vec<_>>();
+    assert_eq!(
+        statuses,
+        [(String::from("NetConnection.Connect.ReconnectRequest"), true)]
+    );
+
+    // A publisher arriving during the drain is asked as soon as its publish is accepted.
+    let late = mesh.join_with(capable, ServerConnectionConfig::default());
+    mesh.publish(late, "b");
+    assert!(mesh
+        .received(late)
+        .contains(&status("NetConnection.Connect.ReconnectRequest")));
+
+    for index in [first, late] {
+        mesh.pairs[index].relay = None;
+        assert!(!mesh.hub.borrow().is_drained());
+    }
+    // The player is the last to go.
+    mesh.pairs[player].relay = None;
+    assert!(mesh.hub.borrow().is_drained());
+}

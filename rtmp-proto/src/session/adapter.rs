@@ -541,6 +541,10 @@ mod with_std {
         /// The call was refused by the connection (misuse, or the outbound queue is full).
         #[error("{0}")]
         Api(#[from] ApiError),
+        /// A frame could not be kept while the publisher moves to another server on a
+        /// ReconnectRequest (Enhanced RTMP v2, "Reconnect").
+        #[error("reconnect: {0}")]
+        Handover(#[from] crate::session::client::HandoverError),
     }
 
     impl Error {

@@ -91,6 +91,14 @@ pub struct Settings {
     /// own connection
     #[arg(long, value_name = "URL")]
     pub push: Vec<String>,
+    /// On SIGTERM or ctrl-c, ask capable publishers (Enhanced RTMP reconnect) to move to this
+    /// tcUrl (e.g. rtmp://10.0.0.2/live) instead of coming back to this server
+    #[arg(long, value_name = "URL")]
+    pub reconnect_to: Option<String>,
+    /// On SIGTERM or ctrl-c, how long to wait for publishers and players to leave before
+    /// exiting, in milliseconds [default: 10000]
+    #[arg(long, value_name = "MS")]
+    pub drain_timeout: Option<u64>,
 }
 
 impl Settings {
@@ -136,6 +144,8 @@ impl Settings {
             http: self.http.or(file.http),
             record: self.record.or(file.record),
             push: list(self.push, file.push),
+            reconnect_to: self.reconnect_to.or(file.reconnect_to),
+            drain_timeout: self.drain_timeout.or(file.drain_timeout),
         }
     }
 
@@ -156,7 +166,8 @@ mod tests {
     fn flags_win_over_the_file() {
         let file: Settings = toml::from_str(
             "listen = \"0.0.0.0:1935\"\nmerge-window = 10\npublish-key = [\"a\", \"b\"]\n\
-             record = \"/srv/rec\"\nhttp = \"127.0.0.1:8080\"\n",
+             record = \"/srv/rec\"\nhttp = \"127.0.0.1:8080\"\ndrain-timeout = 500\n\
+             reconnect-to = \"rtmp://b/live\"\n",
         )
         .unwrap();
         let flags = Settings::parse_from(["server", "--merge-window", "0", "--deny-play", "10."]);
@@ -167,6 +178,8 @@ mod tests {
         assert_eq!(merged.deny_play, ["10."]);
         assert_eq!(merged.record, Some(PathBuf::from("/srv/rec")));
         assert_eq!(merged.http.map(|a| a.port()), Some(8080));
+        assert_eq!(merged.drain_timeout, Some(500));
+        assert_eq!(merged.reconnect_to.as_deref(), Some("rtmp://b/live"));
     }
 
     #[test]

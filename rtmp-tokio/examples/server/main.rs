@@ -6,7 +6,8 @@
 //!     [--multitrack capable|all] [--merge-window 25] [--log info] [--config server.toml] \
 //!     [--memory-budget 256] [--connect-timeout 10000] [--stream-timeout 10000] \
 //!     [--publish-key KEY]... [--allow-play PREFIX]... [--deny-play PREFIX]... \
-//!     [--on-publish URL] [--on-play URL] [--http 127.0.0.1:8080] [--record DIR]
+//!     [--on-publish URL] [--on-play URL] [--http 127.0.0.1:8080] [--record DIR] \
+//!     [--reconnect-to URL] [--drain-timeout 10000]
 //! ffmpeg -re -i clip.flv -c copy -f flv rtmp://127.0.0.1/live/cam1
 //! ffplay rtmp://127.0.0.1/live/cam1
 //! ```
@@ -144,13 +145,46 @@ async fn serve(settings: Settings, config: RelayConfig) -> Result<(), String> {
         startup += &format!("; recording to {}", dir.display());
     }
     tracing::info!("{startup}");
-    tokio::select! {
-        result = relay.serve(listener) => {
-            result.map_err(|error| format!("stopped serving: {error}"))?
+    let serving = relay.serve(listener);
+    let mut serving = std::pin::pin!(serving);
+    let signal = tokio::select! {
+        result = &mut serving => {
+            return result.map_err(|error| format!("stopped serving: {error}"));
         }
-        _ = tokio::signal::ctrl_c() => tracing::info!("interrupted; exiting"),
+        signal = stop_signal() => signal,
+    };
+    let timeout = Duration::from_millis(settings.drain_timeout.unwrap_or(10_000));
+    let to = settings.reconnect_to.as_deref();
+    tracing::info!(
+        "{signal}: draining for up to {} ms (no new connections; capable publishers asked to \
+         reconnect{})",
+        timeout.as_millis(),
+        to.map(|to| format!(" to {to}")).unwrap_or_default(),
+    );
+    // The listener closes as soon as the drain starts.
+    let (_, drained) = tokio::join!(serving, relay.drain(settings.reconnect_to.clone(), timeout));
+    if drained {
+        tracing::info!("drained; exiting");
+    } else {
+        tracing::info!("drain timeout; exiting with connections left");
     }
     Ok(())
+}
+
+/// SIGTERM (on Unix) or ctrl-c, whichever comes first; its name.
+async fn stop_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut terminate) = signal(SignalKind::terminate()) {
+            return tokio::select! {
+                _ = terminate.recv() => "SIGTERM",
+                _ = tokio::signal::ctrl_c() => "interrupted",
+            };
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+    "interrupted"
 }
 
 /// A listener on `address`, or what went wrong in plain words.

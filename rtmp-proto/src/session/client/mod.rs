@@ -56,6 +56,7 @@
 
 mod config;
 mod event;
+mod handover;
 
 #[cfg(test)]
 mod proptests;
@@ -66,6 +67,9 @@ mod tests;
 
 pub use config::{ClientConnectionConfig, ConnectParams, PLAYER_FLASH_VER, PUBLISHER_FLASH_VER};
 pub use event::{ClientEvent, Status, TransactionId};
+pub use handover::{
+    Handover, HandoverError, HandoverFrame, HandoverKind, Route, RECONNECT_REQUEST,
+};
 
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::string::String;

@@ -1,0 +1,239 @@
+//! Graceful restart (Enhanced RTMP v2, "Reconnect"): a relay that drains asks our tokio
+//! publisher to move to another relay; a player of the new one gets every frame from the
+//! move's keyframe on, once, in order. And the server example (a child process) on SIGTERM:
+//! it stops accepting, asks our publisher to move to `--reconnect-to`, and exits 0 within its
+//! drain timeout while ffmpeg still publishes and plays. Loopback, bounded in time.
+//!
+//! The example binary is not built by `cargo test -p rtmp-tests`: `cargo test --workspace`
+//! builds it, as does `cargo build -p rtmp-tokio --example server`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use rtmp_tests::peers::{free_port, make_clip, wait_for_port, Process, TempDir};
+use rtmp_tests::peers_more::{ffmpeg_play, ffmpeg_publish};
+use rtmp_tokio::proto::session::client::{ClientEvent, RECONNECT_REQUEST};
+
+use bytes::Bytes;
+use rtmp_tokio::client::{Client, ClientOptions, Frame};
+use rtmp_tokio::relay::{Relay, RelayConfig};
+use tokio::net::TcpListener;
+
+const FRAMES: u32 = 120;
+const GOP: u32 = 10;
+
+fn header() -> Bytes {
+    Bytes::from_static(&[0x17, 0x00, 0, 0, 0, 0x01, 0x64, 0x00, 0x1F])
+}
+
+fn frame(index: u32) -> Bytes {
+    let first = if index % GOP == 0 { 0x17 } else { 0x27 };
+    let [a, b, c, d] = index.to_be_bytes();
+    Bytes::from(vec![first, 0x01, 0, 0, 0, a, b, c, d])
+}
+
+async fn relay() -> (Relay, String) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("rtmp://{}/live", listener.local_addr().unwrap());
+    let relay = Relay::new(RelayConfig::default());
+    let serving = relay.clone();
+    tokio::spawn(async move { serving.serve(listener).await });
+    (relay, url)
+}
+
+/// Two relays, a player of the second recording; `publish` publishes `cam` to the first
+/// (its URL given) and sends `FRAMES` frames, calling `drain` (which drains the first relay
+/// towards the second) before frame 25. Checks what the player got.
+async fn move_between_relays<P>(publish: P)
+where
+    P: FnOnce(String, Box<dyn FnOnce() + Send>) -> tokio::task::JoinHandle<()>,
+{
+    tokio::time::timeout(Duration::from_secs(30), async {
+        let (old, old_url) = relay().await;
+        let (_new, new_url) = relay().await;
+        let mut player = Client::connect(&new_url)
+            .await
+            .unwrap()
+            .play("cam")
+            .await
+            .unwrap();
+        let recording = tokio::spawn(async move {
+            let mut got = Vec::new();
+            while let Ok(Some(frame)) = player.next_frame().await {
+                if let Frame::Video { timestamp, payload } = frame {
+                    got.push((timestamp, payload));
+                    if got.last().is_some_and(|(t, _)| *t == (FRAMES - 1) * 40) {
+                        break;
+                    }
+                }
+            }
+            got
+        });
+        let (done, drained) = tokio::sync::oneshot::channel();
+        let runtime = tokio::runtime::Handle::current();
+        let draining = old.clone();
+        let drain: Box<dyn FnOnce() + Send> = Box::new(move || {
+            runtime.spawn(async move {
+                let _ = done.send(draining.drain(Some(new_url), Duration::from_secs(10)).await);
+            });
+        });
+        publish(old_url, drain).await.unwrap();
+        assert!(drained.await.unwrap(), "the old relay drained");
+
+        let got = recording.await.unwrap();
+        // The player waited for the stream: the sequence header, then the move's keyframe.
+        assert_eq!(got[0], (0, header()));
+        let start = u32::from_be_bytes(got[1].1[5..9].try_into().unwrap());
+        assert_eq!(start % GOP, 0, "starts on a keyframe");
+        assert!((25..FRAMES).contains(&start), "moved at frame {start}");
+        let expected: Vec<(u32, Bytes)> = (start..FRAMES).map(|i| (i * 40, frame(i))).collect();
+        assert_eq!(
+            got[1..],
+            expected[..],
+            "every frame from the keyframe, once, in order"
+        );
+    })
+    .await
+    .expect("bounded in time");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn our_tokio_publisher_moves_between_relays_and_the_new_ones_player_gets_every_frame_from_the_keyframe_once(
+) {
+    move_between_relays(|url, drain| {
+        tokio::spawn(async move {
+            let client = Client::connect_with(&url, ClientOptions::publisher())
+                .await
+                .unwrap();
+            let mut publisher = client.publish("cam").await.unwrap();
+            let _ = publisher.send_video(0, header()).await.unwrap();
+            let mut drain = Some(drain);
+            for index in 0..FRAMES {
+                if index == 25 {
+                    drain.take().unwrap()();
+                }
+                let _ = publisher
+                    .send_video(index * 40, frame(index))
+                    .await
+                    .unwrap();
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            publisher.close().await.unwrap();
+        })
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn our_std_publisher_moves_between_relays_and_the_new_ones_player_gets_every_frame_from_the_keyframe_once(
+) {
+    move_between_relays(|url, drain| {
+        tokio::task::spawn_blocking(move || {
+            let options = rtmp_std::client::ClientOptions::publisher();
+            let client = rtmp_std::client::Client::connect_with(&url, options).unwrap();
+            let mut publisher = client.publish("cam").unwrap();
+            let _ = publisher.send_video(0, header()).unwrap();
+            let mut drain = Some(drain);
+            for index in 0..FRAMES {
+                if index == 25 {
+                    drain.take().unwrap()();
+                }
+                let _ = publisher.send_video(index * 40, frame(index)).unwrap();
+                publisher.wait(Duration::from_millis(5)).unwrap();
+            }
+            publisher.close().unwrap();
+        })
+    })
+    .await;
+}
+
+/// `target/PROFILE/examples/NAME`, beside this test's `target/PROFILE/deps/reconnect-HASH`.
+fn example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("the test's own path");
+    let profile = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("the test binary lives in target/PROFILE/deps");
+    let path = profile.join("examples").join(name);
+    assert!(
+        path.is_file(),
+        "{} is missing: build it with `cargo build -p rtmp-tokio --example {name}`",
+        path.display()
+    );
+    path
+}
+
+#[test]
+fn the_server_on_sigterm_stops_accepting_asks_capable_publishers_to_move_and_exits_0_in_time() {
+    const DRAIN: Duration = Duration::from_millis(1500);
+    const MOVE_TO: &str = "rtmp://127.0.0.1:1/elsewhere";
+    let dir = TempDir::new("reconnect-sigterm");
+    let clip = dir.path().join("clip.flv");
+    make_clip(&clip, 10, 25);
+    let port = free_port();
+    let mut command = Command::new(example("server"));
+    command
+        .arg("--listen")
+        .arg(format!("127.0.0.1:{port}"))
+        .args(["--drain-timeout", &DRAIN.as_millis().to_string()])
+        .args(["--reconnect-to", MOVE_TO]);
+    let server = Process::spawn("relay server", &mut command);
+    wait_for_port(port, Duration::from_secs(5));
+    let url = |name: &str| format!("rtmp://127.0.0.1:{port}/live/{name}");
+
+    let _player = ffmpeg_play(&url("cam"), &dir.path().join("played.flv"));
+    let _ffmpeg = ffmpeg_publish(&clip, &url("cam"));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let asked = runtime.block_on(async {
+        let client = Client::connect_with(
+            &format!("rtmp://127.0.0.1:{port}/live"),
+            ClientOptions::publisher(),
+        )
+        .await
+        .unwrap();
+        let mut publisher = client.publish("ours").await.unwrap();
+        let _ = publisher.send_video(0, header()).await.unwrap();
+        let _ = publisher.send_video(0, frame(0)).await.unwrap();
+        // Let ffmpeg connect and start.
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        let terminated = Command::new("kill")
+            .args(["-TERM", &server.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(terminated.success());
+        // Inter frames only: the publisher notes the request but has no keyframe to move on.
+        for index in 1..200 {
+            let _ = publisher
+                .send_video(index * 40, frame(index * GOP + 1))
+                .await;
+            while let Some(event) = publisher.next_event() {
+                if let ClientEvent::Status { status, .. } = event {
+                    if status.code == RECONNECT_REQUEST {
+                        return status.tc_url().map(String::from);
+                    }
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        None
+    });
+    assert_eq!(asked.as_deref(), Some(MOVE_TO));
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "the server still accepts"
+    );
+    let started = Instant::now();
+    let output = server.wait(DRAIN + Duration::from_secs(3));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(started.elapsed() <= DRAIN + Duration::from_secs(1));
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert!(log.contains("SIGTERM: draining"), "{log}");
+}
