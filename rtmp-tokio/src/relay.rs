@@ -586,16 +586,22 @@ async fn forward(
     receiver: &mut broadcast::Receiver<Batch>,
     feed: &mut UpstreamFeed,
 ) -> Result<(), String> {
+    // The stream's sender is gone (the publisher left): what the feed still holds is the end
+    // of the stream, sent before returning.
+    let mut ended = false;
     loop {
-        loop {
+        while !ended {
             match receiver.try_recv() {
                 Ok(batch) => feed.extend(batch.iter()),
                 Err(TryRecvError::Lagged(_)) => feed.lagged(),
                 Err(TryRecvError::Empty) => break,
-                Err(TryRecvError::Closed) => return Ok(()),
+                Err(TryRecvError::Closed) => ended = true,
             }
         }
         let Some(item) = feed.pop() else {
+            if ended {
+                return Ok(());
+            }
             publisher.flush().await.map_err(|e| e.to_string())?;
             tokio::select! {
                 received = receiver.recv() => match received {
