@@ -553,6 +553,11 @@ impl<S: Transport> Publisher<S> {
         let moved = client.publish_as(&self.name, self.kind)?;
         self.client = moved.client;
         self.stream = moved.stream;
+        let metadata = self.handover.as_ref().and_then(Handover::metadata).cloned();
+        if let Some(metadata) = metadata {
+            let stream = self.stream;
+            let _status = self.send(|conn| conn.send_metadata(stream, metadata))?;
+        }
         let kept: Vec<HandoverFrame> = match &mut self.handover {
             Some(handover) => handover.resume().collect(),
             None => Vec::new(),
@@ -566,6 +571,9 @@ impl<S: Transport> Publisher<S> {
 
     /// Sends the stream's metadata (`@setDataFrame("onMetaData", metadata)`).
     pub fn send_metadata(&mut self, metadata: Value) -> Result<SendStatus, Error> {
+        if let Some(handover) = &mut self.handover {
+            handover.note_metadata(&metadata);
+        }
         let stream = self.stream;
         self.send(|conn| conn.send_metadata(stream, metadata))
     }

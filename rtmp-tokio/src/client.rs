@@ -560,6 +560,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Publisher<S> {
         let moved = client.publish_as(&self.name, self.kind).await?;
         self.client = moved.client;
         self.stream = moved.stream;
+        let metadata = self.handover.as_ref().and_then(Handover::metadata).cloned();
+        if let Some(metadata) = metadata {
+            let _status = self
+                .send(|conn, stream| conn.send_metadata(stream, metadata))
+                .await?;
+        }
         let kept: Vec<HandoverFrame> = match &mut self.handover {
             Some(handover) => handover.resume().collect(),
             None => Vec::new(),
@@ -574,6 +580,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Publisher<S> {
     /// Sends the stream's metadata, `@setDataFrame("onMetaData", metadata)`, which servers keep
     /// for players.
     pub async fn send_metadata(&mut self, metadata: Value) -> Result<SendStatus, Error> {
+        if let Some(handover) = &mut self.handover {
+            handover.note_metadata(&metadata);
+        }
         self.send(|conn, stream| conn.send_metadata(stream, metadata))
             .await
     }

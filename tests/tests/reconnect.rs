@@ -17,6 +17,7 @@ use rtmp_tokio::proto::session::client::{ClientEvent, RECONNECT_REQUEST};
 
 use bytes::Bytes;
 use rtmp_tokio::client::{Client, ClientOptions, Frame};
+use rtmp_tokio::proto::amf::Value;
 use rtmp_tokio::relay::{Relay, RelayConfig};
 use tokio::net::TcpListener;
 
@@ -25,6 +26,14 @@ const GOP: u32 = 10;
 
 fn header() -> Bytes {
     Bytes::from_static(&[0x17, 0x00, 0, 0, 0, 0x01, 0x64, 0x00, 0x1F])
+}
+
+/// The stream's `onMetaData`, which the new relay's players must get too.
+fn metadata() -> Value {
+    Value::EcmaArray(vec![
+        ("width".into(), Value::Number(1280.0)),
+        ("height".into(), Value::Number(720.0)),
+    ])
 }
 
 fn frame(index: u32) -> Bytes {
@@ -59,16 +68,22 @@ where
             .await
             .unwrap();
         let recording = tokio::spawn(async move {
-            let mut got = Vec::new();
+            let (mut got, mut metadata_first) = (Vec::new(), None);
             while let Ok(Some(frame)) = player.next_frame().await {
-                if let Frame::Video { timestamp, payload } = frame {
-                    got.push((timestamp, payload));
-                    if got.last().is_some_and(|(t, _)| *t == (FRAMES - 1) * 40) {
-                        break;
+                match frame {
+                    Frame::Metadata(value) => {
+                        metadata_first.get_or_insert((got.is_empty(), value));
                     }
+                    Frame::Video { timestamp, payload } => {
+                        got.push((timestamp, payload));
+                        if got.last().is_some_and(|(t, _)| *t == (FRAMES - 1) * 40) {
+                            break;
+                        }
+                    }
+                    _ => {}
                 }
             }
-            got
+            (got, metadata_first)
         });
         let (done, drained) = tokio::sync::oneshot::channel();
         let runtime = tokio::runtime::Handle::current();
@@ -81,7 +96,12 @@ where
         publish(old_url, drain).await.unwrap();
         assert!(drained.await.unwrap(), "the old relay drained");
 
-        let got = recording.await.unwrap();
+        let (got, metadata_first) = recording.await.unwrap();
+        assert_eq!(
+            metadata_first,
+            Some((true, metadata())),
+            "the metadata, before any video"
+        );
         // The player waited for the stream: the sequence header, then the move's keyframe.
         assert_eq!(got[0], (0, header()));
         let start = u32::from_be_bytes(got[1].1[5..9].try_into().unwrap());
@@ -107,6 +127,7 @@ async fn our_tokio_publisher_moves_between_relays_and_the_new_ones_player_gets_e
                 .await
                 .unwrap();
             let mut publisher = client.publish("cam").await.unwrap();
+            let _ = publisher.send_metadata(metadata()).await.unwrap();
             let _ = publisher.send_video(0, header()).await.unwrap();
             let mut drain = Some(drain);
             for index in 0..FRAMES {
@@ -133,6 +154,7 @@ async fn our_std_publisher_moves_between_relays_and_the_new_ones_player_gets_eve
             let options = rtmp_std::client::ClientOptions::publisher();
             let client = rtmp_std::client::Client::connect_with(&url, options).unwrap();
             let mut publisher = client.publish("cam").unwrap();
+            let _ = publisher.send_metadata(metadata()).unwrap();
             let _ = publisher.send_video(0, header()).unwrap();
             let mut drain = Some(drain);
             for index in 0..FRAMES {

@@ -7,6 +7,7 @@ use alloc::string::String;
 use bytes::Bytes;
 
 use super::Status;
+use crate::amf::Value;
 use crate::media::{AudioInfo, VideoInfo};
 
 /// The status code of a server asking its publisher to reconnect (Enhanced RTMP v2).
@@ -76,7 +77,8 @@ enum State {
 /// ([`on_status`](Self::on_status)) and pass every frame through [`route`](Self::route)
 /// before sending it. No frame goes twice or is lost: those before the keyframe go on the old
 /// connection, those from it on (at most `limit` payload bytes) wait for the new one; the
-/// last sequence headers go first there.
+/// last metadata ([`note_metadata`](Self::note_metadata)) and sequence headers go first
+/// there.
 #[derive(Clone, Debug)]
 pub struct Handover {
     state: State,
@@ -85,6 +87,7 @@ pub struct Handover {
     queued_bytes: usize,
     video_header: Option<HandoverFrame>,
     audio_header: Option<HandoverFrame>,
+    metadata: Option<Value>,
 }
 
 impl Handover {
@@ -97,6 +100,7 @@ impl Handover {
             queued_bytes: 0,
             video_header: None,
             audio_header: None,
+            metadata: None,
         }
     }
 
@@ -167,6 +171,18 @@ impl Handover {
         Ok(())
     }
 
+    /// Notes the stream's metadata (`onMetaData`) as the publisher sends it, so that the new
+    /// connection starts with it: servers hand it to players who join.
+    pub fn note_metadata(&mut self, metadata: &Value) {
+        self.metadata = Some(metadata.clone());
+    }
+
+    /// The last metadata the publisher sent, which the new connection sends first, before
+    /// [`resume`](Self::resume)'s frames.
+    pub fn metadata(&self) -> Option<&Value> {
+        self.metadata.as_ref()
+    }
+
     /// The new connection publishes: what it sends first, in order (the last sequence
     /// headers, then the keyframe and every frame kept since). The move is over.
     pub fn resume(&mut self) -> impl Iterator<Item = HandoverFrame> {
@@ -226,6 +242,18 @@ mod tests {
         assert_eq!(resumed, [header, video(80, 0x17), video(120, 0x27)]);
         assert!(!handover.is_moving());
         assert_eq!(handover.route(video(160, 0x27)), Ok(Route::Send));
+    }
+
+    #[test]
+    fn the_last_metadata_is_kept_for_the_new_connection() {
+        let mut handover = Handover::new(1024);
+        assert_eq!(handover.metadata(), None);
+        handover.note_metadata(&Value::Number(1.0));
+        handover.note_metadata(&Value::Number(2.0));
+        assert!(handover.on_status(&request(None)));
+        let _ = handover.route(video(0, 0x17));
+        let _ = handover.resume().count();
+        assert_eq!(handover.metadata(), Some(&Value::Number(2.0)));
     }
 
     #[test]
