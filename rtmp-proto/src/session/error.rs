@@ -49,6 +49,21 @@ pub enum SessionError {
     /// ([`SessionConfig::memory_budget`](super::SessionConfig::memory_budget)).
     #[error("memory budget exceeded")]
     MemoryBudgetExceeded,
+    /// The peer had more requests (connect, publish, play, calls) awaiting the application's
+    /// answer than [`SessionConfig::max_pending_requests`](super::SessionConfig::max_pending_requests)
+    /// allows.
+    #[error("more than {limit} requests await an answer")]
+    TooManyPendingRequests {
+        /// The bound.
+        limit: usize,
+    },
+    /// The peer sent more than `ServerOptions::max_held_bytes` of input while a request of
+    /// its waited for the application's answer.
+    #[error("more than {limit} bytes sent before the application answered a request")]
+    HeldInputFull {
+        /// The bound.
+        limit: usize,
+    },
     /// The connection was closed (by us, or the peer closed its side).
     #[error("connection closed")]
     Closed,

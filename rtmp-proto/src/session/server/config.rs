@@ -67,7 +67,8 @@ pub struct ServerOptions {
     /// Most bytes of input held while a connect, publish or play request waits for the
     /// application's answer (FFmpeg sends its media right after `publish`, without waiting for
     /// NetStream.Publish.Start). Counted by payload size plus the memory of decoded AMF values.
-    /// A peer that sends more before the answer ends the connection with a protocol error.
+    /// A peer that sends more before the answer ends the connection with
+    /// [`SessionError::HeldInputFull`](crate::session::SessionError).
     /// Default 8 MiB: over a second of a 50 Mbit/s stream.
     pub max_held_bytes: usize,
     /// The codecs (FourCC strings) this server takes from Enhanced RTMP clients. The connect

@@ -71,10 +71,9 @@ impl ServerConnection {
         let size = held_size(&inbound.message);
         let total = self.held_bytes.saturating_add(size);
         if total > self.options.max_held_bytes {
-            self.violation(&format!(
-                "more than {} bytes sent before the application answered a request",
-                self.options.max_held_bytes
-            ));
+            self.fail(SessionError::HeldInputFull {
+                limit: self.options.max_held_bytes,
+            });
             return;
         }
         self.held_bytes = total;

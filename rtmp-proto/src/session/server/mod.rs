@@ -943,10 +943,9 @@ impl ServerConnection {
     /// Whether one more request fits; ends the connection if not.
     fn admit_request(&mut self) -> bool {
         if self.requests_in_flight() >= self.core.config.max_pending_requests {
-            self.violation(&format!(
-                "more than {} requests await an answer",
-                self.core.config.max_pending_requests
-            ));
+            self.fail(SessionError::TooManyPendingRequests {
+                limit: self.core.config.max_pending_requests,
+            });
             return false;
         }
         true

@@ -1185,7 +1185,7 @@ fn unknown_commands_answered_by_the_application() {
 }
 
 #[test]
-fn a_flood_of_requests_is_a_protocol_error() {
+fn a_flood_of_requests_ends_the_connection_with_a_typed_error() {
     let config = ServerConnectionConfig {
         session: SessionConfig {
             max_pending_requests: 4,
@@ -1204,7 +1204,7 @@ fn a_flood_of_requests_is_a_protocol_error() {
     assert_eq!(h.events().len(), 4);
     assert!(!h.server.is_closed());
     h.send(0, command("lookup", 6.0, vec![]));
-    let expected = SessionError::Protocol(String::from("more than 4 requests await an answer"));
+    let expected = SessionError::TooManyPendingRequests { limit: 4 };
     assert_eq!(h.events(), [ServerEvent::Closed(expected.clone())]);
     assert_eq!(h.server.handle_input(h.now, &[]), Err(expected.clone()));
     assert_eq!(h.server.error(), Some(&expected));
@@ -1231,7 +1231,7 @@ fn a_flood_of_requests_is_a_protocol_error() {
         events.as_slice(),
         [
             ServerEvent::ConnectRequest(_),
-            ServerEvent::Closed(SessionError::Protocol(_))
+            ServerEvent::Closed(SessionError::TooManyPendingRequests { limit: 4 })
         ]
     ));
 }
@@ -1259,7 +1259,9 @@ fn held_input_is_bounded() {
     h.send(stream, Message::Video(frame));
     assert!(matches!(
         h.events().as_slice(),
-        [ServerEvent::Closed(SessionError::Protocol(_))]
+        [ServerEvent::Closed(SessionError::HeldInputFull {
+            limit: 10_000
+        })]
     ));
 }
 
