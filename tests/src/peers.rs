@@ -364,3 +364,22 @@ pub fn probe_packets(input: &str) -> Vec<Packet> {
         })
         .collect()
 }
+
+/// An example program of the workspace, `target/PROFILE/examples/NAME`, beside the calling
+/// test's binary (`target/PROFILE/deps/TEST-HASH`). `cargo test --workspace` builds every
+/// example; `cargo test -p rtmp-tests` does not, hence the message.
+pub fn example_binary(package: &str, name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("the test's own path");
+    let profile = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("the test binary lives in target/PROFILE/deps");
+    let path = profile.join("examples").join(name);
+    assert!(
+        path.is_file(),
+        "{} is missing: build it with `cargo build -p {package} --example {name}` \
+         (`cargo test --workspace` builds every example)",
+        path.display()
+    );
+    path
+}

@@ -21,7 +21,7 @@ use rtmp_tests::ffmpeg9::{
     assert_same_tracks, decode_errors9, ffmpeg9, play_every_track, publish_every_track, tracks,
     Clip, Track,
 };
-use rtmp_tests::peers::{free_port, require, wait_for_port, Process, TempDir};
+use rtmp_tests::peers::{example_binary, free_port, require, wait_for_port, Process, TempDir};
 use rtmp_tests::peers_more::{decode_errors, rtmpdump_play, wait_for_clients};
 
 /// Time left to players, once connected, to send their `play` (a few round trips on
@@ -52,24 +52,6 @@ enum Multitrack {
     All,
 }
 
-/// An example program of the workspace, next to this test's binary:
-/// `target/PROFILE/deps/enhanced_relay-HASH` is beside `target/PROFILE/examples/NAME`.
-fn example(name: &str, package: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("the test's own path");
-    let profile = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("the test binary lives in target/PROFILE/deps");
-    let path = profile.join("examples").join(name);
-    assert!(
-        path.is_file(),
-        "{} is missing: build it with `cargo build -p {package} --example {name}` \
-         (`cargo test --workspace` builds every example)",
-        path.display()
-    );
-    path
-}
-
 /// A relay server example serving on 127.0.0.1 until dropped.
 struct Relay {
     port: u16,
@@ -79,8 +61,8 @@ struct Relay {
 impl Relay {
     fn start(server: Server, multitrack: Multitrack) -> Relay {
         let binary = match server {
-            Server::Tokio => example("server", "rtmp-tokio"),
-            Server::Std => example("std_server", "rtmp-std"),
+            Server::Tokio => example_binary("rtmp-tokio", "server"),
+            Server::Std => example_binary("rtmp-std", "std_server"),
         };
         let port = free_port();
         let mut command = Command::new(binary);
@@ -269,7 +251,7 @@ fn a_late_ffmpeg9_gets_every_track_from_keyframes(server: Server) {
 fn the_record_example_joining_late_writes_every_track(server: Server) {
     let dir = TempDir::new("multitrack-record");
     let clip = Clip::Multitrack.path();
-    let record = example("record", "rtmp-tokio");
+    let record = example_binary("rtmp-tokio", "record");
     // The default, capable: the record example says it takes multitrack.
     let relay = Relay::start(server, Multitrack::Default);
     let url = relay.url("tracks");

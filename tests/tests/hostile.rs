@@ -14,7 +14,6 @@
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -25,7 +24,7 @@ use bytes::Bytes;
 use rtmp_proto::amf::{Object, Value};
 use rtmp_proto::message::{Command as AmfCommand, Message, UserControl};
 use rtmp_std::client::{Client, ClientOptions, Frame};
-use rtmp_tests::peers::{free_port, wait_for_port, Process};
+use rtmp_tests::peers::{example_binary, free_port, wait_for_port, Process};
 
 const MIB: u64 = 1024 * 1024;
 /// The server's `--memory-budget`, in MiB.
@@ -39,23 +38,6 @@ const RETAINED_SLACK: u64 = 8 * MIB;
 /// The longest a bystander player may wait between two frames while a flood runs.
 const MAX_GAP: Duration = Duration::from_millis(100);
 
-/// The tokio relay example, next to this test's binary.
-fn server_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test's own path");
-    let profile = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("the test binary lives in target/PROFILE/deps");
-    let path = profile.join("examples").join("server");
-    assert!(
-        path.is_file(),
-        "{} is missing: build it with `cargo build -p rtmp-tokio --example server` \
-         (`cargo test --workspace` builds every example)",
-        path.display()
-    );
-    path
-}
-
 /// The relay, serving on a loopback port until dropped.
 struct Relay {
     port: u16,
@@ -65,7 +47,7 @@ struct Relay {
 impl Relay {
     fn start() -> Relay {
         let port = free_port();
-        let mut command = Command::new(server_binary());
+        let mut command = Command::new(example_binary("rtmp-tokio", "server"));
         command
             .args(["--listen", &format!("127.0.0.1:{port}")])
             .args(["--log", "error", "--merge-window", "0"])

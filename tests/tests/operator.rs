@@ -16,27 +16,13 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rtmp_tests::peers::{free_port, make_clip, probe_packets, wait_for_port, Process, TempDir};
+use rtmp_tests::peers::{
+    example_binary, free_port, make_clip, probe_packets, wait_for_port, Process, TempDir,
+};
 use rtmp_tests::peers_more::{assert_same_packets, ffmpeg_play, ffmpeg_publish};
 
 /// The longest a publisher or player takes past the clip's real-time length.
 const RUN: Duration = Duration::from_secs(20);
-
-/// `target/PROFILE/examples/NAME`, beside this test's `target/PROFILE/deps/operator-HASH`.
-fn example(name: &str, package: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("the test's own path");
-    let profile = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("the test binary lives in target/PROFILE/deps");
-    let path = profile.join("examples").join(name);
-    assert!(
-        path.is_file(),
-        "{} is missing: build it with `cargo build -p {package} --example {name}`",
-        path.display()
-    );
-    path
-}
 
 /// The tokio relay server example, serving on 127.0.0.1 until dropped.
 struct Server {
@@ -47,7 +33,7 @@ struct Server {
 impl Server {
     fn start(flags: &[&str]) -> Server {
         let port = free_port();
-        let mut command = Command::new(example("server", "rtmp-tokio"));
+        let mut command = Command::new(example_binary("rtmp-tokio", "server"));
         command.arg("--listen").arg(format!("127.0.0.1:{port}"));
         command.args(flags);
         let process = Process::spawn("relay server", &mut command);

@@ -6,12 +6,13 @@
 //!
 //! The example binary is built by `cargo build -p rtmp-tokio --example server`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
 use rtmp_tests::peers::{
-    free_port, make_clip, probe_packets, wait_for_port, Nginx, Packet, Process, TempDir,
+    example_binary, free_port, make_clip, probe_packets, wait_for_port, Nginx, Packet, Process,
+    TempDir,
 };
 use rtmp_tests::peers_more::{
     assert_same_packets, ffmpeg_play, ffmpeg_publish, packet_hashes, rtmpdump_play,
@@ -19,24 +20,9 @@ use rtmp_tests::peers_more::{
 
 const RUN: Duration = Duration::from_secs(30);
 
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("the test's own path");
-    let profile = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("the test binary lives in target/PROFILE/deps");
-    let path = profile.join("examples").join(name);
-    assert!(
-        path.is_file(),
-        "{} is missing: build it with `cargo build -p rtmp-tokio --example {name}`",
-        path.display()
-    );
-    path
-}
-
 /// The relay server example on 127.0.0.1:`port` with `flags`.
 fn relay(port: u16, flags: &[&str]) -> Process {
-    let mut command = Command::new(example("server"));
+    let mut command = Command::new(example_binary("rtmp-tokio", "server"));
     command.arg("--listen").arg(format!("127.0.0.1:{port}"));
     command.args(flags);
     let process = Process::spawn("relay server", &mut command);
@@ -232,7 +218,7 @@ fn an_upstream_down_at_the_start_or_restarted_mid_stream_is_reached_again_from_a
 fn a_push_url_that_does_not_parse_is_a_startup_error_naming_the_flag() {
     let output = Process::spawn(
         "relay server",
-        Command::new(example("server")).args([
+        Command::new(example_binary("rtmp-tokio", "server")).args([
             "--listen",
             "127.0.0.1:0",
             "--push",

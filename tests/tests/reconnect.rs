@@ -7,11 +7,10 @@
 //! The example binary is not built by `cargo test -p rtmp-tests`: `cargo test --workspace`
 //! builds it, as does `cargo build -p rtmp-tokio --example server`.
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use rtmp_tests::peers::{free_port, make_clip, wait_for_port, Process, TempDir};
+use rtmp_tests::peers::{example_binary, free_port, make_clip, wait_for_port, Process, TempDir};
 use rtmp_tests::peers_more::{ffmpeg_play, ffmpeg_publish};
 use rtmp_tokio::proto::session::client::{ClientEvent, RECONNECT_REQUEST};
 
@@ -170,22 +169,6 @@ async fn our_std_publisher_moves_between_relays_and_the_new_ones_player_gets_eve
     .await;
 }
 
-/// `target/PROFILE/examples/NAME`, beside this test's `target/PROFILE/deps/reconnect-HASH`.
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("the test's own path");
-    let profile = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("the test binary lives in target/PROFILE/deps");
-    let path = profile.join("examples").join(name);
-    assert!(
-        path.is_file(),
-        "{} is missing: build it with `cargo build -p rtmp-tokio --example {name}`",
-        path.display()
-    );
-    path
-}
-
 #[test]
 fn the_server_on_sigterm_stops_accepting_asks_capable_publishers_to_move_and_exits_0_in_time() {
     const DRAIN: Duration = Duration::from_millis(1500);
@@ -194,7 +177,7 @@ fn the_server_on_sigterm_stops_accepting_asks_capable_publishers_to_move_and_exi
     let clip = dir.path().join("clip.flv");
     make_clip(&clip, 10, 25);
     let port = free_port();
-    let mut command = Command::new(example("server"));
+    let mut command = Command::new(example_binary("rtmp-tokio", "server"));
     command
         .arg("--listen")
         .arg(format!("127.0.0.1:{port}"))
