@@ -81,14 +81,17 @@ pub struct ClientOptions {
     /// (a self-signed server).
     #[cfg(feature = "tls")]
     pub tls: Option<crate::tls::TlsClientConfig>,
-    /// A publisher connected with [`Client::connect_with`] announces Enhanced RTMP's
-    /// reconnect capability (`capsEx` bit 1) and honours a ReconnectRequest (Enhanced RTMP
-    /// v2, "Reconnect"): it sends up to the next video keyframe, connects to the given (or
-    /// the same) tcUrl, publishes the same name and goes on from that keyframe. This bounds
-    /// the payload bytes kept meanwhile ([`Error::Handover`] past it); `None` announces
-    /// nothing. [`ClientOptions::publisher`] sets 8 MiB; [`Client::connect_over`] ignores it
+    /// A publisher connected with [`Client::connect_with`] (or
+    /// [`Client::connect_over_redialing`]) announces Enhanced RTMP's reconnect capability
+    /// (`capsEx` bit 1) and honours a ReconnectRequest (Enhanced RTMP v2, "Reconnect"): it
+    /// sends up to the next video keyframe (the next audio frame if the stream has no video),
+    /// and the send of that frame makes the move: it connects to the given tcUrl (the
+    /// original one if none, or if the given one fails; [`Error::Reconnect`] if that fails
+    /// too), publishes the same name and goes on from that frame
+    /// ([`Handover`] decides). Nothing is queued: the call blocks until the new connection
+    /// publishes. [`ClientOptions::publisher`] sets it; [`Client::connect_over`] ignores it
     /// (it cannot dial a new stream).
-    pub reconnect_queue: Option<usize>,
+    pub reconnect: bool,
 }
 
 impl Default for ClientOptions {
@@ -105,7 +108,7 @@ impl Default for ClientOptions {
             write_timeout: Some(Duration::from_secs(30)),
             #[cfg(feature = "tls")]
             tls: None,
-            reconnect_queue: None,
+            reconnect: false,
         }
     }
 }
@@ -115,7 +118,7 @@ impl ClientOptions {
     pub fn publisher() -> Self {
         ClientOptions {
             profile: Profile::Publisher,
-            reconnect_queue: Some(8 << 20),
+            reconnect: true,
             ..ClientOptions::default()
         }
     }
@@ -129,7 +132,7 @@ impl ClientOptions {
             &self.handshake,
             self.send_fc_publish,
         );
-        if self.reconnect_queue.is_some() {
+        if self.reconnect {
             let caps = config.connect.caps_ex.unwrap_or(0);
             config.connect.caps_ex = Some(caps | rtmp_proto::session::CAPS_EX_RECONNECT);
         }
@@ -159,9 +162,8 @@ pub struct Client<S = MaybeTls> {
     backlog: VecDeque<ClientEvent>,
     request_timeout: Duration,
     read_timeout: Option<Duration>,
-    /// How a publisher reaches the server a ReconnectRequest names, and the bound of what it
-    /// keeps meanwhile; `None` when it cannot.
-    redial: Option<(Redial<S>, usize)>,
+    /// How a publisher reaches the server a ReconnectRequest names; `None` when it cannot.
+    redial: Option<Redial<S>>,
 }
 
 /// Connects anew to a tcUrl, as the first connection was made.
@@ -179,9 +181,9 @@ impl Client<MaybeTls> {
     pub fn connect_with(url: &str, options: ClientOptions) -> Result<Self, Error> {
         let again = options.clone();
         let mut client = Client::dial(url, options)?;
-        if let Some(limit) = again.reconnect_queue {
+        if again.reconnect {
             let redial: Redial<MaybeTls> = Arc::new(move |url| Client::dial(url, again.clone()));
-            client.redial = Some((redial, limit));
+            client.redial = Some(redial);
         }
         Ok(client)
     }
@@ -248,9 +250,52 @@ impl<S: Transport> Client<S> {
     /// `tcUrl`. [`ClientOptions::write_timeout`] is the stream's business here.
     pub fn connect_over(stream: S, url: &str, mut options: ClientOptions) -> Result<Self, Error> {
         let url = RtmpUrl::parse(url)?;
-        options.reconnect_queue = None;
+        options.reconnect = false;
         let deadline = StdInstant::now() + options.connect_timeout;
         Client::start(stream, url, options, deadline)
+    }
+
+    /// [`connect_over`](Self::connect_over) for a publisher that can move: on a
+    /// ReconnectRequest (see [`ClientOptions::reconnect`], which this sets), `dial` makes the
+    /// byte stream to the new URL's server (a TLS stream, a Unix socket, an in-memory
+    /// pipe...) and the client does the handshake and `connect` over it, as over `stream`.
+    /// The connect timeout bounds the handshake and `connect` of each attempt; `dial` bounds
+    /// its own work.
+    ///
+    /// ```no_run
+    /// use rtmp_std::client::{Client, ClientOptions};
+    /// use rtmp_std::proto::url::RtmpUrl;
+    ///
+    /// fn dial(url: &RtmpUrl) -> Result<std::net::TcpStream, rtmp_std::Error> {
+    ///     Ok(std::net::TcpStream::connect(url.authority())?)
+    /// }
+    /// let url = "rtmp://127.0.0.1/live";
+    /// let stream = dial(&RtmpUrl::parse(url)?)?;
+    /// let client = Client::connect_over_redialing(stream, url, ClientOptions::publisher(), dial)?;
+    /// let publisher = client.publish("cam1")?;
+    /// # Ok::<(), rtmp_std::Error>(())
+    /// ```
+    pub fn connect_over_redialing<D>(
+        stream: S,
+        url: &str,
+        mut options: ClientOptions,
+        dial: D,
+    ) -> Result<Self, Error>
+    where
+        D: Fn(&RtmpUrl) -> Result<S, Error> + Send + Sync + 'static,
+    {
+        options.reconnect = true;
+        let parsed = RtmpUrl::parse(url)?;
+        let deadline = StdInstant::now() + options.connect_timeout;
+        let mut client = Client::start(stream, parsed, options.clone(), deadline)?;
+        let redial: Redial<S> = Arc::new(move |url: &str| {
+            let parsed = RtmpUrl::parse(url)?;
+            let stream = dial(&parsed)?;
+            let deadline = StdInstant::now() + options.connect_timeout;
+            Client::start(stream, parsed, options.clone(), deadline)
+        });
+        client.redial = Some(redial);
+        Ok(client)
     }
 
     fn start(
@@ -367,7 +412,10 @@ impl<S: Transport> Client<S> {
     pub fn publish_as(mut self, name: &str, kind: PublishType) -> Result<Publisher<S>, Error> {
         let request = self.api(|conn| conn.create_stream_to_publish(name, kind))?;
         let stream = self.wait_for_answer(AwaitStart::new(request, StartKind::Publish))?;
-        let handover = self.redial.as_ref().map(|(_, limit)| Handover::new(*limit));
+        let handover = self
+            .redial
+            .as_ref()
+            .map(|_| Handover::new(self.url.tc_url()));
         Ok(Publisher {
             client: self,
             stream,
@@ -478,7 +526,7 @@ pub struct Publisher<S = MaybeTls> {
     last_read: StdInstant,
     name: String,
     kind: PublishType,
-    /// Whether and where the publisher is moving (see [`ClientOptions::reconnect_queue`]).
+    /// Whether and where the publisher is moving (see [`ClientOptions::reconnect`]).
     handover: Option<Handover>,
 }
 
@@ -497,7 +545,7 @@ impl<S: Transport> Publisher<S> {
     /// a send also reads what the server said, for at most a millisecond). Under
     /// congestion, frames that are not keyframes may be dropped ([`SendStatus::DroppedVideo`]).
     /// After a ReconnectRequest, the next keyframe goes to the new server (see
-    /// [`ClientOptions::reconnect_queue`]): this call then makes the move.
+    /// [`ClientOptions::reconnect`]): this call then makes the move.
     pub fn send_video(&mut self, timestamp: u32, payload: Bytes) -> Result<SendStatus, Error> {
         self.send_media(HandoverFrame {
             kind: HandoverKind::Video,
@@ -506,7 +554,9 @@ impl<S: Transport> Publisher<S> {
         })
     }
 
-    /// Sends an FLV audio tag body at `timestamp` (milliseconds) and writes it.
+    /// Sends an FLV audio tag body at `timestamp` (milliseconds) and writes it. A stream
+    /// without video moves at the first audio frame after a ReconnectRequest, as
+    /// [`send_video`](Self::send_video) says.
     pub fn send_audio(&mut self, timestamp: u32, payload: Bytes) -> Result<SendStatus, Error> {
         self.send_media(HandoverFrame {
             kind: HandoverKind::Audio,
@@ -518,13 +568,12 @@ impl<S: Transport> Publisher<S> {
     /// Sends a frame on this connection, or moves to another on a ReconnectRequest.
     fn send_media(&mut self, frame: HandoverFrame) -> Result<SendStatus, Error> {
         let route = match &mut self.handover {
-            Some(handover) => handover.route(frame.clone())?,
+            Some(handover) => handover.route(frame.clone()),
             None => Route::Send,
         };
         match route {
             Route::Send => self.send_frame(frame),
-            Route::Queued => Ok(SendStatus::Queued),
-            Route::Reconnect { tc_url } => self.reconnect(tc_url),
+            Route::Move => self.move_on(),
         }
     }
 
@@ -536,21 +585,38 @@ impl<S: Transport> Publisher<S> {
         }
     }
 
-    /// The move (Enhanced RTMP v2, "Reconnect"): what the old connection queued goes, it
-    /// closes, a new one publishes the same name at `tc_url` (or the same tcUrl) and gets the
-    /// sequence headers, the keyframe and what was kept.
-    fn reconnect(&mut self, tc_url: Option<String>) -> Result<SendStatus, Error> {
-        let Some((redial, limit)) = self.client.redial.clone() else {
+    /// The move (Enhanced RTMP v2, "Reconnect"): what the old connection queued goes and it
+    /// closes; the core's targets are dialled in turn until one publishes the same name,
+    /// which gets the metadata, the sequence headers and the kept frame.
+    fn move_on(&mut self) -> Result<SendStatus, Error> {
+        let (Some(redial), Some(handover)) = (self.client.redial.clone(), &mut self.handover)
+        else {
             return Err(Error::Unsupported(
                 "this publisher cannot dial a new connection",
             ));
         };
-        let url = tc_url.unwrap_or_else(|| self.client.url.tc_url());
         let _ = self.client.flush();
         self.client.shut();
-        let mut client = redial(&url)?;
-        client.redial = Some((redial, limit));
-        let moved = client.publish_as(&self.name, self.kind)?;
+        let mut last = Error::Closed;
+        let moved = loop {
+            let url = match handover.next_target() {
+                Ok(url) => url,
+                Err(error) => {
+                    return Err(Error::Reconnect {
+                        error,
+                        last: Box::new(last),
+                    })
+                }
+            };
+            let attempt = redial(&url).and_then(|mut client| {
+                client.redial = Some(Arc::clone(&redial));
+                client.publish_as(&self.name, self.kind)
+            });
+            match attempt {
+                Ok(moved) => break moved,
+                Err(error) => last = error,
+            }
+        };
         self.client = moved.client;
         self.stream = moved.stream;
         let metadata = self.handover.as_ref().and_then(Handover::metadata).cloned();

@@ -73,14 +73,17 @@ pub struct ClientOptions {
     /// (a self-signed server).
     #[cfg(feature = "tls")]
     pub tls: Option<crate::tls::TlsClientConfig>,
-    /// A publisher connected with [`Client::connect_with`] announces Enhanced RTMP's
-    /// reconnect capability (`capsEx` bit 1) and honours a ReconnectRequest (Enhanced RTMP
-    /// v2, "Reconnect"): it sends up to the next video keyframe, connects to the given (or
-    /// the same) tcUrl, publishes the same name and goes on from that keyframe. This bounds
-    /// the payload bytes kept meanwhile ([`Error::Handover`] past it); `None` announces
-    /// nothing. [`ClientOptions::publisher`] sets 8 MiB; [`Client::connect_over`] ignores it
-    /// (it cannot dial a new stream).
-    pub reconnect_queue: Option<usize>,
+    /// A publisher connected with [`Client::connect_with`] (or
+    /// [`Client::connect_over_redialing`]) announces Enhanced RTMP's reconnect capability
+    /// (`capsEx` bit 1) and honours a ReconnectRequest (Enhanced RTMP v2, "Reconnect"): it
+    /// sends up to the next video keyframe (the next audio frame if the stream has no video),
+    /// and the send of that frame makes the move: it connects to the given tcUrl (the
+    /// original one if none, or if the given one fails; [`Error::Reconnect`] if that fails
+    /// too), publishes the same name and goes on from that frame
+    /// ([`Handover`] decides). Nothing is queued: the call waits for the new connection.
+    /// [`ClientOptions::publisher`] sets it; [`Client::connect_over`] ignores it (it cannot
+    /// dial a new stream).
+    pub reconnect: bool,
 }
 
 impl Default for ClientOptions {
@@ -95,7 +98,7 @@ impl Default for ClientOptions {
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             #[cfg(feature = "tls")]
             tls: None,
-            reconnect_queue: None,
+            reconnect: false,
         }
     }
 }
@@ -105,7 +108,7 @@ impl ClientOptions {
     pub fn publisher() -> Self {
         ClientOptions {
             profile: Profile::Publisher,
-            reconnect_queue: Some(8 << 20),
+            reconnect: true,
             ..ClientOptions::default()
         }
     }
@@ -119,7 +122,7 @@ impl ClientOptions {
             &self.handshake,
             self.send_fc_publish,
         );
-        if self.reconnect_queue.is_some() {
+        if self.reconnect {
             let caps = config.connect.caps_ex.unwrap_or(0);
             config.connect.caps_ex = Some(caps | rtmp_proto::session::CAPS_EX_RECONNECT);
         }
@@ -165,9 +168,8 @@ pub struct Client<S = MaybeTls> {
     /// Events that arrived while waiting for an answer, handed out first by `next_event`.
     backlog: VecDeque<ClientEvent>,
     closed: Option<ClientEvent>,
-    /// How a publisher reaches the server a ReconnectRequest names, and the bound of what it
-    /// keeps meanwhile; `None` when it cannot.
-    redial: Option<(Redial<S>, usize)>,
+    /// How a publisher reaches the server a ReconnectRequest names; `None` when it cannot.
+    redial: Option<Redial<S>>,
 }
 
 /// Connects anew to a tcUrl, as the first connection was made.
@@ -189,10 +191,10 @@ impl Client<MaybeTls> {
     pub async fn connect_with(url: &str, options: ClientOptions) -> Result<Self, Error> {
         let again = options.clone();
         let mut client = Client::dial(url.to_owned(), options).await?;
-        if let Some(limit) = again.reconnect_queue {
+        if again.reconnect {
             let redial: Redial<MaybeTls> =
                 Arc::new(move |url: String| Box::pin(Client::dial(url, again.clone())));
-            client.redial = Some((redial, limit));
+            client.redial = Some(redial);
         }
         Ok(client)
     }
@@ -233,7 +235,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Client<S> {
         mut options: ClientOptions,
     ) -> Result<Self, Error> {
         let parsed = RtmpUrl::parse(url)?;
-        options.reconnect_queue = None;
+        options.reconnect = false;
         let timeout = options.connect_timeout;
         tokio::time::timeout(
             timeout,
@@ -244,6 +246,73 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Client<S> {
             after: timeout,
             waiting_for: "waiting for the handshake and the answer to connect",
         })?
+    }
+
+    /// [`connect_over`](Self::connect_over) for a publisher that can move: on a
+    /// ReconnectRequest (see [`ClientOptions::reconnect`], which this sets), `dial` makes the
+    /// byte stream to the new URL's server (a TLS stream, a QUIC stream, an in-memory pipe...)
+    /// and the client does the handshake and `connect` over it, as over `stream`; the
+    /// connect timeout bounds each attempt, `dial` included.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), rtmp_tokio::Error> {
+    /// use rtmp_tokio::client::{Client, ClientOptions};
+    /// use rtmp_tokio::proto::url::RtmpUrl;
+    ///
+    /// async fn dial(url: RtmpUrl) -> Result<tokio::net::TcpStream, rtmp_tokio::Error> {
+    ///     Ok(tokio::net::TcpStream::connect(url.authority()).await?)
+    /// }
+    /// let url = "rtmp://127.0.0.1/live";
+    /// let stream = dial(rtmp_tokio::proto::url::RtmpUrl::parse(url)?).await?;
+    /// let client = Client::connect_over_redialing(stream, url, ClientOptions::publisher(), dial)
+    ///     .await?;
+    /// let publisher = client.publish("cam1").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn connect_over_redialing<D, Fut>(
+        stream: S,
+        url: &str,
+        options: ClientOptions,
+        dial: D,
+    ) -> Result<Self, Error>
+    where
+        S: 'static,
+        D: Fn(RtmpUrl) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<S, Error>> + Send + 'static,
+    {
+        let mut options = options;
+        options.reconnect = true;
+        let parsed = RtmpUrl::parse(url)?;
+        let timeout = options.connect_timeout;
+        let mut client = tokio::time::timeout(
+            timeout,
+            Client::handshake_and_connect(stream, parsed, &options),
+        )
+        .await
+        .map_err(|_| Error::Timeout {
+            after: timeout,
+            waiting_for: "waiting for the handshake and the answer to connect",
+        })??;
+        let dial = Arc::new(dial);
+        let redial: Redial<S> = Arc::new(move |url: String| {
+            let (dial, options) = (Arc::clone(&dial), options.clone());
+            Box::pin(async move {
+                let parsed = RtmpUrl::parse(&url)?;
+                let timeout = options.connect_timeout;
+                let connecting = async {
+                    let stream = dial(parsed.clone()).await?;
+                    Client::handshake_and_connect(stream, parsed, &options).await
+                };
+                tokio::time::timeout(timeout, connecting)
+                    .await
+                    .map_err(|_| Error::Timeout {
+                        after: timeout,
+                        waiting_for: "reconnecting (dial, handshake and the answer to connect)",
+                    })?
+            })
+        });
+        client.redial = Some(redial);
+        Ok(client)
     }
 
     /// Opens TCP to `url`'s host, makes the stream over it with `secure` (given the host),
@@ -393,7 +462,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Client<S> {
             .wait_for(AwaitStart::new(request, StartKind::Publish))
             .await?;
         tracing::debug!(url = %self.url, name, stream, "publishing");
-        let handover = self.redial.as_ref().map(|(_, limit)| Handover::new(*limit));
+        let handover = self
+            .redial
+            .as_ref()
+            .map(|_| Handover::new(self.url.tc_url()));
         Ok(Publisher {
             client: self,
             stream,
@@ -466,7 +538,7 @@ pub struct Publisher<S = MaybeTls> {
     stream: u32,
     name: String,
     kind: PublishType,
-    /// Whether and where the publisher is moving (see [`ClientOptions::reconnect_queue`]).
+    /// Whether and where the publisher is moving (see [`ClientOptions::reconnect`]).
     handover: Option<Handover>,
 }
 
@@ -483,7 +555,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Publisher<S> {
 
     /// Sends video (an FLV video tag body: legacy or Enhanced RTMP) at `timestamp` ms. After
     /// a ReconnectRequest, the next keyframe goes to the new server (see
-    /// [`ClientOptions::reconnect_queue`]): this call then makes the move.
+    /// [`ClientOptions::reconnect`]): this call then makes the move, and is not cancel-safe
+    /// while it does (a frame handed over later goes after the keyframe, and the move goes on
+    /// from the next URL).
     pub async fn send_video(
         &mut self,
         timestamp: u32,
@@ -497,7 +571,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Publisher<S> {
         self.send_media(frame).await
     }
 
-    /// Sends audio (an FLV audio tag body) at `timestamp` ms.
+    /// Sends audio (an FLV audio tag body) at `timestamp` ms. A stream without video moves at
+    /// the first audio frame after a ReconnectRequest, as [`send_video`](Self::send_video)
+    /// says.
     pub async fn send_audio(
         &mut self,
         timestamp: u32,
@@ -514,13 +590,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Publisher<S> {
     /// Sends a frame on this connection, or moves to another on a ReconnectRequest.
     async fn send_media(&mut self, frame: HandoverFrame) -> Result<SendStatus, Error> {
         let route = match &mut self.handover {
-            Some(handover) => handover.route(frame.clone())?,
+            Some(handover) => handover.route(frame.clone()),
             None => Route::Send,
         };
         match route {
             Route::Send => self.send_frame(frame).await,
-            Route::Queued => Ok(SendStatus::Queued),
-            Route::Reconnect { tc_url } => self.reconnect(tc_url).await,
+            Route::Move => self.move_on().await,
         }
     }
 
@@ -542,22 +617,42 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Publisher<S> {
         }
     }
 
-    /// The move (Enhanced RTMP v2, "Reconnect"): what the old connection queued goes, it
-    /// closes, a new one publishes the same name at `tc_url` (or the same tcUrl) and gets the
-    /// sequence headers, the keyframe and what was kept.
-    async fn reconnect(&mut self, tc_url: Option<String>) -> Result<SendStatus, Error> {
-        let Some((redial, _)) = self.client.redial.clone() else {
+    /// The move (Enhanced RTMP v2, "Reconnect"): what the old connection queued goes and it
+    /// closes; the core's targets are dialled in turn until one publishes the same name,
+    /// which gets the metadata, the sequence headers and the kept frame.
+    async fn move_on(&mut self) -> Result<SendStatus, Error> {
+        let (Some(redial), Some(handover)) = (self.client.redial.clone(), &mut self.handover)
+        else {
             return Err(Error::Unsupported(
                 "this publisher cannot dial a new connection",
             ));
         };
-        let url = tc_url.unwrap_or_else(|| self.client.url.tc_url());
-        tracing::info!(%url, name = %self.name, "reconnecting as the server asked");
         let _ = self.client.flush().await;
         self.client.close().await;
-        let mut client = redial(url).await?;
-        client.redial = self.client.redial.take();
-        let moved = client.publish_as(&self.name, self.kind).await?;
+        let mut last = Error::Closed;
+        let moved = loop {
+            let url = match handover.next_target() {
+                Ok(url) => url,
+                Err(error) => {
+                    let last = Box::new(last);
+                    tracing::warn!(%error, %last, name = %self.name, "cannot move");
+                    return Err(Error::Reconnect { error, last });
+                }
+            };
+            tracing::info!(%url, name = %self.name, "reconnecting as the server asked");
+            let attempt = async {
+                let mut client = redial(url.clone()).await?;
+                client.redial = Some(Arc::clone(&redial));
+                client.publish_as(&self.name, self.kind).await
+            };
+            match attempt.await {
+                Ok(moved) => break moved,
+                Err(error) => {
+                    tracing::warn!(%url, %error, "reconnect attempt failed");
+                    last = error;
+                }
+            }
+        };
         self.client = moved.client;
         self.stream = moved.stream;
         let metadata = self.handover.as_ref().and_then(Handover::metadata).cloned();

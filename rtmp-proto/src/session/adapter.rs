@@ -440,6 +440,7 @@ pub use self::with_std::*;
 
 #[cfg(feature = "std")]
 mod with_std {
+    use alloc::boxed::Box;
     use alloc::string::String;
     use alloc::vec::Vec;
     use std::io;
@@ -541,10 +542,18 @@ mod with_std {
         /// The call was refused by the connection (misuse, or the outbound queue is full).
         #[error("{0}")]
         Api(#[from] ApiError),
-        /// A frame could not be kept while the publisher moves to another server on a
-        /// ReconnectRequest (Enhanced RTMP v2, "Reconnect").
-        #[error("reconnect: {0}")]
-        Handover(#[from] crate::session::client::HandoverError),
+        /// A publisher asked to move to another server (Enhanced RTMP v2, "Reconnect")
+        /// found none to take its stream: neither the URL the server named nor its original
+        /// one ([`Handover::next_target`](crate::session::client::Handover::next_target)).
+        /// The publisher is closed.
+        #[error("reconnect: {error}; the last attempt: {last}")]
+        Reconnect {
+            /// What the core decided, with the URLs tried.
+            error: crate::session::client::HandoverError,
+            /// Why the last attempt failed.
+            #[source]
+            last: Box<Error>,
+        },
     }
 
     impl Error {

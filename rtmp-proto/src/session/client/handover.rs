@@ -1,8 +1,28 @@
 //! A publisher's move to another server on a ReconnectRequest (Enhanced RTMP v2, "Reconnect"):
-//! the old connection carries the stream up to the next video keyframe, the new one from it.
+//! the old connection carries the stream up to a clean cut point (the next video keyframe, or
+//! for a stream that has no video, the next audio frame), the new one from it.
+//!
+//! # Why there is no queue
+//!
+//! Both adapters' publishers are one call per frame, and a call already waits whenever the
+//! server falls behind (the outbound high-water mark). The move is one more such wait: the
+//! call that hands over the cut point's frame closes the old connection, dials, publishes,
+//! sends the metadata, the sequence headers and that frame, and only then returns. No frame
+//! can be handed to the publisher between the request's cut point and the new connection
+//! being ready, so there is nothing to queue: the only frame kept is the cut point's own
+//! (plus what the new connection must start with). A queue here would only copy the
+//! application's own buffer (the encoder's, which it needs anyway for a slow network) and
+//! add a second bound and a second way to fail. The price is that the caller waits for the
+//! redial (bounded by the adapter's connect and request timeouts, per attempt).
+//!
+//! # Where to go
+//!
+//! [`next_target`](Handover::next_target) decides: first the request's `tcUrl` (or, when it
+//! named none, the publisher's original URL), then, if that fails, the original URL, then it
+//! gives up with [`HandoverError::Unreachable`].
 
-use alloc::collections::VecDeque;
 use alloc::string::String;
+use alloc::vec::Vec;
 
 use bytes::Bytes;
 
@@ -34,70 +54,75 @@ pub struct HandoverFrame {
 }
 
 /// What the publisher does with a frame it passed to [`Handover::route`].
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Route {
     /// Send it on the current connection.
     Send,
-    /// The frame is the move's keyframe, kept: close the current connection (after what it
-    /// has queued), connect to `tc_url`, publish the same name, then send
-    /// [`Handover::resume`]'s frames.
-    Reconnect {
-        /// Where to go: the ReconnectRequest's `tcUrl`, or the current one if it had none.
-        tc_url: Option<String>,
-    },
-    /// The move is under way; the frame is kept for the new connection.
-    Queued,
+    /// The frame is the move's cut point, kept by the [`Handover`]: send what the current
+    /// connection has queued and close it, then dial [`Handover::next_target`] until a
+    /// connection publishes the same name (or it gives up), send
+    /// [`Handover::metadata`] and [`Handover::resume`]'s frames there.
+    Move,
 }
 
-/// A frame could not be kept while the publisher moves.
+/// A move could not be completed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum HandoverError {
-    /// More than the bound waits for the new connection.
-    #[error("{queued} bytes wait for the new connection, over the {limit}-byte bound")]
-    QueueFull {
-        /// What waits, with the frame refused.
-        queued: usize,
-        /// The bound.
-        limit: usize,
+    /// Neither the URL the server named nor the original one took the stream.
+    #[error("no server took the stream (tried {})", tried.join(", "))]
+    Unreachable {
+        /// The URLs dialled, in order.
+        tried: Vec<String>,
     },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum State {
     Steady,
-    /// Asked to move; waiting for a keyframe.
+    /// Asked to move (to this tcUrl, if the request named one); waiting for a cut point.
     Requested(Option<String>),
-    /// Moving: frames from the keyframe on wait.
-    Moving,
+    /// Moving: the cut point is kept; the URLs still to try, in reverse order.
+    Moving(Vec<String>),
 }
 
-/// The "hold until the next keyframe, then switch" decision both adapters' publishers use
-/// (Enhanced RTMP v2, "Reconnect"): feed it the connection's statuses
+/// The "send up to a clean cut point, then switch" decision both adapters' publishers use
+/// (Enhanced RTMP v2, "Reconnect"). Feed it the connection's statuses
 /// ([`on_status`](Self::on_status)) and pass every frame through [`route`](Self::route)
-/// before sending it. No frame goes twice or is lost: those before the keyframe go on the old
-/// connection, those from it on (at most `limit` payload bytes) wait for the new one; the
-/// last metadata ([`note_metadata`](Self::note_metadata)) and sequence headers go first
-/// there.
+/// before sending it; on [`Route::Move`], dial [`next_target`](Self::next_target) until one
+/// publishes, then send [`metadata`](Self::metadata) and [`resume`](Self::resume).
+///
+/// The cut point is the next video keyframe (not a sequence header) once video has been
+/// seen. A stream that never had video moves at the next audio frame (not a sequence
+/// header): every audio frame of the codecs RTMP carries (AAC, MP3, Opus, ...) decodes on its
+/// own given the sequence header, which the new connection sends first, so no frame before
+/// the cut is needed after it. No frame goes twice or is lost: those before the cut on the
+/// old connection, the cut point and what follows on the new one. The module documentation
+/// says why nothing else is kept.
 #[derive(Clone, Debug)]
 pub struct Handover {
     state: State,
-    limit: usize,
-    queued: VecDeque<HandoverFrame>,
-    queued_bytes: usize,
+    /// Where the publisher first connected: where it goes back to if the move's URL fails.
+    original: String,
+    /// The cut point (and, should a move be abandoned halfway by its caller, frames routed
+    /// meanwhile), for the new connection.
+    kept: Vec<HandoverFrame>,
+    tried: Vec<String>,
+    seen_video: bool,
     video_header: Option<HandoverFrame>,
     audio_header: Option<HandoverFrame>,
     metadata: Option<Value>,
 }
 
 impl Handover {
-    /// A publisher that keeps at most `limit` payload bytes while it moves.
-    pub fn new(limit: usize) -> Self {
+    /// A publisher that first connected to `original_tc_url`.
+    pub fn new(original_tc_url: impl Into<String>) -> Self {
         Handover {
             state: State::Steady,
-            limit,
-            queued: VecDeque::new(),
-            queued_bytes: 0,
+            original: original_tc_url.into(),
+            kept: Vec::new(),
+            tried: Vec::new(),
+            seen_video: false,
             video_header: None,
             audio_header: None,
             metadata: None,
@@ -123,9 +148,10 @@ impl Handover {
     }
 
     /// Decides what becomes of a frame the application publishes.
-    pub fn route(&mut self, frame: HandoverFrame) -> Result<Route, HandoverError> {
-        let (key, header) = match frame.kind {
+    pub fn route(&mut self, frame: HandoverFrame) -> Route {
+        let (cut, header) = match frame.kind {
             HandoverKind::Video => {
+                self.seen_video = true;
                 VideoInfo::parse(&frame.payload).map_or((false, false), |info| {
                     (
                         info.is_keyframe() && !info.is_sequence_header(),
@@ -133,10 +159,10 @@ impl Handover {
                     )
                 })
             }
-            HandoverKind::Audio => (
-                false,
-                AudioInfo::parse(&frame.payload).is_ok_and(|info| info.is_sequence_header()),
-            ),
+            HandoverKind::Audio => {
+                let header = AudioInfo::parse(&frame.payload).is_ok_and(|i| i.is_sequence_header());
+                (!self.seen_video && !header, header)
+            }
         };
         if header {
             let slot = match frame.kind {
@@ -146,29 +172,57 @@ impl Handover {
             *slot = Some(frame.clone());
         }
         match &mut self.state {
-            State::Steady => Ok(Route::Send),
-            State::Requested(_) if !key => Ok(Route::Send),
+            State::Steady => Route::Send,
+            State::Requested(_) if !cut => Route::Send,
             State::Requested(tc_url) => {
-                let tc_url = tc_url.take();
-                self.keep(frame)?;
-                self.state = State::Moving;
-                Ok(Route::Reconnect { tc_url })
+                let first = tc_url.take().unwrap_or_else(|| self.original.clone());
+                let mut targets = Vec::new();
+                if first != self.original {
+                    targets.push(self.original.clone());
+                }
+                targets.push(first);
+                self.state = State::Moving(targets);
+                self.tried.clear();
+                self.kept.push(frame);
+                Route::Move
             }
-            State::Moving => self.keep(frame).map(|()| Route::Queued),
+            // Only when a caller gave up on a move halfway (a cancelled call): the frame
+            // follows the cut point, and the move goes on from the next URL.
+            State::Moving(_) => {
+                if !header {
+                    self.kept.push(frame);
+                }
+                Route::Move
+            }
         }
     }
 
-    fn keep(&mut self, frame: HandoverFrame) -> Result<(), HandoverError> {
-        let queued = self.queued_bytes + frame.payload.len();
-        if queued > self.limit {
-            return Err(HandoverError::QueueFull {
-                queued,
-                limit: self.limit,
-            });
+    /// During a move, the URL to dial next: the request's `tcUrl` (the original URL if it
+    /// named none), then the original URL; each is given once. When both failed, the move
+    /// is over and the publisher gives up with the error returned.
+    pub fn next_target(&mut self) -> Result<String, HandoverError> {
+        let next = match &mut self.state {
+            State::Moving(targets) => targets.pop(),
+            _ => None,
+        };
+        match next {
+            Some(url) => {
+                self.tried.push(url.clone());
+                Ok(url)
+            }
+            None => {
+                self.state = State::Steady;
+                self.kept.clear();
+                Err(HandoverError::Unreachable {
+                    tried: core::mem::take(&mut self.tried),
+                })
+            }
         }
-        self.queued_bytes = queued;
-        self.queued.push_back(frame);
-        Ok(())
+    }
+
+    /// The URL this publisher first connected to, where a failed move goes back to.
+    pub fn original(&self) -> &str {
+        &self.original
     }
 
     /// Notes the stream's metadata (`onMetaData`) as the publisher sends it, so that the new
@@ -183,19 +237,20 @@ impl Handover {
         self.metadata.as_ref()
     }
 
-    /// The new connection publishes: what it sends first, in order (the last sequence
-    /// headers, then the keyframe and every frame kept since). The move is over.
+    /// The new connection publishes: what it sends after the metadata, in order (the last
+    /// sequence headers, then the cut point's frame). The move is over.
     pub fn resume(&mut self) -> impl Iterator<Item = HandoverFrame> {
         self.state = State::Steady;
-        self.queued_bytes = 0;
+        self.tried.clear();
         let headers = [self.video_header.clone(), self.audio_header.clone()];
-        let kept = core::mem::take(&mut self.queued);
+        let kept = core::mem::take(&mut self.kept);
         headers.into_iter().flatten().chain(kept)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use alloc::vec;
     use alloc::vec::Vec;
 
     use super::*;
@@ -205,7 +260,16 @@ mod tests {
         HandoverFrame {
             kind: HandoverKind::Video,
             timestamp,
-            payload: Bytes::from(alloc::vec![first, 0x01, 0, 0, 0, timestamp as u8]),
+            payload: Bytes::from(vec![first, 0x01, 0, 0, 0, timestamp as u8]),
+        }
+    }
+
+    /// AAC: a sequence header (packet type 0) or a raw frame (1).
+    fn audio(timestamp: u32, packet_type: u8) -> HandoverFrame {
+        HandoverFrame {
+            kind: HandoverKind::Audio,
+            timestamp,
+            payload: Bytes::from(vec![0xAF, packet_type, timestamp as u8]),
         }
     }
 
@@ -220,59 +284,90 @@ mod tests {
     }
 
     #[test]
-    fn frames_go_on_until_the_keyframe_which_and_what_follows_wait_for_the_new_connection() {
-        let mut handover = Handover::new(1024);
+    fn frames_go_on_until_the_keyframe_which_goes_after_the_headers_on_the_new_connection() {
+        let mut handover = Handover::new("rtmp://a/live");
+        let header = video(0, 0x17);
         let header = HandoverFrame {
-            kind: HandoverKind::Video,
-            timestamp: 0,
             payload: Bytes::from_static(&[0x17, 0x00, 0, 0, 0, 1]),
+            ..header
         };
-        assert_eq!(handover.route(header.clone()), Ok(Route::Send));
-        assert_eq!(handover.route(video(0, 0x17)), Ok(Route::Send));
+        assert_eq!(handover.route(header.clone()), Route::Send);
+        assert_eq!(handover.route(video(0, 0x17)), Route::Send);
+        assert_eq!(handover.route(audio(10, 1)), Route::Send);
         assert!(handover.on_status(&request(Some("rtmp://b/live"))));
-        assert_eq!(handover.route(video(40, 0x27)), Ok(Route::Send));
-        assert_eq!(
-            handover.route(video(80, 0x17)),
-            Ok(Route::Reconnect {
-                tc_url: Some(String::from("rtmp://b/live"))
-            })
-        );
-        assert_eq!(handover.route(video(120, 0x27)), Ok(Route::Queued));
+        assert!(handover.is_moving());
+        assert_eq!(handover.route(video(40, 0x27)), Route::Send);
+        // Video was seen: audio is no cut point.
+        assert_eq!(handover.route(audio(50, 1)), Route::Send);
+        assert_eq!(handover.route(video(80, 0x17)), Route::Move);
+        assert_eq!(handover.next_target().as_deref(), Ok("rtmp://b/live"));
         let resumed: Vec<_> = handover.resume().collect();
-        assert_eq!(resumed, [header, video(80, 0x17), video(120, 0x27)]);
+        assert_eq!(resumed, [header, video(80, 0x17)]);
         assert!(!handover.is_moving());
-        assert_eq!(handover.route(video(160, 0x27)), Ok(Route::Send));
+        assert_eq!(handover.route(video(120, 0x27)), Route::Send);
     }
 
     #[test]
-    fn the_last_metadata_is_kept_for_the_new_connection() {
-        let mut handover = Handover::new(1024);
+    fn a_stream_without_video_moves_at_the_next_audio_frame_after_its_sequence_header() {
+        let mut handover = Handover::new("rtmp://a/live");
+        assert_eq!(handover.route(audio(0, 0)), Route::Send);
+        assert_eq!(handover.route(audio(0, 1)), Route::Send);
+        assert!(handover.on_status(&request(None)));
+        // A sequence header is kept as such, never a cut point.
+        assert_eq!(handover.route(audio(21, 0)), Route::Send);
+        assert_eq!(handover.route(audio(23, 1)), Route::Move);
+        assert_eq!(handover.next_target().as_deref(), Ok("rtmp://a/live"));
+        let resumed: Vec<_> = handover.resume().collect();
+        assert_eq!(resumed, [audio(21, 0), audio(23, 1)]);
+    }
+
+    #[test]
+    fn a_failed_move_falls_back_to_the_original_url_then_gives_up_with_a_typed_error() {
+        let mut handover = Handover::new("rtmp://a/live");
+        assert!(handover.on_status(&request(Some("rtmp://b/live"))));
+        assert_eq!(handover.route(video(0, 0x17)), Route::Move);
+        assert_eq!(handover.next_target().as_deref(), Ok("rtmp://b/live"));
+        assert_eq!(handover.next_target().as_deref(), Ok("rtmp://a/live"));
+        assert_eq!(
+            handover.next_target(),
+            Err(HandoverError::Unreachable {
+                tried: vec![String::from("rtmp://b/live"), String::from("rtmp://a/live")]
+            })
+        );
+        assert!(!handover.is_moving());
+        // Without a tcUrl, the original URL is tried once.
+        assert!(handover.on_status(&request(None)));
+        assert_eq!(handover.route(video(40, 0x17)), Route::Move);
+        assert_eq!(handover.next_target().as_deref(), Ok("rtmp://a/live"));
+        assert!(handover.next_target().is_err());
+    }
+
+    #[test]
+    fn frames_routed_during_an_abandoned_move_follow_the_cut_point_and_the_move_goes_on() {
+        let mut handover = Handover::new("rtmp://a/live");
+        assert!(handover.on_status(&request(Some("rtmp://b/live"))));
+        assert_eq!(handover.route(video(0, 0x17)), Route::Move);
+        assert_eq!(handover.next_target().as_deref(), Ok("rtmp://b/live"));
+        // The caller dropped that attempt; the next frame resumes the move.
+        assert_eq!(handover.route(video(40, 0x27)), Route::Move);
+        assert_eq!(handover.next_target().as_deref(), Ok("rtmp://a/live"));
+        let resumed: Vec<_> = handover.resume().collect();
+        assert_eq!(resumed, [video(0, 0x17), video(40, 0x27)]);
+    }
+
+    #[test]
+    fn the_last_metadata_is_kept_and_other_statuses_do_nothing() {
+        let mut handover = Handover::new("rtmp://a/live");
         assert_eq!(handover.metadata(), None);
         handover.note_metadata(&Value::Number(1.0));
         handover.note_metadata(&Value::Number(2.0));
-        assert!(handover.on_status(&request(None)));
-        let _ = handover.route(video(0, 0x17));
-        let _ = handover.resume().count();
-        assert_eq!(handover.metadata(), Some(&Value::Number(2.0)));
-    }
-
-    #[test]
-    fn past_the_bound_a_frame_is_refused_with_a_typed_error_and_other_statuses_do_nothing() {
-        let mut handover = Handover::new(8);
         let mut other = Object::new();
         other.insert("code", "NetStream.Publish.Start");
         assert!(!handover.on_status(&Status::from_info(Value::from(other))));
+        assert!(!handover.is_moving());
         assert!(handover.on_status(&request(None)));
-        assert_eq!(
-            handover.route(video(0, 0x17)),
-            Ok(Route::Reconnect { tc_url: None })
-        );
-        assert_eq!(
-            handover.route(video(40, 0x27)),
-            Err(HandoverError::QueueFull {
-                queued: 12,
-                limit: 8
-            })
-        );
+        assert_eq!(handover.route(video(0, 0x17)), Route::Move);
+        let _ = handover.resume().count();
+        assert_eq!(handover.metadata(), Some(&Value::Number(2.0)));
     }
 }

@@ -12,6 +12,7 @@
 //! had to send is written, its side of the transport closes, which the other side learns
 //! through `handle_eof` (a read of zero bytes).
 
+mod handover;
 mod proptests;
 mod tests;
 
