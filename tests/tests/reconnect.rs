@@ -50,12 +50,27 @@ async fn relay() -> (Relay, String) {
     (relay, url)
 }
 
+/// Where a draining relay asks publishers to move: given the new relay's URL.
+type MoveTo = fn(&str) -> String;
+
+/// The new relay's URL: the move goes there directly.
+fn to_the_new_relay(new_url: &str) -> String {
+    new_url.to_owned()
+}
+
+/// A URL no dialer reaches: the move falls back to the publisher's original URL.
+const NOWHERE: &str = "rtmp://nowhere.invalid/live";
+
+fn to_nowhere(_: &str) -> String {
+    NOWHERE.to_owned()
+}
+
 /// Two relays, a player of the second recording; `publish` publishes `cam` to the first
-/// (its URL given) and sends `FRAMES` frames, calling `drain` (which drains the first relay
-/// towards the second) before frame 25. Checks what the player got.
-async fn move_between_relays<P>(publish: P)
+/// (both URLs given) and sends `FRAMES` frames, calling `drain` (which drains the first relay
+/// towards `move_to`) before frame 25. Checks what the player got.
+async fn move_between_relays<P>(move_to: MoveTo, publish: P)
 where
-    P: FnOnce(String, Box<dyn FnOnce() + Send>) -> tokio::task::JoinHandle<()>,
+    P: FnOnce(String, String, Box<dyn FnOnce() + Send>) -> tokio::task::JoinHandle<()>,
 {
     tokio::time::timeout(Duration::from_secs(30), async {
         let (old, old_url) = relay().await;
@@ -87,12 +102,13 @@ where
         let (done, drained) = tokio::sync::oneshot::channel();
         let runtime = tokio::runtime::Handle::current();
         let draining = old.clone();
+        let target = move_to(&new_url);
         let drain: Box<dyn FnOnce() + Send> = Box::new(move || {
             runtime.spawn(async move {
-                let _ = done.send(draining.drain(Some(new_url), Duration::from_secs(10)).await);
+                let _ = done.send(draining.drain(Some(target), Duration::from_secs(10)).await);
             });
         });
-        publish(old_url, drain).await.unwrap();
+        publish(old_url, new_url, drain).await.unwrap();
         assert!(drained.await.unwrap(), "the old relay drained");
 
         let (got, metadata_first) = recording.await.unwrap();
@@ -120,7 +136,7 @@ where
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn our_tokio_publisher_moves_between_relays_and_the_new_ones_player_gets_every_frame_from_the_keyframe_once(
 ) {
-    move_between_relays(|url, drain| {
+    move_between_relays(to_the_new_relay, |url, _, drain| {
         tokio::spawn(async move {
             let client = Client::connect_with(&url, ClientOptions::publisher())
                 .await
@@ -148,7 +164,7 @@ async fn our_tokio_publisher_moves_between_relays_and_the_new_ones_player_gets_e
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn our_std_publisher_moves_between_relays_and_the_new_ones_player_gets_every_frame_from_the_keyframe_once(
 ) {
-    move_between_relays(|url, drain| {
+    move_between_relays(to_the_new_relay, |url, _, drain| {
         tokio::task::spawn_blocking(move || {
             let options = rtmp_std::client::ClientOptions::publisher();
             let client = rtmp_std::client::Client::connect_with(&url, options).unwrap();
@@ -167,6 +183,145 @@ async fn our_std_publisher_moves_between_relays_and_the_new_ones_player_gets_eve
         })
     })
     .await;
+}
+
+/// The address a publisher's own dialer reaches for `url`: the original URL's host is the new
+/// relay (as a load balancer in front of both would make it, once the old one drains; the
+/// first dial is made by the test), [`NOWHERE`] is nothing.
+fn address_for(host: &str, new_url: &str) -> Result<String, std::io::Error> {
+    if NOWHERE.contains(host) {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "nowhere.invalid does not resolve",
+        ));
+    }
+    let new = rtmp_tokio::proto::url::RtmpUrl::parse(new_url).unwrap();
+    Ok(new.authority())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn our_tokio_publisher_over_its_own_dialer_falls_back_to_its_original_url_when_the_named_one_fails(
+) {
+    move_between_relays(to_nowhere, |old_url, new_url, drain| {
+        tokio::spawn(async move {
+            let old = rtmp_tokio::proto::url::RtmpUrl::parse(&old_url).unwrap();
+            let stream = tokio::net::TcpStream::connect(old.authority())
+                .await
+                .unwrap();
+            let original = "rtmp://original.invalid/live";
+            let dial = move |url: rtmp_tokio::proto::url::RtmpUrl| {
+                let new_url = new_url.clone();
+                async move {
+                    let address = address_for(&url.host, &new_url)?;
+                    Ok::<_, rtmp_tokio::Error>(tokio::net::TcpStream::connect(address).await?)
+                }
+            };
+            let client =
+                Client::connect_over_redialing(stream, original, ClientOptions::publisher(), dial)
+                    .await
+                    .unwrap();
+            let mut publisher = client.publish("cam").await.unwrap();
+            let _ = publisher.send_metadata(metadata()).await.unwrap();
+            let _ = publisher.send_video(0, header()).await.unwrap();
+            let mut drain = Some(drain);
+            for index in 0..FRAMES {
+                if index == 25 {
+                    drain.take().unwrap()();
+                }
+                let _ = publisher
+                    .send_video(index * 40, frame(index))
+                    .await
+                    .unwrap();
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            publisher.close().await.unwrap();
+        })
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn our_std_publisher_over_its_own_dialer_falls_back_to_its_original_url_when_the_named_one_fails(
+) {
+    move_between_relays(to_nowhere, |old_url, new_url, drain| {
+        tokio::task::spawn_blocking(move || {
+            use rtmp_std::client::{Client, ClientOptions};
+            let old = rtmp_std::proto::url::RtmpUrl::parse(&old_url).unwrap();
+            let stream = std::net::TcpStream::connect(old.authority()).unwrap();
+            let original = "rtmp://original.invalid/live";
+            let dial = move |url: &rtmp_std::proto::url::RtmpUrl| {
+                let address = address_for(&url.host, &new_url)?;
+                Ok::<_, rtmp_std::Error>(std::net::TcpStream::connect(address)?)
+            };
+            let client =
+                Client::connect_over_redialing(stream, original, ClientOptions::publisher(), dial)
+                    .unwrap();
+            let mut publisher = client.publish("cam").unwrap();
+            let _ = publisher.send_metadata(metadata()).unwrap();
+            let _ = publisher.send_video(0, header()).unwrap();
+            let mut drain = Some(drain);
+            for index in 0..FRAMES {
+                if index == 25 {
+                    drain.take().unwrap()();
+                }
+                let _ = publisher.send_video(index * 40, frame(index)).unwrap();
+                publisher.wait(Duration::from_millis(5)).unwrap();
+            }
+            publisher.close().unwrap();
+        })
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_publisher_that_no_server_takes_gives_up_with_a_typed_error_naming_the_urls_tried() {
+    tokio::time::timeout(Duration::from_secs(20), async {
+        let (old, old_url) = relay().await;
+        let client = Client::connect_with(&old_url, ClientOptions::publisher())
+            .await
+            .unwrap();
+        let mut publisher = client.publish("cam").await.unwrap();
+        let _ = publisher.send_video(0, header()).await.unwrap();
+        let _ = publisher.send_video(0, frame(0)).await.unwrap();
+        let draining = old.clone();
+        let drained = tokio::spawn(async move {
+            draining
+                .drain(
+                    Some("rtmp://127.0.0.1:1/live".into()),
+                    Duration::from_secs(5),
+                )
+                .await
+        });
+        // The old relay no longer accepts, port 1 never does: both URLs fail.
+        let mut error = None;
+        for index in 1..200 {
+            match publisher.send_video(index * 40, frame(index)).await {
+                Ok(_) => tokio::time::sleep(Duration::from_millis(5)).await,
+                Err(failed) => {
+                    error = Some(failed);
+                    break;
+                }
+            }
+        }
+        let error = error.expect("the move fails");
+        match &error {
+            rtmp_tokio::Error::Reconnect { error, .. } => {
+                let rtmp_tokio::proto::session::client::HandoverError::Unreachable { tried } =
+                    error
+                else {
+                    panic!("{error:?}")
+                };
+                assert_eq!(
+                    tried,
+                    &["rtmp://127.0.0.1:1/live".to_owned(), old_url.clone()]
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(drained.await.unwrap(), "the old relay drained");
+    })
+    .await
+    .expect("bounded in time");
 }
 
 #[test]
