@@ -17,8 +17,8 @@ const MIN_READ: usize = 4 * 1024;
 /// (128 KiB at a 4096-byte chunk size) per call, more than a live player's frame. The array
 /// is initialized for every write, so a bigger one costs more than the calls it saves.
 const MAX_SLICES: usize = 64;
-/// How long a connection that ended waits for the peer to close its side.
-const LINGER: Duration = Duration::from_secs(2);
+/// How long a connection that ended waits for the peer to close its side (the core's bound).
+const LINGER: Duration = rtmp_proto::session::adapter::CLOSE_LINGER;
 /// The shortest read timeout set: zero would mean "no timeout" to `TcpStream`.
 const MIN_READ_TIMEOUT: Duration = Duration::from_millis(1);
 
@@ -175,7 +175,9 @@ impl<S: Transport, C: Connection> Driver<S, C> {
                 // Only a connection closed on purpose (by us, or refusing the peer) may have
                 // a last answer in flight; one that timed out or failed has nothing to say.
                 Ok(()) => {
-                    if self.stream.shutdown_write().is_ok() && reason == SessionError::Closed {
+                    if self.stream.shutdown_write().is_ok()
+                        && rtmp_proto::session::adapter::lingers_after(&reason)
+                    {
                         self.linger();
                     }
                 }

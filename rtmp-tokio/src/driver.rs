@@ -106,6 +106,11 @@ pub(crate) struct Driver<S, C: Connection> {
     /// The connection's `Closed` event, held back until its last bytes are written.
     closing: Option<C::Event>,
     linger_until: Option<tokio::time::Instant>,
+    /// While closing: the last bytes are written (or could not be) and the stream shut down.
+    last_bytes_done: bool,
+    /// While closing: reading what the peer still sends, until its end of stream or the
+    /// core's [`CLOSE_LINGER`](rtmp_proto::session::adapter::CLOSE_LINGER).
+    reading_to_eof: bool,
     /// Set once the `Closed` event was handed out: why the connection ended.
     ended: Option<Error>,
 }
@@ -135,6 +140,8 @@ where
             closed_locally: false,
             closing: None,
             linger_until: None,
+            last_bytes_done: false,
+            reading_to_eof: false,
             ended: None,
         }
     }
@@ -240,15 +247,18 @@ where
         }
     }
 
-    /// Writes the last bytes (bounded by [`LINGER`]), shuts the stream down and hands out the
-    /// `Closed` event.
+    /// Writes the last bytes (bounded by [`LINGER`]), shuts the stream down, then, for a
+    /// connection closed on purpose, reads what the peer still sends until it closes its side
+    /// (bounded by the core's [`CLOSE_LINGER`](rtmp_proto::session::adapter::CLOSE_LINGER),
+    /// the std driver's bound too), and hands out the `Closed` event.
     fn poll_finish(&mut self, cx: &mut Context<'_>) -> Poll<C::Event> {
-        if matches!(self.transport, Transport::Open) {
+        if matches!(self.transport, Transport::Open) && !self.last_bytes_done {
+            let mut shut = false;
             loop {
                 let (wrote, write_result) = self.poll_write(cx);
                 match write_result {
                     Poll::Ready(Ok(())) => {
-                        ready!(self.poll_shutdown_or_linger(cx));
+                        shut = ready!(self.poll_shutdown_or_linger(cx));
                         break;
                     }
                     Poll::Ready(Err(error)) => {
@@ -264,6 +274,21 @@ where
                     }
                 }
             }
+            self.last_bytes_done = true;
+            let lingers = self
+                .closing
+                .as_ref()
+                .and_then(C::closed_reason)
+                .is_none_or(rtmp_proto::session::adapter::lingers_after);
+            if shut && lingers && matches!(self.transport, Transport::Open) {
+                self.reading_to_eof = true;
+                self.linger_until =
+                    Some(tokio::time::Instant::now() + rtmp_proto::session::adapter::CLOSE_LINGER);
+            }
+        }
+        if self.reading_to_eof {
+            ready!(self.poll_read_to_eof(cx));
+            self.reading_to_eof = false;
         }
         let event = self
             .closing
@@ -282,11 +307,33 @@ where
         Poll::Ready(event)
     }
 
-    fn poll_shutdown_or_linger(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        if Pin::new(&mut self.stream).poll_shutdown(cx).is_ready() {
-            return Poll::Ready(());
+    /// Shuts the stream down, bounded by the linger deadline: whether it did.
+    fn poll_shutdown_or_linger(&mut self, cx: &mut Context<'_>) -> Poll<bool> {
+        if let Poll::Ready(result) = Pin::new(&mut self.stream).poll_shutdown(cx) {
+            return Poll::Ready(result.is_ok());
         }
-        self.poll_linger(cx)
+        self.poll_linger(cx).map(|()| false)
+    }
+
+    /// Reads and drops what the peer sends until it closes its side, a read fails or the
+    /// linger deadline passes.
+    fn poll_read_to_eof(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let mut scratch = [0u8; 4096];
+        loop {
+            if self
+                .linger_until
+                .is_some_and(|until| tokio::time::Instant::now() >= until)
+            {
+                return Poll::Ready(());
+            }
+            let mut buffer = tokio::io::ReadBuf::new(&mut scratch);
+            match Pin::new(&mut self.stream).poll_read(cx, &mut buffer) {
+                Poll::Ready(Ok(())) if buffer.filled().is_empty() => return Poll::Ready(()),
+                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Err(_)) => return Poll::Ready(()),
+                Poll::Pending => return self.poll_linger(cx),
+            }
+        }
     }
 
     fn poll_linger(&mut self, cx: &mut Context<'_>) -> Poll<()> {
@@ -624,6 +671,85 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A connection we close on purpose while the peer's bytes wait unread: the driver shuts
+    /// its side, reads to the peer's end of stream and only then drops the socket (which,
+    /// holding unread bytes, would reset the connection and could destroy our last messages
+    /// in flight). Loopback TCP, bounded in time.
+    #[tokio::test]
+    async fn a_connection_closed_on_purpose_reads_to_the_peers_end_before_dropping_the_socket() {
+        use rtmp_proto::session::server::{ServerConnection, ServerConnectionConfig, ServerEvent};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        tokio::time::timeout(Duration::from_secs(10), async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let mut peer = tokio::net::TcpStream::connect(listener.local_addr().unwrap())
+                .await
+                .unwrap();
+            let (ours, _) = listener.accept().await.unwrap();
+            // Unread by us when we close: dropping a socket that holds them resets it.
+            peer.write_all(&[0x55; 64 * 1024]).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let clock = Clock::start();
+            let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(1);
+            let conn =
+                ServerConnection::new(ServerConnectionConfig::default(), &mut rng, clock.now());
+            let mut driver = Driver::new(ours, conn, clock);
+            driver.close();
+            let closing = tokio::spawn(async move {
+                let started = tokio::time::Instant::now();
+                let event = driver.next_event().await;
+                (event, started.elapsed(), driver)
+            });
+            // The peer reads our end of stream, then takes its time to close its side.
+            let mut rest = Vec::new();
+            let read = peer.read_to_end(&mut rest).await;
+            assert!(read.is_ok(), "an orderly end, not {read:?}");
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            drop(peer);
+            let (event, took, driver) = closing.await.unwrap();
+            assert!(
+                took >= Duration::from_millis(300),
+                "waited for the peer: {took:?}"
+            );
+            assert!(
+                matches!(event, Some(ServerEvent::Closed(SessionError::Closed))),
+                "{event:?}"
+            );
+            assert!(
+                took < rtmp_proto::session::adapter::CLOSE_LINGER,
+                "{took:?}"
+            );
+            assert!(matches!(driver.ended(), Some(Error::Closed)));
+        })
+        .await
+        .expect("bounded in time");
+    }
+
+    /// A peer that never closes its side holds the socket no longer than the core's bound.
+    #[tokio::test]
+    async fn lingering_on_a_silent_peer_ends_at_the_cores_bound() {
+        use rtmp_proto::session::server::{ServerConnection, ServerConnectionConfig, ServerEvent};
+        let (ours, _peer) = tokio::io::duplex(1024);
+        let clock = Clock::start();
+        let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(1);
+        let conn = ServerConnection::new(ServerConnectionConfig::default(), &mut rng, clock.now());
+        let mut driver = Driver::new(ours, conn, clock);
+        driver.close();
+        let started = tokio::time::Instant::now();
+        let event = driver.next_event().await;
+        assert!(
+            matches!(event, Some(ServerEvent::Closed(SessionError::Closed))),
+            "{event:?}"
+        );
+        let (took, bound) = (
+            started.elapsed(),
+            rtmp_proto::session::adapter::CLOSE_LINGER,
+        );
+        assert!(
+            took >= bound && took < bound + Duration::from_secs(1),
+            "{took:?}"
+        );
+    }
 
     #[tokio::test]
     async fn read_pacing_shortens_its_pause_for_a_fast_peer_and_lengthens_it_back() {

@@ -131,6 +131,21 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// call.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long an adapter, once it has written a connection's last bytes and shut its side of
+/// the stream, reads and drops what the peer still sends, waiting for the peer to close its
+/// side: closing a TCP socket with unread bytes resets the connection (RFC 1122 §4.2.2.13),
+/// and the reset can destroy our last messages (a refused connect's `_error`, a goodbye
+/// status) before the peer reads them. Both adapters' drivers linger this long at most.
+pub const CLOSE_LINGER: Duration = Duration::from_secs(2);
+
+/// Whether a connection that ended for `reason` lingers ([`CLOSE_LINGER`]) before its stream
+/// is dropped: only one closed on purpose ([`SessionError::Closed`]: by us, or refusing the
+/// peer) may have a last answer in flight; one that timed out or broke the protocol has
+/// nothing to say, and waiting on its peer would only hold the socket.
+pub fn lingers_after(reason: &SessionError) -> bool {
+    *reason == SessionError::Closed
+}
+
 /// The session settings a client starts from: no idle timeout, but a ping to a server that has
 /// been silent for 30 s, given up 30 s later. A publisher's server sends next to nothing, and a
 /// player may wait long for a live stream to start.
