@@ -70,6 +70,22 @@ pub struct AccessRequest {
     pub flash_ver: Option<String>,
 }
 
+impl AccessRequest {
+    /// Whether the query carries one of `keys` as `key=KEY` (among `&`-separated pairs,
+    /// compared as sent, undecoded): how both server examples check `--publish-key`.
+    pub fn carries_key<K: AsRef<str>>(&self, keys: &[K]) -> bool {
+        carries_key(self.query.as_deref(), keys)
+    }
+}
+
+fn carries_key<K: AsRef<str>>(query: Option<&str>, keys: &[K]) -> bool {
+    query
+        .unwrap_or("")
+        .split('&')
+        .filter_map(|pair| pair.strip_prefix("key="))
+        .any(|given| keys.iter().any(|key| key.as_ref() == given))
+}
+
 /// The application's answer to an [`AccessRequest`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Access {
@@ -106,6 +122,17 @@ pub fn unsafe_file_name(name: &str) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_key_is_one_of_the_querys_pairs_compared_as_sent() {
+        let keys = ["k1", "k 2"];
+        assert!(carries_key(Some("key=k1"), &keys));
+        assert!(carries_key(Some("a=b&key=k 2"), &keys));
+        assert!(!carries_key(Some("key=k2"), &keys));
+        assert!(!carries_key(Some("key=k1x"), &keys));
+        assert!(!carries_key(Some("xkey=k1"), &keys));
+        assert!(!carries_key(None, &keys));
+    }
 
     #[test]
     fn names_that_cannot_be_files_are_told() {

@@ -85,15 +85,7 @@ impl Policy {
         if self.publish_keys.is_empty() {
             return None;
         }
-        let given = request
-            .query
-            .as_deref()
-            .unwrap_or("")
-            .split('&')
-            .filter_map(|pair| pair.strip_prefix("key="));
-        let known = given
-            .into_iter()
-            .any(|key| self.publish_keys.iter().any(|k| k == key));
+        let known = request.carries_key(&self.publish_keys);
         (!known).then(|| String::from("A valid ?key= is needed to publish."))
     }
 
