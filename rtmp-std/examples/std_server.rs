@@ -1,11 +1,18 @@
 //! The relay server on blocking I/O, a thread per connection; the same flags as rtmp-tokio's
-//! `server` example. Publishers' streams go to the players of the same `APP/NAME`.
+//! `server` example where they apply. Publishers' streams go to the players of the same
+//! `APP/NAME`.
 //!
 //! ```text
 //! cargo run -p rtmp-std --example std_server -- [--listen 127.0.0.1:1935] [--multitrack capable|all]
 //! ffmpeg -re -i clip.flv -c copy -f flv rtmp://127.0.0.1/live/cam1
 //! ffplay rtmp://127.0.0.1/live/cam1
 //! ```
+//!
+//! For production: `--publish-key KEY` (repeatable: a publish must carry one as
+//! `NAME?key=KEY`), `--record DIR` (`DIR/APP/NAME-UTCSTART.flv`), and on SIGTERM or ctrl-c a
+//! drain: the listener closes, capable publishers are asked to move (`--reconnect-to URL`, or
+//! back to this address), and the server exits 0 once nobody publishes or plays, or after
+//! `--drain-timeout MS` (default 10000).
 //!
 //! RTMPS, with the `tls` feature and a certificate and key in PEM files:
 //!
@@ -14,26 +21,41 @@
 //! ffmpeg -re -i clip.flv -c copy -f flv -tls_verify 0 rtmps://127.0.0.1:4443/live/cam1
 //! ```
 
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use rtmp_std::proto::relay::MultitrackPolicy;
+use rtmp_std::proto::relay::{Access, AccessKind, MultitrackPolicy};
 use rtmp_std::relay::{Relay, RelayConfig};
 use rtmp_std::server::Server;
 
 const USAGE: &str =
     "usage: std_server [--listen ADDR] [--multitrack capable|all] [--cert PEM --key PEM]
+                  [--publish-key KEY]... [--record DIR] [--reconnect-to URL] [--drain-timeout MS]
 
   --listen ADDR        where to listen (default 127.0.0.1:1935)
   --multitrack POLICY  capable: every track of a multitrack stream to players that announce
                        Enhanced RTMP multitrack, the default track to the others (default);
                        all: every track to every player
-  --cert PEM, --key PEM  serve RTMPS (needs the tls feature)";
+  --cert PEM, --key PEM  serve RTMPS (needs the tls feature)
+  --publish-key KEY    a publish must carry KEY as NAME?key=KEY (repeatable: any of them)
+  --record DIR         record every published stream to DIR/APP/NAME-UTCSTART.flv
+  --reconnect-to URL   on SIGTERM or ctrl-c, the tcUrl capable publishers are asked to move to
+                       (default: back to this address)
+  --drain-timeout MS   how long the drain waits for publishers and players to leave
+                       (default 10000)";
+
+/// Set by SIGTERM or SIGINT.
+static STOP: AtomicBool = AtomicBool::new(false);
 
 fn main() -> ExitCode {
     let mut address = String::from("127.0.0.1:1935");
     let mut config = RelayConfig::default();
     let (mut certificate, mut key) = (None, None);
+    let mut publish_keys: Vec<String> = Vec::new();
+    let mut reconnect_to = None;
+    let mut drain_timeout = Duration::from_secs(10);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         if arg == "--help" || arg == "-h" {
@@ -51,11 +73,29 @@ fn main() -> ExitCode {
             }
             ("--cert", Some(value)) => certificate = Some(value),
             ("--key", Some(value)) => key = Some(value),
+            ("--publish-key", Some(value)) => publish_keys.push(value),
+            ("--record", Some(value)) => config.record_dir = Some(PathBuf::from(value)),
+            ("--reconnect-to", Some(value)) => reconnect_to = Some(value),
+            ("--drain-timeout", Some(value)) => match value.parse() {
+                Ok(millis) => drain_timeout = Duration::from_millis(millis),
+                Err(_) => {
+                    eprintln!("std_server: --drain-timeout {value:?} is not a number of milliseconds\n{USAGE}");
+                    return ExitCode::from(2);
+                }
+            },
             _ => {
                 eprintln!("{USAGE}");
                 return ExitCode::from(2);
             }
         }
+    }
+    if !publish_keys.is_empty() {
+        config = config.access(move |request, _| match request.kind {
+            AccessKind::Publish if !request.carries_key(&publish_keys) => {
+                Access::Refuse(String::from("A valid ?key= is needed to publish."))
+            }
+            _ => Access::Allow,
+        });
     }
     let mut server = match Server::bind(&address) {
         Ok(server) => server,
@@ -83,23 +123,74 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     }
-    eprintln!("listening on {address}");
+    let stop = match server.stop_handle() {
+        Ok(stop) => stop,
+        Err(error) => {
+            eprintln!("std_server: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    on_stop_signals();
+    std::thread::spawn(move || {
+        while !STOP.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        stop.stop();
+    });
+    match &config.record_dir {
+        Some(dir) => eprintln!("listening on {address}, recording to {}", dir.display()),
+        None => eprintln!("listening on {address}"),
+    }
     let relay = Relay::with_config(config);
+    let serving = relay.clone();
     let served = server.serve(move |session, peer| {
         eprintln!("{peer} connected");
-        match relay.handle_from(session, Some(peer)) {
+        match serving.handle_from(session, Some(peer)) {
             Ok(()) => eprintln!("{peer} left"),
             Err(error) => eprintln!("{peer} dropped: {error}"),
         }
     });
-    match served {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("std_server: {error}");
-            ExitCode::FAILURE
-        }
+    // The listener closes here: a drain accepts no one.
+    drop(server);
+    if let Err(error) = served {
+        eprintln!("std_server: {error}");
+        return ExitCode::FAILURE;
+    }
+    eprintln!(
+        "stop signal: draining (up to {} ms)",
+        drain_timeout.as_millis()
+    );
+    if relay.drain(reconnect_to, drain_timeout) {
+        eprintln!("drained");
+    } else {
+        eprintln!("drain timed out; closing the connections left");
+    }
+    let recordings = relay.recordings();
+    if recordings.failed > 0 {
+        eprintln!(
+            "{} of {} recordings failed",
+            recordings.failed, recordings.started
+        );
+    }
+    ExitCode::SUCCESS
+}
+
+/// SIGTERM and SIGINT set [`STOP`]; a thread watches it (a handler may do no more).
+#[cfg(unix)]
+fn on_stop_signals() {
+    extern "C" fn stop(_: libc::c_int) {
+        STOP.store(true, Ordering::SeqCst);
+    }
+    let handler = stop as extern "C" fn(libc::c_int) as libc::sighandler_t;
+    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+    unsafe {
+        libc::signal(libc::SIGTERM, handler);
+        libc::signal(libc::SIGINT, handler);
     }
 }
+
+#[cfg(not(unix))]
+fn on_stop_signals() {}
 
 #[cfg(feature = "tls")]
 fn serve_tls(server: &mut Server, certificate: &str, key: &str) -> Result<(), rtmp_std::Error> {

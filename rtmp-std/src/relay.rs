@@ -11,18 +11,32 @@
 //! connection and writes it all at once. A player thread that lags its channel by more than
 //! [`RelayConfig::fan_out_capacity`] batches skips to the next keyframe.
 //!
-//! [`Relay::stats`] reads the hub's live statistics. This relay asks nobody before a connect,
-//! publish or play (rtmp-tokio's takes an async hook): a request the hub's
-//! [`HubConfig::ask`] parks is allowed at once.
+//! [`Relay::stats`] reads the hub's live statistics. The operator's pieces are rtmp-tokio's,
+//! driven by the same core:
+//!
+//! - an [`AccessHook`] ([`RelayConfig::access`]) decides on the connects, publishes and plays
+//!   [`HubConfig::ask`] names. It is a plain (blocking) function, called on the connection's
+//!   own thread, as suits a blocking adapter: a slow hook holds up that connection alone (its
+//!   session does not answer pings meanwhile, so keep it well under the peer's patience;
+//!   rtmp-tokio's async hook runs beside its session instead);
+//! - [`RelayConfig::record_dir`] records every published stream (a thread per recording,
+//!   the core's [`FlvRecording`] and [`recording_file_name`]);
+//! - [`Relay::drain`] is the graceful restart (the core's [`Hub::drain`]): stop the server's
+//!   accepting first ([`StopHandle`](crate::server::StopHandle)).
 
+use std::io::{self, Write};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError, TrySendError};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant as StdInstant, SystemTime};
+use std::{fmt, fs, thread};
 
+use bytes::BytesMut;
 use rtmp_proto::relay::{
-    Access, Batch, Fanout, Hub, HubConfig, RelayConnection, RelayStats, SharedHub as _,
+    recording_file_name, Access, AccessRequest, AskFor, Batch, Fanout, FlvRecording, Hub,
+    HubConfig, Item, RelayConnection, RelayEvent, RelayStats, SharedHub as _, StreamKey,
     StreamSummary, Verdict,
 };
 
@@ -42,6 +56,14 @@ pub struct RelayConfig {
     /// How long a player's thread waits for its socket before it looks at its channel again:
     /// what a frame may wait for it, at most. Default 5 ms.
     pub player_poll: Duration,
+    /// Who decides on the requests [`HubConfig::ask`] names; `None` (the default) allows
+    /// them all. Set it with [`access`](Self::access).
+    pub access_hook: Option<AccessHook>,
+    /// Where every published stream is recorded, as `DIR/APP/NAME-UTCSTART.flv` (every track;
+    /// written batch by batch, so a crash leaves a file readable up to its last tag; closed
+    /// when the publisher leaves). An error (a full disk, an unwritable directory) stops that
+    /// recording, counted ([`Relay::recordings`]), never the stream. Default `None`.
+    pub record_dir: Option<PathBuf>,
 }
 
 impl Default for RelayConfig {
@@ -50,9 +72,80 @@ impl Default for RelayConfig {
             hub: HubConfig::default(),
             fan_out_capacity: 1024,
             player_poll: Duration::from_millis(5),
+            access_hook: None,
+            record_dir: None,
         }
     }
 }
+
+impl RelayConfig {
+    /// Asks `hook` before every connect, publish and play ([`HubConfig::ask`] narrows it).
+    /// The hook runs on the connection's thread and blocks it alone (see the module).
+    ///
+    /// ```no_run
+    /// use rtmp_std::proto::relay::{Access, AccessKind};
+    /// use rtmp_std::relay::{Relay, RelayConfig};
+    ///
+    /// let config = RelayConfig::default().access(|request, peer| {
+    ///     let keyed = request.query.as_deref() == Some("key=s3cret");
+    ///     match request.kind {
+    ///         AccessKind::Publish if !keyed => Access::Refuse(format!("{peer:?} has no key")),
+    ///         _ => Access::Allow,
+    ///     }
+    /// });
+    /// let relay = Relay::with_config(config);
+    /// ```
+    pub fn access<F>(mut self, hook: F) -> Self
+    where
+        F: Fn(&AccessRequest, Option<SocketAddr>) -> Access + Send + Sync + 'static,
+    {
+        self.access_hook = Some(AccessHook::new(hook));
+        self.hub.ask = AskFor::ALL;
+        self
+    }
+}
+
+/// The application's say on connects, publishes and plays: called with the request (app,
+/// stream name, query, tcUrl, flashVer) and the client's address, if known, on the
+/// connection's thread; its [`Access`] answers it.
+#[derive(Clone)]
+pub struct AccessHook(Arc<HookFn>);
+
+type HookFn = dyn Fn(&AccessRequest, Option<SocketAddr>) -> Access + Send + Sync;
+
+impl AccessHook {
+    /// A hook of a function.
+    pub fn new<F>(hook: F) -> Self
+    where
+        F: Fn(&AccessRequest, Option<SocketAddr>) -> Access + Send + Sync + 'static,
+    {
+        AccessHook(Arc::new(hook))
+    }
+
+    fn call(&self, request: &AccessRequest, peer: Option<SocketAddr>) -> Access {
+        (self.0)(request, peer)
+    }
+}
+
+impl fmt::Debug for AccessHook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AccessHook")
+    }
+}
+
+/// What the relay's recordings did so far.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RecordingCounts {
+    /// Recordings started.
+    pub started: u64,
+    /// Recordings stopped by an error.
+    pub failed: u64,
+}
+
+/// How long a connection's thread that plays nothing waits for its peer before it looks
+/// whether the relay drains.
+const DRAIN_POLL: Duration = Duration::from_millis(100);
 
 /// A player thread's side of a stream's channel.
 pub struct PlayerChannel {
@@ -98,6 +191,9 @@ pub struct Relay {
     config: Arc<RelayConfig>,
     /// The time every connection's relay calls are given: one clock for the hub's statistics.
     clock: Clock,
+    recordings: Arc<[AtomicU64; 2]>,
+    /// Becomes true once [`drain`](Self::drain) is called.
+    draining: Arc<AtomicBool>,
 }
 
 impl Default for Relay {
@@ -123,6 +219,69 @@ impl Relay {
             hub: Arc::new(Mutex::new(hub)),
             config: Arc::new(config),
             clock: Clock::start(),
+            recordings: Arc::default(),
+            draining: Arc::default(),
+        }
+    }
+
+    /// A graceful restart: every publisher whose connect announced the capability is asked
+    /// to reconnect (Enhanced RTMP v2, "Reconnect": onStatus
+    /// NetConnection.Connect.ReconnectRequest, with `reconnect_to` as its `tcUrl`, or none to
+    /// come back to the same server), as is one that publishes later; returns `true` once
+    /// nobody publishes or plays, `false` if some still do after `timeout`. Stop accepting
+    /// first ([`StopHandle::stop`](crate::server::StopHandle::stop)); the connections left are
+    /// not closed: ending the process does that.
+    pub fn drain(&self, reconnect_to: Option<String>, timeout: Duration) -> bool {
+        self.hub.with(|hub| hub.drain(reconnect_to));
+        self.draining.store(true, Ordering::SeqCst);
+        let until = StdInstant::now() + timeout;
+        loop {
+            if self.hub.with(|hub| hub.is_drained()) {
+                return true;
+            }
+            let left = until.saturating_duration_since(StdInstant::now());
+            if left.is_zero() {
+                return false;
+            }
+            thread::sleep(left.min(Duration::from_millis(10)));
+        }
+    }
+
+    /// What the recordings ([`RelayConfig::record_dir`]) did so far.
+    pub fn recordings(&self) -> RecordingCounts {
+        RecordingCounts {
+            started: self.recordings[0].load(Ordering::Relaxed),
+            failed: self.recordings[1].load(Ordering::Relaxed),
+        }
+    }
+
+    /// Starts recording `key`, just published, if recordings are on: before its first batch.
+    fn record(&self, key: &StreamKey) {
+        let Some(dir) = &self.config.record_dir else {
+            return;
+        };
+        let unix_seconds = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |since| since.as_secs());
+        let Some((channel, snapshot)) = self.hub.with(|hub| hub.tap(key)) else {
+            return;
+        };
+        self.recordings[0].fetch_add(1, Ordering::Relaxed);
+        let Some(file_name) = recording_file_name(key, unix_seconds) else {
+            self.recordings[1].fetch_add(1, Ordering::Relaxed);
+            return;
+        };
+        let path = dir.join(&key.app).join(file_name);
+        let counts = self.recordings.clone();
+        let spawned = thread::Builder::new()
+            .name(format!("record {key}"))
+            .spawn(move || {
+                if record(&path, &channel, &snapshot).is_err() {
+                    counts[1].fetch_add(1, Ordering::Relaxed);
+                }
+            });
+        if spawned.is_err() {
+            self.recordings[1].fetch_add(1, Ordering::Relaxed);
         }
     }
 
@@ -171,14 +330,22 @@ impl Relay {
         if let Some(peer) = peer {
             relay.set_peer(peer.to_string());
         }
+        let mut drain_seen = false;
         loop {
+            if !drain_seen && self.draining.load(Ordering::SeqCst) {
+                // Once: the core asks by itself for a later publish.
+                drain_seen = true;
+                relay.drain_step(session.connection());
+            }
             let event = if relay.receiver_mut().is_some() {
                 if let Verdict::Close(_) = deliver_batches(&mut relay, &mut session, &self.clock) {
                     break;
                 }
                 session.next_event_timeout(self.config.player_poll)
-            } else {
+            } else if drain_seen {
                 session.next_event().map(Some)
+            } else {
+                session.next_event_timeout(DRAIN_POLL)
             };
             let event = match event {
                 Ok(Some(event)) => event,
@@ -189,10 +356,19 @@ impl Relay {
             let now = self.clock.now();
             let mut verdict = relay.handle_event(session.connection(), event, now);
             if let Some(request) = relay.poll_access_request() {
-                verdict = relay.answer(session.connection(), request.id, Access::Allow, now);
+                let access = match &self.config.access_hook {
+                    Some(hook) => hook.call(&request, peer),
+                    None => Access::Allow,
+                };
+                // The hook may have taken a while: the answer is given at its own time.
+                let now = self.clock.now();
+                verdict = relay.answer(session.connection(), request.id, access, now);
             }
-            // Nothing reads them here; rtmp-tokio's relay logs them.
-            while relay.poll_event().is_some() {}
+            while let Some(event) = relay.poll_event() {
+                if let RelayEvent::Publishing { key, .. } = &event {
+                    self.record(key);
+                }
+            }
             if let Verdict::Close(_) = verdict {
                 break;
             }
@@ -232,6 +408,31 @@ fn deliver_batches<S: Transport>(
         let now = clock.now();
         if let Verdict::Close(reason) = relay.deliver(session.connection(), &batch, now) {
             return Verdict::Close(reason);
+        }
+    }
+}
+
+/// Writes what `channel` gets to the FLV file at `path` until the publisher leaves, each batch
+/// written (to the kernel) as it arrives.
+fn record(path: &Path, channel: &PlayerChannel, snapshot: &[Item]) -> io::Result<()> {
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir)?;
+    }
+    let mut file = fs::File::create(path)?;
+    let mut recording = FlvRecording::new();
+    let mut out = BytesMut::with_capacity(64 * 1024);
+    recording.start(&mut out);
+    let mut ended = recording.write(snapshot, &mut out);
+    loop {
+        file.write_all(&out)?;
+        out.clear();
+        if ended {
+            return Ok(());
+        }
+        match channel.receiver.recv() {
+            Ok(batch) => ended = recording.write(&batch, &mut out),
+            // The stream is gone.
+            Err(_) => return Ok(()),
         }
     }
 }
