@@ -326,13 +326,28 @@ async fn a_publisher_that_no_server_takes_gives_up_with_a_typed_error_naming_the
 
 #[test]
 fn the_server_on_sigterm_stops_accepting_asks_capable_publishers_to_move_and_exits_0_in_time() {
+    drain_on_sigterm(example_binary("rtmp-tokio", "server"), "SIGTERM: draining");
+}
+
+#[test]
+fn the_std_server_on_sigterm_drains_the_same_way() {
+    drain_on_sigterm(
+        example_binary("rtmp-std", "std_server"),
+        "stop signal: draining",
+    );
+}
+
+/// The server example `binary` (logging `marker` when it drains) on SIGTERM while ffmpeg
+/// publishes and plays and our publisher publishes: it stops accepting, asks our publisher to
+/// move to `--reconnect-to`, and exits 0 within `--drain-timeout`.
+fn drain_on_sigterm(binary: std::path::PathBuf, marker: &str) {
     const DRAIN: Duration = Duration::from_millis(1500);
     const MOVE_TO: &str = "rtmp://127.0.0.1:1/elsewhere";
     let dir = TempDir::new("reconnect-sigterm");
     let clip = dir.path().join("clip.flv");
     make_clip(&clip, 10, 25);
     let port = free_port();
-    let mut command = Command::new(example_binary("rtmp-tokio", "server"));
+    let mut command = Command::new(binary);
     command
         .arg("--listen")
         .arg(format!("127.0.0.1:{port}"))
@@ -395,5 +410,5 @@ fn the_server_on_sigterm_stops_accepting_asks_capable_publishers_to_move_and_exi
     );
     assert!(started.elapsed() <= DRAIN + Duration::from_secs(1));
     let log = String::from_utf8_lossy(&output.stderr);
-    assert!(log.contains("SIGTERM: draining"), "{log}");
+    assert!(log.contains(marker), "{log}");
 }
