@@ -53,8 +53,10 @@ pub struct Settings {
     /// [default: 10000]
     #[arg(long, value_name = "MS")]
     pub stream_timeout: Option<u64>,
-    /// Log level: error, warn, info, debug or trace [default: info]
-    #[arg(long, value_name = "LEVEL")]
+    /// What to log, as tracing's EnvFilter directives: a level (error, warn, info, debug,
+    /// trace) and per-target levels, e.g. `info,rtmp_proto=debug` [default: RUST_LOG if
+    /// set, else info]
+    #[arg(long, value_name = "FILTER")]
     pub log: Option<String>,
     /// Read these settings from a TOML file (keys as the flags, without the dashes in
     /// front); flags given here win
@@ -149,12 +151,21 @@ impl Settings {
         }
     }
 
-    /// The log level, checked.
-    pub fn log_level(&self) -> Result<tracing::Level, String> {
-        let level = self.log.as_deref().unwrap_or("info");
-        level.parse().map_err(|_| {
-            format!("--log: {level:?} is not a level (error, warn, info, debug or trace)")
-        })
+    /// The log filter, checked: `--log` (or the file's `log`), else `RUST_LOG`, else `info`.
+    pub fn log_filter(&self) -> Result<tracing_subscriber::EnvFilter, String> {
+        let (given, from) = match (&self.log, std::env::var("RUST_LOG")) {
+            (Some(log), _) => (log.clone(), "--log"),
+            (None, Ok(env)) if !env.trim().is_empty() => (env, "RUST_LOG"),
+            (None, _) => (String::from("info"), "--log"),
+        };
+        // Parsed strictly: a directive that does not parse is an error, not silently dropped.
+        tracing_subscriber::EnvFilter::builder()
+            .parse(&given)
+            .map_err(|error| {
+                format!(
+                    "{from}: {given:?} is not a log filter (e.g. info,rtmp_proto=debug): {error}"
+                )
+            })
     }
 }
 
@@ -180,6 +191,19 @@ mod tests {
         assert_eq!(merged.http.map(|a| a.port()), Some(8080));
         assert_eq!(merged.drain_timeout, Some(500));
         assert_eq!(merged.reconnect_to.as_deref(), Some("rtmp://b/live"));
+    }
+
+    #[test]
+    fn the_log_flag_is_a_filter() {
+        let settings = Settings::parse_from(["server", "--log", "info,rtmp_proto=debug"]);
+        let filter = settings.log_filter().unwrap();
+        assert_eq!(filter.to_string(), "rtmp_proto=debug,info");
+        let bad = Settings::parse_from(["server", "--log", "info,rtmp_proto=loud"]);
+        let error = bad.log_filter().unwrap_err();
+        assert!(
+            error.starts_with("--log: \"info,rtmp_proto=loud\" is not a log filter"),
+            "{error}"
+        );
     }
 
     #[test]

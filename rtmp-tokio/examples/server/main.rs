@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo run --release -p rtmp-tokio --example server -- [--listen 127.0.0.1:1935] [--threads 1] \
-//!     [--multitrack capable|all] [--merge-window 25] [--log info] [--config server.toml] \
+//!     [--multitrack capable|all] [--merge-window 25] [--log info,rtmp_proto=debug] [--config server.toml] \
 //!     [--memory-budget 256] [--connect-timeout 10000] [--stream-timeout 10000] \
 //!     [--publish-key KEY]... [--allow-play PREFIX]... [--deny-play PREFIX]... \
 //!     [--on-publish URL] [--on-play URL] [--http 127.0.0.1:8080] [--record DIR] \
@@ -53,7 +53,7 @@ fn main() -> ExitCode {
 }
 
 fn run(settings: Settings) -> Result<(), String> {
-    let level = settings.log_level()?;
+    let filter = settings.log_filter()?;
     let mut config = RelayConfig::default();
     if let Some(policy) = settings.multitrack {
         config.hub.multitrack = match policy {
@@ -119,7 +119,7 @@ fn run(settings: Settings) -> Result<(), String> {
 
     let ansi = io::IsTerminal::is_terminal(&io::stderr());
     tracing_subscriber::fmt()
-        .with_max_level(level)
+        .with_env_filter(filter)
         .with_ansi(ansi)
         .with_writer(io::stderr)
         .init();
