@@ -18,8 +18,9 @@
 //! # Where to go
 //!
 //! [`next_target`](Handover::next_target) decides: first the request's `tcUrl` (or, when it
-//! named none, the publisher's original URL), then, if that fails, the original URL, then it
-//! gives up with [`HandoverError::Unreachable`].
+//! named none, the current connection's), then, if that fails, the publisher's original URL,
+//! then it gives up with [`HandoverError::Unreachable`]. A relative `tcUrl` (`//host/app`,
+//! `/app`, `app`) is resolved against the current connection's, as Enhanced RTMP v2 says.
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -104,6 +105,8 @@ pub struct Handover {
     state: State,
     /// Where the publisher first connected: where it goes back to if the move's URL fails.
     original: String,
+    /// The current connection's tcUrl, which a relative request is resolved against.
+    current: String,
     /// The cut point (and, should a move be abandoned halfway by its caller, frames routed
     /// meanwhile), for the new connection.
     kept: Vec<HandoverFrame>,
@@ -117,9 +120,11 @@ pub struct Handover {
 impl Handover {
     /// A publisher that first connected to `original_tc_url`.
     pub fn new(original_tc_url: impl Into<String>) -> Self {
+        let original = original_tc_url.into();
         Handover {
             state: State::Steady,
-            original: original_tc_url.into(),
+            current: original.clone(),
+            original,
             kept: Vec::new(),
             tried: Vec::new(),
             seen_video: false,
@@ -130,14 +135,18 @@ impl Handover {
     }
 
     /// Notes a status of the connection; whether it was a ReconnectRequest (Enhanced RTMP v2:
-    /// `onStatus` on stream 0, level `status`, its `tcUrl` where to go). A request during a
-    /// move is ignored.
+    /// `onStatus` on stream 0, level `status`, its `tcUrl` where to go, resolved against the
+    /// current connection's if relative). A request during a move is ignored.
     pub fn on_status(&mut self, status: &Status) -> bool {
         if status.code != RECONNECT_REQUEST || status.is_error() {
             return false;
         }
         if self.state == State::Steady {
-            self.state = State::Requested(status.tc_url().map(String::from));
+            let tc_url = status
+                .tc_url()
+                .filter(|url| !url.is_empty())
+                .map(|url| resolve(&self.current, url));
+            self.state = State::Requested(tc_url);
         }
         true
     }
@@ -175,7 +184,7 @@ impl Handover {
             State::Steady => Route::Send,
             State::Requested(_) if !cut => Route::Send,
             State::Requested(tc_url) => {
-                let first = tc_url.take().unwrap_or_else(|| self.original.clone());
+                let first = tc_url.take().unwrap_or_else(|| self.current.clone());
                 let mut targets = Vec::new();
                 if first != self.original {
                     targets.push(self.original.clone());
@@ -197,9 +206,9 @@ impl Handover {
         }
     }
 
-    /// During a move, the URL to dial next: the request's `tcUrl` (the original URL if it
-    /// named none), then the original URL; each is given once. When both failed, the move
-    /// is over and the publisher gives up with the error returned.
+    /// During a move, the URL to dial next: the request's `tcUrl` (the current connection's
+    /// if it named none), then the original URL; each is given once. When both failed, the
+    /// move is over and the publisher gives up with the error returned.
     pub fn next_target(&mut self) -> Result<String, HandoverError> {
         let next = match &mut self.state {
             State::Moving(targets) => targets.pop(),
@@ -241,11 +250,46 @@ impl Handover {
     /// sequence headers, then the cut point's frame). The move is over.
     pub fn resume(&mut self) -> impl Iterator<Item = HandoverFrame> {
         self.state = State::Steady;
+        if let Some(connected) = self.tried.pop() {
+            self.current = connected;
+        }
         self.tried.clear();
         let headers = [self.video_header.clone(), self.audio_header.clone()];
         let kept = core::mem::take(&mut self.kept);
         headers.into_iter().flatten().chain(kept)
     }
+}
+
+/// `reference` (a `tcUrl`, absolute or relative) resolved against `base`, the current
+/// connection's `tcUrl` (RFC 3986 §5.2, for the forms Enhanced RTMP v2 names: `//host/app`,
+/// `/app`, and a path relative to the base's, e.g. `app`).
+fn resolve(base: &str, reference: &str) -> String {
+    let has_scheme = reference.split_once("://").is_some_and(|(scheme, _)| {
+        !scheme.is_empty()
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    });
+    if has_scheme {
+        return String::from(reference);
+    }
+    let Some((scheme, rest)) = base.split_once("://") else {
+        return String::from(reference);
+    };
+    if let Some(network_path) = reference.strip_prefix("//") {
+        return alloc::format!("{scheme}://{network_path}");
+    }
+    let rest = rest.split(['?', '#']).next().unwrap_or(rest);
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    if reference.starts_with('/') {
+        return alloc::format!("{scheme}://{authority}{reference}");
+    }
+    // A relative path replaces the base path's last segment.
+    let directory = path
+        .rfind('/')
+        .and_then(|end| path.get(..=end))
+        .unwrap_or("/");
+    alloc::format!("{scheme}://{authority}{directory}{reference}")
 }
 
 #[cfg(test)]
@@ -353,6 +397,40 @@ mod tests {
         assert_eq!(handover.next_target().as_deref(), Ok("rtmp://a/live"));
         let resumed: Vec<_> = handover.resume().collect();
         assert_eq!(resumed, [video(0, 0x17), video(40, 0x27)]);
+    }
+
+    #[test]
+    fn a_relative_tc_url_is_resolved_against_the_current_connections() {
+        let base = "rtmp://a.example:1935/live";
+        assert_eq!(resolve(base, "rtmp://b.example/x"), "rtmp://b.example/x");
+        assert_eq!(resolve(base, "rtmps://b.example/x"), "rtmps://b.example/x");
+        assert_eq!(
+            resolve(base, "//192.0.2.0/realtimeapp"),
+            "rtmp://192.0.2.0/realtimeapp"
+        );
+        assert_eq!(
+            resolve(base, "/realtimeapp"),
+            "rtmp://a.example:1935/realtimeapp"
+        );
+        assert_eq!(resolve(base, "other"), "rtmp://a.example:1935/other");
+        assert_eq!(resolve("rtmp://h/live?k=1", "/x"), "rtmp://h/x");
+
+        // After a move, the current connection is the one moved to.
+        let mut handover = Handover::new("rtmp://a/live");
+        assert!(handover.on_status(&request(Some("//b/live"))));
+        assert_eq!(handover.route(video(0, 0x17)), Route::Move);
+        assert_eq!(handover.next_target().as_deref(), Ok("rtmp://b/live"));
+        let _ = handover.resume().count();
+        assert!(handover.on_status(&request(Some("/other"))));
+        assert_eq!(handover.route(video(40, 0x17)), Route::Move);
+        assert_eq!(handover.next_target().as_deref(), Ok("rtmp://b/other"));
+        // The fallback is still where the publisher first connected.
+        assert_eq!(handover.next_target().as_deref(), Ok("rtmp://a/live"));
+        // No tcUrl: the current connection's.
+        let _ = handover.resume().count();
+        assert!(handover.on_status(&request(None)));
+        assert_eq!(handover.route(video(80, 0x17)), Route::Move);
+        assert_eq!(handover.next_target().as_deref(), Ok("rtmp://a/live"));
     }
 
     #[test]
