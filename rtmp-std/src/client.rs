@@ -85,9 +85,10 @@ pub struct ClientOptions {
     /// [`Client::connect_over_redialing`]) announces Enhanced RTMP's reconnect capability
     /// (`capsEx` bit 1) and honours a ReconnectRequest (Enhanced RTMP v2, "Reconnect"): it
     /// sends up to the next video keyframe (the next audio frame if the stream has no video),
-    /// and the send of that frame makes the move: it connects to the given tcUrl (the
-    /// original one if none, or if the given one fails; [`Error::Reconnect`] if that fails
-    /// too), publishes the same name and goes on from that frame
+    /// and the send of that frame makes the move: it connects to the given tcUrl (resolved
+    /// against the current one if relative; the current one if none), or if that fails to the
+    /// URL it first connected to ([`Error::Reconnect`] if that fails too), publishes the same
+    /// name and goes on from that frame
     /// ([`Handover`] decides). Nothing is queued: the call blocks until the new connection
     /// publishes. [`ClientOptions::publisher`] sets it; [`Client::connect_over`] ignores it
     /// (it cannot dial a new stream).
