@@ -185,6 +185,68 @@ async fn our_std_publisher_moves_between_relays_and_the_new_ones_player_gets_eve
     .await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_audio_only_tokio_publisher_moves_at_an_audio_frame_and_the_new_relay_gets_every_frame_once(
+) {
+    let aac_header = Bytes::from_static(&[0xAF, 0x00, 0x12, 0x10]);
+    let aac = |index: u32| {
+        let [a, b, c, d] = index.to_be_bytes();
+        Bytes::from(vec![0xAF, 0x01, a, b, c, d])
+    };
+    tokio::time::timeout(Duration::from_secs(30), async {
+        let (old, old_url) = relay().await;
+        let (_new, new_url) = relay().await;
+        let mut player = Client::connect(&new_url)
+            .await
+            .unwrap()
+            .play("radio")
+            .await
+            .unwrap();
+        let recording = tokio::spawn(async move {
+            let mut got = Vec::new();
+            while let Ok(Some(frame)) = player.next_frame().await {
+                if let Frame::Audio { timestamp, payload } = frame {
+                    got.push((timestamp, payload));
+                    if got.last().is_some_and(|(t, _)| *t == (FRAMES - 1) * 23) {
+                        break;
+                    }
+                }
+            }
+            got
+        });
+        let client = Client::connect_with(&old_url, ClientOptions::publisher())
+            .await
+            .unwrap();
+        let mut publisher = client.publish("radio").await.unwrap();
+        let _ = publisher.send_audio(0, aac_header.clone()).await.unwrap();
+        let mut drained = None;
+        for index in 0..FRAMES {
+            if index == 25 {
+                let (draining, to) = (old.clone(), new_url.clone());
+                drained = Some(tokio::spawn(async move {
+                    draining.drain(Some(to), Duration::from_secs(10)).await
+                }));
+            }
+            let _ = publisher.send_audio(index * 23, aac(index)).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        publisher.close().await.unwrap();
+        assert!(drained.unwrap().await.unwrap(), "the old relay drained");
+        let got = recording.await.unwrap();
+        assert_eq!(got[0], (0, aac_header), "the sequence header first");
+        let start = u32::from_be_bytes(got[1].1[2..6].try_into().unwrap());
+        assert!((25..FRAMES).contains(&start), "moved at frame {start}");
+        let expected: Vec<(u32, Bytes)> = (start..FRAMES).map(|i| (i * 23, aac(i))).collect();
+        assert_eq!(
+            got[1..],
+            expected[..],
+            "every frame from the cut, once, in order"
+        );
+    })
+    .await
+    .expect("bounded in time");
+}
+
 /// The address a publisher's own dialer reaches for `url`: the original URL's host is the new
 /// relay (as a load balancer in front of both would make it, once the old one drains; the
 /// first dial is made by the test), [`NOWHERE`] is nothing.
