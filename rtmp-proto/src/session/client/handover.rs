@@ -93,11 +93,16 @@ enum State {
 /// before sending it; on [`Route::Move`], dial [`next_target`](Self::next_target) until one
 /// publishes, then send [`metadata`](Self::metadata) and [`resume`](Self::resume).
 ///
-/// The cut point is the next video keyframe (not a sequence header) once video has been
-/// seen. A stream that never had video moves at the next audio frame (not a sequence
+/// The cut point is the next video keyframe (not a sequence header) of the default track
+/// (track 0: a plain message, or a multitrack one whose first track is 0) once video has
+/// been seen. A stream that never had video moves at the next audio frame (not a sequence
 /// header): every audio frame of the codecs RTMP carries (AAC, MP3, Opus, ...) decodes on its
 /// own given the sequence header, which the new connection sends first, so no frame before
-/// the cut is needed after it. No frame goes twice or is lost: those before the cut on the
+/// the cut is needed after it. The new connection starts with the last sequence header of
+/// every track of each kind (and the last Enhanced RTMP video `Metadata` packet of each
+/// track, e.g. HDR `colorInfo`), in the order the stream first sent them; a multitrack
+/// stream's other tracks go on from the cut with the frames that follow, up to their own
+/// next keyframes. No frame goes twice or is lost: those before the cut on the
 /// old connection, the cut point and what follows on the new one. The module documentation
 /// says why nothing else is kept.
 #[derive(Clone, Debug)]
@@ -112,10 +117,15 @@ pub struct Handover {
     kept: Vec<HandoverFrame>,
     tried: Vec<String>,
     seen_video: bool,
-    video_header: Option<HandoverFrame>,
-    audio_header: Option<HandoverFrame>,
+    /// The last sequence header (or video metadata packet) of each track of each kind, in
+    /// the order first seen.
+    headers: Vec<(HeaderSlot, HandoverFrame)>,
     metadata: Option<Value>,
 }
+
+/// Which header a kept frame is: its kind, its (first) track, and whether it is a video
+/// `Metadata` packet rather than a sequence header.
+type HeaderSlot = (HandoverKind, u8, bool);
 
 impl Handover {
     /// A publisher that first connected to `original_tc_url`.
@@ -128,8 +138,7 @@ impl Handover {
             kept: Vec::new(),
             tried: Vec::new(),
             seen_video: false,
-            video_header: None,
-            audio_header: None,
+            headers: Vec::new(),
             metadata: None,
         }
     }
@@ -161,25 +170,33 @@ impl Handover {
         let (cut, header) = match frame.kind {
             HandoverKind::Video => {
                 self.seen_video = true;
-                VideoInfo::parse(&frame.payload).map_or((false, false), |info| {
+                VideoInfo::parse(&frame.payload).map_or((false, None), |info| {
+                    let track = info.tracks().first().map_or(0, |track| track.track_id);
+                    let header = info.is_sequence_header() || info.is_metadata();
                     (
-                        info.is_keyframe() && !info.is_sequence_header(),
-                        info.is_sequence_header(),
+                        info.is_keyframe() && track == 0,
+                        header.then_some((HandoverKind::Video, track, info.is_metadata())),
                     )
                 })
             }
             HandoverKind::Audio => {
-                let header = AudioInfo::parse(&frame.payload).is_ok_and(|i| i.is_sequence_header());
-                (!self.seen_video && !header, header)
+                let header = AudioInfo::parse(&frame.payload)
+                    .ok()
+                    .filter(|info| info.is_sequence_header())
+                    .map(|info| {
+                        let track = info.tracks().first().map_or(0, |track| track.track_id);
+                        (HandoverKind::Audio, track, false)
+                    });
+                (!self.seen_video && header.is_none(), header)
             }
         };
-        if header {
-            let slot = match frame.kind {
-                HandoverKind::Video => &mut self.video_header,
-                HandoverKind::Audio => &mut self.audio_header,
-            };
-            *slot = Some(frame.clone());
+        if let Some(slot) = header {
+            match self.headers.iter_mut().find(|(kept, _)| *kept == slot) {
+                Some((_, kept)) => *kept = frame.clone(),
+                None => self.headers.push((slot, frame.clone())),
+            }
         }
+        let header = header.is_some();
         match &mut self.state {
             State::Steady => Route::Send,
             State::Requested(_) if !cut => Route::Send,
@@ -247,16 +264,20 @@ impl Handover {
     }
 
     /// The new connection publishes: what it sends after the metadata, in order (the last
-    /// sequence headers, then the cut point's frame). The move is over.
+    /// sequence headers of every track, then the cut point's frame). The move is over.
     pub fn resume(&mut self) -> impl Iterator<Item = HandoverFrame> {
         self.state = State::Steady;
         if let Some(connected) = self.tried.pop() {
             self.current = connected;
         }
         self.tried.clear();
-        let headers = [self.video_header.clone(), self.audio_header.clone()];
+        let headers: Vec<HandoverFrame> = self
+            .headers
+            .iter()
+            .map(|(_, frame)| frame.clone())
+            .collect();
         let kept = core::mem::take(&mut self.kept);
-        headers.into_iter().flatten().chain(kept)
+        headers.into_iter().chain(kept)
     }
 }
 
@@ -397,6 +418,56 @@ mod tests {
         assert_eq!(handover.next_target().as_deref(), Ok("rtmp://a/live"));
         let resumed: Vec<_> = handover.resume().collect();
         assert_eq!(resumed, [video(0, 0x17), video(40, 0x27)]);
+    }
+
+    /// An Enhanced RTMP multitrack video message of one track (`OneTrack`, AVC):
+    /// SequenceStart (0) or CodedFrames (1), key or inter.
+    fn one_track(timestamp: u32, track: u8, packet_type: u8, key: bool) -> HandoverFrame {
+        let frame_type = if key { 0x10 } else { 0x20 };
+        HandoverFrame {
+            kind: HandoverKind::Video,
+            timestamp,
+            // ExHeader | FrameType | PacketType Multitrack (6); OneTrack (0) | packet type;
+            // FourCC; track id; then the body (CodedFrames of AVC: a composition time first).
+            payload: Bytes::from(vec![
+                0x80 | frame_type | 6,
+                packet_type,
+                b'a',
+                b'v',
+                b'c',
+                b'1',
+                track,
+                0,
+                0,
+                0,
+                timestamp as u8,
+            ]),
+        }
+    }
+
+    #[test]
+    fn every_tracks_last_header_goes_first_and_only_the_default_tracks_keyframe_cuts() {
+        let mut handover = Handover::new("rtmp://a/live");
+        let header0 = HandoverFrame {
+            payload: Bytes::from_static(&[0x17, 0x00, 0, 0, 0, 1]),
+            ..video(0, 0x17)
+        };
+        let header1 = one_track(0, 1, 0, true);
+        let newer_header1 = one_track(5, 1, 0, true);
+        for frame in [header0.clone(), audio(0, 0), header1, video(0, 0x17)] {
+            assert_eq!(handover.route(frame), Route::Send);
+        }
+        assert_eq!(handover.route(one_track(0, 1, 1, true)), Route::Send);
+        assert_eq!(handover.route(newer_header1.clone()), Route::Send);
+        assert!(handover.on_status(&request(None)));
+        // Track 1's keyframe is no cut point: track 0 would go on with inter frames.
+        assert_eq!(handover.route(one_track(40, 1, 1, true)), Route::Send);
+        assert_eq!(handover.route(video(80, 0x17)), Route::Move);
+        let resumed: Vec<_> = handover.resume().collect();
+        assert_eq!(
+            resumed,
+            [header0, audio(0, 0), newer_header1, video(80, 0x17)]
+        );
     }
 
     #[test]
