@@ -20,7 +20,7 @@
 //! No input makes this crate panic. A panic is a bug; please report it with the input.
 #![cfg_attr(not(feature = "std"), no_std)]
 #![forbid(unsafe_code)]
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 extern crate alloc;
 
