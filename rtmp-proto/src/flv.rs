@@ -76,12 +76,13 @@ impl TagHeader {
 
     /// Reads a tag header from its 11 bytes.
     pub fn parse(bytes: &[u8; TAG_HEADER_LEN]) -> TagHeader {
-        let be24 = |b: &[u8]| (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        let [tag_type, s0, s1, s2, t0, t1, t2, extended, i0, i1, i2] = *bytes;
         TagHeader {
-            tag_type: bytes[0],
-            data_size: be24(&bytes[1..4]),
-            timestamp: be24(&bytes[4..7]) | (u32::from(bytes[7]) << 24),
-            stream_id: be24(&bytes[8..11]),
+            tag_type,
+            data_size: u32::from_be_bytes([0, s0, s1, s2]),
+            // The fourth byte extends the timestamp upwards (Annex E.4.1, TimestampExtended).
+            timestamp: u32::from_be_bytes([extended, t0, t1, t2]),
+            stream_id: u32::from_be_bytes([0, i0, i1, i2]),
         }
     }
 
@@ -167,19 +168,21 @@ impl FlvReader {
     /// copying. Each body is at most 16 MiB (a 24-bit size), so a caller's buffer stays bounded.
     pub fn read_tag(&mut self, buf: &mut BytesMut) -> Result<Option<Tag>, FlvError> {
         if self.header.is_none() {
-            if buf.len() < FILE_HEADER_LEN {
+            let Some(&[f, l, v, _version, flags, h0, h1, h2, h3]) =
+                buf.first_chunk::<FILE_HEADER_LEN>()
+            else {
                 return Ok(None);
-            }
-            if &buf[..3] != b"FLV" {
+            };
+            if [f, l, v] != *b"FLV" {
                 return Err(FlvError::BadSignature);
             }
-            let header_size = u32::from_be_bytes([buf[5], buf[6], buf[7], buf[8]]);
+            let header_size = u32::from_be_bytes([h0, h1, h2, h3]);
             if header_size < FILE_HEADER_LEN as u32 {
                 return Err(FlvError::BadHeaderSize(header_size));
             }
             self.header = Some(FileHeader {
-                has_audio: buf[4] & 0x04 != 0,
-                has_video: buf[4] & 0x01 != 0,
+                has_audio: flags & 0x04 != 0,
+                has_video: flags & 0x01 != 0,
             });
             buf.advance(FILE_HEADER_LEN);
             self.to_skip = (header_size as usize - FILE_HEADER_LEN).saturating_add(4);

@@ -20,7 +20,18 @@
 //! No input makes this crate panic. A panic is a bug; please report it with the input.
 #![cfg_attr(not(feature = "std"), no_std)]
 #![forbid(unsafe_code)]
-#![warn(missing_docs)]
+#![deny(missing_docs)]
+// Hostile input must end in a typed error, never a panic: outside tests nothing may unwrap,
+// panic or index unchecked.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
 
 extern crate alloc;
 

@@ -141,7 +141,7 @@ impl ClientOptions {
     }
 }
 
-/// A connected client (the seed's `ClientConn`): the handshake is done and the server accepted
+/// A connected client (gortmp's `ClientConn`): the handshake is done and the server accepted
 /// `connect`.
 ///
 /// ```no_run

@@ -51,7 +51,7 @@
 //! );
 //! # Ok(()) }
 //! ```
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 pub mod client;
 mod driver;

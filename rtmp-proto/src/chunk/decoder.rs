@@ -85,6 +85,26 @@ impl ChunkStreamState for InboundStream {
 /// Smallest buffer a partial message starts with (or its length, if smaller).
 const FIRST_PARTIAL: usize = 4096;
 
+/// The big-endian u32 at `at` in `buf`, if `buf` holds it whole.
+#[inline(always)]
+fn read_u32_at(buf: &[u8], at: usize) -> Option<u32> {
+    let field = buf.get(at..)?.first_chunk::<4>()?;
+    Some(u32::from_be_bytes(*field))
+}
+
+/// Copies as much of `bytes` as fits into `buf` from `at` on; returns where the copy ends.
+#[inline(always)]
+fn copy_into(buf: &mut [u8], at: usize, bytes: &[u8]) -> usize {
+    let Some(room) = buf.get_mut(at..) else {
+        return at;
+    };
+    let len = room.len().min(bytes.len());
+    if let (Some(to), Some(from)) = (room.get_mut(..len), bytes.get(..len)) {
+        to.copy_from_slice(from);
+    }
+    at + len
+}
+
 /// Appends `bytes` to the partial message of `stream`, growing its buffer by doubling up to
 /// the message's length: what a message holds is at most twice what arrived of it, however
 /// long it said it was. Returns the bytes the buffer grew by.
@@ -217,7 +237,7 @@ impl ChunkDecoder {
                     // Only after a type 3 chunk whose four bytes after the basic header turned out
                     // not to be an extended timestamp.
                     let take = (self.chunk_remaining as usize).min(self.pending_len);
-                    self.held += append(stream, &self.pending[..take]);
+                    self.held += append(stream, self.pending.get(..take).unwrap_or_default());
                     self.pending.copy_within(take..self.pending_len, 0);
                     self.pending_len -= take;
                     take
@@ -227,7 +247,7 @@ impl ChunkDecoder {
                         return Ok(None);
                     }
                     let take = (self.chunk_remaining as usize).min(rest.len());
-                    self.held += append(stream, &rest[..take]);
+                    self.held += append(stream, rest.get(..take).unwrap_or_default());
                     *pos += take;
                     take
                 };
@@ -264,8 +284,7 @@ impl ChunkDecoder {
                     }
                     None => {
                         // An incomplete header is shorter than the longest one.
-                        self.pending[..rest.len()].copy_from_slice(rest);
-                        self.pending_len = rest.len();
+                        self.pending_len = copy_into(&mut self.pending, 0, rest);
                         *pos = input.len();
                         return Ok(None);
                     }
@@ -274,10 +293,10 @@ impl ChunkDecoder {
                 let rest = input.get(*pos..).unwrap_or_default();
                 let mut joined = [0u8; 2 * MAX_HEADER_LEN];
                 let held = self.pending_len;
-                let added = rest.len().min(MAX_HEADER_LEN);
-                joined[..held].copy_from_slice(&self.pending[..held]);
-                joined[held..held + added].copy_from_slice(&rest[..added]);
-                match self.parse_header(&joined[..held + added])? {
+                let pending = self.pending.get(..held).unwrap_or_default();
+                let joined_len = copy_into(&mut joined, 0, pending);
+                let joined_len = copy_into(&mut joined, joined_len, rest);
+                match self.parse_header(joined.get(..joined_len).unwrap_or_default())? {
                     Some((header, len)) => {
                         if len >= held {
                             *pos += len - held;
@@ -289,9 +308,9 @@ impl ChunkDecoder {
                         header
                     }
                     None => {
-                        self.pending[held..held + added].copy_from_slice(&rest[..added]);
-                        self.pending_len = held + added;
-                        *pos += added;
+                        // Still incomplete: what was joined is shorter than any header.
+                        self.pending_len = copy_into(&mut self.pending, held, rest);
+                        *pos += self.pending_len - held;
                         return Ok(None);
                     }
                 }
@@ -334,10 +353,9 @@ impl ChunkDecoder {
         if let Some(expected) = self.streams[known].extended {
             // Peers differ on whether type 3 chunks repeat the extended timestamp: take the
             // four bytes as one only if they hold the expected value, as payload otherwise.
-            let Some(field) = buf.get(basic_len..basic_len + 4) else {
+            let Some(field) = read_u32_at(buf, basic_len) else {
                 return Ok(None);
             };
-            let field = u32::from_be_bytes([field[0], field[1], field[2], field[3]]);
             if field == expected {
                 header.extended = true;
                 len += 4;
@@ -354,14 +372,21 @@ impl ChunkDecoder {
         basic_len: usize,
         mut header: ChunkHeader,
     ) -> Result<Option<(ChunkHeader, usize)>, ChunkError> {
-        let fields_len = MESSAGE_HEADER_LEN[usize::from(header.fmt)];
+        let fields_len = MESSAGE_HEADER_LEN
+            .get(usize::from(header.fmt))
+            .copied()
+            .unwrap_or_default();
         let Some(fields) = buf.get(basic_len..basic_len + fields_len) else {
             return Ok(None);
         };
-        header.timestamp = read_u24([fields[0], fields[1], fields[2]]);
-        if header.fmt <= 1 {
-            header.length = read_u24([fields[3], fields[4], fields[5]]);
-            header.type_id = fields[6];
+        // Types 0, 1 and 2 lead with the timestamp field; types 0 and 1 go on with length and
+        // type id, type 0 with the stream id (RTMP 1.0 §5.3.1.2.1 to §5.3.1.2.3).
+        if let [t0, t1, t2, ..] = *fields {
+            header.timestamp = read_u24([t0, t1, t2]);
+        }
+        if let [_, _, _, l0, l1, l2, type_id, ..] = *fields {
+            header.length = read_u24([l0, l1, l2]);
+            header.type_id = type_id;
             let max = self.limits.max_size_of_type(header.type_id);
             if header.length > max {
                 return Err(ChunkError::MessageTooLarge {
@@ -372,14 +397,16 @@ impl ChunkDecoder {
         }
         if header.fmt == 0 {
             // The one little-endian field of the chunk header (RTMP 1.0 §5.3.1.2.1).
-            header.stream_id = u32::from_le_bytes([fields[7], fields[8], fields[9], fields[10]]);
+            if let [_, _, _, _, _, _, _, s0, s1, s2, s3] = *fields {
+                header.stream_id = u32::from_le_bytes([s0, s1, s2, s3]);
+            }
         }
         let mut len = basic_len + fields_len;
         if header.timestamp == EXTENDED_TIMESTAMP_MARKER {
-            let Some(field) = buf.get(len..len + 4) else {
+            let Some(field) = read_u32_at(buf, len) else {
                 return Ok(None);
             };
-            header.timestamp = u32::from_be_bytes([field[0], field[1], field[2], field[3]]);
+            header.timestamp = field;
             header.extended = true;
             len += 4;
         }
@@ -561,8 +588,8 @@ impl ChunkDecoder {
 
     #[cold]
     fn apply_control_slow(&mut self, message: &RawMessage) -> Result<(), ChunkError> {
-        let field = match message.payload.get(..4) {
-            Some(field) => u32::from_be_bytes([field[0], field[1], field[2], field[3]]),
+        let field = match read_u32_at(&message.payload, 0) {
+            Some(field) => field,
             None => {
                 return Err(ChunkError::MalformedControlMessage {
                     type_id: message.type_id,

@@ -1,5 +1,5 @@
 //! Messages in, chunks out (RTMP 1.0 §5.3).
-use super::header::{write_basic_header, write_u24, EXTENDED_TIMESTAMP_MARKER, MAX_HEADER_LEN};
+use super::header::{write_basic_header, EXTENDED_TIMESTAMP_MARKER, MAX_HEADER_LEN};
 use super::output::ChunkOutput;
 use super::streams::{ChunkStreamState, ChunkStreams};
 use super::{validate_chunk_size, ChunkError, ChunkStreamId, DEFAULT_CHUNK_SIZE};
@@ -38,21 +38,52 @@ pub struct ChunkEncoder {
     streams: ChunkStreams<OutboundStream>,
 }
 
+/// One chunk header being written: at most [`MAX_HEADER_LEN`] bytes.
+struct HeaderBytes {
+    bytes: [u8; MAX_HEADER_LEN],
+    len: usize,
+}
+
+impl HeaderBytes {
+    /// Starts a header with the basic header of `fmt` on `csid`.
+    fn basic(fmt: u8, csid: u32) -> HeaderBytes {
+        let mut bytes = [0; MAX_HEADER_LEN];
+        let len = write_basic_header(&mut bytes, fmt, csid);
+        HeaderBytes { bytes, len }
+    }
+
+    /// Appends `field`; the callers' fields never make a header longer than the longest one.
+    fn push(&mut self, field: &[u8]) {
+        if let Some(room) = self.bytes.get_mut(self.len..self.len + field.len()) {
+            room.copy_from_slice(field);
+            self.len += field.len();
+        }
+    }
+
+    /// Appends a big-endian 24-bit field (the timestamp and length fields, RTMP 1.0 §5.3.1.2).
+    fn push_u24(&mut self, value: u32) {
+        let [_, high, middle, low] = value.to_be_bytes();
+        self.push(&[high, middle, low]);
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        self.bytes.get(..self.len).unwrap_or_default()
+    }
+}
+
 /// The header of a message's first chunk and that of the chunks after it.
 struct Headers {
-    first: [u8; MAX_HEADER_LEN],
-    first_len: usize,
-    continuation: [u8; MAX_HEADER_LEN],
-    continuation_len: usize,
+    first: HeaderBytes,
+    continuation: HeaderBytes,
 }
 
 impl Headers {
     fn first(&self) -> &[u8] {
-        &self.first[..self.first_len]
+        self.first.as_slice()
     }
 
     fn continuation(&self) -> &[u8] {
-        &self.continuation[..self.continuation_len]
+        self.continuation.as_slice()
     }
 }
 
@@ -189,42 +220,32 @@ impl ChunkEncoder {
         let (fmt, field) = self.compress(csid, msg, length);
         let extended = field >= EXTENDED_TIMESTAMP_MARKER;
 
-        let mut headers = Headers {
-            first: [0; MAX_HEADER_LEN],
-            first_len: 0,
-            continuation: [0; MAX_HEADER_LEN],
-            continuation_len: 0,
-        };
-        let header = &mut headers.first;
-        let mut len = write_basic_header(header, fmt, csid);
+        let mut first = HeaderBytes::basic(fmt, csid);
         if fmt < 3 {
-            write_u24(&mut header[len..], field.min(EXTENDED_TIMESTAMP_MARKER));
-            len += 3;
+            first.push_u24(field.min(EXTENDED_TIMESTAMP_MARKER));
         }
         if fmt < 2 {
-            write_u24(&mut header[len..], length);
-            header[len + 3] = msg.type_id;
-            len += 4;
+            first.push_u24(length);
+            first.push(&[msg.type_id]);
         }
         if fmt == 0 {
-            header[len..len + 4].copy_from_slice(&msg.stream_id.to_le_bytes());
-            len += 4;
+            // The one little-endian field of the chunk header (RTMP 1.0 §5.3.1.2.1).
+            first.push(&msg.stream_id.to_le_bytes());
         }
         if extended {
-            header[len..len + 4].copy_from_slice(&field.to_be_bytes());
-            len += 4;
+            first.push(&field.to_be_bytes());
         }
-        headers.first_len = len;
 
         // Every chunk after the first has a type 3 header: the basic header, and the extended
         // timestamp again if there is one.
-        let continuation = &mut headers.continuation;
-        let mut len = write_basic_header(continuation, 3, csid);
+        let mut continuation = HeaderBytes::basic(3, csid);
         if extended {
-            continuation[len..len + 4].copy_from_slice(&field.to_be_bytes());
-            len += 4;
+            continuation.push(&field.to_be_bytes());
         }
-        headers.continuation_len = len;
+        let headers = Headers {
+            first,
+            continuation,
+        };
         Ok(headers)
     }
 

@@ -58,14 +58,6 @@ pub(super) fn read_u24(bytes: [u8; 3]) -> u32 {
     (u32::from(bytes[0]) << 16) | (u32::from(bytes[1]) << 8) | u32::from(bytes[2])
 }
 
-/// Writes a big-endian 24-bit field; `value` must be below 2^24.
-#[inline(always)]
-pub(super) fn write_u24(out: &mut [u8], value: u32) {
-    out[0] = (value >> 16) as u8;
-    out[1] = (value >> 8) as u8;
-    out[2] = value as u8;
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -88,10 +80,7 @@ mod tests {
     }
 
     #[test]
-    fn u24_round_trips() {
-        let mut out = [0u8; 3];
-        write_u24(&mut out, 0x12_3456);
-        assert_eq!(out, [0x12, 0x34, 0x56]);
-        assert_eq!(read_u24(out), 0x12_3456);
+    fn u24_is_big_endian() {
+        assert_eq!(read_u24([0x12, 0x34, 0x56]), 0x12_3456);
     }
 }

@@ -181,14 +181,19 @@ impl ChunkOutput {
 
     fn segment_bytes(&self, segment: &Segment) -> &[u8] {
         match *segment {
-            Segment::Header { start, end } => {
-                &self.headers[start - self.headers_base..end - self.headers_base]
-            }
+            Segment::Header { start, end } => self
+                .headers
+                .get(start - self.headers_base..end - self.headers_base)
+                .unwrap_or_default(),
             Segment::Payload {
                 payload,
                 start,
                 end,
-            } => &self.payloads[payload - self.payloads_base][start..end],
+            } => self
+                .payloads
+                .get(payload - self.payloads_base)
+                .and_then(|payload| payload.get(start..end))
+                .unwrap_or_default(),
         }
     }
 

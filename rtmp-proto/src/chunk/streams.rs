@@ -59,6 +59,10 @@ impl<S> Index<usize> for ChunkStreams<S> {
     type Output = S;
 
     #[inline(always)]
+    #[expect(
+        clippy::indexing_slicing,
+        reason = "indices come from `find` and `insert` of this table, as a Vec's from its own length"
+    )]
     fn index(&self, index: usize) -> &S {
         &self.streams[index]
     }
@@ -66,6 +70,10 @@ impl<S> Index<usize> for ChunkStreams<S> {
 
 impl<S> IndexMut<usize> for ChunkStreams<S> {
     #[inline(always)]
+    #[expect(
+        clippy::indexing_slicing,
+        reason = "indices come from `find` and `insert` of this table, as a Vec's from its own length"
+    )]
     fn index_mut(&mut self, index: usize) -> &mut S {
         &mut self.streams[index]
     }

@@ -148,11 +148,13 @@ pub(crate) struct RateMeter {
 impl RateMeter {
     pub(crate) fn add(&mut self, now: Instant, bytes: u64) {
         let second = now.as_millis() / 1000;
-        let slot = &mut self.slots[(second % 8) as usize];
-        if slot.0 != second {
-            *slot = (second, 0);
+        let slots = self.slots.len() as u64;
+        if let Some(slot) = self.slots.get_mut((second % slots) as usize) {
+            if slot.0 != second {
+                *slot = (second, 0);
+            }
+            slot.1 += bytes;
         }
-        slot.1 += bytes;
     }
 
     /// Bits per second over the last [`BITRATE_WINDOW`], counted from `since` if later.

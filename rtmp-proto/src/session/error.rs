@@ -20,7 +20,7 @@ pub enum SessionError {
     Message(#[from] MessageError),
     /// The peer broke the conversation's rules, e.g. media before a publish was accepted.
     #[error("protocol violation: {0}")]
-    Protocol(String),
+    Protocol(#[from] Violation),
     /// The handshake did not complete within the configured time.
     #[error("handshake timed out")]
     HandshakeTimeout,
@@ -67,6 +67,69 @@ pub enum SessionError {
     /// The connection was closed (by us, or the peer closed its side).
     #[error("connection closed")]
     Closed,
+}
+
+/// How a peer broke the rules of the NetConnection and NetStream conversation (RTMP 1.0
+/// §7.2); each ends the connection as [`SessionError::Protocol`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Violation {
+    /// A command other than `connect` came first (§7.2.1.1: `connect` opens the conversation).
+    #[error("command {command:?} before connect")]
+    CommandBeforeConnect {
+        /// The command's name.
+        command: String,
+    },
+    /// A shared object message came before `connect`.
+    #[error("shared object message before connect")]
+    SharedObjectBeforeConnect,
+    /// `connect` came on a connection that had already sent one.
+    #[error("a second connect")]
+    SecondConnect,
+    /// A NetStream command named a message stream that `createStream` never made (§7.2.2).
+    #[error("{command} on message stream {stream}, which does not exist")]
+    UnknownStream {
+        /// The command's name.
+        command: String,
+        /// The message stream it came on.
+        stream: u32,
+    },
+    /// A data message came on a message stream that does not exist.
+    #[error("data message on message stream {stream}, which does not exist")]
+    DataOnUnknownStream {
+        /// The message stream.
+        stream: u32,
+    },
+    /// Audio, video or an aggregate came on a message stream that is not publishing.
+    #[error("{kind} on message stream {stream}, which is not publishing")]
+    MediaWithoutPublish {
+        /// What came.
+        kind: MediaKind,
+        /// The message stream.
+        stream: u32,
+    },
+}
+
+/// The kinds of media message (RTMP 1.0 §7.1.4 to §7.1.6), as [`Violation`] names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MediaKind {
+    /// An audio message.
+    Audio,
+    /// A video message.
+    Video,
+    /// An aggregate message.
+    Aggregate,
+}
+
+impl core::fmt::Display for MediaKind {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            MediaKind::Audio => "audio",
+            MediaKind::Video => "video",
+            MediaKind::Aggregate => "aggregate",
+        })
+    }
 }
 
 /// Misuse of the API: the call was refused and nothing else changed. Never caused by what the

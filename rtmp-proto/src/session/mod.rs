@@ -31,7 +31,7 @@ pub use client::{
     PlayOptions, Status, StreamStatus, TransactionId,
 };
 pub use config::SessionConfig;
-pub use error::{ApiError, SessionError};
+pub use error::{ApiError, MediaKind, SessionError, Violation};
 pub use queue::SendStatus;
 pub use server::{
     CallId, CallOutcome, CallRequest, ConnectRequest, PlayRequest, PublishRequest, RequestId,

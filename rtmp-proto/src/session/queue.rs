@@ -153,7 +153,7 @@ impl OutboundQueue {
     /// Bytes this queue holds of its own: everything but audio and video payloads, which are
     /// shared with other connections (each media message's slot counts).
     pub(crate) fn owned_bytes(&self) -> usize {
-        let commands: usize = self.lane_bytes[..MEDIA_LANE].iter().sum();
+        let commands: usize = self.lane_bytes.iter().take(MEDIA_LANE).sum();
         commands + self.media_messages * self.overhead
     }
 
@@ -201,17 +201,23 @@ impl OutboundQueue {
                 VideoKind::SequenceHeader | VideoKind::Other => {}
             }
         }
-        let commands = self.lane_bytes[..MEDIA_LANE].iter().sum::<usize>();
+        let commands = self.lane_bytes.iter().take(MEDIA_LANE).sum::<usize>();
         let over_commands = lane < MEDIA_LANE && commands.saturating_add(size) > self.command_max;
         if over_commands || pending.saturating_add(size) > self.max {
             return Err(ApiError::QueueFull);
         }
+        // Every priority has its lane: the `else` is never taken.
+        let (Some(lane_bytes), Some(queue)) =
+            (self.lane_bytes.get_mut(lane), self.lanes.get_mut(lane))
+        else {
+            return Err(ApiError::QueueFull);
+        };
+        *lane_bytes += size;
         self.queued_bytes += size;
-        self.lane_bytes[lane] += size;
         self.media_messages += usize::from(lane == MEDIA_LANE);
         let sequence = self.next_sequence;
         self.next_sequence += 1;
-        self.lanes[lane].push_back(Queued {
+        queue.push_back(Queued {
             csid,
             message,
             sequence,
@@ -237,6 +243,7 @@ impl OutboundQueue {
     pub(crate) fn pop(&mut self) -> Option<Queued> {
         let index = self.next_lane()?;
         let lane = self.lanes.get_mut(index)?;
+        let lane_bytes = self.lane_bytes.get_mut(index)?;
         let queued = lane.pop_front()?;
         if lane.is_empty() {
             // Gives back what a burst (a GOP for a joining player, a flood of answers) made it
@@ -245,7 +252,7 @@ impl OutboundQueue {
         }
         let size = queued.message.payload.len() + self.overhead;
         self.queued_bytes -= size;
-        self.lane_bytes[index] -= size;
+        *lane_bytes -= size;
         self.media_messages -= usize::from(index == MEDIA_LANE);
         Some(queued)
     }

@@ -11,7 +11,7 @@ use crate::session::SessionConfig;
 /// The `flashVer` FFmpeg, OBS and other encoders send when publishing; servers such as
 /// nginx-rtmp and YouTube recognise a publisher by its `FMLE/` prefix.
 pub const PUBLISHER_FLASH_VER: &str = "FMLE/3.0 (compatible; rtmp-proto)";
-/// The `flashVer` FFmpeg and the seed library send when playing (a Flash Player on Linux).
+/// The `flashVer` FFmpeg and gortmp send when playing (a Flash Player on Linux).
 pub const PLAYER_FLASH_VER: &str = "LNX 9,0,124,2";
 
 /// The parameters of the `connect` command (RTMP 1.0 §7.2.1.1, Enhanced RTMP v2 "connect").

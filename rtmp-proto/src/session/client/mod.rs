@@ -87,7 +87,7 @@ use crate::type_id;
 use super::core::{Core, CoreEvent, Inbound};
 use super::{ApiError, Instant, SendStatus, SessionError};
 
-/// Where the NetConnection is, as the seed's `ConnectionStatus` reports it.
+/// Where the NetConnection is, as gortmp's `ConnectionStatus` reports it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ConnectionStatus {
     /// The handshake is in progress (RTMP 1.0 §5.2).
@@ -341,7 +341,7 @@ impl ClientConnection {
         &self.connect_params
     }
 
-    /// The `tcUrl` this connection connects to (the seed's `URL()`).
+    /// The `tcUrl` this connection connects to (gortmp's `URL()`).
     pub fn tc_url(&self) -> &str {
         &self.connect_params.tc_url
     }
@@ -515,7 +515,7 @@ impl ClientConnection {
         self.call_on_stream(0, name, command_object, arguments)
     }
 
-    /// Calls the server procedure `name` on message stream `stream` (the seed's
+    /// Calls the server procedure `name` on message stream `stream` (gortmp's
     /// `ClientStream.Call`); answered like [`call`](Self::call).
     pub fn call_on_stream(
         &mut self,
@@ -541,7 +541,7 @@ impl ClientConnection {
         self.send_batch(vec![(stream, command.into())], 0)
     }
 
-    /// Sends any message on message stream `stream` at `timestamp` (the seed's `Send`), e.g.
+    /// Sends any message on message stream `stream` at `timestamp` (gortmp's `Send`), e.g.
     /// a user control event. Messages the connection tracks (chunk size, window) should go
     /// through its own methods.
     pub fn send_message(
@@ -767,7 +767,7 @@ impl ClientConnection {
         Ok(status)
     }
 
-    /// Sends audio `delta_ms` after the previous audio of `stream` (the seed's
+    /// Sends audio `delta_ms` after the previous audio of `stream` (gortmp's
     /// `PublishAudioData(data, deltaTimestamp)`); the first audio is at `delta_ms`.
     pub fn send_audio_delta(
         &mut self,
@@ -779,7 +779,7 @@ impl ClientConnection {
         self.send_audio(stream, last.wrapping_add(delta_ms), payload)
     }
 
-    /// Sends video `delta_ms` after the previous video of `stream` (the seed's
+    /// Sends video `delta_ms` after the previous video of `stream` (gortmp's
     /// `PublishVideoData(data, deltaTimestamp)`).
     pub fn send_video_delta(
         &mut self,

@@ -17,7 +17,7 @@ use super::{
 use crate::amf::{Object, Value};
 use crate::message::{split_aggregate, Command, Data, Message, UserControl};
 use crate::session::core::{CoreEvent, Inbound};
-use crate::session::SessionError;
+use crate::session::{MediaKind, SessionError, Violation};
 use crate::{type_id, RawMessage};
 
 impl ServerConnection {
@@ -126,7 +126,7 @@ impl ServerConnection {
                     self.events
                         .push_back(ServerEvent::SharedObject { stream, message });
                 } else {
-                    self.violation("shared object message before connect");
+                    self.violation(Violation::SharedObjectBeforeConnect);
                 }
             }
             // Other user control events (Stream Begin from a client, buffer notices, SWF
@@ -140,7 +140,9 @@ impl ServerConnection {
             return self.on_connect(stream, command);
         }
         if self.phase != Phase::Connected {
-            self.violation(&format!("command {:?} before connect", command.name));
+            self.violation(Violation::CommandBeforeConnect {
+                command: command.name.clone(),
+            });
             return;
         }
         match command.name.as_str() {
@@ -175,7 +177,7 @@ impl ServerConnection {
 
     fn on_connect(&mut self, stream: u32, command: Command) {
         if self.phase != Phase::AwaitingConnect {
-            self.violation("a second connect");
+            self.violation(Violation::SecondConnect);
             return;
         }
         if !self.admit_request() {
@@ -412,9 +414,10 @@ impl ServerConnection {
         match self.streams.get(&stream) {
             Some(state) => Some(state.clone()),
             None => {
-                self.violation(&format!(
-                    "{command} on message stream {stream}, which does not exist"
-                ));
+                self.violation(Violation::UnknownStream {
+                    command: String::from(command),
+                    stream,
+                });
                 None
             }
         }
@@ -650,9 +653,7 @@ impl ServerConnection {
             Some(_) => {}
             None if stream == 0 && self.phase == Phase::Connected => {}
             None => {
-                self.violation(&format!(
-                    "data message on message stream {stream}, which does not exist"
-                ));
+                self.violation(Violation::DataOnUnknownStream { stream });
                 return;
             }
         }
@@ -679,14 +680,12 @@ impl ServerConnection {
             Some(StreamState::Publishing { .. }) => {}
             Some(StreamState::PublishRefused) => return,
             _ => {
-                let what = if kind == type_id::AUDIO {
-                    "audio"
+                let kind = if kind == type_id::AUDIO {
+                    MediaKind::Audio
                 } else {
-                    "video"
+                    MediaKind::Video
                 };
-                self.violation(&format!(
-                    "{what} on message stream {stream}, which is not publishing"
-                ));
+                self.violation(Violation::MediaWithoutPublish { kind, stream });
                 return;
             }
         }
@@ -712,9 +711,10 @@ impl ServerConnection {
             Some(StreamState::Publishing { .. }) => {}
             Some(StreamState::PublishRefused) => return,
             _ => {
-                self.violation(&format!(
-                    "aggregate on message stream {stream}, which is not publishing"
-                ));
+                self.violation(Violation::MediaWithoutPublish {
+                    kind: MediaKind::Aggregate,
+                    stream,
+                });
                 return;
             }
         }

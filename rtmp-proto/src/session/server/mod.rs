@@ -81,7 +81,7 @@ use crate::chunk::ChunkOutput;
 use crate::message::{AmfEncoding, Command, Data, Message, UserControl};
 
 use super::core::{Core, Inbound};
-use super::{ApiError, Instant, SendStatus, SessionError};
+use super::{ApiError, Instant, SendStatus, SessionError, Violation};
 
 /// Messages decoded from the input before their events are handed through the conversation.
 const MESSAGES_PER_STEP: usize = 256;
@@ -879,8 +879,8 @@ impl ServerConnection {
         self.core.fail(error);
     }
 
-    fn violation(&mut self, what: &str) {
-        self.fail(SessionError::Protocol(String::from(what)));
+    fn violation(&mut self, violation: Violation) {
+        self.fail(SessionError::Protocol(violation));
     }
 
     fn check_open(&self) -> Result<(), ApiError> {

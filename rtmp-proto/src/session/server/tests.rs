@@ -18,6 +18,7 @@ use crate::handshake::ClientConfig;
 use crate::message::SharedObjectEvent;
 use crate::message::{AggregateBuilder, LimitType};
 use crate::session::core::Core;
+use crate::session::MediaKind;
 use crate::session::SessionConfig;
 use crate::{type_id, Limits, RawMessage};
 
@@ -1046,9 +1047,12 @@ fn close_stream_of_a_publisher() {
     h.send(stream, Message::Audio(Bytes::from_static(AAC)));
     assert_eq!(
         h.events(),
-        [ServerEvent::Closed(SessionError::Protocol(String::from(
-            "audio on message stream 1, which is not publishing"
-        )))]
+        [ServerEvent::Closed(SessionError::Protocol(
+            Violation::MediaWithoutPublish {
+                kind: MediaKind::Audio,
+                stream: 1
+            }
+        ))]
     );
 }
 
@@ -1273,9 +1277,12 @@ fn media_where_nothing_publishes_is_a_violation() {
         h.send(stream, Message::Video(Bytes::from_static(KEYFRAME)));
         assert_eq!(
             h.events(),
-            [ServerEvent::Closed(SessionError::Protocol(alloc::format!(
-                "video on message stream {stream}, which is not publishing"
-            )))]
+            [ServerEvent::Closed(SessionError::Protocol(
+                Violation::MediaWithoutPublish {
+                    kind: MediaKind::Video,
+                    stream
+                }
+            ))]
         );
         assert!(h.server.is_closed());
     }
@@ -1287,25 +1294,30 @@ fn commands_before_connect_are_a_violation() {
     h.send(0, command("createStream", 2.0, vec![]));
     assert_eq!(
         h.events(),
-        [ServerEvent::Closed(SessionError::Protocol(String::from(
-            "command \"createStream\" before connect"
-        )))]
+        [ServerEvent::Closed(SessionError::Protocol(
+            Violation::CommandBeforeConnect {
+                command: String::from("createStream")
+            }
+        ))]
     );
     let mut h = Harness::connected(ServerConnectionConfig::default());
     h.send(0, connect(amf_object! { "app" => "again" }));
     assert_eq!(
         h.events(),
-        [ServerEvent::Closed(SessionError::Protocol(String::from(
-            "a second connect"
-        )))]
+        [ServerEvent::Closed(SessionError::Protocol(
+            Violation::SecondConnect
+        ))]
     );
     let mut h = Harness::connected(ServerConnectionConfig::default());
     h.send(3, command("play", 2.0, vec!["x".into()]));
     assert_eq!(
         h.events(),
-        [ServerEvent::Closed(SessionError::Protocol(String::from(
-            "play on message stream 3, which does not exist"
-        )))]
+        [ServerEvent::Closed(SessionError::Protocol(
+            Violation::UnknownStream {
+                command: String::from("play"),
+                stream: 3
+            }
+        ))]
     );
 }
 
@@ -1546,7 +1558,9 @@ fn data_messages() {
     h.send(9, Message::Data(cue));
     assert!(matches!(
         h.events().as_slice(),
-        [ServerEvent::Closed(SessionError::Protocol(_))]
+        [ServerEvent::Closed(SessionError::Protocol(
+            Violation::DataOnUnknownStream { stream: 9 }
+        ))]
     ));
 }
 
