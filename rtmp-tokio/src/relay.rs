@@ -630,7 +630,7 @@ async fn forward(
             Item::Metadata { metadata, .. } => publisher.send_metadata((*metadata).clone()).await,
             Item::Data { timestamp, data } => publisher.send_data(timestamp, (*data).clone()).await,
             Item::Published => continue,
-            Item::Unpublished => return Ok(()),
+            Item::Unpublished | Item::NotFound => return Ok(()),
         };
         let _status = sent.map_err(|error| error.to_string())?;
     }

@@ -59,6 +59,7 @@ mod cache;
 mod connection;
 mod frame;
 mod hub;
+mod pull;
 mod push;
 mod record;
 mod stats;
@@ -68,11 +69,12 @@ mod tests;
 
 pub use access::{unsafe_file_name, Access, AccessKind, AccessRequest, AskFor, MAX_NAME_BYTES};
 pub use connection::{CloseReason, RelayConnection, RelayEvent, Verdict};
-pub use frame::{Batch, Frame, Item, MediaKind, Role, TrackSet};
+pub use frame::{Batch, Frame, Item, KeyframeGate, MediaKind, Role, TrackSet};
 pub use hub::{
     split_query, Fanout, Hub, HubConfig, LocalFanout, LocalQueue, MultitrackPolicy, SharedHub,
     StreamKey, StreamSummary,
 };
+pub use pull::{CloseCause, PullCommand, PullConfig, PullError, PullId, PullTarget};
 pub use push::{Backoff, PushRule, PushTarget, UpstreamFeed};
 pub use record::{recording_file_name, FlvRecording};
 pub use stats::{
