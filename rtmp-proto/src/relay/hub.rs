@@ -580,10 +580,11 @@ impl<F: Fanout> Hub<F> {
     /// cache is emptied, and players wait for a keyframe). Whether the attempt is still
     /// wanted: if not, the driver closes it.
     pub fn pull_media(&mut self, id: PullId, batch: Batch, now: Instant) -> bool {
-        let (key, claim) = match self.pulls.media(id) {
+        let (key, claim, held) = match self.pulls.media(id, &batch) {
             Media::Stale => return false,
-            Media::Pass(key, claim) => (key, claim),
-            Media::Claim(key, origin) => {
+            Media::Held => return true,
+            Media::Pass(key, claim) => (key, claim, None),
+            Media::Claim(key, origin, held) => {
                 let connection = self.register(Arc::new(Counters::default()));
                 self.set_peer(connection, origin);
                 let Some(publisher) = self.claim_for(&key, connection, now) else {
@@ -596,18 +597,21 @@ impl<F: Fanout> Hub<F> {
                     connection,
                 };
                 self.pulls.set_claim(&key, claim);
-                (key, claim)
+                (key, claim, held)
             }
-            Media::Restart(key, claim, origin) => {
+            Media::Restart(key, claim, origin, held) => {
                 self.set_peer(claim.connection, origin);
                 if let Some(entry) = self.streams.get_mut(&key) {
                     entry.cache = JoinCache::default();
                     entry.media = MediaWatch::default();
                     entry.fanout.send(Arc::new(alloc::vec![Item::Published]));
                 }
-                (key, claim)
+                (key, claim, held)
             }
         };
+        if let Some(metadata) = held {
+            self.hand_on(&key, claim.publisher, Arc::new(alloc::vec![metadata]), now);
+        }
         self.hand_on(&key, claim.publisher, batch, now);
         true
     }

@@ -32,6 +32,7 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::time::Duration;
 
+use super::frame::Item;
 use super::hub::{ConnectionId, PublisherId, StreamKey};
 use crate::session::Instant;
 use crate::url::{RtmpUrl, UrlError};
@@ -229,6 +230,8 @@ struct Pull {
     idle_since: Option<Instant>,
     /// The hub's claim, once media came.
     pub(crate) claim: Option<Claim>,
+    /// The metadata an attempt sent before its first audio or video, handed on with it.
+    held: Option<Item>,
 }
 
 /// What a pull ended with, for the hub to act on.
@@ -241,15 +244,19 @@ pub(crate) struct Ended {
 }
 
 /// What the hub does with a batch of an attempt.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub(crate) enum Media {
     /// Not a current attempt: drop it, and the driver closes it.
     Stale,
-    /// The first media of the stream, from the origin named: claim it.
-    Claim(StreamKey, String),
+    /// No audio or video yet (a server's `|RtmpSampleAccess`, metadata): the attempt has not
+    /// delivered; its last metadata is kept for the first media.
+    Held,
+    /// The first media of the stream, from the origin named: claim it, hand on the
+    /// metadata held, if any, then the batch.
+    Claim(StreamKey, String, Option<Item>),
     /// The first media of an attempt after a drop, the stream still claimed, from the
-    /// origin named: start it anew.
-    Restart(StreamKey, Claim, String),
+    /// origin named: start it anew (with the metadata held).
+    Restart(StreamKey, Claim, String, Option<Item>),
     /// Hand it on.
     Pass(StreamKey, Claim),
 }
@@ -324,6 +331,7 @@ impl Pulls {
                 window_end: None,
                 idle_since: None,
                 claim: None,
+                held: None,
             },
         );
         self.open_next(key, now);
@@ -359,8 +367,9 @@ impl Pulls {
         })
     }
 
-    /// A batch came from attempt `id`.
-    pub(crate) fn media(&mut self, id: PullId) -> Media {
+    /// `batch` came from attempt `id`. Only audio or video counts as the attempt's first
+    /// media: a server sends data messages on a play of a stream it does not have.
+    pub(crate) fn media(&mut self, id: PullId, batch: &[Item]) -> Media {
         let Some((key, _)) = self.find(id) else {
             return Media::Stale;
         };
@@ -373,8 +382,21 @@ impl Pulls {
                 Some(claim) => Media::Pass(key, claim),
                 None => Media::Stale,
             },
+            Phase::Connecting { .. }
+                if !batch.iter().any(|item| matches!(item, Item::Media(_))) =>
+            {
+                if let Some(metadata) = batch
+                    .iter()
+                    .rev()
+                    .find(|item| matches!(item, Item::Metadata { .. }))
+                {
+                    pull.held = Some(metadata.clone());
+                }
+                Media::Held
+            }
             Phase::Connecting { origin, .. } => {
                 pull.phase = Phase::Live { id, origin };
+                let held = pull.held.take();
                 pull.window_end = None;
                 pull.tried = 0;
                 let url = self.config.origins[origin].play_url(&pull.name, pull.query.as_deref());
@@ -384,8 +406,8 @@ impl Pulls {
                     url,
                 });
                 match pull.claim {
-                    Some(claim) => Media::Restart(key, claim, shown),
-                    None => Media::Claim(key, shown),
+                    Some(claim) => Media::Restart(key, claim, shown, held),
+                    None => Media::Claim(key, shown, held),
                 }
             }
             Phase::Waiting { .. } => Media::Stale,
@@ -425,6 +447,7 @@ impl Pulls {
         };
         let url = self.config.origins[origin].play_url(&pull.name, pull.query.as_deref());
         pull.phase = Phase::Waiting { until: now };
+        pull.held = None;
         self.commands.push_back(PullCommand::Failed {
             id,
             key: key.clone(),
@@ -556,6 +579,7 @@ impl Pulls {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::relay::frame::{Frame, MediaKind};
 
     fn ms(n: u64) -> Instant {
         Instant::from_millis(n)
@@ -586,6 +610,19 @@ mod tests {
                 _ => None,
             })
             .collect()
+    }
+
+    /// Compares what `media` returned by its debug form (`Item` has no equality).
+    fn same(got: Media, want: Media) {
+        assert_eq!(alloc::format!("{got:?}"), alloc::format!("{want:?}"));
+    }
+
+    fn video() -> Vec<Item> {
+        alloc::vec![Item::Media(Frame::new(
+            MediaKind::Video,
+            0,
+            bytes::Bytes::from_static(&[0x17, 1, 0, 0, 0, 1]),
+        ))]
     }
 
     fn claim() -> Claim {
@@ -646,21 +683,52 @@ mod tests {
     }
 
     #[test]
+    fn only_audio_or_video_is_an_origins_answer_and_its_metadata_comes_first() {
+        let mut pulls = Pulls::new(config(&["rtmp://a/live"]));
+        let key = StreamKey::new("live", "cam");
+        pulls.player_joined(&key, None, false, ms(0));
+        let a = opened(&commands(&mut pulls))[0].0;
+        // What a server sends on any play (|RtmpSampleAccess), and metadata: not an answer.
+        let metadata = Item::Metadata {
+            timestamp: 0,
+            metadata: alloc::sync::Arc::new(crate::amf::Value::Null),
+        };
+        same(
+            pulls.media(a, core::slice::from_ref(&metadata)),
+            Media::Held,
+        );
+        assert!(commands(&mut pulls).is_empty());
+        same(
+            pulls.media(a, &video()),
+            Media::Claim(key.clone(), "rtmp://a:1935/live/cam".into(), Some(metadata)),
+        );
+        // Without audio or video in time, the attempt fails as one that never answered.
+        let mut pulls = Pulls::new(config(&["rtmp://a/live"]));
+        pulls.player_joined(&key, None, false, ms(0));
+        let a = opened(&commands(&mut pulls))[0].0;
+        same(pulls.media(a, &[]), Media::Held);
+        pulls.handle_timeout(ms(1000));
+        assert!(commands(&mut pulls)
+            .iter()
+            .any(|c| matches!(c, PullCommand::NotFound { .. })));
+    }
+
+    #[test]
     fn a_dropped_upstream_fails_over_and_the_stream_waits_within_the_window() {
         let mut pulls = Pulls::new(config(&["rtmp://a/live", "rtmp://b/live"]));
         let key = StreamKey::new("live", "cam");
         pulls.player_joined(&key, None, false, ms(0));
         let a = opened(&commands(&mut pulls))[0].0;
-        assert_eq!(
-            pulls.media(a),
-            Media::Claim(key.clone(), "rtmp://a:1935/live/cam".into())
+        same(
+            pulls.media(a, &video()),
+            Media::Claim(key.clone(), "rtmp://a:1935/live/cam".into(), None),
         );
         pulls.set_claim(&key, claim());
         assert!(matches!(
             pulls.poll_command(),
             Some(PullCommand::Playing { .. })
         ));
-        assert_eq!(pulls.media(a), Media::Pass(key.clone(), claim()));
+        same(pulls.media(a, &video()), Media::Pass(key.clone(), claim()));
         assert_eq!(pulls.timeout(), None);
         // a drops at 5 s: b is next, the claim kept.
         pulls.failed(a, PullError::Ended, ms(5000));
@@ -678,12 +746,15 @@ mod tests {
         let b2 = opened(&commands(&mut pulls));
         assert_eq!(b2[0].1, "rtmp://b:1935/live/cam");
         // b comes back: the stream restarts under the same claim; old attempts are stale.
-        assert_eq!(
-            pulls.media(b2[0].0),
-            Media::Restart(key.clone(), claim(), "rtmp://b:1935/live/cam".into())
+        same(
+            pulls.media(b2[0].0, &video()),
+            Media::Restart(key.clone(), claim(), "rtmp://b:1935/live/cam".into(), None),
         );
-        assert_eq!(pulls.media(a), Media::Stale);
-        assert_eq!(pulls.media(b2[0].0), Media::Pass(key.clone(), claim()));
+        same(pulls.media(a, &video()), Media::Stale);
+        same(
+            pulls.media(b2[0].0, &video()),
+            Media::Pass(key.clone(), claim()),
+        );
         assert!(pulls.take_ended().is_empty());
     }
 
@@ -693,9 +764,9 @@ mod tests {
         let key = StreamKey::new("live", "cam");
         pulls.player_joined(&key, None, false, ms(0));
         let a = opened(&commands(&mut pulls))[0].0;
-        assert_eq!(
-            pulls.media(a),
-            Media::Claim(key.clone(), "rtmp://a:1935/live/cam".into())
+        same(
+            pulls.media(a, &video()),
+            Media::Claim(key.clone(), "rtmp://a:1935/live/cam".into(), None),
         );
         pulls.set_claim(&key, claim());
         pulls.failed(a, PullError::Ended, ms(1000));
@@ -726,7 +797,7 @@ mod tests {
         let key = StreamKey::new("live", "cam");
         pulls.player_joined(&key, None, false, ms(0));
         let a = opened(&commands(&mut pulls))[0].0;
-        let _ = pulls.media(a);
+        let _ = pulls.media(a, &video());
         pulls.set_claim(&key, claim());
         let _ = commands(&mut pulls);
         pulls.players_gone(&key, ms(1000));
@@ -771,6 +842,6 @@ mod tests {
                 cause: CloseCause::LocalPublisher
             }]
         );
-        assert_eq!(pulls.media(a), Media::Stale);
+        same(pulls.media(a, &video()), Media::Stale);
     }
 }
