@@ -22,9 +22,12 @@ use rtmp_tokio::client::{Client, ClientOptions, Frame};
 
 const RUN: Duration = Duration::from_secs(30);
 
-/// The relay server example on 127.0.0.1:`port` with `flags`.
+/// The relay server example on 127.0.0.1:`port` with `flags`: the build beside this test,
+/// or the binary `RTMP_SERVER` names (a release build, for the latency figures).
 fn relay(port: u16, flags: &[&str]) -> Process {
-    let mut command = Command::new(example_binary("rtmp-tokio", "server"));
+    let binary = std::env::var_os("RTMP_SERVER")
+        .map_or_else(|| example_binary("rtmp-tokio", "server"), Into::into);
+    let mut command = Command::new(binary);
     command.arg("--listen").arg(format!("127.0.0.1:{port}"));
     command.args(flags);
     let process = Process::spawn("relay server", &mut command);
@@ -525,4 +528,163 @@ fn an_origin_url_that_does_not_parse_is_a_startup_error_naming_the_flag() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("--origin http://x/live"), "{stderr}");
+}
+
+#[test]
+fn edge_forward_publish_sends_a_stream_published_to_the_edge_on_to_the_origin() {
+    let origin_port = free_port();
+    let (_origin, origin_http) = relay_with_http(origin_port, &[]);
+    let edge_port = free_port();
+    let _edge = relay(
+        edge_port,
+        &["--origin", &app(origin_port), "--edge-forward-publish"],
+    );
+    let runtime = runtime();
+    let publisher = runtime.spawn(publish_marked(
+        app(edge_port),
+        0xC3,
+        Duration::from_secs(10),
+    ));
+    wait_until(Duration::from_secs(5), "forwarded to the origin", || {
+        stream_on(origin_http, "cam").1
+    });
+    // Played at the origin, and locally at the edge (not pulled back: it is published there).
+    for port in [origin_port, edge_port] {
+        let seen = runtime.block_on(play(app(port), "cam".into(), 10, Duration::from_secs(10)));
+        assert_eq!(seen.video.len(), 10, "{seen:?}");
+        assert!(seen.video.iter().all(|(_, mark)| *mark == 0xC3));
+    }
+    publisher.abort();
+}
+
+/// Nanoseconds since `epoch`, stamped into a video payload after its AVC header.
+fn stamp(epoch: Instant) -> [u8; 8] {
+    u64::try_from(epoch.elapsed().as_nanos())
+        .unwrap_or(u64::MAX)
+        .to_be_bytes()
+}
+
+/// Publishes stamped frames (25 a second, a keyframe a second) for `duration`.
+async fn publish_stamped(url: String, epoch: Instant, duration: Duration) {
+    let Ok(client) = Client::connect_with(&url, ClientOptions::publisher()).await else {
+        return;
+    };
+    let Ok(mut publisher) = client.publish("cam").await else {
+        return;
+    };
+    let header = Bytes::from_static(&[0x17, 0, 0, 0, 0, 1, 0x64, 0, 0x1f, 0xff]);
+    if publisher.send_video(0, header).await.is_err() {
+        return;
+    }
+    let start = tokio::time::Instant::now();
+    for frame in 0u32.. {
+        if start.elapsed() >= duration {
+            break;
+        }
+        let mut payload = vec![if frame % 25 == 0 { 0x17 } else { 0x27 }, 1, 0, 0, 0];
+        payload.extend_from_slice(&stamp(epoch));
+        payload.resize(2000, 0);
+        if publisher
+            .send_video(frame * 40, Bytes::from(payload))
+            .await
+            .is_err()
+        {
+            return;
+        }
+        let _ = publisher.flush().await;
+        tokio::time::sleep_until(start + Duration::from_millis(u64::from(frame + 1) * 40)).await;
+    }
+    let _ = publisher.close().await;
+}
+
+/// Plays `url` for `frames` stamped video frames sent after the play began: the time from the
+/// start of the connection to the first frame (of the join cache, if any), and each frame's
+/// delay since it was sent, in milliseconds.
+async fn play_stamped(url: String, epoch: Instant, frames: usize) -> (f64, Vec<f64>) {
+    let started = Instant::now();
+    let since = u64::try_from(epoch.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    let client = Client::connect(&url).await.expect("connect");
+    let mut player = client.play("cam").await.expect("play");
+    let mut first = None;
+    let mut delays = Vec::new();
+    while delays.len() < frames {
+        match player.next_frame().await.expect("a frame") {
+            Some(Frame::Video { payload, .. }) if payload.len() >= 13 && payload[1] == 1 => {
+                let now = u64::try_from(epoch.elapsed().as_nanos()).unwrap_or(u64::MAX);
+                let sent = u64::from_be_bytes(payload[5..13].try_into().expect("8 bytes"));
+                first.get_or_insert(started.elapsed());
+                // The join cache's frames were sent before the play: not a delay.
+                if sent >= since {
+                    delays.push(now.saturating_sub(sent) as f64 / 1e6);
+                }
+            }
+            Some(_) => {}
+            None => panic!("the stream ended"),
+        }
+    }
+    let _ = player.close().await;
+    (first.expect("a frame").as_secs_f64() * 1e3, delays)
+}
+
+fn percentile(values: &[f64], p: f64) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+/// What a hop costs on loopback: players on the origin and on an edge of it, at once, get
+/// the same stamped frames; the README's figures come from
+/// `RTMP_SERVER=target/release/examples/server cargo test -p rtmp-tests --test edge --
+/// latency_per_hop --nocapture`.
+#[test]
+fn latency_per_hop_origin_against_edge_on_loopback() {
+    let origin_port = free_port();
+    let (_origin, origin_http) = relay_with_http(origin_port, &[]);
+    let edge_port = free_port();
+    let _edge = relay(edge_port, &["--origin", &app(origin_port)]);
+    let runtime = runtime();
+    let epoch = Instant::now();
+    let publisher = runtime.spawn(publish_stamped(
+        app(origin_port),
+        epoch,
+        Duration::from_secs(12),
+    ));
+    wait_until(Duration::from_secs(5), "published at the origin", || {
+        stream_on(origin_http, "cam").1
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    // 150 frames (6 s) each: a player of the origin, the edge's first player (whose play
+    // starts the pull), then a second edge player once the pull runs.
+    let on_origin = runtime.spawn(play_stamped(app(origin_port), epoch, 150));
+    let cold = runtime.spawn(play_stamped(app(edge_port), epoch, 150));
+    std::thread::sleep(Duration::from_millis(1000));
+    let warm = runtime.spawn(play_stamped(app(edge_port), epoch, 100));
+    let (origin_first, origin_delays) = runtime.block_on(on_origin).expect("origin player");
+    let (cold_first, edge_delays) = runtime.block_on(cold).expect("cold edge player");
+    let (warm_first, _) = runtime.block_on(warm).expect("warm edge player");
+    publisher.abort();
+    let (o50, o99) = (
+        percentile(&origin_delays, 0.5),
+        percentile(&origin_delays, 0.99),
+    );
+    let (e50, e99) = (
+        percentile(&edge_delays, 0.5),
+        percentile(&edge_delays, 0.99),
+    );
+    eprintln!(
+        "per-frame delay from the publisher, ms: origin p50 {o50:.1} p99 {o99:.1}; \
+         through the edge p50 {e50:.1} p99 {e99:.1}; added by the hop p50 {:.1}\n\
+         connect to first frame, ms: origin {origin_first:.1}; edge, starting the pull \
+         {cold_first:.1}; edge, pull running {warm_first:.1}",
+        e50 - o50
+    );
+    assert_eq!(origin_delays.len(), 150);
+    assert_eq!(edge_delays.len(), 150);
+    // The edge hands each batch on as it reads it: the hop adds little to what the origin
+    // (its merge window) already adds, and much less than a second.
+    assert!(
+        e50 >= o50 - 5.0,
+        "the edge ahead of its origin? {e50} < {o50}"
+    );
+    assert!(e99 < 1000.0 && cold_first < 5000.0, "{e99} {cold_first}");
 }
