@@ -580,7 +580,7 @@ impl<F: Fanout> Hub<F> {
     /// cache is emptied, and players wait for a keyframe). Whether the attempt is still
     /// wanted: if not, the driver closes it.
     pub fn pull_media(&mut self, id: PullId, batch: Batch, now: Instant) -> bool {
-        let (key, claim, held) = match self.pulls.media(id, &batch) {
+        let (key, claim, held) = match self.pulls.media(id, &batch, now) {
             Media::Stale => return false,
             Media::Held => return true,
             Media::Pass(key, claim) => (key, claim, None),

@@ -81,7 +81,9 @@ pub struct PullConfig {
     /// The origins, tried in this order.
     pub origins: Vec<PullTarget>,
     /// How long an attempt may take from its start (TCP, handshake, connect, play) to its
-    /// first media before it is given up. Default 5 s.
+    /// first audio or video, and how long a playing upstream may then go without sending
+    /// anything, before it is given up (an origin that never answers, has no such stream, or
+    /// hangs). Default 5 s.
     pub attempt_timeout: Duration,
     /// How long a stream that played is kept (players waiting, not told) while the origins
     /// are tried again after its upstream dropped. Default 10 s.
@@ -209,8 +211,12 @@ enum Phase {
         origin: usize,
         deadline: Instant,
     },
-    /// Attempt `id` brings media.
-    Live { id: PullId, origin: usize },
+    /// Attempt `id` brings media; it has stalled if nothing more comes by `deadline`.
+    Live {
+        id: PullId,
+        origin: usize,
+        deadline: Instant,
+    },
     /// Between two rounds over the origins.
     Waiting { until: Instant },
 }
@@ -369,7 +375,8 @@ impl Pulls {
 
     /// `batch` came from attempt `id`. Only audio or video counts as the attempt's first
     /// media: a server sends data messages on a play of a stream it does not have.
-    pub(crate) fn media(&mut self, id: PullId, batch: &[Item]) -> Media {
+    pub(crate) fn media(&mut self, id: PullId, batch: &[Item], now: Instant) -> Media {
+        let attempt_timeout = self.config.attempt_timeout;
         let Some((key, _)) = self.find(id) else {
             return Media::Stale;
         };
@@ -377,9 +384,12 @@ impl Pulls {
         let Some(pull) = self.pulls.get_mut(&key) else {
             return Media::Stale;
         };
-        match pull.phase {
-            Phase::Live { .. } => match pull.claim {
-                Some(claim) => Media::Pass(key, claim),
+        match &mut pull.phase {
+            Phase::Live { deadline, .. } => match pull.claim {
+                Some(claim) => {
+                    *deadline = now + attempt_timeout;
+                    Media::Pass(key, claim)
+                }
                 None => Media::Stale,
             },
             Phase::Connecting { .. }
@@ -395,7 +405,12 @@ impl Pulls {
                 Media::Held
             }
             Phase::Connecting { origin, .. } => {
-                pull.phase = Phase::Live { id, origin };
+                let origin = *origin;
+                pull.phase = Phase::Live {
+                    id,
+                    origin,
+                    deadline: now + attempt_timeout,
+                };
                 let held = pull.held.take();
                 pull.window_end = None;
                 pull.tried = 0;
@@ -521,9 +536,10 @@ impl Pulls {
             .values()
             .flat_map(|pull| {
                 let phase = match pull.phase {
-                    Phase::Connecting { deadline, .. } => Some(deadline),
+                    Phase::Connecting { deadline, .. } | Phase::Live { deadline, .. } => {
+                        Some(deadline)
+                    }
                     Phase::Waiting { until } => Some(until),
-                    Phase::Live { .. } => None,
                 };
                 let idle = pull.idle_since.map(|since| since + idle_close);
                 phase.into_iter().chain(idle)
@@ -561,7 +577,9 @@ impl Pulls {
                 continue;
             }
             match pull.phase {
-                Phase::Connecting { id, deadline, .. } if now >= deadline => {
+                Phase::Connecting { id, deadline, .. } | Phase::Live { id, deadline, .. }
+                    if now >= deadline =>
+                {
                     self.commands.push_back(PullCommand::Close {
                         id,
                         key: key.clone(),
@@ -694,19 +712,19 @@ mod tests {
             metadata: alloc::sync::Arc::new(crate::amf::Value::Null),
         };
         same(
-            pulls.media(a, core::slice::from_ref(&metadata)),
+            pulls.media(a, core::slice::from_ref(&metadata), ms(0)),
             Media::Held,
         );
         assert!(commands(&mut pulls).is_empty());
         same(
-            pulls.media(a, &video()),
+            pulls.media(a, &video(), ms(0)),
             Media::Claim(key.clone(), "rtmp://a:1935/live/cam".into(), Some(metadata)),
         );
         // Without audio or video in time, the attempt fails as one that never answered.
         let mut pulls = Pulls::new(config(&["rtmp://a/live"]));
         pulls.player_joined(&key, None, false, ms(0));
         let a = opened(&commands(&mut pulls))[0].0;
-        same(pulls.media(a, &[]), Media::Held);
+        same(pulls.media(a, &[], ms(0)), Media::Held);
         pulls.handle_timeout(ms(1000));
         assert!(commands(&mut pulls)
             .iter()
@@ -720,7 +738,7 @@ mod tests {
         pulls.player_joined(&key, None, false, ms(0));
         let a = opened(&commands(&mut pulls))[0].0;
         same(
-            pulls.media(a, &video()),
+            pulls.media(a, &video(), ms(0)),
             Media::Claim(key.clone(), "rtmp://a:1935/live/cam".into(), None),
         );
         pulls.set_claim(&key, claim());
@@ -728,8 +746,12 @@ mod tests {
             pulls.poll_command(),
             Some(PullCommand::Playing { .. })
         ));
-        same(pulls.media(a, &video()), Media::Pass(key.clone(), claim()));
-        assert_eq!(pulls.timeout(), None);
+        same(
+            pulls.media(a, &video(), ms(0)),
+            Media::Pass(key.clone(), claim()),
+        );
+        // Live: stalled if nothing comes for the attempt timeout.
+        assert_eq!(pulls.timeout(), Some(ms(1000)));
         // a drops at 5 s: b is next, the claim kept.
         pulls.failed(a, PullError::Ended, ms(5000));
         let b = opened(&commands(&mut pulls));
@@ -747,15 +769,45 @@ mod tests {
         assert_eq!(b2[0].1, "rtmp://b:1935/live/cam");
         // b comes back: the stream restarts under the same claim; old attempts are stale.
         same(
-            pulls.media(b2[0].0, &video()),
+            pulls.media(b2[0].0, &video(), ms(0)),
             Media::Restart(key.clone(), claim(), "rtmp://b:1935/live/cam".into(), None),
         );
-        same(pulls.media(a, &video()), Media::Stale);
+        same(pulls.media(a, &video(), ms(0)), Media::Stale);
         same(
-            pulls.media(b2[0].0, &video()),
+            pulls.media(b2[0].0, &video(), ms(0)),
             Media::Pass(key.clone(), claim()),
         );
         assert!(pulls.take_ended().is_empty());
+    }
+
+    #[test]
+    fn a_live_upstream_that_stalls_is_failed_over() {
+        let mut pulls = Pulls::new(config(&["rtmp://a/live", "rtmp://b/live"]));
+        let key = StreamKey::new("live", "cam");
+        pulls.player_joined(&key, None, false, ms(0));
+        let a = opened(&commands(&mut pulls))[0].0;
+        let _ = pulls.media(a, &video(), ms(100));
+        pulls.set_claim(&key, claim());
+        let _ = pulls.media(a, &video(), ms(800));
+        let _ = commands(&mut pulls);
+        pulls.handle_timeout(ms(1799));
+        assert!(commands(&mut pulls).is_empty());
+        pulls.handle_timeout(ms(1800));
+        let after = commands(&mut pulls);
+        assert!(after.contains(&PullCommand::Close {
+            id: a,
+            key: key.clone(),
+            cause: CloseCause::Timeout
+        }));
+        assert!(after.iter().any(|c| matches!(
+            c,
+            PullCommand::Failed {
+                error: PullError::Timeout(_),
+                ..
+            }
+        )));
+        assert_eq!(opened(&after)[0].1, "rtmp://b:1935/live/cam");
+        assert!(pulls.take_ended().is_empty(), "the players wait");
     }
 
     #[test]
@@ -765,7 +817,7 @@ mod tests {
         pulls.player_joined(&key, None, false, ms(0));
         let a = opened(&commands(&mut pulls))[0].0;
         same(
-            pulls.media(a, &video()),
+            pulls.media(a, &video(), ms(0)),
             Media::Claim(key.clone(), "rtmp://a:1935/live/cam".into(), None),
         );
         pulls.set_claim(&key, claim());
@@ -793,18 +845,24 @@ mod tests {
 
     #[test]
     fn the_upstream_closes_an_idle_time_after_the_last_player_leaves() {
-        let mut pulls = Pulls::new(config(&["rtmp://a/live"]));
+        let mut config = config(&["rtmp://a/live"]);
+        config.attempt_timeout = Duration::from_secs(10);
+        let mut pulls = Pulls::new(config);
         let key = StreamKey::new("live", "cam");
         pulls.player_joined(&key, None, false, ms(0));
         let a = opened(&commands(&mut pulls))[0].0;
-        let _ = pulls.media(a, &video());
+        let _ = pulls.media(a, &video(), ms(0));
         pulls.set_claim(&key, claim());
         let _ = commands(&mut pulls);
         pulls.players_gone(&key, ms(1000));
         assert_eq!(pulls.timeout(), Some(ms(3000)));
         // A player back in time keeps it.
         pulls.player_joined(&key, None, true, ms(2500));
-        assert_eq!(pulls.timeout(), None);
+        assert_eq!(
+            pulls.timeout(),
+            Some(ms(10_000)),
+            "the stall deadline alone"
+        );
         pulls.players_gone(&key, ms(4000));
         pulls.handle_timeout(ms(5999));
         assert!(pulls.is_pulled(&key));
@@ -842,6 +900,6 @@ mod tests {
                 cause: CloseCause::LocalPublisher
             }]
         );
-        same(pulls.media(a, &video()), Media::Stale);
+        same(pulls.media(a, &video(), ms(0)), Media::Stale);
     }
 }

@@ -1288,7 +1288,10 @@ fn an_edge_whose_origins_never_answer_tells_its_player_not_found_and_idle_upstre
         .iter()
         .any(|c| matches!(c, PullCommand::NotFound { .. })));
 
-    // Idle close: a pulled stream whose last player leaves.
+    // Idle close: a pulled stream whose last player leaves (its upstream not stalled).
+    let mut config = edge_config();
+    config.pull.attempt_timeout = Duration::from_secs(60);
+    let mut mesh = Mesh::new(config);
     let player = mesh.join("live", false, false);
     let stream = mesh.play(player, "other");
     let (c, _) = mesh.opened();
