@@ -691,8 +691,8 @@ async fn forward(
     }
 }
 
-/// Carries out the hub's pull commands, for ever: opens and closes upstreams, handles the
-/// pulls' deadlines, logs what they did.
+/// Carries out the hub's pull commands while there are pulls: opens and closes upstreams,
+/// handles the pulls' deadlines, logs what they did. [`Relay::kick_pulls`] starts it again.
 async fn pull_commands(relay: Relay) {
     let mut running: std::collections::HashMap<PullId, tokio::task::AbortHandle> =
         std::collections::HashMap::new();
@@ -733,6 +733,17 @@ async fn pull_commands(relay: Relay) {
             }
         }
         running.retain(|_, task| !task.is_finished());
+        if !relay.with_hub(|hub| hub.is_pulling()) {
+            relay.pulling.started.store(false, Ordering::Release);
+            // A kick between the look and the store found the task running and started
+            // none: look again, and go on if it did.
+            if !relay.with_hub(|hub| hub.is_pulling())
+                || relay.pulling.started.swap(true, Ordering::AcqRel)
+            {
+                return;
+            }
+            continue;
+        }
         let wake = relay.pulling.wake.notified();
         match next {
             Some(at) => {

@@ -563,6 +563,12 @@ impl<F: Fanout> Hub<F> {
         self.pulls.is_pulled(key)
     }
 
+    /// Whether any stream is pulled (or being tried), or pull commands wait: a driver's
+    /// pull task may stop when not.
+    pub fn is_pulling(&self) -> bool {
+        self.pulls.is_busy()
+    }
+
     /// When [`handle_pull_timeout`](Self::handle_pull_timeout) is due, if ever.
     pub fn pull_timeout(&self) -> Option<Instant> {
         self.pulls.timeout()

@@ -292,6 +292,11 @@ impl Pulls {
         !self.config.origins.is_empty()
     }
 
+    /// Whether any pull runs, or commands wait to be polled.
+    pub(crate) fn is_busy(&self) -> bool {
+        !self.pulls.is_empty() || !self.commands.is_empty()
+    }
+
     pub(crate) fn is_pulled(&self, key: &StreamKey) -> bool {
         self.pulls.contains_key(key)
     }
