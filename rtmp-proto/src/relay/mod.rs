@@ -30,6 +30,11 @@
 //!   its address, role, bytes each way, round trip, queue and dropped video.
 //! - Recording: [`Hub::tap`] a published stream, [`FlvRecording`] turns its batches into FLV
 //!   with every track, [`recording_file_name`] names the file after the stream and its start.
+//! - Push and pull: [`PushRule`]s forward published streams upstream (the driver taps the
+//!   hub, each upstream with its own [`UpstreamFeed`] and [`Backoff`]); with origins
+//!   ([`HubConfig::pull`]) the hub pulls a stream nobody publishes from the first origin that
+//!   has it, fails over, tells players StreamNotFound, closes idle upstreams: the driver
+//!   carries out [`Hub::poll_pull`]'s [`PullCommand`]s.
 //! - [`Fanout`]: how the driver hands batches to players (a channel of its runtime);
 //!   [`LocalFanout`] serves a driver that runs everything on one thread.
 //!

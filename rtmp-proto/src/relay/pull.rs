@@ -15,7 +15,9 @@
 //!   its attempt with a [`PullError`]);
 //! - when every origin failed before the stream ever played, its players get
 //!   `NetStream.Play.StreamNotFound` and are closed;
-//! - when a playing upstream drops (or its stream ends at the origin), the next origin is
+//! - when a playing upstream drops, stalls (nothing for the attempt timeout), or its stream
+//!   ends at the origin (treated alike: an edge cannot tell a publisher that left for good
+//!   from one about to come back), the next origin is
 //!   tried, and the one after, in rounds [`PullConfig::retry_delay`] apart, for
 //!   [`PullConfig::reconnect_timeout`]: the stream stays claimed meanwhile, so players see a
 //!   gap, not an unpublish or a disconnect, and start again on the next keyframe. Past that
@@ -25,7 +27,10 @@
 //! A local publisher and a pull of the same key: the first to claim the key has it. A pull
 //! that plays holds the key as a publisher does, so a local publish is refused
 //! (`NetStream.Publish.BadName`); a local publisher that arrives while the pull is still
-//! connecting takes the key, and the pull is closed (its players play the local stream).
+//! connecting takes the key, and the pull is closed (its players play the local stream). SRS
+//! edges forward such a publish to the origin instead; that is an option here too (the server
+//! example's `--edge-forward-publish`, a push rule to the origin), and with it the stream
+//! reaches every edge through the origin, the one place a key is published.
 
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::string::{String, ToString};
@@ -46,12 +51,13 @@ pub struct PullTarget {
 }
 
 impl PullTarget {
-    /// Parses `url`; every path segment is the application.
+    /// Parses `url`; every path segment is the application (a query string after two or
+    /// more segments is refused: the player's query goes there).
     pub fn parse(url: &str) -> Result<PullTarget, UrlError> {
         let mut url = RtmpUrl::parse(url)?;
         if let Some(rest) = url.stream.take() {
             if rest.contains('?') {
-                return Err(UrlError::MissingApp);
+                return Err(UrlError::StreamGiven);
             }
             url.app = alloc::format!("{}/{rest}", url.app);
         }
@@ -667,7 +673,10 @@ mod tests {
         assert_eq!(url.tc_url(), "rtmp://origin:1936/app/instance");
         assert!(PullTarget::parse("http://origin/live").is_err());
         assert!(PullTarget::parse("rtmp://origin").is_err());
-        assert!(PullTarget::parse("rtmp://origin/live/x?y").is_err());
+        assert_eq!(
+            PullTarget::parse("rtmp://origin/live/x?y"),
+            Err(UrlError::StreamGiven)
+        );
     }
 
     #[test]
