@@ -103,7 +103,9 @@ pub struct HubConfig {
     /// that a recording can be named after the stream. Default `true`.
     pub check_names: bool,
     /// Where streams nobody publishes here are pulled from (an edge), and how; no origins
-    /// by default. See [`Hub::poll_pull`].
+    /// by default. Only for a driver that carries out [`Hub::poll_pull`]'s commands and
+    /// calls [`Hub::handle_pull_timeout`] (the tokio relay does; rtmp-std's relay does not
+    /// yet): otherwise players of unpublished streams would wait for pulls nobody makes.
     pub pull: PullConfig,
 }
 
