@@ -82,10 +82,10 @@ fn run(settings: Settings) -> Result<(), String> {
         let first = origins
             .first()
             .ok_or("--edge-forward-publish needs an --origin")?;
-        // The origin's app; the local stream name is appended.
-        let target = PushTarget::parse(&first.url().to_string())
-            .map_err(|error| format!("--origin {}: {error}", first.url()))?;
-        targets.push(target);
+        // The origin's app (all of its path); the local stream name is appended.
+        targets.push(PushTarget {
+            url: first.url().clone(),
+        });
     }
     config = config.pull_from(origins);
     let millis = Duration::from_millis;
