@@ -15,13 +15,15 @@
 //!   its attempt with a [`PullError`]);
 //! - when every origin failed before the stream ever played, its players get
 //!   `NetStream.Play.StreamNotFound` and are closed;
-//! - when a playing upstream drops, stalls (nothing for the attempt timeout), or its stream
-//!   ends at the origin (treated alike: an edge cannot tell a publisher that left for good
-//!   from one about to come back), the next origin is
-//!   tried, and the one after, in rounds [`PullConfig::retry_delay`] apart, for
+//! - when a playing upstream drops or stalls (nothing for the attempt timeout), the next
+//!   origin is tried, and the one after, in rounds [`PullConfig::retry_delay`] apart, for
 //!   [`PullConfig::reconnect_timeout`]: the stream stays claimed meanwhile, so players see a
 //!   gap, not an unpublish or a disconnect, and start again on the next keyframe. Past that
 //!   window they get UnpublishNotify, then StreamNotFound;
+//! - when the origin says the stream ended (UnpublishNotify, Play.Stop), the players get
+//!   UnpublishNotify at once, as the origin's own players do, and the origins are tried for
+//!   the same window: a stream back in time is PublishNotify and plays on; past it the
+//!   players still waiting get StreamNotFound;
 //! - [`PullConfig::idle_close`] after its last player leaves, the upstream is closed.
 //!
 //! A local publisher and a pull of the same key: the first to claim the key has it. A pull
@@ -246,7 +248,8 @@ struct Pull {
     held: Option<Item>,
 }
 
-/// What a pull ended with, for the hub to act on.
+/// What a pull gave up, for the hub to act on: its claim (released when the stream ended at
+/// the origin, or with the pull), and whether its players are told it was not found.
 #[derive(Debug)]
 pub(crate) struct Ended {
     pub(crate) key: StreamKey,
@@ -466,6 +469,17 @@ impl Pulls {
                 pull.window_end = Some(now + reconnect_timeout);
                 pull.tried = 0;
                 pull.next_origin = (origin + 1) % count;
+                // The origin said the stream ended: the players hear it now, as the origin's
+                // own players do, and wait for it (or a local publisher) as for any stream.
+                if error == PullError::Ended {
+                    if let Some(claim) = pull.claim.take() {
+                        self.ended.push(Ended {
+                            key: key.clone(),
+                            claim: Some(claim),
+                            not_found: false,
+                        });
+                    }
+                }
                 origin
             }
             Phase::Connecting { origin, .. } => origin,
@@ -767,7 +781,7 @@ mod tests {
         // Live: stalled if nothing comes for the attempt timeout.
         assert_eq!(pulls.timeout(), Some(ms(1000)));
         // a drops at 5 s: b is next, the claim kept.
-        pulls.failed(a, PullError::Ended, ms(5000));
+        pulls.failed(a, PullError::Upstream("reset".into()), ms(5000));
         let b = opened(&commands(&mut pulls));
         assert_eq!(b[0].1, "rtmp://b:1935/live/cam");
         assert!(pulls.take_ended().is_empty());
@@ -825,6 +839,27 @@ mod tests {
     }
 
     #[test]
+    fn a_stream_that_ends_at_the_origin_is_unpublished_at_once_and_may_come_back() {
+        let mut pulls = Pulls::new(config(&["rtmp://a/live"]));
+        let key = StreamKey::new("live", "cam");
+        pulls.player_joined(&key, None, false, ms(0));
+        let a = opened(&commands(&mut pulls))[0].0;
+        let _ = pulls.media(a, &video(), ms(0));
+        pulls.set_claim(&key, claim());
+        pulls.failed(a, PullError::Ended, ms(500));
+        let ended = pulls.take_ended();
+        assert_eq!(ended.len(), 1);
+        assert!(ended[0].claim == Some(claim()) && !ended[0].not_found);
+        assert!(pulls.is_pulled(&key), "still tried within the window");
+        // Back within the window: claimed anew.
+        let again = opened(&commands(&mut pulls))[0].0;
+        same(
+            pulls.media(again, &video(), ms(900)),
+            Media::Claim(key.clone(), "rtmp://a:1935/live/cam".into(), None),
+        );
+    }
+
+    #[test]
     fn past_the_reconnect_window_the_stream_is_given_up() {
         let mut pulls = Pulls::new(config(&["rtmp://a/live"]));
         let key = StreamKey::new("live", "cam");
@@ -835,7 +870,7 @@ mod tests {
             Media::Claim(key.clone(), "rtmp://a:1935/live/cam".into(), None),
         );
         pulls.set_claim(&key, claim());
-        pulls.failed(a, PullError::Ended, ms(1000));
+        pulls.failed(a, PullError::Upstream("reset".into()), ms(1000));
         let mut now = 1000;
         let mut attempts = 0;
         // Refused at once, every round, until 4000 (1000 + the 3 s window).
