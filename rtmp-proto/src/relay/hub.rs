@@ -588,10 +588,10 @@ impl<F: Fanout> Hub<F> {
     /// cache is emptied, and players wait for a keyframe). Whether the attempt is still
     /// wanted: if not, the driver closes it.
     pub fn pull_media(&mut self, id: PullId, batch: Batch, now: Instant) -> bool {
-        let (key, claim, held) = match self.pulls.media(id, &batch, now) {
+        let (key, claim, held, restart) = match self.pulls.media(id, &batch, now) {
             Media::Stale => return false,
             Media::Held => return true,
-            Media::Pass(key, claim) => (key, claim, None),
+            Media::Pass(key, claim) => (key, claim, None, false),
             Media::Claim(key, origin, held) => {
                 let connection = self.register(Arc::new(Counters::default()));
                 self.set_peer(connection, origin);
@@ -605,7 +605,7 @@ impl<F: Fanout> Hub<F> {
                     connection,
                 };
                 self.pulls.set_claim(&key, claim);
-                (key, claim, held)
+                (key, claim, held, false)
             }
             Media::Restart(key, claim, origin, held) => {
                 self.set_peer(claim.connection, origin);
@@ -614,12 +614,18 @@ impl<F: Fanout> Hub<F> {
                     entry.media = MediaWatch::default();
                     entry.fanout.send(Arc::new(alloc::vec![Item::Published]));
                 }
-                (key, claim, held)
+                (key, claim, held, true)
             }
         };
-        if let Some(metadata) = held {
-            self.hand_on(&key, claim.publisher, Arc::new(alloc::vec![metadata]), now);
-        }
+        let batch = match held {
+            Some(metadata) => Arc::new(
+                core::iter::once(metadata)
+                    .chain(batch.iter().cloned())
+                    .collect(),
+            ),
+            None => batch,
+        };
+        let batch = self.pulls.retime(&key, batch, restart);
         self.hand_on(&key, claim.publisher, batch, now);
         true
     }

@@ -18,8 +18,10 @@
 //! - when a playing upstream drops or stalls (nothing for the attempt timeout), the next
 //!   origin is tried, and the one after, in rounds [`PullConfig::retry_delay`] apart, for
 //!   [`PullConfig::reconnect_timeout`]: the stream stays claimed meanwhile, so players see a
-//!   gap, not an unpublish or a disconnect, and start again on the next keyframe. Past that
-//!   window they get UnpublishNotify, then StreamNotFound;
+//!   gap, not an unpublish or a disconnect, and start again on the next keyframe, whose
+//!   timestamp goes on 1 ms after the last frame they got (whatever the new origin's clock:
+//!   players must not see time go back). Past that window they get UnpublishNotify, then
+//!   StreamNotFound;
 //! - when the origin says the stream ended (UnpublishNotify, Play.Stop), the players get
 //!   UnpublishNotify at once, as the origin's own players do, and the origins are tried for
 //!   the same window: a stream back in time is PublishNotify and plays on; past it the
@@ -36,10 +38,11 @@
 
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::string::{String, ToString};
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::time::Duration;
 
-use super::frame::Item;
+use super::frame::{Batch, Item};
 use super::hub::{ConnectionId, PublisherId, StreamKey};
 use crate::session::Instant;
 use crate::url::{RtmpUrl, UrlError};
@@ -246,6 +249,11 @@ struct Pull {
     pub(crate) claim: Option<Claim>,
     /// The metadata an attempt sent before its first audio or video, handed on with it.
     held: Option<Item>,
+    /// Added to the current attempt's timestamps (wrapping): after a failover, the new
+    /// origin's stream goes on from where the last one stopped.
+    shift: u32,
+    /// The last media timestamp handed on, after the shift.
+    last: Option<u32>,
 }
 
 /// What a pull gave up, for the hub to act on: its claim (released when the stream ended at
@@ -352,6 +360,8 @@ impl Pulls {
                 idle_since: None,
                 claim: None,
                 held: None,
+                shift: 0,
+                last: None,
             },
         );
         self.open_next(key, now);
@@ -443,6 +453,62 @@ impl Pulls {
         }
     }
 
+    /// The timestamps of `batch`, from the attempt that plays `key`, as players get them: a
+    /// stream started anew after a failover (`restart`) goes on 1 ms after the last media
+    /// handed on, whatever the new origin's clock, so that players never see time go back.
+    pub(crate) fn retime(&mut self, key: &StreamKey, batch: Batch, restart: bool) -> Batch {
+        let Some(pull) = self.pulls.get_mut(key) else {
+            return batch;
+        };
+        let first = batch.iter().find_map(|item| match item {
+            Item::Media(frame) => Some(frame.timestamp),
+            _ => None,
+        });
+        if restart {
+            pull.shift = match (pull.last, first) {
+                (Some(last), Some(first)) => last.wrapping_add(1).wrapping_sub(first),
+                _ => 0,
+            };
+        } else if pull.last.is_none() {
+            pull.shift = 0;
+        }
+        let shift = pull.shift;
+        let batch = if shift == 0 {
+            batch
+        } else {
+            let shifted = batch
+                .iter()
+                .map(|item| match item {
+                    Item::Media(frame) => {
+                        let mut frame = frame.clone();
+                        frame.timestamp = frame.timestamp.wrapping_add(shift);
+                        Item::Media(frame)
+                    }
+                    Item::Metadata {
+                        timestamp,
+                        metadata,
+                    } => Item::Metadata {
+                        timestamp: timestamp.wrapping_add(shift),
+                        metadata: metadata.clone(),
+                    },
+                    Item::Data { timestamp, data } => Item::Data {
+                        timestamp: timestamp.wrapping_add(shift),
+                        data: data.clone(),
+                    },
+                    other => other.clone(),
+                })
+                .collect();
+            Arc::new(shifted)
+        };
+        if let Some(last) = batch.iter().rev().find_map(|item| match item {
+            Item::Media(frame) => Some(frame.timestamp),
+            _ => None,
+        }) {
+            pull.last = Some(last);
+        }
+        batch
+    }
+
     /// The hub could not claim `key` (a local publisher has it): the pull ends.
     pub(crate) fn claim_refused(&mut self, key: &StreamKey) {
         self.local_publisher(key);
@@ -472,6 +538,8 @@ impl Pulls {
                 // The origin said the stream ended: the players hear it now, as the origin's
                 // own players do, and wait for it (or a local publisher) as for any stream.
                 if error == PullError::Ended {
+                    // A new publish: its own timestamps.
+                    pull.last = None;
                     if let Some(claim) = pull.claim.take() {
                         self.ended.push(Ended {
                             key: key.clone(),
@@ -857,6 +925,47 @@ mod tests {
             pulls.media(again, &video(), ms(900)),
             Media::Claim(key.clone(), "rtmp://a:1935/live/cam".into(), None),
         );
+    }
+
+    #[test]
+    fn after_a_failover_time_goes_on_from_the_last_frame_even_across_the_wrap() {
+        let mut pulls = Pulls::new(config(&["rtmp://a/live", "rtmp://b/live"]));
+        let key = StreamKey::new("live", "cam");
+        pulls.player_joined(&key, None, false, ms(0));
+        let a = opened(&commands(&mut pulls))[0].0;
+        let _ = pulls.media(a, &video(), ms(0));
+        pulls.set_claim(&key, claim());
+        let at = |timestamps: &[u32]| -> Batch {
+            Arc::new(
+                timestamps
+                    .iter()
+                    .map(|ts| {
+                        Item::Media(Frame::new(
+                            MediaKind::Video,
+                            *ts,
+                            bytes::Bytes::from_static(&[0x27, 1, 0, 0, 0]),
+                        ))
+                    })
+                    .collect(),
+            )
+        };
+        let times = |batch: &Batch| -> Vec<u32> {
+            batch
+                .iter()
+                .filter_map(|item| match item {
+                    Item::Media(frame) => Some(frame.timestamp),
+                    _ => None,
+                })
+                .collect()
+        };
+        // The first origin's clock is kept as it is, near the wrap.
+        let kept = pulls.retime(&key, at(&[u32::MAX - 40, u32::MAX]), false);
+        assert_eq!(times(&kept), [u32::MAX - 40, u32::MAX]);
+        // The second starts at 5000: shifted to go on 1 ms after u32::MAX, i.e. 0.
+        let next = pulls.retime(&key, at(&[5000, 5040]), true);
+        assert_eq!(times(&next), [0, 40]);
+        let after = pulls.retime(&key, at(&[5080]), false);
+        assert_eq!(times(&after), [80]);
     }
 
     #[test]
