@@ -118,6 +118,8 @@ struct Seen {
     /// Video messages other than sequence headers, with whether each is a keyframe and
     /// its first payload byte after the AVC header (the test publisher's origin mark).
     video: Vec<(bool, u8)>,
+    /// The timestamps of those video messages.
+    video_times: Vec<u32>,
     audio: usize,
     /// How the play ended: the last status, or the error.
     end: Option<String>,
@@ -144,9 +146,11 @@ async fn play(url: String, name: String, video: usize, timeout: Duration) -> See
             .map_err(|error| format!("play: {error}"))?;
         while seen.video.len() < video {
             match player.next_frame().await {
-                Ok(Some(Frame::Video { payload, .. })) if !is_sequence_header(&payload) => seen
-                    .video
-                    .push((is_keyframe(&payload), payload.get(5).copied().unwrap_or(0))),
+                Ok(Some(Frame::Video { timestamp, payload })) if !is_sequence_header(&payload) => {
+                    seen.video_times.push(timestamp);
+                    seen.video
+                        .push((is_keyframe(&payload), payload.get(5).copied().unwrap_or(0)));
+                }
                 Ok(Some(Frame::Audio { .. })) => seen.audio += 1,
                 Ok(Some(_)) => {}
                 Ok(None) => {
@@ -333,11 +337,14 @@ fn when_the_first_origin_dies_the_edge_fails_over_and_its_players_stay_from_a_ke
         &["--origin", &app(ports[0]), "--origin", &app(ports[1])],
     );
     let runtime = runtime();
-    // Each origin has its own publisher, marked 0xA1 and 0xB2.
-    let publishers: Vec<_> = [(ports[0], 0xA1), (ports[1], 0xB2)]
-        .into_iter()
-        .map(|(port, mark)| runtime.spawn(publish_marked(app(port), mark, Duration::from_secs(8))))
-        .collect();
+    // Each origin has its own publisher, marked 0xA1 and 0xB2; the second starts 700 ms
+    // later, so its clock is that much behind the first's.
+    let first_publisher =
+        runtime.spawn(publish_marked(app(ports[0]), 0xA1, Duration::from_secs(8)));
+    std::thread::sleep(Duration::from_millis(700));
+    let second_publisher =
+        runtime.spawn(publish_marked(app(ports[1]), 0xB2, Duration::from_secs(8)));
+    let publishers = [first_publisher, second_publisher];
     std::thread::sleep(Duration::from_millis(500));
     // 100 frames: 4 s of video, across the failover.
     let players: Vec<_> = (0..5)
@@ -373,6 +380,12 @@ fn when_the_first_origin_dies_the_edge_fails_over_and_its_players_stay_from_a_ke
         assert!(
             seen.video[switch].0,
             "the second origin's frames start on a keyframe"
+        );
+        // Whatever the second origin's clock, time goes on from the first's last frame.
+        assert!(
+            seen.video_times.windows(2).all(|pair| pair[0] < pair[1]),
+            "timestamps go back: {:?}",
+            seen.video_times
         );
     }
     assert!(
