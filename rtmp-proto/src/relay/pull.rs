@@ -47,6 +47,9 @@ use super::hub::{ConnectionId, PublisherId, StreamKey};
 use crate::session::Instant;
 use crate::url::{RtmpUrl, UrlError};
 
+/// The data message a server sends its player on a play (FMS, nginx-rtmp and ours).
+const SAMPLE_ACCESS: &str = "|RtmpSampleAccess";
+
 /// An origin a stream is pulled from: an `rtmp://` or `rtmps://` URL naming the origin's
 /// application (its whole path: `rtmp://origin/live` or `rtmp://origin/app/instance`); the
 /// stream name a player asks for, with its query string, is appended.
@@ -453,9 +456,11 @@ impl Pulls {
         }
     }
 
-    /// The timestamps of `batch`, from the attempt that plays `key`, as players get them: a
-    /// stream started anew after a failover (`restart`) goes on 1 ms after the last media
-    /// handed on, whatever the new origin's clock, so that players never see time go back.
+    /// `batch`, from the attempt that plays `key`, as players get it: without what the origin
+    /// says to its player rather than of the stream (`|RtmpSampleAccess`, which FFmpeg would
+    /// take for a data stream), and with a stream started anew after a failover (`restart`)
+    /// going on 1 ms after the last media handed on, whatever the new origin's clock, so
+    /// that players never see time go back.
     pub(crate) fn retime(&mut self, key: &StreamKey, batch: Batch, restart: bool) -> Batch {
         let Some(pull) = self.pulls.get_mut(key) else {
             return batch;
@@ -473,11 +478,16 @@ impl Pulls {
             pull.shift = 0;
         }
         let shift = pull.shift;
-        let batch = if shift == 0 {
+        let to_player = |item: &Item| match item {
+            Item::Data { data, .. } => data.handler() != Some(SAMPLE_ACCESS),
+            _ => true,
+        };
+        let batch = if shift == 0 && batch.iter().all(to_player) {
             batch
         } else {
             let shifted = batch
                 .iter()
+                .filter(|item| to_player(item))
                 .map(|item| match item {
                     Item::Media(frame) => {
                         let mut frame = frame.clone();
@@ -966,6 +976,19 @@ mod tests {
         assert_eq!(times(&next), [0, 40]);
         let after = pulls.retime(&key, at(&[5080]), false);
         assert_eq!(times(&after), [80]);
+        // The origin's |RtmpSampleAccess is not the stream's.
+        let sample_access = Item::Data {
+            timestamp: 0,
+            data: Arc::new(crate::message::Data::new(alloc::vec![
+                crate::amf::Value::from(SAMPLE_ACCESS),
+                crate::amf::Value::from(true),
+            ])),
+        };
+        let mut items = alloc::vec![sample_access];
+        items.extend(at(&[5120]).iter().cloned());
+        let kept = pulls.retime(&key, Arc::new(items), false);
+        assert_eq!(kept.len(), 1);
+        assert_eq!(times(&kept), [120]);
     }
 
     #[test]
