@@ -483,9 +483,10 @@ fn the_upstream_closes_an_idle_time_after_the_last_player_leaves() {
     let origin_port = free_port();
     let (_origin, origin_http) = relay_with_http(origin_port, &[]);
     let edge_port = free_port();
-    let _edge = relay(
+    let origin = app(origin_port);
+    let (_edge, edge_http) = relay_with_http(
         edge_port,
-        &["--origin", &app(origin_port), "--origin-idle-close", "1000"],
+        &["--origin", &origin, "--origin-idle-close", "1000"],
     );
     let runtime = runtime();
     let publisher = runtime.spawn(publish_marked(
@@ -506,6 +507,15 @@ fn the_upstream_closes_an_idle_time_after_the_last_player_leaves() {
     // The player has gone; the edge keeps its upstream for the idle time, then closes it.
     let left = Instant::now();
     assert_eq!(stream_on(origin_http, "cam"), (1, true));
+    // The edge's stats name the origin as the stream's publisher.
+    let streams: serde_json::Value =
+        serde_json::from_str(&http_get(edge_http, "/api/streams")).expect("JSON");
+    let publisher_shown = streams["streams"][0]["publisher"].as_str().unwrap_or("");
+    assert_eq!(
+        publisher_shown,
+        format!("rtmp://127.0.0.1:{origin_port}/live/cam"),
+        "{streams}"
+    );
     wait_until(Duration::from_secs(5), "the edge's upstream closed", || {
         stream_on(origin_http, "cam").0 == 0
     });
