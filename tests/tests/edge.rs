@@ -656,8 +656,8 @@ fn percentile(values: &[f64], p: f64) -> f64 {
 
 /// What a hop costs on loopback: players on the origin and on an edge of it, at once, get
 /// the same stamped frames; the README's figures come from
-/// `RTMP_SERVER=target/release/examples/server cargo test -p rtmp-tests --test edge --
-/// latency_per_hop --nocapture`.
+/// `RTMP_SERVER=$PWD/target/release/examples/server cargo test -p rtmp-tests --test edge --
+/// latency_per_hop --nocapture` (an absolute path: the test runs in `tests/`).
 #[test]
 fn latency_per_hop_origin_against_edge_on_loopback() {
     let origin_port = free_port();
