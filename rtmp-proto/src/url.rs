@@ -54,6 +54,9 @@ pub enum UrlError {
     /// No application name in the path.
     #[error("the URL has no application name")]
     MissingApp,
+    /// A URL that must name an application only (an origin's) names a stream, with a query.
+    #[error("the URL must name an application only, without a stream name and query")]
+    StreamGiven,
 }
 
 /// An RTMP URL, split into what the connection needs.

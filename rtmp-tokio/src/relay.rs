@@ -15,6 +15,11 @@
 //!   connection's task awaits it beside its session (which goes on answering pings), so a
 //!   slow or silent hook delays that connection alone, and the core refuses the request at
 //!   [`HubConfig::access_timeout`](rtmp_proto::relay::HubConfig::access_timeout);
+//! - an edge: with origins ([`RelayConfig::pull_from`], the core's
+//!   [`PullConfig`](rtmp_proto::relay::PullConfig)), a play of a stream nobody publishes here
+//!   is pulled from the first origin that has it, one client connection per stream, by a task
+//!   that only dials, reads and hands what it reads to the hub; when to start, fail over,
+//!   give up and close is the hub's decision ([`Hub::poll_pull`]);
 //! - [`Relay::drain`] is a graceful restart: [`serve`](Relay::serve) stops accepting, the hub
 //!   ([`Hub::drain`]) asks capable publishers to reconnect (Enhanced RTMP v2, "Reconnect"),
 //!   and the call returns when nobody publishes or plays, or at its deadline.
@@ -33,10 +38,11 @@ use std::time::{Duration, SystemTime};
 use bytes::BytesMut;
 use rtmp_proto::relay::{
     recording_file_name, Access, AccessRequest, AskFor, Backoff, Batch, Fanout, FlvRecording, Hub,
-    HubConfig, Item, PushRule, PushTarget, RelayConnection, RelayEvent, RelayStats, StreamKey,
-    StreamSummary, UpstreamFeed, Verdict,
+    HubConfig, Item, MediaKind, PullCommand, PullError, PullId, PullTarget, PushRule, PushTarget,
+    RelayConnection, RelayEvent, RelayStats, StreamKey, StreamSummary, UpstreamFeed, Verdict,
 };
 use rtmp_proto::session::server::{RequestId, ServerConnectionConfig, ServerEvent};
+use rtmp_proto::url::RtmpUrl;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
@@ -161,6 +167,29 @@ impl RelayConfig {
         self.hub.ask = AskFor::ALL;
         self
     }
+
+    /// Makes the relay an edge of `origins`, tried in this order: a play of a stream nobody
+    /// publishes here is pulled from them (the hub's
+    /// [`PullConfig`](rtmp_proto::relay::PullConfig), `hub.pull`, holds the timeouts: 5 s for
+    /// an origin's first media, a 10 s reconnect window, closed 5 s after the last player).
+    ///
+    /// ```no_run
+    /// use rtmp_tokio::proto::relay::PullTarget;
+    /// use rtmp_tokio::relay::{Relay, RelayConfig};
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let origins = vec![
+    ///     PullTarget::parse("rtmp://10.0.0.1/live")?,
+    ///     PullTarget::parse("rtmp://10.0.0.2/live")?,
+    /// ];
+    /// let relay = Relay::new(RelayConfig::default().pull_from(origins));
+    /// relay.serve(tokio::net::TcpListener::bind("0.0.0.0:1935").await?).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn pull_from(mut self, origins: Vec<PullTarget>) -> Self {
+        self.hub.pull.origins = origins;
+        self
+    }
 }
 
 impl Default for RelayConfig {
@@ -218,6 +247,14 @@ pub struct Relay {
     draining: watch::Sender<bool>,
     /// Told whenever a connection ends (a drain checks the hub then).
     ended: Arc<Notify>,
+    /// The task that carries out the hub's pull commands, once started, and its wake-up.
+    pulling: Arc<Pulling>,
+}
+
+#[derive(Default)]
+struct Pulling {
+    started: std::sync::atomic::AtomicBool,
+    wake: Notify,
 }
 
 impl Relay {
@@ -237,6 +274,7 @@ impl Relay {
             recordings: Arc::default(),
             draining: watch::channel(false).0,
             ended: Arc::new(Notify::new()),
+            pulling: Arc::default(),
         }
     }
 
@@ -366,9 +404,16 @@ impl Relay {
             }
             while let Some(event) = relay.poll_event() {
                 log(&event);
-                if let RelayEvent::Publishing { key, .. } = &event {
-                    self.record(key);
-                    self.push(key);
+                match &event {
+                    RelayEvent::Publishing { key, .. } => {
+                        self.record(key);
+                        self.push(key);
+                        self.kick_pulls();
+                    }
+                    RelayEvent::Playing { .. } | RelayEvent::PlayStopped { .. } => {
+                        self.kick_pulls()
+                    }
+                    _ => {}
                 }
             }
             let publishing = relay.publishing().is_some();
@@ -381,12 +426,26 @@ impl Relay {
             }
         };
         drop(relay);
+        self.kick_pulls();
         self.ended.notify_waiters();
         session.shutdown().await;
         match session.close_reason() {
             Some(ended) => tracing::info!(reason = %verdict, %ended, "connection ended"),
             None => tracing::info!(reason = %verdict, "connection ended"),
         }
+    }
+
+    /// Wakes the task that carries out the hub's pull commands (starting it the first time),
+    /// if the relay has origins.
+    fn kick_pulls(&self) {
+        if self.config.hub.pull.origins.is_empty() {
+            return;
+        }
+        if !self.pulling.started.swap(true, Ordering::AcqRel) {
+            let span = tracing::info_span!("pulls");
+            tokio::spawn(pull_commands(self.clone()).instrument(span));
+        }
+        self.pulling.wake.notify_one();
     }
 
     /// Starts forwarding `key`, just published, to every target of the push rules it matches.
@@ -620,20 +679,166 @@ async fn forward(
         };
         let sent = match item {
             Item::Media(frame) => match frame.kind {
-                rtmp_proto::relay::MediaKind::Video => {
-                    publisher.send_video(frame.timestamp, frame.payload).await
-                }
-                rtmp_proto::relay::MediaKind::Audio => {
-                    publisher.send_audio(frame.timestamp, frame.payload).await
-                }
+                MediaKind::Video => publisher.send_video(frame.timestamp, frame.payload).await,
+                MediaKind::Audio => publisher.send_audio(frame.timestamp, frame.payload).await,
             },
             Item::Metadata { metadata, .. } => publisher.send_metadata((*metadata).clone()).await,
             Item::Data { timestamp, data } => publisher.send_data(timestamp, (*data).clone()).await,
             Item::Published => continue,
-            Item::Unpublished => return Ok(()),
+            Item::Unpublished | Item::NotFound => return Ok(()),
         };
         let _status = sent.map_err(|error| error.to_string())?;
     }
+}
+
+/// Carries out the hub's pull commands while there are pulls: opens and closes upstreams,
+/// handles the pulls' deadlines, logs what they did. [`Relay::kick_pulls`] starts it again.
+async fn pull_commands(relay: Relay) {
+    let mut running: std::collections::HashMap<PullId, tokio::task::AbortHandle> =
+        std::collections::HashMap::new();
+    loop {
+        let now = relay.clock.now();
+        let (commands, next) = relay.with_hub(|hub| {
+            hub.handle_pull_timeout(now);
+            let commands: Vec<PullCommand> = std::iter::from_fn(|| hub.poll_pull()).collect();
+            (commands, hub.pull_timeout())
+        });
+        for command in commands {
+            match command {
+                PullCommand::Open { id, key, url } => {
+                    tracing::info!(stream = %key, origin = %url, %id, "pulling");
+                    let span = tracing::info_span!("pull", stream = %key, origin = %url);
+                    let task = tokio::spawn(pull(relay.clone(), id, url).instrument(span));
+                    running.insert(id, task.abort_handle());
+                }
+                PullCommand::Close { id, key, cause } => {
+                    tracing::info!(stream = %key, %id, ?cause, "upstream closed");
+                    if let Some(task) = running.remove(&id) {
+                        task.abort();
+                    }
+                }
+                PullCommand::Failed {
+                    id,
+                    key,
+                    url,
+                    error,
+                } => tracing::warn!(stream = %key, origin = %url, %id, %error, "pull failed"),
+                PullCommand::Playing { key, url } => {
+                    tracing::info!(stream = %key, origin = %url, "pulled stream playing")
+                }
+                PullCommand::NotFound { key } => {
+                    tracing::warn!(stream = %key, "no origin has the stream; players told")
+                }
+                other => tracing::debug!(?other, "pull"),
+            }
+        }
+        running.retain(|_, task| !task.is_finished());
+        if !relay.with_hub(|hub| hub.is_pulling()) {
+            relay.pulling.started.store(false, Ordering::Release);
+            // A kick between the look and the store found the task running and started
+            // none: look again, and go on if it did.
+            if !relay.with_hub(|hub| hub.is_pulling())
+                || relay.pulling.started.swap(true, Ordering::AcqRel)
+            {
+                return;
+            }
+            continue;
+        }
+        let wake = relay.pulling.wake.notified();
+        match next {
+            Some(at) => {
+                tokio::select! {
+                    () = wake => {}
+                    () = tokio::time::sleep_until(relay.clock.deadline(at)) => {}
+                }
+            }
+            None => wake.await,
+        }
+    }
+}
+
+/// One attempt to pull a stream: plays `url` and hands the hub what comes, until the hub
+/// wants no more (then the command task aborts it, or it returns) or the upstream fails,
+/// which it reports.
+async fn pull(relay: Relay, id: PullId, url: RtmpUrl) {
+    if let Err(error) = pull_from(&relay, id, &url).await {
+        let now = relay.clock.now();
+        relay.with_hub(|hub| hub.pull_failed(id, error, now));
+    }
+    relay.kick_pulls();
+}
+
+async fn pull_from(relay: &Relay, id: PullId, url: &RtmpUrl) -> Result<(), PullError> {
+    let upstream = |error: crate::Error| PullError::Upstream(error.to_string());
+    let name = url.stream.clone().unwrap_or_default();
+    let client = Client::connect_with(&url.tc_url(), ClientOptions::default())
+        .await
+        .map_err(upstream)?;
+    let mut player = client.play(&name).await.map_err(upstream)?;
+    let mut first = true;
+    loop {
+        let mut items = Vec::new();
+        let mut end = None;
+        match player.next_frame().await {
+            Ok(Some(frame)) => items.extend(pulled_item(frame)),
+            Ok(None) => end = Some(PullError::Ended),
+            Err(error) => end = Some(upstream(error)),
+        }
+        // What else has arrived goes in the same batch: one hand-off, one wake-up per player.
+        while end.is_none() && items.len() < 256 {
+            let mut next = std::pin::pin!(player.next_frame());
+            let ready = std::future::poll_fn(|cx| match next.as_mut().poll(cx) {
+                Poll::Ready(frame) => Poll::Ready(Some(frame)),
+                Poll::Pending => Poll::Ready(None),
+            })
+            .await;
+            match ready {
+                Some(Ok(Some(frame))) => items.extend(pulled_item(frame)),
+                Some(Ok(None)) => end = Some(PullError::Ended),
+                Some(Err(error)) => end = Some(upstream(error)),
+                None => break,
+            }
+        }
+        if !items.is_empty() {
+            let now = relay.clock.now();
+            let batch = Arc::new(items);
+            if !relay.with_hub(|hub| hub.pull_media(id, batch, now)) {
+                return Ok(());
+            }
+            if std::mem::take(&mut first) {
+                relay.kick_pulls();
+            }
+        }
+        if let Some(error) = end {
+            return Err(error);
+        }
+    }
+}
+
+/// A frame played from an origin, as the hub takes a publisher's.
+fn pulled_item(frame: crate::client::Frame) -> Option<Item> {
+    use crate::client::Frame;
+    Some(match frame {
+        Frame::Audio { timestamp, payload } => Item::Media(rtmp_proto::relay::Frame::new(
+            MediaKind::Audio,
+            timestamp,
+            payload,
+        )),
+        Frame::Video { timestamp, payload } => Item::Media(rtmp_proto::relay::Frame::new(
+            MediaKind::Video,
+            timestamp,
+            payload,
+        )),
+        Frame::Metadata(metadata) => Item::Metadata {
+            timestamp: 0,
+            metadata: Arc::new(metadata),
+        },
+        Frame::Data { timestamp, data } => Item::Data {
+            timestamp,
+            data: Arc::new(data),
+        },
+        _ => return None,
+    })
 }
 
 /// The answer of the hook deciding on a parked request, or `None` at the request's deadline;

@@ -200,6 +200,14 @@ impl Nginx {
         Nginx::start_with_applications(chunk_size, &vod)
     }
 
+    /// Starts nginx-rtmp with the application `live` and an application `edge` that pulls
+    /// the streams its players ask for from `origin` (`rtmp://HOST:PORT/APP`, nginx-rtmp's
+    /// `pull` directive): `edge_url("NAME")` plays `origin/NAME`.
+    pub fn start_edge(chunk_size: u32, origin: &str) -> Nginx {
+        let edge = format!("application edge {{ live on; pull {origin}; }}\n");
+        Nginx::start_with_applications(chunk_size, &edge)
+    }
+
     /// `applications`: configuration blocks put in the server block after `live`.
     fn start_with_applications(chunk_size: u32, applications: &str) -> Nginx {
         let nginx = require("nginx");
@@ -241,6 +249,12 @@ impl Nginx {
     /// `rtmp://127.0.0.1:PORT/live/NAME`.
     pub fn url(&self, name: &str) -> String {
         format!("rtmp://127.0.0.1:{}/live/{name}", self.port)
+    }
+
+    /// `rtmp://127.0.0.1:PORT/edge/NAME`: a stream pulled by the application of
+    /// [`start_edge`](Self::start_edge).
+    pub fn edge_url(&self, name: &str) -> String {
+        format!("rtmp://127.0.0.1:{}/edge/{name}", self.port)
     }
 
     /// `rtmp://127.0.0.1:PORT/vod/NAME`: a file of the directory given to

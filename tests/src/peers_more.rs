@@ -226,3 +226,65 @@ pub fn wait_for_clients(port: u16, count: usize, timeout: Duration) {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// `received` is `sent` from a video keyframe on, per media type: its video is the sent video
+/// from that keyframe to the end, its audio a contiguous run of the sent audio to the end (the
+/// player interleaves by timestamp, so audio just before the keyframe may come with it); up to
+/// `tail` packets of each may be missing at the end. Packets are matched by MD5 and by
+/// timestamp (the test tone repeats, so audio hashes do), the player's timestamps shifted to
+/// start at 0 as ffmpeg writes them.
+pub fn assert_clean_run(sent: &[Packet], received: &[Packet], tail: usize) {
+    let of = |packets: &[Packet], kind: &str| -> Vec<Packet> {
+        packets
+            .iter()
+            .filter(|p| p.codec_type == kind)
+            .cloned()
+            .collect()
+    };
+    let (sent_video, received_video) = (of(sent, "video"), of(received, "video"));
+    assert!(!received_video.is_empty(), "no video received");
+    assert!(
+        received_video[0].flags.contains('K'),
+        "the first video packet is not a keyframe"
+    );
+    let keyframe = sent_video
+        .iter()
+        .position(|p| p.data_hash == received_video[0].data_hash)
+        .expect("the first video packet received was sent");
+    let offset = sent_video[keyframe].dts - received_video[0].dts;
+    for kind in ["video", "audio"] {
+        let (sent, received) = (of(sent, kind), of(received, kind));
+        assert!(!received.is_empty(), "no {kind} received");
+        let start = sent
+            .iter()
+            .position(|p| p.dts == received[0].dts + offset && p.data_hash == received[0].data_hash)
+            .unwrap_or_else(|| panic!("the first {kind} packet received was not sent"));
+        let (sent, received) = (packet_hashes(&sent[start..]), packet_hashes(&received));
+        assert_eq!(
+            sent.iter().zip(&received).position(|(a, b)| a != b),
+            None,
+            "{kind} packets differ"
+        );
+        assert!(
+            received.len() + tail >= sent.len() && received.len() <= sent.len(),
+            "{kind} from the start: sent {} packets, received {}",
+            sent.len(),
+            received.len()
+        );
+    }
+}
+
+/// Waits (at most 20 s) until `file` has not grown for 1.5 s.
+pub fn wait_until_still(file: &Path) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let mut last = (0, std::time::Instant::now());
+    while std::time::Instant::now() < deadline {
+        let size = std::fs::metadata(file).map_or(0, |m| m.len());
+        if size != last.0 {
+            last = (size, std::time::Instant::now());
+        } else if size > 0 && last.1.elapsed() > Duration::from_millis(1500) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

@@ -47,7 +47,7 @@ impl JoinCache {
                 Role::Keyframe => self.push_keyframe(frame, limits.max_gop_bytes),
                 Role::Other => self.push_frame(frame, limits.max_gop_bytes),
             },
-            Item::Data { .. } | Item::Published | Item::Unpublished => {}
+            Item::Data { .. } | Item::Published | Item::Unpublished | Item::NotFound => {}
         }
     }
 

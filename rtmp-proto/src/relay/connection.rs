@@ -10,7 +10,7 @@ use alloc::vec::Vec;
 use bytes::Bytes;
 
 use super::access::{unsafe_file_name, Access, AccessKind, AccessRequest};
-use super::frame::{Batch, Frame, Item, MediaKind, Role, TrackSet};
+use super::frame::{Batch, Frame, Item, KeyframeGate, MediaKind, TrackSet};
 use super::hub::{
     ConnectionId, Fanout, HubConfig, MultitrackPolicy, PublisherId, SharedHub, StreamKey,
 };
@@ -55,6 +55,10 @@ pub enum CloseReason {
     /// The application refused a request (or did not answer in time), for this reason.
     #[error("refused: {0}")]
     Refused(String),
+    /// The stream played could not be pulled from any origin (the player was sent
+    /// NetStream.Play.StreamNotFound).
+    #[error("{0} was not found at any origin")]
+    StreamNotFound(StreamKey),
 }
 
 /// What the relay did, for the driver to log or count.
@@ -146,8 +150,8 @@ struct Playing<R> {
     key: StreamKey,
     receiver: R,
     all_tracks: bool,
-    /// Video tracks that started on a keyframe; others' frames are skipped until theirs.
-    started: TrackSet,
+    /// Video tracks start on a keyframe; others' frames are skipped until theirs.
+    gate: KeyframeGate,
     /// When the outbound queue went above its high-water mark, if it is there.
     behind_since: Option<Instant>,
 }
@@ -160,15 +164,9 @@ impl<R> Playing<R> {
         } else {
             (frame.default_track.as_ref()?, TrackSet::DEFAULT)
         };
-        if frame.kind == MediaKind::Video {
-            match frame.role {
-                Role::SequenceHeader | Role::Configuration => {}
-                Role::Keyframe => self.started.extend(tracks),
-                Role::Other if self.started.contains_all(tracks) => {}
-                Role::Other => return None,
-            }
-        }
-        Some(payload.clone())
+        self.gate
+            .admit(frame.kind, frame.role, tracks)
+            .then(|| payload.clone())
     }
 }
 
@@ -691,7 +689,9 @@ impl<H: SharedHub> RelayConnection<H> {
             return Verdict::Continue;
         }
         let connection = self.id;
-        let (receiver, snapshot, live) = self.hub.with(|hub| hub.join(&key, connection));
+        let (receiver, snapshot, live) = self
+            .hub
+            .with(|hub| hub.join(&key, connection, query.as_deref(), now));
         let all_tracks = self.multitrack_capable || self.config.multitrack == MultitrackPolicy::All;
         self.note(RelayEvent::Playing {
             key: key.clone(),
@@ -704,7 +704,7 @@ impl<H: SharedHub> RelayConnection<H> {
             key,
             receiver,
             all_tracks,
-            started: TrackSet::EMPTY,
+            gate: KeyframeGate::default(),
             behind_since: None,
         });
         self.send_items(conn, &snapshot, now)
@@ -769,8 +769,8 @@ impl<H: SharedHub> RelayConnection<H> {
             if let Some(playing) = self.playing.take() {
                 let key = playing.key;
                 drop(playing.receiver);
-                let connection = self.id;
-                self.hub.with(|hub| hub.leave(&key, connection));
+                let (connection, now) = (self.id, self.now);
+                self.hub.with(|hub| hub.leave(&key, connection, now));
                 self.note(RelayEvent::PlayStopped { key });
             }
         }
@@ -786,7 +786,7 @@ impl<H: SharedHub> RelayConnection<H> {
     /// The receiver missed batches: the player skips to the next keyframe of each track.
     pub fn lagged(&mut self) {
         if let Some(playing) = &mut self.playing {
-            playing.started = TrackSet::EMPTY;
+            playing.gate.reset();
         }
         if self.playing.is_some() {
             self.note(RelayEvent::Lagged);
@@ -829,7 +829,7 @@ impl<H: SharedHub> RelayConnection<H> {
                     conn.send_data(stream, *timestamp, crate::message::Data::clone(data))
                 }
                 Item::Published => {
-                    playing.started = TrackSet::EMPTY;
+                    playing.gate.reset();
                     let description = format!("{} is now published.", playing.key);
                     conn.send_status(
                         stream,
@@ -837,6 +837,18 @@ impl<H: SharedHub> RelayConnection<H> {
                         "NetStream.Play.PublishNotify",
                         &description,
                     )
+                }
+                Item::NotFound => {
+                    let key = playing.key.clone();
+                    let description = format!("{key} was not found at any origin.");
+                    let _ = conn.send_status(
+                        stream,
+                        StatusLevel::Error,
+                        "NetStream.Play.StreamNotFound",
+                        &description,
+                    );
+                    Counters::add(&self.counters.media_out, media_out);
+                    return Verdict::Close(CloseReason::StreamNotFound(key));
                 }
                 // The connection's queue keeps a stream's statuses behind the media queued
                 // before them, so the player gets every frame before this.

@@ -108,6 +108,38 @@ pub enum Role {
     Other,
 }
 
+/// Where a receiver of a stream (a player, an upstream) may start each video track: on a
+/// keyframe. Inter frames of a track that has not started since the last
+/// [`reset`](Self::reset) are refused; configuration always passes. The one rule both
+/// players and upstream feeds follow.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KeyframeGate {
+    started: TrackSet,
+}
+
+impl KeyframeGate {
+    /// Whether a message of `kind` and `role` on `tracks` is let through; a video keyframe
+    /// starts its tracks.
+    pub fn admit(&mut self, kind: MediaKind, role: Role, tracks: TrackSet) -> bool {
+        if kind != MediaKind::Video {
+            return true;
+        }
+        match role {
+            Role::SequenceHeader | Role::Configuration => true,
+            Role::Keyframe => {
+                self.started.extend(tracks);
+                true
+            }
+            Role::Other => self.started.contains_all(tracks),
+        }
+    }
+
+    /// Every track waits for its next keyframe again (a new publisher, missed batches).
+    pub fn reset(&mut self) {
+        self.started = TrackSet::EMPTY;
+    }
+}
+
 /// One audio or video message of a publisher, classified once for all players.
 #[derive(Clone, Debug)]
 pub struct Frame {
@@ -307,6 +339,9 @@ pub enum Item {
     Published,
     /// The publisher left: players get NetStream.Play.UnpublishNotify.
     Unpublished,
+    /// The stream could not be pulled from any origin: players get
+    /// NetStream.Play.StreamNotFound and are closed.
+    NotFound,
 }
 
 impl Item {

@@ -14,6 +14,7 @@ use core::time::Duration;
 use super::access::AskFor;
 use super::cache::{CacheLimits, JoinCache};
 use super::frame::{Batch, Item};
+use super::pull::{Claim, Media, PullCommand, PullConfig, PullError, PullId, Pulls};
 use super::stats::{
     ConnectionRole, ConnectionStats, Counters, MediaWatch, RateMeter, RelayStats, StreamStats,
 };
@@ -101,6 +102,11 @@ pub struct HubConfig {
     /// ([`unsafe_file_name`](super::unsafe_file_name)), with NetStream.Publish.BadName, so
     /// that a recording can be named after the stream. Default `true`.
     pub check_names: bool,
+    /// Where streams nobody publishes here are pulled from (an edge), and how; no origins
+    /// by default. Only for a driver that carries out [`Hub::poll_pull`]'s commands and
+    /// calls [`Hub::handle_pull_timeout`] (the tokio relay does; rtmp-std's relay does not
+    /// yet): otherwise players of unpublished streams would wait for pulls nobody makes.
+    pub pull: PullConfig,
 }
 
 impl Default for HubConfig {
@@ -114,6 +120,7 @@ impl Default for HubConfig {
             ask: AskFor::default(),
             access_timeout: Duration::from_secs(10),
             check_names: true,
+            pull: PullConfig::default(),
         }
     }
 }
@@ -175,6 +182,13 @@ impl<F: Fanout> SharedHub for Arc<std::sync::Mutex<Hub<F>>> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct PublisherId(u64);
 
+#[cfg(test)]
+impl PublisherId {
+    pub(crate) fn for_tests(id: u64) -> PublisherId {
+        PublisherId(id)
+    }
+}
+
 struct Entry<F> {
     publisher: Option<PublisherId>,
     cache: JoinCache,
@@ -227,6 +241,8 @@ pub struct Hub<F> {
     next_connection: ConnectionId,
     /// Set by [`Hub::drain`]: the `tcUrl` publishers are asked to move to, if any.
     draining: Option<Option<String>>,
+    /// The streams pulled from origins.
+    pulls: Pulls,
 }
 
 impl<F> fmt::Debug for Hub<F> {
@@ -242,12 +258,13 @@ impl<F: Fanout> Hub<F> {
     /// A hub with no streams; `new_fanout` makes each stream's fan-out channel.
     pub fn new(config: HubConfig, new_fanout: impl Fn() -> F + Send + Sync + 'static) -> Self {
         Hub {
-            config,
             streams: BTreeMap::new(),
             new_fanout: Box::new(new_fanout),
             next_publisher: 1,
             connections: BTreeMap::new(),
             next_connection: 1,
+            pulls: Pulls::new(config.pull.clone()),
+            config,
             draining: None,
         }
     }
@@ -409,8 +426,20 @@ impl<F: Fanout> Hub<F> {
         }
     }
 
-    /// Claims `key` for a new publisher, unless it has one; its players are told.
+    /// Claims `key` for a new local publisher, unless it has one; its players are told. A
+    /// pull of `key` still connecting gives way.
     pub(crate) fn claim(
+        &mut self,
+        key: &StreamKey,
+        connection: ConnectionId,
+        now: Instant,
+    ) -> Option<PublisherId> {
+        let id = self.claim_for(key, connection, now)?;
+        self.pulls.local_publisher(key);
+        Some(id)
+    }
+
+    fn claim_for(
         &mut self,
         key: &StreamKey,
         connection: ConnectionId,
@@ -480,24 +509,29 @@ impl<F: Fanout> Hub<F> {
     }
 
     /// A player joins `key`: its receiver, what it is sent first, and whether the stream is
-    /// published now.
+    /// published now. Nobody publishing it, a relay with origins starts pulling it (`query`
+    /// goes to the origin with the name).
     pub(crate) fn join(
         &mut self,
         key: &StreamKey,
         connection: ConnectionId,
+        query: Option<&str>,
+        now: Instant,
     ) -> (F::Receiver, Vec<Item>, bool) {
         self.set_role(connection, ConnectionRole::Player(key.clone()));
         let entry = self.entry(key);
         entry.players += 1;
-        (
+        let joined = (
             entry.fanout.subscribe(),
             entry.cache.snapshot(),
             entry.publisher.is_some(),
-        )
+        );
+        self.pulls.player_joined(key, query, joined.2, now);
+        joined
     }
 
     /// A player of `key` left (its receiver is dropped by the caller).
-    pub(crate) fn leave(&mut self, key: &StreamKey, connection: ConnectionId) {
+    pub(crate) fn leave(&mut self, key: &StreamKey, connection: ConnectionId, now: Instant) {
         let sent = self
             .connections
             .get_mut(&connection)
@@ -512,8 +546,110 @@ impl<F: Fanout> Hub<F> {
         if let Some(entry) = self.streams.get_mut(key) {
             entry.players = entry.players.saturating_sub(1);
             entry.bytes_out_departed += sent;
+            if entry.players == 0 {
+                self.pulls.players_gone(key, now);
+            }
         }
         self.forget_if_unused(key);
+    }
+
+    /// The next thing the driver does for the pulls ([`HubConfig::pull`]): open an upstream,
+    /// close one, or log what happened. Call it after any call into the hub (a play, a
+    /// departure, a publish, a batch or end of an upstream, a timeout) until `None`.
+    pub fn poll_pull(&mut self) -> Option<PullCommand> {
+        self.pulls.poll_command()
+    }
+
+    /// Whether `key` is pulled from an origin (or an attempt to is under way).
+    pub fn is_pulled(&self, key: &StreamKey) -> bool {
+        self.pulls.is_pulled(key)
+    }
+
+    /// Whether any stream is pulled (or being tried), or pull commands wait: a driver's
+    /// pull task may stop when not.
+    pub fn is_pulling(&self) -> bool {
+        self.pulls.is_busy()
+    }
+
+    /// When [`handle_pull_timeout`](Self::handle_pull_timeout) is due, if ever.
+    pub fn pull_timeout(&self) -> Option<Instant> {
+        self.pulls.timeout()
+    }
+
+    /// Acts on the pulls' deadlines passed at `now`: attempts that gave no media in time,
+    /// the pause between rounds over the origins, upstreams idle long enough to close.
+    pub fn handle_pull_timeout(&mut self, now: Instant) {
+        self.pulls.handle_timeout(now);
+        self.finish_pulls();
+    }
+
+    /// What the upstream of attempt `id` (a [`PullCommand::Open`]'s) sent, as a publisher's
+    /// batch. Its first batch claims the stream (or starts it anew after a failover: the join
+    /// cache is emptied, and players wait for a keyframe). Whether the attempt is still
+    /// wanted: if not, the driver closes it.
+    pub fn pull_media(&mut self, id: PullId, batch: Batch, now: Instant) -> bool {
+        let (key, claim, held, restart) = match self.pulls.media(id, &batch, now) {
+            Media::Stale => return false,
+            Media::Held => return true,
+            Media::Pass(key, claim) => (key, claim, None, false),
+            Media::Claim(key, origin, held) => {
+                let connection = self.register(Arc::new(Counters::default()));
+                self.set_peer(connection, origin);
+                let Some(publisher) = self.claim_for(&key, connection, now) else {
+                    self.unregister(connection);
+                    self.pulls.claim_refused(&key);
+                    return false;
+                };
+                let claim = Claim {
+                    publisher,
+                    connection,
+                };
+                self.pulls.set_claim(&key, claim);
+                (key, claim, held, false)
+            }
+            Media::Restart(key, claim, origin, held) => {
+                self.set_peer(claim.connection, origin);
+                if let Some(entry) = self.streams.get_mut(&key) {
+                    entry.cache = JoinCache::default();
+                    entry.media = MediaWatch::default();
+                    entry.fanout.send(Arc::new(alloc::vec![Item::Published]));
+                }
+                (key, claim, held, true)
+            }
+        };
+        let batch = match held {
+            Some(metadata) => Arc::new(
+                core::iter::once(metadata)
+                    .chain(batch.iter().cloned())
+                    .collect(),
+            ),
+            None => batch,
+        };
+        let batch = self.pulls.retime(&key, batch, restart);
+        self.hand_on(&key, claim.publisher, batch, now);
+        true
+    }
+
+    /// The upstream of attempt `id` failed or ended: the next origin is tried, or the stream
+    /// waits within its reconnect window, or its players are told it was not found.
+    pub fn pull_failed(&mut self, id: PullId, error: PullError, now: Instant) {
+        self.pulls.failed(id, error, now);
+        self.finish_pulls();
+    }
+
+    /// Releases what ended pulls held; tells their players when they were not found.
+    fn finish_pulls(&mut self) {
+        for ended in self.pulls.take_ended() {
+            if let Some(claim) = ended.claim {
+                self.release(&ended.key, claim.publisher, claim.connection);
+                self.unregister(claim.connection);
+            }
+            if ended.not_found {
+                if let Some(entry) = self.streams.get_mut(&ended.key) {
+                    entry.fanout.send(Arc::new(alloc::vec![Item::NotFound]));
+                }
+            }
+        }
     }
 
     fn forget_if_unused(&mut self, key: &StreamKey) {

@@ -30,6 +30,11 @@
 //!   its address, role, bytes each way, round trip, queue and dropped video.
 //! - Recording: [`Hub::tap`] a published stream, [`FlvRecording`] turns its batches into FLV
 //!   with every track, [`recording_file_name`] names the file after the stream and its start.
+//! - Push and pull: [`PushRule`]s forward published streams upstream (the driver taps the
+//!   hub, each upstream with its own [`UpstreamFeed`] and [`Backoff`]); with origins
+//!   ([`HubConfig::pull`]) the hub pulls a stream nobody publishes from the first origin that
+//!   has it, fails over, tells players StreamNotFound, closes idle upstreams: the driver
+//!   carries out [`Hub::poll_pull`]'s [`PullCommand`]s.
 //! - [`Fanout`]: how the driver hands batches to players (a channel of its runtime);
 //!   [`LocalFanout`] serves a driver that runs everything on one thread.
 //!
@@ -59,6 +64,7 @@ mod cache;
 mod connection;
 mod frame;
 mod hub;
+mod pull;
 mod push;
 mod record;
 mod stats;
@@ -68,11 +74,12 @@ mod tests;
 
 pub use access::{unsafe_file_name, Access, AccessKind, AccessRequest, AskFor, MAX_NAME_BYTES};
 pub use connection::{CloseReason, RelayConnection, RelayEvent, Verdict};
-pub use frame::{Batch, Frame, Item, MediaKind, Role, TrackSet};
+pub use frame::{Batch, Frame, Item, KeyframeGate, MediaKind, Role, TrackSet};
 pub use hub::{
     split_query, Fanout, Hub, HubConfig, LocalFanout, LocalQueue, MultitrackPolicy, SharedHub,
     StreamKey, StreamSummary,
 };
+pub use pull::{CloseCause, PullCommand, PullConfig, PullError, PullId, PullTarget};
 pub use push::{Backoff, PushRule, PushTarget, UpstreamFeed};
 pub use record::{recording_file_name, FlvRecording};
 pub use stats::{

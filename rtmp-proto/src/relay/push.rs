@@ -9,7 +9,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::time::Duration;
 
-use super::frame::{Item, MediaKind, Role, TrackSet};
+use super::frame::{Item, KeyframeGate, MediaKind, Role};
 use super::hub::StreamKey;
 use crate::session::Instant;
 use crate::url::{RtmpUrl, UrlError};
@@ -114,8 +114,8 @@ pub struct UpstreamFeed {
     queue: VecDeque<Item>,
     queued_bytes: usize,
     max_bytes: usize,
-    /// Video tracks that started on a keyframe; others' inter frames are skipped.
-    started: TrackSet,
+    /// Video tracks start on a keyframe; others' inter frames are skipped.
+    gate: KeyframeGate,
     dropped: u64,
 }
 
@@ -126,7 +126,7 @@ impl UpstreamFeed {
             queue: VecDeque::new(),
             queued_bytes: 0,
             max_bytes,
-            started: TrackSet::EMPTY,
+            gate: KeyframeGate::default(),
             dropped: 0,
         }
     }
@@ -136,7 +136,7 @@ impl UpstreamFeed {
     pub fn restart(&mut self, snapshot: Vec<Item>) {
         self.queue.clear();
         self.queued_bytes = 0;
-        self.started = TrackSet::EMPTY;
+        self.gate.reset();
         for item in snapshot {
             self.push(item);
         }
@@ -151,20 +151,14 @@ impl UpstreamFeed {
 
     /// The receiver missed batches: skip to the next keyframe.
     pub fn lagged(&mut self) {
-        self.started = TrackSet::EMPTY;
+        self.gate.reset();
     }
 
     fn push(&mut self, item: Item) {
         if let Item::Media(frame) = &item {
-            if frame.kind == MediaKind::Video {
-                match frame.role {
-                    Role::Keyframe => self.started.extend(frame.tracks),
-                    Role::Other if !self.started.contains_all(frame.tracks) => {
-                        self.dropped += 1;
-                        return;
-                    }
-                    _ => {}
-                }
+            if !self.gate.admit(frame.kind, frame.role, frame.tracks) {
+                self.dropped += 1;
+                return;
             }
         }
         self.queued_bytes += item.media_len();
@@ -181,7 +175,7 @@ impl UpstreamFeed {
         self.queue.retain(
             |item| !matches!(item, Item::Media(f) if f.kind == MediaKind::Video && f.role == Role::Other),
         );
-        self.started = TrackSet::EMPTY;
+        self.gate.reset();
         self.recount();
         if self.queued_bytes > self.max_bytes {
             self.queue.retain(|item| match item {

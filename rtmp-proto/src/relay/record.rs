@@ -66,7 +66,7 @@ impl FlvRecording {
                     }
                 }
                 Item::Data { .. } | Item::Published => continue,
-                Item::Unpublished => {
+                Item::Unpublished | Item::NotFound => {
                     self.ended = true;
                     break;
                 }

@@ -2,7 +2,8 @@
 //! test sees the exact events each client gets, with no sleeps.
 
 use alloc::rc::Rc;
-use alloc::string::String;
+use alloc::string::{String, ToString};
+use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::cell::RefCell;
@@ -1108,4 +1109,207 @@ fn the_hub_drains_once_per_publisher_and_is_drained_when_nobody_publishes_or_pla
     // The player is the last to go.
     mesh.pairs[player].relay = None;
     assert!(mesh.hub.borrow().is_drained());
+}
+
+// ---- pull (edge) ----
+
+fn edge_config() -> HubConfig {
+    HubConfig {
+        pull: PullConfig {
+            origins: vec![
+                PullTarget::parse("rtmp://a/live").unwrap(),
+                PullTarget::parse("rtmp://b/live").unwrap(),
+            ],
+            attempt_timeout: Duration::from_millis(1000),
+            reconnect_timeout: Duration::from_millis(3000),
+            idle_close: Duration::from_millis(2000),
+            retry_delay: Duration::from_millis(500),
+        },
+        ..HubConfig::default()
+    }
+}
+
+impl Mesh {
+    fn pull_commands(&mut self) -> Vec<PullCommand> {
+        let mut hub = self.hub.borrow_mut();
+        core::iter::from_fn(|| hub.poll_pull()).collect()
+    }
+
+    /// The one attempt opened since last asked, and its URL.
+    fn opened(&mut self) -> (PullId, String) {
+        let opened: Vec<(PullId, String)> = self
+            .pull_commands()
+            .into_iter()
+            .filter_map(|command| match command {
+                PullCommand::Open { id, url, .. } => Some((id, url.to_string())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(opened.len(), 1, "{opened:?}");
+        opened[0].clone()
+    }
+
+    fn pulled(&mut self, id: PullId, items: Vec<Item>) -> bool {
+        let now = self.now;
+        let wanted = self.hub.borrow_mut().pull_media(id, Arc::new(items), now);
+        self.drive();
+        wanted
+    }
+
+    fn pull_timeouts(&mut self, until: Instant) {
+        loop {
+            let due = self.hub.borrow().pull_timeout().filter(|due| *due <= until);
+            let Some(due) = due else { break };
+            self.now = self.now.max(due);
+            self.hub.borrow_mut().handle_pull_timeout(due);
+        }
+        self.now = until;
+        self.drive();
+    }
+}
+
+fn media(kind: MediaKind, timestamp: u32, payload: Bytes) -> Item {
+    Item::Media(Frame::new(kind, timestamp, payload))
+}
+
+#[test]
+fn an_edge_pulls_once_for_its_players_fails_over_with_a_gap_and_reports_not_found() {
+    let mut mesh = Mesh::new(edge_config());
+    let first = mesh.join("live", false, false);
+    mesh.play(first, "cam?t=1");
+    let (a, url) = mesh.opened();
+    assert_eq!(url, "rtmp://a:1935/live/cam?t=1");
+    let second = mesh.join("live", false, false);
+    mesh.play(second, "cam");
+    assert!(mesh.pull_commands().is_empty(), "one upstream per stream");
+    let _ = (mesh.received(first), mesh.received(second));
+
+    // The origin's first media claims the stream: both players get it from the keyframe.
+    assert!(mesh.pulled(
+        a,
+        vec![
+            media(MediaKind::Video, 0, legacy_video_header(1)),
+            media(MediaKind::Video, 0, legacy_video(true, 2)),
+            media(MediaKind::Video, 40, legacy_video(false, 3)),
+        ]
+    ));
+    for player in [first, second] {
+        let got = mesh.received(player);
+        assert_eq!(got[0], status("NetStream.Play.PublishNotify"));
+        assert_eq!(media_only(got).len(), 3);
+    }
+    // A local publisher of the pulled key is refused, as a second publisher is.
+    let local = mesh.join("live", true, false);
+    mesh.publish(local, "cam");
+    assert!(mesh
+        .received(local)
+        .contains(&status("NetStream.Publish.BadName")));
+
+    // The upstream drops: b is tried, the players hear nothing meanwhile.
+    let now = mesh.now;
+    mesh.hub
+        .borrow_mut()
+        .pull_failed(a, PullError::Upstream(String::from("reset")), now);
+    let (b, url) = mesh.opened();
+    assert_eq!(url, "rtmp://b:1935/live/cam?t=1");
+    mesh.advance(Duration::from_millis(200));
+    assert!(mesh.received(first).is_empty());
+    // b's stream starts anew: players wait for its keyframe (the inter frame is skipped).
+    assert!(mesh.pulled(
+        b,
+        vec![
+            media(MediaKind::Video, 900, legacy_video(false, 4)),
+            media(MediaKind::Video, 940, legacy_video(true, 5)),
+        ]
+    ));
+    let got = mesh.received(first);
+    assert_eq!(got[0], status("NetStream.Play.PublishNotify"));
+    // Its clock goes on from the last frame: b's 900 is 41 (1 ms after 40), its keyframe 81.
+    assert_eq!(
+        media_only(got),
+        [Got::Video(81, legacy_video(true, 5))],
+        "a restart begins on a keyframe, later than the frames before the gap"
+    );
+    // The stale attempt is told to stop.
+    assert!(!mesh.pulled(a, vec![media(MediaKind::Video, 0, legacy_video(true, 6))]));
+
+    // Both origins gone past the reconnect window: UnpublishNotify, StreamNotFound, closed.
+    let now = mesh.now;
+    mesh.hub.borrow_mut().pull_failed(b, PullError::Ended, now);
+    let end = mesh.now + Duration::from_millis(5000);
+    for _ in 0..20 {
+        for command in mesh.pull_commands() {
+            if let PullCommand::Open { id, .. } = command {
+                let now = mesh.now;
+                mesh.hub.borrow_mut().pull_failed(
+                    id,
+                    PullError::Upstream(String::from("refused")),
+                    now,
+                );
+            }
+        }
+        let next = mesh.now + Duration::from_millis(250);
+        mesh.pull_timeouts(next.min(end));
+    }
+    for player in [first, second] {
+        let got = mesh.received(player);
+        assert!(
+            got.contains(&status("NetStream.Play.UnpublishNotify")),
+            "{got:?}"
+        );
+        assert!(
+            got.contains(&status("NetStream.Play.StreamNotFound")),
+            "{got:?}"
+        );
+    }
+    assert!(mesh.hub.borrow().pull_timeout().is_none());
+}
+
+#[test]
+fn an_edge_whose_origins_never_answer_tells_its_player_not_found_and_idle_upstreams_close() {
+    let mut mesh = Mesh::new(edge_config());
+    let player = mesh.join("live", false, false);
+    mesh.play(player, "cam");
+    let _ = mesh.received(player);
+    let (a, _) = mesh.opened();
+    // Each origin gets its 1 s; at 2 s the player is told.
+    mesh.pull_timeouts(Instant::from_millis(mesh.now.as_millis() + 1000));
+    let (b, url) = mesh.opened();
+    assert!(url.starts_with("rtmp://b:1935/"));
+    assert_ne!(a, b);
+    assert!(mesh.received(player).is_empty());
+    mesh.pull_timeouts(Instant::from_millis(mesh.now.as_millis() + 1000));
+    let got = mesh.received(player);
+    assert!(
+        got.contains(&status("NetStream.Play.StreamNotFound")),
+        "{got:?}"
+    );
+    assert!(mesh
+        .pull_commands()
+        .iter()
+        .any(|c| matches!(c, PullCommand::NotFound { .. })));
+
+    // Idle close: a pulled stream whose last player leaves (its upstream not stalled).
+    let mut config = edge_config();
+    config.pull.attempt_timeout = Duration::from_secs(60);
+    let mut mesh = Mesh::new(config);
+    let player = mesh.join("live", false, false);
+    let stream = mesh.play(player, "other");
+    let (c, _) = mesh.opened();
+    assert!(mesh.pulled(c, vec![media(MediaKind::Video, 0, legacy_video(true, 1))]));
+    let _ = mesh.pull_commands();
+    mesh.pairs[player]
+        .client
+        .delete_stream(stream)
+        .expect("delete the stream");
+    mesh.drive();
+    assert!(mesh.pull_commands().is_empty());
+    mesh.pull_timeouts(Instant::from_millis(mesh.now.as_millis() + 1999));
+    assert!(mesh.pull_commands().is_empty(), "not before the idle time");
+    mesh.pull_timeouts(Instant::from_millis(mesh.now.as_millis() + 1));
+    assert!(mesh.pull_commands().iter().any(|command| matches!(
+        command,
+        PullCommand::Close { id, cause: CloseCause::Idle, .. } if *id == c
+    )));
+    assert_eq!(mesh.hub.borrow().stream_count(), 0);
 }

@@ -93,6 +93,30 @@ pub struct Settings {
     /// own connection
     #[arg(long, value_name = "URL")]
     pub push: Vec<String>,
+    /// Be an edge of this origin: a play of a stream nobody publishes here is pulled from
+    /// `URL/NAME` (`URL` names the origin's app; the player's stream name and query are
+    /// appended), one upstream connection per stream; repeatable, tried in order, the next
+    /// one when an origin fails or drops
+    #[arg(long, value_name = "URL")]
+    pub origin: Vec<String>,
+    /// How long an origin may take to send a pulled stream's first media, in milliseconds;
+    /// past it the next origin is tried, and after the last the players get
+    /// NetStream.Play.StreamNotFound [default: 5000]
+    #[arg(long, value_name = "MS")]
+    pub origin_timeout: Option<u64>,
+    /// How long a pulled stream whose upstream dropped waits for an origin, its players kept,
+    /// in milliseconds [default: 10000]
+    #[arg(long, value_name = "MS")]
+    pub origin_reconnect: Option<u64>,
+    /// How long after its last player leaves a pulled stream's upstream is closed, in
+    /// milliseconds [default: 5000]
+    #[arg(long, value_name = "MS")]
+    pub origin_idle_close: Option<u64>,
+    /// Forward what is published here to the first --origin as well (as SRS edges do), so
+    /// that the origin's other edges can play it
+    #[arg(long)]
+    #[serde(default)]
+    pub edge_forward_publish: bool,
     /// On SIGTERM or ctrl-c, ask capable publishers (Enhanced RTMP reconnect) to move to this
     /// tcUrl (e.g. rtmp://10.0.0.2/live) instead of coming back to this server
     #[arg(long, value_name = "URL")]
@@ -146,6 +170,11 @@ impl Settings {
             http: self.http.or(file.http),
             record: self.record.or(file.record),
             push: list(self.push, file.push),
+            origin: list(self.origin, file.origin),
+            origin_timeout: self.origin_timeout.or(file.origin_timeout),
+            origin_reconnect: self.origin_reconnect.or(file.origin_reconnect),
+            origin_idle_close: self.origin_idle_close.or(file.origin_idle_close),
+            edge_forward_publish: self.edge_forward_publish || file.edge_forward_publish,
             reconnect_to: self.reconnect_to.or(file.reconnect_to),
             drain_timeout: self.drain_timeout.or(file.drain_timeout),
         }
@@ -178,7 +207,8 @@ mod tests {
         let file: Settings = toml::from_str(
             "listen = \"0.0.0.0:1935\"\nmerge-window = 10\npublish-key = [\"a\", \"b\"]\n\
              record = \"/srv/rec\"\nhttp = \"127.0.0.1:8080\"\ndrain-timeout = 500\n\
-             reconnect-to = \"rtmp://b/live\"\n",
+             reconnect-to = \"rtmp://b/live\"\norigin = [\"rtmp://o1/live\", \"rtmp://o2/live\"]\n\
+             origin-idle-close = 2000\nedge-forward-publish = true\n",
         )
         .unwrap();
         let flags = Settings::parse_from(["server", "--merge-window", "0", "--deny-play", "10."]);
@@ -191,6 +221,9 @@ mod tests {
         assert_eq!(merged.http.map(|a| a.port()), Some(8080));
         assert_eq!(merged.drain_timeout, Some(500));
         assert_eq!(merged.reconnect_to.as_deref(), Some("rtmp://b/live"));
+        assert_eq!(merged.origin, ["rtmp://o1/live", "rtmp://o2/live"]);
+        assert_eq!(merged.origin_idle_close, Some(2000));
+        assert!(merged.edge_forward_publish);
     }
 
     #[test]

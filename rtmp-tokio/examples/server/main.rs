@@ -7,7 +7,9 @@
 //!     [--memory-budget 256] [--connect-timeout 10000] [--stream-timeout 10000] \
 //!     [--publish-key KEY]... [--allow-play PREFIX]... [--deny-play PREFIX]... \
 //!     [--on-publish URL] [--on-play URL] [--http 127.0.0.1:8080] [--record DIR] \
-//!     [--reconnect-to URL] [--drain-timeout 10000]
+//!     [--reconnect-to URL] [--drain-timeout 10000] [--push URL]... \
+//!     [--origin URL]... [--origin-timeout 5000] [--origin-reconnect 10000] \
+//!     [--origin-idle-close 5000] [--edge-forward-publish]
 //! ffmpeg -re -i clip.flv -c copy -f flv rtmp://127.0.0.1/live/cam1
 //! ffplay rtmp://127.0.0.1/live/cam1
 //! ```
@@ -20,7 +22,7 @@ use std::io;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use rtmp_tokio::proto::relay::{AskFor, MultitrackPolicy, PushRule, PushTarget};
+use rtmp_tokio::proto::relay::{AskFor, MultitrackPolicy, PullTarget, PushRule, PushTarget};
 use rtmp_tokio::proto::MemoryBudget;
 use rtmp_tokio::relay::{AccessHook, Relay, RelayConfig};
 use tokio::net::TcpListener;
@@ -70,6 +72,31 @@ fn run(settings: Settings) -> Result<(), String> {
     for url in &settings.push {
         let target = PushTarget::parse(url).map_err(|error| format!("--push {url}: {error}"))?;
         targets.push(target);
+    }
+    let mut origins = Vec::new();
+    for url in &settings.origin {
+        let origin = PullTarget::parse(url).map_err(|error| format!("--origin {url}: {error}"))?;
+        origins.push(origin);
+    }
+    if settings.edge_forward_publish {
+        let first = origins
+            .first()
+            .ok_or("--edge-forward-publish needs an --origin")?;
+        // The origin's app (all of its path); the local stream name is appended.
+        targets.push(PushTarget {
+            url: first.url().clone(),
+        });
+    }
+    config = config.pull_from(origins);
+    let millis = Duration::from_millis;
+    if let Some(ms) = settings.origin_timeout {
+        config.hub.pull.attempt_timeout = millis(ms);
+    }
+    if let Some(ms) = settings.origin_reconnect {
+        config.hub.pull.reconnect_timeout = millis(ms);
+    }
+    if let Some(ms) = settings.origin_idle_close {
+        config.hub.pull.idle_close = millis(ms);
     }
     if !targets.is_empty() {
         config.push.push(PushRule {
