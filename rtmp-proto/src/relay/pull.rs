@@ -235,6 +235,13 @@ enum Phase {
     Waiting { until: Instant },
 }
 
+/// The play URL of origin number `origin` for `pull`; `None` only for an index past the list,
+/// which the rotation over the list never makes.
+fn origin_url(origins: &[PullTarget], origin: usize, pull: &Pull) -> Option<RtmpUrl> {
+    let target = origins.get(origin)?;
+    Some(target.play_url(&pull.name, pull.query.as_deref()))
+}
+
 #[derive(Debug)]
 struct Pull {
     name: String,
@@ -433,6 +440,9 @@ impl Pulls {
             }
             Phase::Connecting { origin, .. } => {
                 let origin = *origin;
+                let Some(url) = origin_url(&self.config.origins, origin, pull) else {
+                    return Media::Stale;
+                };
                 pull.phase = Phase::Live {
                     id,
                     origin,
@@ -441,7 +451,6 @@ impl Pulls {
                 let held = pull.held.take();
                 pull.window_end = None;
                 pull.tried = 0;
-                let url = self.config.origins[origin].play_url(&pull.name, pull.query.as_deref());
                 let shown = url.to_string();
                 self.commands.push_back(PullCommand::Playing {
                     key: key.clone(),
@@ -563,7 +572,9 @@ impl Pulls {
             Phase::Connecting { origin, .. } => origin,
             Phase::Waiting { .. } => return,
         };
-        let url = self.config.origins[origin].play_url(&pull.name, pull.query.as_deref());
+        let Some(url) = origin_url(&self.config.origins, origin, pull) else {
+            return;
+        };
         pull.phase = Phase::Waiting { until: now };
         pull.held = None;
         self.commands.push_back(PullCommand::Failed {
@@ -596,6 +607,10 @@ impl Pulls {
             return;
         }
         let origin = pull.next_origin % count;
+        let Some(url) = origin_url(&self.config.origins, origin, pull) else {
+            self.give_up(key);
+            return;
+        };
         pull.next_origin = (origin + 1) % count;
         pull.tried += 1;
         let id = PullId(self.next_id);
@@ -605,7 +620,6 @@ impl Pulls {
             origin,
             deadline: now + attempt_timeout,
         };
-        let url = self.config.origins[origin].play_url(&pull.name, pull.query.as_deref());
         self.commands.push_back(PullCommand::Open {
             id,
             key: key.clone(),
