@@ -5,6 +5,7 @@
 //! ```text
 //! cargo bench -p rtmp-tests --bench fanout
 //! FANOUT_NS=1,10,100 FANOUT_SECS=10 cargo bench -p rtmp-tests --bench fanout
+//! FANOUT_TOPOLOGY=edge FANOUT_NS=10,100 cargo bench -p rtmp-tests --bench fanout
 //! FANOUT_WINDOWS=0,10,25,50,100 FANOUT_CSV=fanout.csv cargo bench -p rtmp-tests --bench fanout
 //! ```
 //!
@@ -42,6 +43,13 @@
 //! `strace -c -f`, `FANOUT_STRACE=all` every system call (either perturbs the CPU figures of
 //! that run). `FANOUT_THREADS=N` runs our server with `--threads N` (default 1, as nginx runs
 //! one worker process).
+//!
+//! `FANOUT_TOPOLOGY=edge` measures a three-node deployment instead: the publisher publishes to
+//! an origin, two edges pull the stream from it (ours with `--origin`, nginx with `pull` in an
+//! application `edge`), and the N players are spread over the two edges, round robin. CPU and
+//! peak RSS are taken per node (origin, edge1, edge2) in the same way; an edge's CPU per Gbit
+//! is over what its players received, the origin's over what it sent the edges (one player's
+//! take of each edge, summed); latency is end to end, publisher to player through an edge.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -489,32 +497,6 @@ fn clock_ticks_per_second() -> u64 {
         .unwrap_or(100)
 }
 
-/// The pid of this process's child named `comm` (`Process` does not expose its pid).
-fn child_pid(comm: &str) -> u32 {
-    let me = std::process::id();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        for entry in std::fs::read_dir("/proc").expect("list /proc").flatten() {
-            let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-                continue;
-            };
-            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
-                continue;
-            };
-            let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
-                continue;
-            };
-            let name = &stat[open + 1..close];
-            let parent = stat[close + 2..].split_whitespace().nth(1);
-            if name == comm && parent == Some(me.to_string().as_str()) {
-                return pid;
-            }
-        }
-        assert!(Instant::now() < deadline, "no child process named {comm}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// A ~3 Mbps H.264/AAC FLV: 640x360 noisy test pattern at 25 fps, a keyframe every 2 s.
 fn make_fanout_clip(path: &Path) {
     let output = Process::spawn(
@@ -586,17 +568,40 @@ struct OurServer {
     threads: usize,
 }
 
+/// `FANOUT_TOPOLOGY`: one server, or an origin and two edges pulling from it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Topology {
+    /// The publisher and every player on one server.
+    Single,
+    /// The publisher on an origin; two edges pull the stream from it (ours with `--origin`,
+    /// nginx with `pull`); the players spread evenly over the edges.
+    Edge,
+}
+
 /// A server under test, stopped when dropped.
 enum Server {
-    Ours { port: u16, _process: Process },
-    Nginx(Nginx),
+    Ours {
+        port: u16,
+        process: Process,
+    },
+    /// `app`: where players play, `live`, or `edge` for an nginx edge (`pull` in it).
+    Nginx {
+        nginx: Nginx,
+        app: &'static str,
+    },
 }
 
 impl Server {
-    /// Starts `name`; ours with `--merge-window MS` when `merge_window_ms` is given.
-    fn start(name: &str, ours: &OurServer, merge_window_ms: Option<usize>) -> (Server, u32) {
-        match name {
-            "ours" => {
+    /// Starts `name`; ours with `--merge-window MS` when `merge_window_ms` is given; as an edge
+    /// of the origin app `origin` (`rtmp://HOST:PORT/live`) when given.
+    fn start(
+        name: &str,
+        ours: &OurServer,
+        merge_window_ms: Option<usize>,
+        origin: Option<&str>,
+    ) -> Server {
+        match (name, origin) {
+            ("ours", _) => {
                 let port = free_port();
                 let mut command = Command::new(&ours.binary);
                 command
@@ -608,37 +613,83 @@ impl Server {
                 if let Some(ms) = merge_window_ms {
                     command.arg("--merge-window").arg(ms.to_string());
                 }
+                if let Some(origin) = origin {
+                    command.arg("--origin").arg(origin);
+                }
                 let process = Process::spawn("relay server", &mut command);
                 wait_for_port(port, Duration::from_secs(10));
-                let comm: String = ours
-                    .binary
-                    .file_name()
-                    .expect("a file name")
-                    .to_string_lossy()
-                    .chars()
-                    .take(15)
-                    .collect();
-                let pid = child_pid(&comm);
-                (
-                    Server::Ours {
-                        port,
-                        _process: process,
-                    },
-                    pid,
-                )
+                Server::Ours { port, process }
             }
-            _ => {
-                let nginx = Nginx::start(4096);
-                let pid = child_pid("nginx");
-                (Server::Nginx(nginx), pid)
-            }
+            (_, None) => Server::Nginx {
+                nginx: Nginx::start(4096),
+                app: "live",
+            },
+            (_, Some(origin)) => Server::Nginx {
+                nginx: Nginx::start_edge(4096, origin),
+                app: "edge",
+            },
         }
     }
 
+    fn pid(&self) -> u32 {
+        match self {
+            Server::Ours { process, .. } => process.id(),
+            Server::Nginx { nginx, .. } => nginx.pid(),
+        }
+    }
+
+    /// The app URL the publisher publishes to (and an edge pulls from).
     fn app_url(&self) -> String {
         match self {
             Server::Ours { port, .. } => format!("rtmp://127.0.0.1:{port}/live"),
-            Server::Nginx(nginx) => format!("rtmp://127.0.0.1:{}/live", nginx.port),
+            Server::Nginx { nginx, .. } => format!("rtmp://127.0.0.1:{}/live", nginx.port),
+        }
+    }
+
+    /// The app URL players play from.
+    fn play_url(&self) -> String {
+        match self {
+            Server::Ours { .. } => self.app_url(),
+            Server::Nginx { nginx, app } => format!("rtmp://127.0.0.1:{}/{app}", nginx.port),
+        }
+    }
+}
+
+/// The servers of one case: `(node name, server)`, the one published to first.
+struct Deployment {
+    nodes: Vec<(&'static str, Server)>,
+}
+
+impl Deployment {
+    fn start(
+        name: &str,
+        topology: Topology,
+        ours: &OurServer,
+        merge_window_ms: Option<usize>,
+    ) -> Deployment {
+        let nodes = match topology {
+            Topology::Single => vec![("server", Server::start(name, ours, merge_window_ms, None))],
+            Topology::Edge => {
+                let origin = Server::start(name, ours, merge_window_ms, None);
+                let origin_url = origin.app_url();
+                let edge = || Server::start(name, ours, merge_window_ms, Some(&origin_url));
+                let (edge1, edge2) = (edge(), edge());
+                vec![("origin", origin), ("edge1", edge1), ("edge2", edge2)]
+            }
+        };
+        Deployment { nodes }
+    }
+
+    fn publish_url(&self) -> String {
+        self.nodes[0].1.app_url()
+    }
+
+    /// The indices of the nodes players play from: the server, or the edges.
+    fn player_nodes(&self) -> Vec<usize> {
+        if self.nodes.len() == 1 {
+            vec![0]
+        } else {
+            (1..self.nodes.len()).collect()
         }
     }
 }
@@ -673,17 +724,30 @@ fn ms(us: Option<u32>) -> String {
     us.map_or_else(|| "-".into(), |us| format!("{:.1}", f64::from(us) / 1000.0))
 }
 
+/// One server process's figures over the window.
+struct NodeFigures {
+    /// "server", or "origin", "edge1", "edge2".
+    name: &'static str,
+    cpu_s: f64,
+    /// The user-space part of `cpu_s`.
+    user_s: f64,
+    /// Audio and video payload this node sent in the window: what its players received, or
+    /// for an origin, one player's take of each edge (what the edge received from it).
+    delivered_bytes: u64,
+    cpu_s_per_gbit: f64,
+    peak_rss_mib: f64,
+}
+
 struct Measurement {
     server: &'static str,
     players: usize,
     /// Our server's `--merge-window`, when one was passed.
     merge_window_ms: Option<usize>,
     mbit_per_s: f64,
-    server_cpu_s: f64,
-    /// The user-space part of `server_cpu_s`.
-    server_user_s: f64,
-    cpu_s_per_gbit: f64,
-    peak_rss_mib: f64,
+    /// The window's measured length, in seconds.
+    window_s: f64,
+    /// One per server process: the server, or the origin and the edges.
+    nodes: Vec<NodeFigures>,
     client_cpu_s: f64,
     /// Publisher-to-player latency of the video frames received in the window.
     latency: Option<Spread>,
@@ -707,11 +771,28 @@ impl Measurement {
             (_, None) => "default".into(),
         }
     }
+
+    /// CPU s of every node per Gbit the players received.
+    fn cpu_s_per_delivered_gbit(&self) -> f64 {
+        let cpu_s: f64 = self.nodes.iter().map(|node| node.cpu_s).sum();
+        let gbit = self.mbit_per_s * self.window_s / 1e3;
+        if gbit > 0.0 {
+            cpu_s / gbit
+        } else {
+            f64::NAN
+        }
+    }
+
+    /// The first node: the one server, or the origin.
+    fn first(&self) -> &NodeFigures {
+        &self.nodes[0]
+    }
 }
 
 /// One server, one N, one merge window.
 struct Case {
     server: &'static str,
+    topology: Topology,
     players: usize,
     merge_window_ms: Option<usize>,
     window: Duration,
@@ -726,13 +807,19 @@ fn measure(
 ) -> Measurement {
     let Case {
         server: server_name,
+        topology,
         players,
         merge_window_ms,
         window,
     } = *case;
     let ticks_per_second = clock_ticks_per_second() as f64;
-    let (server, server_pid) = Server::start(server_name, ours, merge_window_ms);
-    let app_url = server.app_url();
+    let deployment = Deployment::start(server_name, topology, ours, merge_window_ms);
+    let pids: Vec<u32> = deployment.nodes.iter().map(|(_, s)| s.pid()).collect();
+    let player_nodes = deployment.player_nodes();
+    // Player i plays from node `player_node[i]`: round robin over the player nodes.
+    let player_node: Vec<usize> = (0..players)
+        .map(|i| player_nodes[i % player_nodes.len()])
+        .collect();
 
     let clock = Arc::new(Clock {
         window_start_us: AtomicU64::new(u64::MAX),
@@ -743,7 +830,7 @@ fn measure(
         Duration::from_millis(100) * u32::try_from(players / CONNECT_BATCH + 1).unwrap_or(u32::MAX);
     let limit = connecting + FIRST_FRAME_TIMEOUT + SETTLE + window + Duration::from_secs(60);
     let publisher = start_publisher(
-        app_url.clone(),
+        deployment.publish_url(),
         clip.clone(),
         clock.clone(),
         stop.clone(),
@@ -755,8 +842,18 @@ fn measure(
     let stats: Vec<Arc<PlayerStats>> = (0..players)
         .map(|_| Arc::new(PlayerStats::default()))
         .collect();
+    let delivered = |stats: &[Arc<PlayerStats>]| -> Vec<u64> {
+        let mut bytes = vec![0; pids.len()];
+        for (s, &node) in stats.iter().zip(&player_node) {
+            bytes[node] += s.payload_bytes.load(Ordering::Relaxed);
+        }
+        bytes
+    };
+    let all_ticks = || -> Vec<(u64, u64)> { pids.iter().map(|&pid| cpu_ticks(pid)).collect() };
+    // strace follows the first node that serves players.
+    let traced_pid = pids[player_nodes[0]];
 
-    let (tasks, syscalls, client_cpu_s, server_cpu_s, server_user_s, delivered_bytes, window_us) =
+    let (tasks, syscalls, client_cpu_s, node_ticks, node_bytes, window_us) =
         runtime.block_on(async {
             let mut tasks = Vec::with_capacity(players);
             for (index, player_stats) in stats.iter().enumerate() {
@@ -764,7 +861,7 @@ fn measure(
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
                 tasks.push(tokio::spawn(run_player(
-                    app_url.clone(),
+                    deployment.nodes[player_node[index]].1.play_url(),
                     player_stats.clone(),
                     clock.clone(),
                 )));
@@ -780,11 +877,8 @@ fn measure(
             }
             tokio::time::sleep(SETTLE).await;
 
-            let bytes_before: u64 = stats
-                .iter()
-                .map(|s| s.payload_bytes.load(Ordering::Relaxed))
-                .sum();
-            let server_before = cpu_ticks(server_pid);
+            let bytes_before = delivered(&stats);
+            let ticks_before = all_ticks();
             let client_before = cpu_total_ticks(std::process::id());
             let window_start = micros(since_origin());
             clock.window_start_us.store(window_start, Ordering::Relaxed);
@@ -798,17 +892,14 @@ fn measure(
                         .args(["-c", "-f", "-e"])
                         .arg(format!("trace={}", trace_syscalls.unwrap_or("all")))
                         .arg("-p")
-                        .arg(server_pid.to_string()),
+                        .arg(traced_pid.to_string()),
                 )
             });
             tokio::time::sleep(window).await;
             let window_end = micros(since_origin());
-            let server_after = cpu_ticks(server_pid);
+            let ticks_after = all_ticks();
             let client_after = cpu_total_ticks(std::process::id());
-            let bytes_after: u64 = stats
-                .iter()
-                .map(|s| s.payload_bytes.load(Ordering::Relaxed))
-                .sum();
+            let bytes_after = delivered(&stats);
             clock.window_start_us.store(u64::MAX, Ordering::Relaxed);
             // The gap from each player's last frame to the window's end counts too.
             for s in &stats {
@@ -820,18 +911,29 @@ fn measure(
                 let output = tracer.wait(Duration::from_secs(30));
                 String::from_utf8_lossy(&output.stderr).into_owned()
             });
+            let node_ticks: Vec<(u64, u64)> = ticks_before
+                .iter()
+                .zip(&ticks_after)
+                .map(|(before, after)| (after.0 - before.0, after.1 - before.1))
+                .collect();
+            let node_bytes: Vec<u64> = bytes_before
+                .iter()
+                .zip(&bytes_after)
+                .map(|(before, after)| after - before)
+                .collect();
             (
                 tasks,
                 syscalls,
                 (client_after - client_before) as f64 / ticks_per_second,
-                (server_after.0 + server_after.1 - server_before.0 - server_before.1) as f64
-                    / ticks_per_second,
-                (server_after.0 - server_before.0) as f64 / ticks_per_second,
-                bytes_after - bytes_before,
+                node_ticks,
+                node_bytes,
                 window_end - window_start,
             )
         });
-    let peak_rss_mib = peak_rss_kib(server_pid) as f64 / 1024.0;
+    let peak_rss_mib: Vec<f64> = pids
+        .iter()
+        .map(|&pid| peak_rss_kib(pid) as f64 / 1024.0)
+        .collect();
     stop.store(true, Ordering::Relaxed);
 
     let stall_us = micros(STALL);
@@ -861,29 +963,52 @@ fn measure(
         unstamped += s.unstamped.load(Ordering::Relaxed);
     }
     // The publisher sees `stop` within a frame's interval; if it is stuck in a send, stopping
-    // the server ends that.
+    // the servers ends that.
     let deadline = Instant::now() + PUBLISHER_STOP_TIMEOUT;
     while !publisher.is_finished() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(10));
     }
-    drop(server);
+    let names: Vec<&'static str> = deployment.nodes.iter().map(|(name, _)| *name).collect();
+    drop(deployment);
     let report = publisher.join().expect("the publisher thread");
 
     let seconds = window_us as f64 / 1e6;
-    let gbit = delivered_bytes as f64 * 8.0 / 1e9;
+    let players_delivered: u64 = node_bytes.iter().sum();
+    // An origin sends each edge one stream: an edge's players' mean take.
+    let mut node_bytes = node_bytes;
+    if topology == Topology::Edge {
+        node_bytes[0] = player_nodes
+            .iter()
+            .map(|&node| {
+                let on_node = player_node.iter().filter(|&&n| n == node).count() as u64;
+                node_bytes[node].checked_div(on_node).unwrap_or(0)
+            })
+            .sum();
+    }
+    let nodes = names
+        .iter()
+        .zip(node_ticks.iter().zip(&node_bytes))
+        .zip(&peak_rss_mib)
+        .map(|((&name, (&(user, system), &bytes)), &peak_rss_mib)| {
+            let cpu_s = (user + system) as f64 / ticks_per_second;
+            let gbit = bytes as f64 * 8.0 / 1e9;
+            NodeFigures {
+                name,
+                cpu_s,
+                user_s: user as f64 / ticks_per_second,
+                delivered_bytes: bytes,
+                cpu_s_per_gbit: if gbit > 0.0 { cpu_s / gbit } else { f64::NAN },
+                peak_rss_mib,
+            }
+        })
+        .collect();
     Measurement {
         server: server_name,
         players,
         merge_window_ms,
-        mbit_per_s: delivered_bytes as f64 * 8.0 / 1e6 / seconds,
-        server_cpu_s,
-        server_user_s,
-        cpu_s_per_gbit: if gbit > 0.0 {
-            server_cpu_s / gbit
-        } else {
-            f64::NAN
-        },
-        peak_rss_mib,
+        mbit_per_s: players_delivered as f64 * 8.0 / 1e6 / seconds,
+        window_s: seconds,
+        nodes,
         client_cpu_s,
         latency: Spread::of(latencies),
         unstamped,
@@ -920,7 +1045,7 @@ impl Csv {
             file,
             "server,players,window_ms,mbit_per_s,expected_mbit_per_s,server_cpu_s,server_user_s,\
              cpu_s_per_gbit,peak_rss_mib,client_cpu_s,p50_ms,p99_ms,max_ms,publisher_lag_p99_ms,\
-             stalled,failed"
+             stalled,failed,node,node_mbit_per_s"
         )
         .expect("write the CSV");
         Csv(file)
@@ -934,28 +1059,140 @@ impl Csv {
         let ms = |us: Option<u32>| {
             us.map_or(String::new(), |us| format!("{:.3}", f64::from(us) / 1000.0))
         };
-        writeln!(
-            self.0,
-            "{},{},{},{:.3},{:.3},{:.2},{:.2},{:.4},{:.2},{:.2},{},{},{},{},{},{}",
-            m.server,
-            m.players,
-            window,
-            m.mbit_per_s,
-            expected_mbit_per_s,
-            m.server_cpu_s,
-            m.server_user_s,
-            m.cpu_s_per_gbit,
-            m.peak_rss_mib,
-            m.client_cpu_s,
-            ms(m.latency.map(|l| l.p50)),
-            ms(m.latency.map(|l| l.p99)),
-            ms(m.latency.map(|l| l.max)),
-            ms(m.publisher_lag.map(|l| l.p99)),
-            m.stalled,
-            m.failed
+        // One line per node; the server_* columns are that node's.
+        let seconds = m.window_s;
+        for node in &m.nodes {
+            writeln!(
+                self.0,
+                "{},{},{},{:.3},{:.3},{:.2},{:.2},{:.4},{:.2},{:.2},{},{},{},{},{},{},{},{:.3}",
+                m.server,
+                m.players,
+                window,
+                m.mbit_per_s,
+                expected_mbit_per_s,
+                node.cpu_s,
+                node.user_s,
+                node.cpu_s_per_gbit,
+                node.peak_rss_mib,
+                m.client_cpu_s,
+                ms(m.latency.map(|l| l.p50)),
+                ms(m.latency.map(|l| l.p99)),
+                ms(m.latency.map(|l| l.max)),
+                ms(m.publisher_lag.map(|l| l.p99)),
+                m.stalled,
+                m.failed,
+                node.name,
+                node.delivered_bytes as f64 * 8.0 / 1e6 / seconds
+            )
+            .expect("write the CSV");
+        }
+        self.0.flush().expect("write the CSV");
+    }
+}
+
+/// The first table's header: one server's columns, or each node's.
+fn print_header(topology: Topology) {
+    match topology {
+        Topology::Single => {
+            println!(
+                "| server | N | window ms | Mbit/s | expected | server CPU s (user) | CPU s/Gbit | peak RSS MiB | client CPU s | p50 ms | p99 ms | max ms | publisher lag p99 ms | stalled | failed |"
+            );
+            println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        }
+        Topology::Edge => {
+            println!(
+                "| server | N | window ms | Mbit/s | expected | origin CPU s | origin CPU s/Gbit | origin peak RSS MiB | edge1 CPU s | edge1 CPU s/Gbit | edge1 peak RSS MiB | edge2 CPU s | edge2 CPU s/Gbit | edge2 peak RSS MiB | client CPU s | p50 ms | p99 ms | max ms | publisher lag p99 ms | stalled | failed |"
+            );
+            println!(
+                "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+            );
+        }
+    }
+}
+
+/// One measurement as a row of the first table.
+fn print_row(m: &Measurement, expected: f64) {
+    let nodes: String = if m.nodes.len() == 1 {
+        let node = m.first();
+        format!(
+            "{:.2} ({:.2}) | {:.3} | {:.1}",
+            node.cpu_s, node.user_s, node.cpu_s_per_gbit, node.peak_rss_mib
         )
-        .and_then(|()| self.0.flush())
-        .expect("write the CSV");
+    } else {
+        m.nodes
+            .iter()
+            .map(|node| {
+                format!(
+                    "{:.2} | {:.3} | {:.1}",
+                    node.cpu_s, node.cpu_s_per_gbit, node.peak_rss_mib
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" | ")
+    };
+    println!(
+        "| {} | {} | {} | {:.1} | {:.1} | {nodes} | {:.2} | {} | {} | {} | {} | {} | {} |",
+        m.server,
+        m.players,
+        m.window_label(),
+        m.mbit_per_s,
+        expected,
+        m.client_cpu_s,
+        ms(m.latency.map(|l| l.p50)),
+        ms(m.latency.map(|l| l.p99)),
+        ms(m.latency.map(|l| l.max)),
+        ms(m.publisher_lag.map(|l| l.p99)),
+        m.stalled,
+        m.failed
+    );
+}
+
+/// Ours against nginx, one server each.
+fn print_ratios(results: &[(Vec<Measurement>, Measurement)]) {
+    println!("| N | window ms | Mbit/s ours/nginx | CPU s/Gbit ours/nginx | peak RSS ours/nginx |");
+    println!("|---:|---:|---:|---:|---:|");
+    for (ours_rows, nginx) in results {
+        for ours in ours_rows {
+            println!(
+                "| {} | {} | {:.2} | {:.2} | {:.2} |",
+                ours.players,
+                ours.window_label(),
+                ours.mbit_per_s / nginx.mbit_per_s,
+                ours.first().cpu_s_per_gbit / nginx.first().cpu_s_per_gbit,
+                ours.first().peak_rss_mib / nginx.first().peak_rss_mib
+            );
+        }
+    }
+}
+
+/// Ours against nginx node by node: origin, edge1, edge2.
+fn print_nodes_side_by_side(results: &[(Vec<Measurement>, Measurement)]) {
+    println!(
+        "| N | window ms | node | sent Mbit/s ours / nginx | CPU s ours / nginx | CPU s/Gbit sent ours / nginx | peak RSS MiB ours / nginx |"
+    );
+    println!("|---:|---:|---|---:|---:|---:|---:|");
+    for (ours_rows, nginx) in results {
+        for ours in ours_rows {
+            for (o, n) in ours.nodes.iter().zip(&nginx.nodes) {
+                let mbit = |m: &Measurement, node: &NodeFigures| {
+                    node.delivered_bytes as f64 * 8.0 / 1e6 / m.window_s
+                };
+                println!(
+                    "| {} | {} | {} | {:.1} / {:.1} | {:.2} / {:.2} | {:.3} / {:.3} | {:.1} / {:.1} |",
+                    ours.players,
+                    ours.window_label(),
+                    o.name,
+                    mbit(ours, o),
+                    mbit(nginx, n),
+                    o.cpu_s,
+                    n.cpu_s,
+                    o.cpu_s_per_gbit,
+                    n.cpu_s_per_gbit,
+                    o.peak_rss_mib,
+                    n.peak_rss_mib
+                );
+            }
+        }
     }
 }
 
@@ -982,6 +1219,11 @@ fn main() {
         Err(_) | Ok("0") => None,
         Ok("all") => Some("all"),
         Ok(_) => Some("write,writev,sendto,sendmsg"),
+    };
+    let topology = match std::env::var("FANOUT_TOPOLOGY").as_deref() {
+        Err(_) | Ok("single") => Topology::Single,
+        Ok("edge") => Topology::Edge,
+        Ok(other) => panic!("FANOUT_TOPOLOGY: single or edge, not {other}"),
     };
     let mut csv = std::env::var("FANOUT_CSV")
         .ok()
@@ -1021,6 +1263,13 @@ fn main() {
         "our server: --threads {}; nginx: worker_processes 1",
         ours.threads
     );
+    if topology == Topology::Edge {
+        println!(
+            "FANOUT_TOPOLOGY=edge: an origin and two edges of it per server kind, players spread \
+             over the edges; CPU and RSS per node; an origin's CPU/Gbit is over what it sent \
+             the edges, an edge's over what its players received"
+        );
+    }
     println!(
         "Mbit/s = audio+video payload received by all players; CPU = server utime+stime in the \
          window; RSS = server VmHWM; client CPU = this process's (players and publisher)"
@@ -1036,10 +1285,7 @@ fn main() {
         );
     }
     println!();
-    println!(
-        "| server | N | window ms | Mbit/s | expected | server CPU s (user) | CPU s/Gbit | peak RSS MiB | client CPU s | p50 ms | p99 ms | max ms | publisher lag p99 ms | stalled | failed |"
-    );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    print_header(topology);
     // Per N: our rows (one per merge window), then nginx's.
     let mut results: Vec<(Vec<Measurement>, Measurement)> = Vec::new();
     for &players in &ns {
@@ -1051,31 +1297,14 @@ fn main() {
         for (server, merge_window_ms) in cases {
             let case = Case {
                 server,
+                topology,
                 players,
                 merge_window_ms,
                 window,
             };
             let m = measure(&runtime, &case, &clip, &ours, trace_syscalls);
             let expected = stream_mbit * players as f64;
-            println!(
-                "| {} | {} | {} | {:.1} | {:.1} | {:.2} ({:.2}) | {:.3} | {:.1} | {:.2} | {} | {} | {} | {} | {} | {} |",
-                m.server,
-                m.players,
-                m.window_label(),
-                m.mbit_per_s,
-                expected,
-                m.server_cpu_s,
-                m.server_user_s,
-                m.cpu_s_per_gbit,
-                m.peak_rss_mib,
-                m.client_cpu_s,
-                ms(m.latency.map(|l| l.p50)),
-                ms(m.latency.map(|l| l.p99)),
-                ms(m.latency.map(|l| l.max)),
-                ms(m.publisher_lag.map(|l| l.p99)),
-                m.stalled,
-                m.failed
-            );
+            print_row(&m, expected);
             if let Some(syscalls) = &m.syscalls {
                 println!("```text\n{syscalls}```");
             }
@@ -1088,19 +1317,9 @@ fn main() {
         results.push((rows, nginx));
     }
     println!();
-    println!("| N | window ms | Mbit/s ours/nginx | CPU s/Gbit ours/nginx | peak RSS ours/nginx |");
-    println!("|---:|---:|---:|---:|---:|");
-    for (ours_rows, nginx) in &results {
-        for ours in ours_rows {
-            println!(
-                "| {} | {} | {:.2} | {:.2} | {:.2} |",
-                ours.players,
-                ours.window_label(),
-                ours.mbit_per_s / nginx.mbit_per_s,
-                ours.cpu_s_per_gbit / nginx.cpu_s_per_gbit,
-                ours.peak_rss_mib / nginx.peak_rss_mib
-            );
-        }
+    match topology {
+        Topology::Single => print_ratios(&results),
+        Topology::Edge => print_nodes_side_by_side(&results),
     }
     println!();
     println!(
@@ -1113,8 +1332,8 @@ fn main() {
                 "| {} | {} | {:.3} | {:.3} | {} | {} | {} | {} |",
                 ours.players,
                 ours.window_label(),
-                ours.cpu_s_per_gbit,
-                nginx.cpu_s_per_gbit,
+                ours.cpu_s_per_delivered_gbit(),
+                nginx.cpu_s_per_delivered_gbit(),
                 ms(ours.latency.map(|l| l.p50)),
                 ms(nginx.latency.map(|l| l.p50)),
                 ms(ours.latency.map(|l| l.p99)),

@@ -246,6 +246,12 @@ impl Nginx {
         }
     }
 
+    /// The nginx process's id (`master_process off`: it is the one worker), e.g. to read
+    /// `/proc/PID/stat`.
+    pub fn pid(&self) -> u32 {
+        self._process.id()
+    }
+
     /// `rtmp://127.0.0.1:PORT/live/NAME`.
     pub fn url(&self, name: &str) -> String {
         format!("rtmp://127.0.0.1:{}/live/{name}", self.port)
