@@ -780,7 +780,7 @@ async fn pull_from(relay: &Relay, id: PullId, url: &RtmpUrl) -> Result<(), PullE
         let mut items = Vec::new();
         let mut end = None;
         match player.next_frame().await {
-            Ok(Some(frame)) => items.extend(pulled_item(frame)),
+            Ok(Some(frame)) => items.extend(Item::pulled(frame)),
             Ok(None) => end = Some(PullError::Ended),
             Err(error) => end = Some(upstream(error)),
         }
@@ -793,7 +793,7 @@ async fn pull_from(relay: &Relay, id: PullId, url: &RtmpUrl) -> Result<(), PullE
             })
             .await;
             match ready {
-                Some(Ok(Some(frame))) => items.extend(pulled_item(frame)),
+                Some(Ok(Some(frame))) => items.extend(Item::pulled(frame)),
                 Some(Ok(None)) => end = Some(PullError::Ended),
                 Some(Err(error)) => end = Some(upstream(error)),
                 None => break,
@@ -813,32 +813,6 @@ async fn pull_from(relay: &Relay, id: PullId, url: &RtmpUrl) -> Result<(), PullE
             return Err(error);
         }
     }
-}
-
-/// A frame played from an origin, as the hub takes a publisher's.
-fn pulled_item(frame: crate::client::Frame) -> Option<Item> {
-    use crate::client::Frame;
-    Some(match frame {
-        Frame::Audio { timestamp, payload } => Item::Media(rtmp_proto::relay::Frame::new(
-            MediaKind::Audio,
-            timestamp,
-            payload,
-        )),
-        Frame::Video { timestamp, payload } => Item::Media(rtmp_proto::relay::Frame::new(
-            MediaKind::Video,
-            timestamp,
-            payload,
-        )),
-        Frame::Metadata(metadata) => Item::Metadata {
-            timestamp: 0,
-            metadata: Arc::new(metadata),
-        },
-        Frame::Data { timestamp, data } => Item::Data {
-            timestamp,
-            data: Arc::new(data),
-        },
-        _ => return None,
-    })
 }
 
 /// The answer of the hook deciding on a parked request, or `None` at the request's deadline;

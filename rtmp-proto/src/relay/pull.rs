@@ -42,13 +42,39 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::time::Duration;
 
-use super::frame::{Batch, Item};
+use super::frame::{Batch, Frame, Item, MediaKind};
 use super::hub::{ConnectionId, PublisherId, StreamKey};
+use crate::session::adapter::Frame as PlayedFrame;
 use crate::session::Instant;
 use crate::url::{RtmpUrl, UrlError};
 
 /// The data message a server sends its player on a play (FMS, nginx-rtmp and ours).
 const SAMPLE_ACCESS: &str = "|RtmpSampleAccess";
+
+impl Item {
+    /// What a frame played from an origin becomes in the pulled stream's batch for
+    /// [`Hub::pull_media`](super::Hub::pull_media), as the hub takes a publisher's: audio,
+    /// video, metadata and data; a status (the driver's player acts on those) is nothing.
+    pub fn pulled(frame: PlayedFrame) -> Option<Item> {
+        Some(match frame {
+            PlayedFrame::Audio { timestamp, payload } => {
+                Item::Media(Frame::new(MediaKind::Audio, timestamp, payload))
+            }
+            PlayedFrame::Video { timestamp, payload } => {
+                Item::Media(Frame::new(MediaKind::Video, timestamp, payload))
+            }
+            PlayedFrame::Metadata(metadata) => Item::Metadata {
+                timestamp: 0,
+                metadata: Arc::new(metadata),
+            },
+            PlayedFrame::Data { timestamp, data } => Item::Data {
+                timestamp,
+                data: Arc::new(data),
+            },
+            PlayedFrame::Status(_) => return None,
+        })
+    }
+}
 
 /// An origin a stream is pulled from: an `rtmp://` or `rtmps://` URL naming the origin's
 /// application (its whole path: `rtmp://origin/live` or `rtmp://origin/app/instance`); the
