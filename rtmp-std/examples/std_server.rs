@@ -14,6 +14,12 @@
 //! back to this address), and the server exits 0 once nobody publishes or plays, or after
 //! `--drain-timeout MS` (default 10000).
 //!
+//! An edge: `--origin URL` (repeatable, tried in order; `URL` names the origin's app,
+//! `rtmp://10.0.0.1/live`) pulls a stream nobody publishes here from `URL/NAME` on its first
+//! play, with `--origin-timeout`, `--origin-reconnect` and `--origin-idle-close` as in
+//! rtmp-tokio's `server`; `--origin-ca PEM` (tls feature) trusts that certificate for
+//! `rtmps://` origins (a self-signed origin).
+//!
 //! RTMPS, with the `tls` feature and a certificate and key in PEM files:
 //!
 //! ```text
@@ -26,13 +32,15 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use rtmp_std::proto::relay::{Access, AccessKind, MultitrackPolicy};
+use rtmp_std::proto::relay::{Access, AccessKind, MultitrackPolicy, PullTarget};
 use rtmp_std::relay::{Relay, RelayConfig};
 use rtmp_std::server::Server;
 
 const USAGE: &str =
     "usage: std_server [--listen ADDR] [--multitrack capable|all] [--cert PEM --key PEM]
                   [--publish-key KEY]... [--record DIR] [--reconnect-to URL] [--drain-timeout MS]
+                  [--origin URL]... [--origin-timeout MS] [--origin-reconnect MS]
+                  [--origin-idle-close MS] [--origin-ca PEM]
 
   --listen ADDR        where to listen (default 127.0.0.1:1935)
   --multitrack POLICY  capable: every track of a multitrack stream to players that announce
@@ -44,7 +52,16 @@ const USAGE: &str =
   --reconnect-to URL   on SIGTERM or ctrl-c, the tcUrl capable publishers are asked to move to
                        (default: back to this address)
   --drain-timeout MS   how long the drain waits for publishers and players to leave
-                       (default 10000)";
+                       (default 10000)
+  --origin URL         be an edge of this origin app (repeatable, tried in order): a play of a
+                       stream nobody publishes here is pulled from URL/NAME
+  --origin-timeout MS  how long an origin may take to send a pulled stream's first media
+                       before the next is tried (default 5000)
+  --origin-reconnect MS  how long a pulled stream whose upstream dropped waits for an origin,
+                       its players kept (default 10000)
+  --origin-idle-close MS  how long after its last player leaves a pulled stream's upstream is
+                       closed (default 5000)
+  --origin-ca PEM      trust this certificate for rtmps:// origins (needs the tls feature)";
 
 /// Set by SIGTERM or SIGINT.
 static STOP: AtomicBool = AtomicBool::new(false);
@@ -56,6 +73,8 @@ fn main() -> ExitCode {
     let mut publish_keys: Vec<String> = Vec::new();
     let mut reconnect_to = None;
     let mut drain_timeout = Duration::from_secs(10);
+    let mut origins = Vec::new();
+    let mut origin_ca = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         if arg == "--help" || arg == "-h" {
@@ -76,6 +95,31 @@ fn main() -> ExitCode {
             ("--publish-key", Some(value)) => publish_keys.push(value),
             ("--record", Some(value)) => config.record_dir = Some(PathBuf::from(value)),
             ("--reconnect-to", Some(value)) => reconnect_to = Some(value),
+            ("--origin", Some(value)) => match PullTarget::parse(&value) {
+                Ok(origin) => origins.push(origin),
+                Err(error) => {
+                    eprintln!("std_server: --origin {value}: {error}");
+                    return ExitCode::from(2);
+                }
+            },
+            ("--origin-ca", Some(value)) => origin_ca = Some(value),
+            (
+                flag @ ("--origin-timeout" | "--origin-reconnect" | "--origin-idle-close"),
+                Some(value),
+            ) => {
+                let Ok(millis) = value.parse() else {
+                    eprintln!(
+                        "std_server: {flag} {value:?} is not a number of milliseconds\n{USAGE}"
+                    );
+                    return ExitCode::from(2);
+                };
+                let pull = &mut config.hub.pull;
+                *match flag {
+                    "--origin-timeout" => &mut pull.attempt_timeout,
+                    "--origin-reconnect" => &mut pull.reconnect_timeout,
+                    _ => &mut pull.idle_close,
+                } = Duration::from_millis(millis);
+            }
             ("--drain-timeout", Some(value)) => match value.parse() {
                 Ok(millis) => drain_timeout = Duration::from_millis(millis),
                 Err(_) => {
@@ -87,6 +131,13 @@ fn main() -> ExitCode {
                 eprintln!("{USAGE}");
                 return ExitCode::from(2);
             }
+        }
+    }
+    config = config.pull_from(origins);
+    if let Some(ca) = origin_ca {
+        if let Err(error) = trust_origin_ca(&mut config, &ca) {
+            eprintln!("std_server: --origin-ca {ca}: {error}");
+            return ExitCode::FAILURE;
         }
     }
     if !publish_keys.is_empty() {
@@ -197,6 +248,19 @@ fn serve_tls(server: &mut Server, certificate: &str, key: &str) -> Result<(), rt
     let tls = rtmp_std::tls::TlsServerConfig::from_pem_files(certificate, key)?;
     server.set_tls(tls);
     Ok(())
+}
+
+#[cfg(feature = "tls")]
+fn trust_origin_ca(config: &mut RelayConfig, path: &str) -> Result<(), rtmp_std::Error> {
+    config.pull_client.tls = Some(rtmp_std::tls::TlsClientConfig::trusting_pem_file(path)?);
+    Ok(())
+}
+
+#[cfg(not(feature = "tls"))]
+fn trust_origin_ca(_: &mut RelayConfig, _: &str) -> Result<(), rtmp_std::Error> {
+    Err(rtmp_std::Error::Unsupported(
+        "rtmps:// origins need the tls feature: cargo run --features tls ...",
+    ))
 }
 
 #[cfg(not(feature = "tls"))]

@@ -22,23 +22,34 @@
 //! - [`RelayConfig::record_dir`] records every published stream (a thread per recording,
 //!   the core's [`FlvRecording`] and [`recording_file_name`]);
 //! - [`Relay::drain`] is the graceful restart (the core's [`Hub::drain`]): stop the server's
-//!   accepting first ([`StopHandle`](crate::server::StopHandle)).
+//!   accepting first ([`StopHandle`](crate::server::StopHandle));
+//! - an edge: with origins ([`RelayConfig::pull_from`], the core's
+//!   [`PullConfig`](rtmp_proto::relay::PullConfig)), a play of a stream nobody publishes here
+//!   is pulled from the first origin that has it, one client connection per stream. A thread carries out the hub's commands ([`Hub::poll_pull`]) and
+//!   its deadlines ([`Hub::pull_timeout`]), and each attempt is a thread of its own playing
+//!   the origin with this crate's [`Client`] ([`RelayConfig::pull_client`]), handing what it
+//!   plays to the hub ([`Hub::pull_media`]) and its end ([`Hub::pull_failed`]); which origin,
+//!   when to give up, fail over and close are the hub's decisions.
 
+use std::collections::HashMap;
 use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError, TrySendError};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant as StdInstant, SystemTime};
 use std::{fmt, fs, thread};
 
 use bytes::BytesMut;
 use rtmp_proto::relay::{
     recording_file_name, Access, AccessRequest, AskFor, Batch, Fanout, FlvRecording, Hub,
-    HubConfig, Item, RelayConnection, RelayEvent, RelayStats, SharedHub as _, StreamKey,
-    StreamSummary, Verdict,
+    HubConfig, Item, PullCommand, PullError, PullId, PullTarget, RelayConnection, RelayEvent,
+    RelayStats, SharedHub as _, StreamKey, StreamSummary, Verdict,
 };
+use rtmp_proto::url::RtmpUrl;
+
+use crate::client::{Client, ClientOptions};
 
 use crate::driver::Clock;
 
@@ -64,6 +75,11 @@ pub struct RelayConfig {
     /// when the publisher leaves). An error (a full disk, an unwritable directory) stops that
     /// recording, counted ([`Relay::recordings`]), never the stream. Default `None`.
     pub record_dir: Option<PathBuf>,
+    /// How a pull ([`pull_from`](Self::pull_from)) connects to an origin: what `rtmps://`
+    /// origins trust (`tls`), the connect and request timeouts. Its `read_timeout` is how
+    /// often a pull's thread that waits for the origin looks whether the hub closed it
+    /// (default 100 ms when `None`).
+    pub pull_client: ClientOptions,
 }
 
 impl Default for RelayConfig {
@@ -74,6 +90,7 @@ impl Default for RelayConfig {
             player_poll: Duration::from_millis(5),
             access_hook: None,
             record_dir: None,
+            pull_client: ClientOptions::default(),
         }
     }
 }
@@ -101,6 +118,28 @@ impl RelayConfig {
     {
         self.access_hook = Some(AccessHook::new(hook));
         self.hub.ask = AskFor::ALL;
+        self
+    }
+
+    /// Makes the relay an edge of `origins`, tried in order: a play of a stream nobody
+    /// publishes here is pulled from them (the hub's
+    /// [`PullConfig`](rtmp_proto::relay::PullConfig), `hub.pull`, holds the timeouts: 5 s for
+    /// an origin's first media, 10 s of failover after a drop, 5 s idle before an upstream
+    /// with no players is closed).
+    ///
+    /// ```no_run
+    /// use rtmp_std::proto::relay::PullTarget;
+    /// use rtmp_std::relay::{Relay, RelayConfig};
+    ///
+    /// let origins = vec![
+    ///     PullTarget::parse("rtmp://10.0.0.1/live")?,
+    ///     PullTarget::parse("rtmp://10.0.0.2/live")?,
+    /// ];
+    /// let relay = Relay::with_config(RelayConfig::default().pull_from(origins));
+    /// # Ok::<(), rtmp_std::proto::url::UrlError>(())
+    /// ```
+    pub fn pull_from(mut self, origins: Vec<PullTarget>) -> Self {
+        self.hub.pull.origins = origins;
         self
     }
 }
@@ -194,6 +233,30 @@ pub struct Relay {
     recordings: Arc<[AtomicU64; 2]>,
     /// Becomes true once [`drain`](Self::drain) is called.
     draining: Arc<AtomicBool>,
+    /// The thread that carries out the hub's pull commands, once started, and its wake-up.
+    pulling: Arc<Pulling>,
+}
+
+/// The pull commands' thread: whether it runs, and whether there is news for it.
+#[derive(Default)]
+struct Pulling {
+    started: AtomicBool,
+    kicked: Mutex<bool>,
+    wake: Condvar,
+}
+
+/// A pull attempt's thread and its stop flag, set when the hub closes it.
+struct Attempt {
+    stop: Arc<AtomicBool>,
+    thread: thread::JoinHandle<()>,
+}
+
+/// How often a pull's thread waiting for its origin looks whether the hub closed it, unless
+/// [`RelayConfig::pull_client`] has a read timeout.
+const PULL_POLL: Duration = Duration::from_millis(100);
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Default for Relay {
@@ -221,6 +284,7 @@ impl Relay {
             clock: Clock::start(),
             recordings: Arc::default(),
             draining: Arc::default(),
+            pulling: Arc::default(),
         }
     }
 
@@ -365,8 +429,15 @@ impl Relay {
                 verdict = relay.answer(session.connection(), request.id, access, now);
             }
             while let Some(event) = relay.poll_event() {
-                if let RelayEvent::Publishing { key, .. } = &event {
-                    self.record(key);
+                match &event {
+                    RelayEvent::Publishing { key, .. } => {
+                        self.record(key);
+                        self.kick_pulls();
+                    }
+                    RelayEvent::Playing { .. } | RelayEvent::PlayStopped { .. } => {
+                        self.kick_pulls()
+                    }
+                    _ => {}
                 }
             }
             if let Verdict::Close(_) = verdict {
@@ -374,6 +445,7 @@ impl Relay {
             }
         }
         drop(relay);
+        self.kick_pulls();
         session.close();
         loop {
             match session.next_event() {
@@ -383,6 +455,154 @@ impl Relay {
             }
         }
     }
+}
+
+impl Relay {
+    /// Wakes the thread that carries out the hub's pull commands (starting it the first
+    /// time), if the relay has origins.
+    fn kick_pulls(&self) {
+        if self.config.hub.pull.origins.is_empty() {
+            return;
+        }
+        if !self.pulling.started.swap(true, Ordering::AcqRel) {
+            let relay = self.clone();
+            let spawned = thread::Builder::new()
+                .name("pulls".into())
+                .spawn(move || pull_commands(&relay));
+            if spawned.is_err() {
+                // The next kick tries again.
+                self.pulling.started.store(false, Ordering::Release);
+                return;
+            }
+        }
+        *lock(&self.pulling.kicked) = true;
+        self.pulling.wake.notify_one();
+    }
+}
+
+/// Carries out the hub's pull commands while there are pulls: starts and stops the attempts'
+/// threads, handles the pulls' deadlines. [`Relay::kick_pulls`] starts it again.
+fn pull_commands(relay: &Relay) {
+    let mut running: HashMap<PullId, Attempt> = HashMap::new();
+    loop {
+        let now = relay.clock.now();
+        let (commands, next) = relay.hub.with(|hub| {
+            hub.handle_pull_timeout(now);
+            let commands: Vec<PullCommand> = std::iter::from_fn(|| hub.poll_pull()).collect();
+            (commands, hub.pull_timeout())
+        });
+        for command in commands {
+            match command {
+                PullCommand::Open { id, url, .. } => {
+                    let stop = Arc::new(AtomicBool::new(false));
+                    let attempt = {
+                        let (relay, stop) = (relay.clone(), stop.clone());
+                        thread::Builder::new()
+                            .name(format!("pull {id}"))
+                            .spawn(move || pull(&relay, id, &url, &stop))
+                    };
+                    match attempt {
+                        Ok(thread) => {
+                            running.insert(id, Attempt { stop, thread });
+                        }
+                        Err(error) => {
+                            let now = relay.clock.now();
+                            let error = PullError::Upstream(error.to_string());
+                            relay.hub.with(|hub| hub.pull_failed(id, error, now));
+                            *lock(&relay.pulling.kicked) = true;
+                        }
+                    }
+                }
+                PullCommand::Close { id, .. } => {
+                    if let Some(attempt) = running.remove(&id) {
+                        attempt.stop.store(true, Ordering::Relaxed);
+                    }
+                }
+                // What the hub did (a failure, a stream playing, one nobody has): this relay
+                // does not log; `Relay::stats` shows the pulled streams.
+                _ => {}
+            }
+        }
+        running.retain(|_, attempt| !attempt.thread.is_finished());
+        if !relay.hub.with(|hub| hub.is_pulling()) {
+            relay.pulling.started.store(false, Ordering::Release);
+            // A kick between the look and the store found the thread running and started
+            // none: look again, and go on if it did.
+            if !relay.hub.with(|hub| hub.is_pulling())
+                || relay.pulling.started.swap(true, Ordering::AcqRel)
+            {
+                return;
+            }
+            continue;
+        }
+        let mut kicked = lock(&relay.pulling.kicked);
+        while !*kicked {
+            kicked = match next {
+                Some(at) => {
+                    let left = at.as_millis().saturating_sub(relay.clock.now().as_millis());
+                    if left == 0 {
+                        break;
+                    }
+                    let wait = relay
+                        .pulling
+                        .wake
+                        .wait_timeout(kicked, Duration::from_millis(left));
+                    wait.unwrap_or_else(PoisonError::into_inner).0
+                }
+                None => relay
+                    .pulling
+                    .wake
+                    .wait(kicked)
+                    .unwrap_or_else(PoisonError::into_inner),
+            };
+        }
+        *kicked = false;
+    }
+}
+
+/// One attempt to pull a stream: plays `url` and hands the hub what comes, until the hub
+/// wants no more (`stop`, or [`Hub::pull_media`] says so) or the upstream fails, which it
+/// reports.
+fn pull(relay: &Relay, id: PullId, url: &RtmpUrl, stop: &AtomicBool) {
+    if let Err(error) = pull_from(relay, id, url, stop) {
+        let now = relay.clock.now();
+        relay.hub.with(|hub| hub.pull_failed(id, error, now));
+    }
+    relay.kick_pulls();
+}
+
+fn pull_from(relay: &Relay, id: PullId, url: &RtmpUrl, stop: &AtomicBool) -> Result<(), PullError> {
+    let upstream = |error: Error| PullError::Upstream(error.to_string());
+    let name = url.stream.clone().unwrap_or_default();
+    let mut options = relay.config.pull_client.clone();
+    options.read_timeout = Some(options.read_timeout.unwrap_or(PULL_POLL));
+    let client = Client::connect_with(&url.tc_url(), options).map_err(upstream)?;
+    if stop.load(Ordering::Relaxed) {
+        return Ok(());
+    }
+    let mut player = client.play(&name).map_err(upstream)?;
+    let mut first = true;
+    while !stop.load(Ordering::Relaxed) {
+        let frame = match player.next_frame() {
+            Ok(Some(frame)) => frame,
+            Ok(None) => return Err(PullError::Ended),
+            // Nothing within the poll: look at `stop` again (the hub times the origin out).
+            Err(Error::Timeout { .. }) => continue,
+            Err(error) => return Err(upstream(error)),
+        };
+        let Some(item) = Item::pulled(frame) else {
+            continue;
+        };
+        let now = relay.clock.now();
+        let batch: Batch = Arc::new(vec![item]);
+        if !relay.hub.with(|hub| hub.pull_media(id, batch, now)) {
+            return Ok(());
+        }
+        if std::mem::take(&mut first) {
+            relay.kick_pulls();
+        }
+    }
+    Ok(())
 }
 
 /// Moves what the player's channel holds into its connection.
