@@ -1,10 +1,12 @@
 //! Pull (edge), all on loopback: the tokio relay server example (child processes) started with
-//! `--origin`, as an edge of our own relays and of nginx-rtmp, and as the origin of an
+//! `--origin` (and rtmp-std's `std_server` as the edges of the three-node test), as an edge of our own relays and of nginx-rtmp, and as the origin of an
 //! nginx-rtmp edge (`pull`); failover between two origins, origins that never answer or
 //! answer garbage, and the upstream closed after the last player leaves. Many players are our
 //! own tokio clients in the test process; ffmpeg and rtmpdump check the content.
 //!
-//! The example binary is built by `cargo build -p rtmp-tokio --example server`.
+//! The example binaries are built by `cargo build -p rtmp-tokio --example server` and
+//! `cargo build -p rtmp-std --features tls --example std_server` (`cargo test --workspace`
+//! builds both).
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -22,11 +24,28 @@ use rtmp_tokio::client::{Client, ClientOptions, Frame};
 
 const RUN: Duration = Duration::from_secs(30);
 
+/// Which relay server example plays the edge.
+#[derive(Clone, Copy, Debug)]
+enum Example {
+    /// rtmp-tokio's `server`.
+    Tokio,
+    /// rtmp-std's `std_server`.
+    Std,
+}
+
 /// The relay server example on 127.0.0.1:`port` with `flags`: the build beside this test,
 /// or the binary `RTMP_SERVER` names (a release build, for the latency figures).
 fn relay(port: u16, flags: &[&str]) -> Process {
-    let binary = std::env::var_os("RTMP_SERVER")
-        .map_or_else(|| example_binary("rtmp-tokio", "server"), Into::into);
+    relay_of(Example::Tokio, port, flags)
+}
+
+/// [`relay`] of `example` (`RTMP_SERVER` stands for the tokio one only).
+fn relay_of(example: Example, port: u16, flags: &[&str]) -> Process {
+    let binary = match example {
+        Example::Tokio => std::env::var_os("RTMP_SERVER")
+            .map_or_else(|| example_binary("rtmp-tokio", "server"), Into::into),
+        Example::Std => example_binary("rtmp-std", "std_server"),
+    };
     let mut command = Command::new(binary);
     command.arg("--listen").arg(format!("127.0.0.1:{port}"));
     command.args(flags);
@@ -208,6 +227,19 @@ async fn publish_marked(url: String, mark: u8, duration: Duration) {
 
 #[test]
 fn an_origin_and_two_edges_of_fifty_players_each_pull_once_per_edge() {
+    origin_and_two_edges_of_fifty_players(Example::Tokio);
+}
+
+/// The std relay as the edges of our tokio origin: the same pull, carried out by its threads.
+#[test]
+fn std_edges_of_a_tokio_origin_pull_once_per_edge_and_give_every_packet_from_a_keyframe() {
+    origin_and_two_edges_of_fifty_players(Example::Std);
+}
+
+/// A tokio origin and two edges of `edge`, 50 of our players on each and rtmpdump on one:
+/// every player gets 50 video frames from a keyframe, the origin serves the two edges alone,
+/// rtmpdump gets every packet from its keyframe to the end.
+fn origin_and_two_edges_of_fifty_players(edge: Example) {
     let dir = TempDir::new("edge-three");
     let clip = clip();
     let origin_port = free_port();
@@ -216,7 +248,7 @@ fn an_origin_and_two_edges_of_fifty_players_each_pull_once_per_edge() {
     let edge_ports = [free_port(), free_port()];
     let _edges: Vec<Process> = edge_ports
         .iter()
-        .map(|port| relay(*port, &["--origin", &origin]))
+        .map(|port| relay_of(edge, *port, &["--origin", &origin]))
         .collect();
     let publisher = ffmpeg_publish(&clip, &url(origin_port, "cam"));
     wait_until(Duration::from_secs(10), "published at the origin", || {
