@@ -97,6 +97,10 @@ pub struct RelayConfig {
     pub push_backoff: (Duration, Duration),
     /// How long an upstream's TCP, TLS, handshake, connect and publish may take. Default 10 s.
     pub push_connect_timeout: Duration,
+    /// How a pull ([`pull_from`](Self::pull_from)) connects to an origin: what `rtmps://`
+    /// origins trust (`tls`: a self-signed origin's certificate), the connect and request
+    /// timeouts. Default [`ClientOptions::default`].
+    pub pull_client: ClientOptions,
 }
 
 /// What the relay's recordings did so far.
@@ -211,6 +215,7 @@ impl Default for RelayConfig {
             push_queue_bytes: 8 * 1024 * 1024,
             push_backoff: (Duration::from_millis(500), Duration::from_secs(10)),
             push_connect_timeout: Duration::from_secs(10),
+            pull_client: ClientOptions::default(),
         }
     }
 }
@@ -771,7 +776,7 @@ async fn pull(relay: Relay, id: PullId, url: RtmpUrl) {
 async fn pull_from(relay: &Relay, id: PullId, url: &RtmpUrl) -> Result<(), PullError> {
     let upstream = |error: crate::Error| PullError::Upstream(error.to_string());
     let name = url.stream.clone().unwrap_or_default();
-    let client = Client::connect_with(&url.tc_url(), ClientOptions::default())
+    let client = Client::connect_with(&url.tc_url(), relay.config.pull_client.clone())
         .await
         .map_err(upstream)?;
     let mut player = client.play(&name).await.map_err(upstream)?;

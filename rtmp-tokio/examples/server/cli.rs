@@ -112,6 +112,10 @@ pub struct Settings {
     /// milliseconds [default: 5000]
     #[arg(long, value_name = "MS")]
     pub origin_idle_close: Option<u64>,
+    /// Trust this certificate (PEM) for rtmps:// origins, e.g. a self-signed origin's (needs
+    /// the tls feature)
+    #[arg(long, value_name = "PEM")]
+    pub origin_ca: Option<PathBuf>,
     /// Forward what is published here to the first --origin as well (as SRS edges do), so
     /// that the origin's other edges can play it
     #[arg(long)]
@@ -174,6 +178,7 @@ impl Settings {
             origin_timeout: self.origin_timeout.or(file.origin_timeout),
             origin_reconnect: self.origin_reconnect.or(file.origin_reconnect),
             origin_idle_close: self.origin_idle_close.or(file.origin_idle_close),
+            origin_ca: self.origin_ca.or(file.origin_ca),
             edge_forward_publish: self.edge_forward_publish || file.edge_forward_publish,
             reconnect_to: self.reconnect_to.or(file.reconnect_to),
             drain_timeout: self.drain_timeout.or(file.drain_timeout),

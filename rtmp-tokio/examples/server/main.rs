@@ -9,7 +9,7 @@
 //!     [--on-publish URL] [--on-play URL] [--http 127.0.0.1:8080] [--record DIR] \
 //!     [--reconnect-to URL] [--drain-timeout 10000] [--push URL]... \
 //!     [--origin URL]... [--origin-timeout 5000] [--origin-reconnect 10000] \
-//!     [--origin-idle-close 5000] [--edge-forward-publish]
+//!     [--origin-idle-close 5000] [--origin-ca PEM] [--edge-forward-publish]
 //! ffmpeg -re -i clip.flv -c copy -f flv rtmp://127.0.0.1/live/cam1
 //! ffplay rtmp://127.0.0.1/live/cam1
 //! ```
@@ -22,6 +22,7 @@ use std::io;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use rtmp_tokio::client::ClientOptions;
 use rtmp_tokio::proto::relay::{AskFor, MultitrackPolicy, PullTarget, PushRule, PushTarget};
 use rtmp_tokio::proto::MemoryBudget;
 use rtmp_tokio::relay::{AccessHook, Relay, RelayConfig};
@@ -88,6 +89,10 @@ fn run(settings: Settings) -> Result<(), String> {
         });
     }
     config = config.pull_from(origins);
+    if let Some(ca) = &settings.origin_ca {
+        config.pull_client =
+            trusting(ca).map_err(|error| format!("--origin-ca {}: {error}", ca.display()))?;
+    }
     let millis = Duration::from_millis;
     if let Some(ms) = settings.origin_timeout {
         config.hub.pull.attempt_timeout = millis(ms);
@@ -229,4 +234,20 @@ async fn bind(address: &str) -> Result<TcpListener, String> {
             io::ErrorKind::InvalidInput => format!("--listen: {address:?} is not HOST:PORT"),
             _ => format!("cannot listen on {address}: {error}"),
         })
+}
+
+/// Client options that trust the certificate in the PEM file at `path` for `rtmps://`.
+#[cfg(feature = "tls")]
+fn trusting(path: &std::path::Path) -> Result<ClientOptions, String> {
+    let trust =
+        rtmp_tokio::tls::TlsClientConfig::trusting_pem_file(path).map_err(|e| e.to_string())?;
+    Ok(ClientOptions {
+        tls: Some(trust),
+        ..ClientOptions::default()
+    })
+}
+
+#[cfg(not(feature = "tls"))]
+fn trusting(_: &std::path::Path) -> Result<ClientOptions, String> {
+    Err("rtmps:// origins need the tls feature: cargo run --features tls ...".into())
 }
