@@ -742,3 +742,97 @@ fn latency_per_hop_origin_against_edge_on_loopback() {
     );
     assert!(e99 < 1000.0 && cold_first < 5000.0, "{e99} {cold_first}");
 }
+
+/// Our tokio relay serving RTMPS on a loopback port, in the test process, with a self-signed
+/// certificate for 127.0.0.1 (rcgen); its PEM is written to `dir/origin.pem`, for the edges
+/// to trust. Served until the runtime is dropped.
+fn rtmps_origin(dir: &std::path::Path) -> (tokio::runtime::Runtime, u16, std::path::PathBuf) {
+    use rtmp_tokio::relay::{Relay, RelayConfig};
+    use rtmp_tokio::tls::{serve_relay, TlsServerConfig};
+    let names = vec!["127.0.0.1".to_owned(), "localhost".to_owned()];
+    let certified = rcgen::generate_simple_self_signed(names).expect("a self-signed certificate");
+    let certificate = dir.join("origin.pem");
+    std::fs::write(&certificate, certified.cert.pem()).expect("write the certificate");
+    let tls = TlsServerConfig::from_pem(
+        certified.cert.pem().as_bytes(),
+        certified.signing_key.serialize_pem().as_bytes(),
+    )
+    .expect("the certificate and key");
+    let runtime = runtime();
+    let config = RelayConfig::default();
+    let connection = config.connection.clone();
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("bind a loopback port");
+    let port = listener.local_addr().expect("a local address").port();
+    runtime.spawn(serve_relay(Relay::new(config), listener, tls, connection));
+    (runtime, port, certificate)
+}
+
+#[test]
+fn a_tokio_edge_pulls_from_an_rtmps_origin_trusting_its_certificate_with_origin_ca() {
+    edge_of_an_rtmps_origin(Example::Tokio);
+}
+
+#[test]
+fn a_std_edge_pulls_from_an_rtmps_origin_trusting_its_certificate_with_origin_ca() {
+    edge_of_an_rtmps_origin(Example::Std);
+}
+
+/// ffmpeg publishes to an RTMPS origin with a self-signed certificate; an edge of `example`
+/// given `--origin-ca` pulls from it over TLS: 5 players get 50 video frames from a keyframe,
+/// rtmpdump every packet from its keyframe to the end. An edge without `--origin-ca` does not
+/// trust the origin: its player gets StreamNotFound.
+fn edge_of_an_rtmps_origin(example: Example) {
+    let dir = TempDir::new("edge-rtmps");
+    let clip = clip();
+    let (origin_runtime, origin_port, certificate) = rtmps_origin(dir.path());
+    let origin = format!("rtmps://127.0.0.1:{origin_port}/live");
+    let certificate = certificate.to_string_lossy().into_owned();
+    let port = free_port();
+    let _edge = relay_of(
+        example,
+        port,
+        &["--origin", &origin, "--origin-ca", &certificate],
+    );
+    let untrusting_port = free_port();
+    let _untrusting = relay_of(
+        example,
+        untrusting_port,
+        &["--origin", &origin, "--origin-timeout", "2000"],
+    );
+    // ffmpeg does not verify the certificate unless told to (-tls_verify 1).
+    let publisher = ffmpeg_publish(&clip, &format!("{origin}/cam"));
+    std::thread::sleep(Duration::from_millis(1000));
+
+    let dumped = dir.path().join("edge.flv");
+    let dumper = rtmpdump_play(&url(port, "cam"), &dumped);
+    let runtime = runtime();
+    let players: Vec<_> = (0..5)
+        .map(|_| runtime.spawn(play(app(port), "cam".into(), 50, Duration::from_secs(15))))
+        .collect();
+    let untrusting = runtime.spawn(play(
+        app(untrusting_port),
+        "cam".into(),
+        1,
+        Duration::from_secs(10),
+    ));
+    for player in players {
+        let seen = runtime.block_on(player).expect("a player task");
+        assert_eq!(seen.video.len(), 50, "{example:?}: {seen:?}");
+        assert!(seen.video[0].0, "{example:?}: not started on a keyframe");
+    }
+    let seen = runtime.block_on(untrusting).expect("a player task");
+    assert!(seen.video.is_empty(), "{example:?}: {seen:?}");
+    assert_eq!(
+        seen.end.as_deref(),
+        Some("NetStream.Play.StreamNotFound"),
+        "{example:?}: an edge that does not trust the origin"
+    );
+    let output = publisher.wait(RUN);
+    assert!(output.status.success(), "{output:?}");
+    let _ = dumper.wait(RUN);
+    let sent = probe_packets(&clip.to_string_lossy());
+    assert_clean_run(&sent, &probe_packets(&dumped.to_string_lossy()), 0);
+    origin_runtime.shutdown_timeout(Duration::from_secs(1));
+}
