@@ -104,8 +104,8 @@ pub struct HubConfig {
     pub check_names: bool,
     /// Where streams nobody publishes here are pulled from (an edge), and how; no origins
     /// by default. Only for a driver that carries out [`Hub::poll_pull`]'s commands and
-    /// calls [`Hub::handle_pull_timeout`] (the tokio relay does; rtmp-std's relay does not
-    /// yet): otherwise players of unpublished streams would wait for pulls nobody makes.
+    /// calls [`Hub::handle_pull_timeout`] (both adapters' relays do): otherwise players of
+    /// unpublished streams would wait for pulls nobody makes.
     pub pull: PullConfig,
 }
 
