@@ -1,8 +1,10 @@
 //! Pull (edge), all on loopback: the tokio relay server example (child processes) started with
-//! `--origin` (and rtmp-std's `std_server` as the edges of the three-node test), as an edge of our own relays and of nginx-rtmp, and as the origin of an
+//! `--origin`, as an edge of our own relays and of nginx-rtmp, and as the origin of an
 //! nginx-rtmp edge (`pull`); failover between two origins, origins that never answer or
-//! answer garbage, and the upstream closed after the last player leaves. Many players are our
-//! own tokio clients in the test process; ffmpeg and rtmpdump check the content.
+//! answer garbage, the upstream closed after the last player leaves, and an `rtmps://`
+//! origin trusted with `--origin-ca`. rtmp-std's `std_server` plays the edge in the same
+//! tests (three nodes, failover, bad origins, idle close, rtmps). Many players are our own
+//! tokio clients in the test process; ffmpeg and rtmpdump check the content.
 //!
 //! The example binaries are built by `cargo build -p rtmp-tokio --example server` and
 //! `cargo build -p rtmp-std --features tls --example std_server` (`cargo test --workspace`
@@ -360,11 +362,23 @@ fn an_nginx_edge_pulls_from_our_origin() {
 
 #[test]
 fn when_the_first_origin_dies_the_edge_fails_over_and_its_players_stay_from_a_keyframe() {
+    failover(Example::Tokio);
+}
+
+#[test]
+fn a_std_edge_fails_over_when_the_first_origin_dies_and_its_players_stay_from_a_keyframe() {
+    failover(Example::Std);
+}
+
+/// Two tokio origins, each with its own publisher, and an edge of `example` of both: when the
+/// first dies, the edge's players go on from the second's keyframe, time never going back.
+fn failover(example: Example) {
     let ports = [free_port(), free_port()];
     let first = relay(ports[0], &[]);
     let _second = relay(ports[1], &[]);
     let edge_port = free_port();
-    let _edge = relay(
+    let _edge = relay_of(
+        example,
         edge_port,
         &["--origin", &app(ports[0]), "--origin", &app(ports[1])],
     );
@@ -469,10 +483,22 @@ fn garbage_server(lifetime: Duration) -> (u16, std::thread::JoinHandle<()>) {
 
 #[test]
 fn origins_that_send_garbage_or_never_answer_end_in_stream_not_found_within_the_timeout() {
+    bad_origins(Example::Tokio);
+}
+
+#[test]
+fn std_edge_origins_that_send_garbage_or_never_answer_end_in_stream_not_found() {
+    bad_origins(Example::Std);
+}
+
+/// An edge of `example` with an origin that answers garbage and one that never answers: its
+/// player gets StreamNotFound once both failed, the silent one after its `--origin-timeout`.
+fn bad_origins(example: Example) {
     let (garbage, garbage_thread) = garbage_server(Duration::from_secs(6));
     let (silent, silent_thread) = silent_server(Duration::from_secs(6));
     let edge_port = free_port();
-    let edge = relay(
+    let edge = relay_of(
+        example,
         edge_port,
         &[
             "--origin",
@@ -503,23 +529,42 @@ fn origins_that_send_garbage_or_never_answer_end_in_stream_not_found_within_the_
         took >= Duration::from_millis(900) && took < Duration::from_secs(4),
         "{took:?}"
     );
+    // The tokio relay logs why (the std relay does not log).
     let log = String::from_utf8_lossy(&edge.stop().stderr).into_owned();
-    assert!(log.contains("upstream failed"), "{log}");
-    assert!(log.contains("no media from the origin within 1s"), "{log}");
+    if let Example::Tokio = example {
+        assert!(log.contains("upstream failed"), "{log}");
+        assert!(log.contains("no media from the origin within 1s"), "{log}");
+    }
     garbage_thread.join().expect("the garbage server");
     silent_thread.join().expect("the silent server");
 }
 
 #[test]
 fn the_upstream_closes_an_idle_time_after_the_last_player_leaves() {
+    upstream_closed_when_idle(Example::Tokio);
+}
+
+#[test]
+fn a_std_edge_closes_its_upstream_an_idle_time_after_the_last_player_leaves() {
+    upstream_closed_when_idle(Example::Std);
+}
+
+/// An edge of `example` with `--origin-idle-close 1000`: the origin sees its upstream go
+/// about a second after the edge's last player left, and a new player pulls again.
+fn upstream_closed_when_idle(example: Example) {
     let origin_port = free_port();
     let (_origin, origin_http) = relay_with_http(origin_port, &[]);
     let edge_port = free_port();
     let origin = app(origin_port);
-    let (_edge, edge_http) = relay_with_http(
-        edge_port,
-        &["--origin", &origin, "--origin-idle-close", "1000"],
-    );
+    let edge_flags = ["--origin", &origin, "--origin-idle-close", "1000"];
+    // std_server has no --http: the edge's own stats are looked at on the tokio one only.
+    let (_edge, edge_http) = match example {
+        Example::Tokio => {
+            let (edge, http) = relay_with_http(edge_port, &edge_flags);
+            (edge, Some(http))
+        }
+        Example::Std => (relay_of(example, edge_port, &edge_flags), None),
+    };
     let runtime = runtime();
     let publisher = runtime.spawn(publish_marked(
         app(origin_port),
@@ -540,14 +585,16 @@ fn the_upstream_closes_an_idle_time_after_the_last_player_leaves() {
     let left = Instant::now();
     assert_eq!(stream_on(origin_http, "cam"), (1, true));
     // The edge's stats name the origin as the stream's publisher.
-    let streams: serde_json::Value =
-        serde_json::from_str(&http_get(edge_http, "/api/streams")).expect("JSON");
-    let publisher_shown = streams["streams"][0]["publisher"].as_str().unwrap_or("");
-    assert_eq!(
-        publisher_shown,
-        format!("rtmp://127.0.0.1:{origin_port}/live/cam"),
-        "{streams}"
-    );
+    if let Some(edge_http) = edge_http {
+        let streams: serde_json::Value =
+            serde_json::from_str(&http_get(edge_http, "/api/streams")).expect("JSON");
+        let publisher_shown = streams["streams"][0]["publisher"].as_str().unwrap_or("");
+        assert_eq!(
+            publisher_shown,
+            format!("rtmp://127.0.0.1:{origin_port}/live/cam"),
+            "{streams}"
+        );
+    }
     wait_until(Duration::from_secs(5), "the edge's upstream closed", || {
         stream_on(origin_http, "cam").0 == 0
     });
