@@ -483,7 +483,7 @@ impl<S: Transport> Client<S> {
                 });
             };
             if let Some(result) = awaited.answer(&self.driver.conn, &event) {
-                return result;
+                return result.map_err(Error::from);
             }
             let closed = matches!(event, ClientEvent::Closed(_));
             self.backlog.push_back(event);

@@ -133,7 +133,7 @@ impl ClientOptions {
     /// What an `rtmps://` URL trusts with these options.
     #[cfg(feature = "tls")]
     fn rtmps_trust(&self) -> Result<Trust, Error> {
-        Trust::given_or_webpki(self.tls.as_ref())
+        Ok(Trust::given_or_webpki(self.tls.as_ref())?)
     }
 
     #[cfg(not(feature = "tls"))]
@@ -513,7 +513,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Client<S> {
         loop {
             let event = self.next_driven_event().await;
             if let Some(result) = awaited.answer(&self.driver.conn, &event) {
-                return result;
+                return result.map_err(Error::from);
             }
             if matches!(event, ClientEvent::Closed(_)) {
                 return Err(self.end_reason());

@@ -15,8 +15,9 @@
 //!   ([`TlsServerConfig::from_pem_files`]); [`accept`] wraps an accepted TCP stream, and
 //!   [`serve_relay`] runs a [`Relay`] over TLS.
 //!
-//! The configurations are rtmp-std's ([`rtmp_std::tls`]): one place builds them for both
-//! adapters.
+//! rtmp-std's `tls` module has the same configurations and [`TlsError`]: the adapters share
+//! no crate but the core, and rustls has no place in the sans-IO core, so each owns these few
+//! builders over rustls's types (see `config.rs`).
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -47,6 +48,8 @@
 //! # Ok(()) }
 //! ```
 
+mod config;
+
 use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -57,8 +60,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::{TlsAcceptor, TlsConnector};
 use tracing::Instrument;
 
-use rtmp_std::tls::handshake_error;
-pub use rtmp_std::tls::{TlsClientConfig, TlsServerConfig};
+use config::{handshake_error, server_name};
+pub use config::{TlsClientConfig, TlsError, TlsServerConfig};
 
 use crate::client::{Client, ClientOptions};
 use crate::relay::Relay;
@@ -80,7 +83,7 @@ pub async fn handshake(
     host: &str,
     tcp: TcpStream,
 ) -> Result<ClientTlsStream, Error> {
-    let name = rtmp_std::tls::server_name(host)?;
+    let name = server_name(host)?;
     TlsConnector::from(tls.rustls_config().clone())
         .connect(name, tcp)
         .await
