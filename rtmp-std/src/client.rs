@@ -38,8 +38,9 @@ use crate::driver::{Clock, Driver};
 use crate::transport::MaybeTls;
 use crate::{Error, Transport};
 
-/// Events a [`Publisher`] keeps for [`Publisher::next_event`] while it waits; older ones are
-/// dropped past this many (a publisher's server says little).
+/// Events a [`Publisher`] keeps for [`Publisher::next_event`] while it waits; past this many
+/// the oldest are dropped, and the next `next_event` says how many
+/// ([`Error::EventsDropped`]).
 const PUBLISHER_BACKLOG: usize = 256;
 /// How long [`Client::close`] waits for the connection to wind up.
 const CLOSE_LINGER: Duration = Duration::from_secs(2);
@@ -161,6 +162,8 @@ pub struct Client<S = MaybeTls> {
     url: RtmpUrl,
     /// Events taken from the connection while waiting for something else.
     backlog: VecDeque<ClientEvent>,
+    /// Events a publisher dropped from `backlog` since `next_event` last said so.
+    dropped: u64,
     request_timeout: Duration,
     read_timeout: Option<Duration>,
     /// How a publisher reaches the server a ReconnectRequest names; `None` when it cannot.
@@ -314,6 +317,7 @@ impl<S: Transport> Client<S> {
             driver: Driver::new(stream, conn, clock),
             url,
             backlog: VecDeque::new(),
+            dropped: 0,
             request_timeout: options.request_timeout,
             read_timeout: options.read_timeout,
             redial: None,
@@ -337,6 +341,11 @@ impl<S: Transport> Client<S> {
     /// The byte stream, e.g. to read socket options.
     pub fn transport(&self) -> &S {
         self.driver.stream()
+    }
+
+    /// The byte stream, mutably.
+    pub fn transport_mut(&mut self) -> &mut S {
+        self.driver.stream_mut()
     }
 
     /// Changes [`ClientOptions::read_timeout`].
@@ -680,6 +689,7 @@ impl<S: Transport> Publisher<S> {
                     }
                     if self.client.backlog.len() >= PUBLISHER_BACKLOG {
                         self.client.backlog.pop_front();
+                        self.client.dropped += 1;
                     }
                     self.client.backlog.push_back(event);
                 }
@@ -687,10 +697,16 @@ impl<S: Transport> Publisher<S> {
         }
     }
 
-    /// The next event the server sent while this publisher waited or sent, if any (the
-    /// last 256 of them).
-    pub fn next_event(&mut self) -> Option<ClientEvent> {
-        self.client.backlog.pop_front()
+    /// The next event the server sent while this publisher waited or sent, without waiting:
+    /// `Ok(None)` if there is none. The publisher keeps the latest 256; if older ones had to
+    /// be dropped, the next call says how many ([`Error::EventsDropped`]), then hands out the
+    /// rest.
+    pub fn next_event(&mut self) -> Result<Option<ClientEvent>, Error> {
+        if self.client.dropped > 0 {
+            let count = std::mem::take(&mut self.client.dropped);
+            return Err(Error::EventsDropped { count });
+        }
+        Ok(self.client.backlog.pop_front())
     }
 
     /// Stops publishing and closes the connection (`FCUnpublish`, `deleteStream`, then the

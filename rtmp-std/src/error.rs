@@ -109,6 +109,14 @@ pub enum Error {
     /// The call was refused by the connection (misuse, or the outbound queue is full).
     #[error("{0}")]
     Api(#[from] ApiError),
+    /// A publisher's application did not take the events its server sent
+    /// (`Publisher::next_event`) fast enough: this many, the oldest, were dropped. The
+    /// publisher goes on.
+    #[error("{count} events of the server were dropped: take them with next_event")]
+    EventsDropped {
+        /// How many.
+        count: u64,
+    },
     /// A publisher asked to move to another server (Enhanced RTMP v2, "Reconnect") found
     /// none to take its stream: neither the URL the server named nor its original one
     /// ([`Handover::next_target`](rtmp_proto::session::client::Handover::next_target)). The

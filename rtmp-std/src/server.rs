@@ -258,6 +258,17 @@ impl<S: Transport> ServerSession<S> {
         self.driver.close();
     }
 
+    /// Closes the connection and waits until its last bytes are written (a few seconds at
+    /// most).
+    pub fn shutdown(&mut self) {
+        self.close();
+        while let Ok(event) = self.next_event() {
+            if matches!(event, ServerEvent::Closed(_)) {
+                break;
+            }
+        }
+    }
+
     /// The session's clock: what its connection is told the time is, for the sans-IO calls
     /// that take one (the relay's, for one).
     pub fn now(&self) -> rtmp_proto::session::Instant {

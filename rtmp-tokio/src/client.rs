@@ -10,7 +10,7 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::Poll;
+use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -19,8 +19,8 @@ use rtmp_proto::amf::Value;
 use rtmp_proto::handshake::ClientConfig;
 use rtmp_proto::message::Data;
 use rtmp_proto::session::adapter::{
-    client_connection_config, client_session_config, AwaitCall, AwaitConnect, AwaitStart, Awaited,
-    Playback, StartKind, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT,
+    client_connection_config, client_session_config, AwaitCall, AwaitConnect, AwaitStart,
+    AwaitStream, Awaited, Playback, StartKind, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT,
 };
 use rtmp_proto::session::client::{
     ClientConnection, ClientConnectionConfig, ClientEvent, Handover, HandoverFrame, HandoverKind,
@@ -42,8 +42,9 @@ use crate::tls::TlsClientConfig as Trust;
 #[cfg(not(feature = "tls"))]
 type Trust = std::convert::Infallible;
 
-/// Events kept for [`Publisher::next_event`] while sends drive the connection; older ones are
-/// dropped past this many (a publisher's server says little).
+/// Events kept for [`Publisher::next_event`] while sends drive the connection; past this many
+/// the oldest are dropped, and the next `next_event` says how many
+/// ([`Error::EventsDropped`]).
 const PUBLISHER_BACKLOG: usize = 256;
 
 /// How a [`Client`] connects.
@@ -168,7 +169,11 @@ pub struct Client<S = MaybeTls> {
     high_water: usize,
     /// Events that arrived while waiting for an answer, handed out first by `next_event`.
     backlog: VecDeque<ClientEvent>,
+    /// Events a publisher dropped from `backlog` since `next_event` last said so.
+    dropped: u64,
     closed: Option<ClientEvent>,
+    /// Whether `next_event` handed out the `Closed` event (it says why after that).
+    closed_handed_out: bool,
     /// How a publisher reaches the server a ReconnectRequest names; `None` when it cannot.
     redial: Option<Redial<S>>,
 }
@@ -364,7 +369,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Client<S> {
             request_timeout: options.request_timeout,
             high_water: options.session.outbound_high_water,
             backlog: VecDeque::new(),
+            dropped: 0,
             closed: None,
+            closed_handed_out: false,
             redial: None,
         };
         match client.answer_to(AwaitConnect).await {
@@ -373,7 +380,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Client<S> {
                 Ok(client)
             }
             Err(error) => {
-                client.close().await;
+                client.shut().await;
                 Err(error)
             }
         }
@@ -385,20 +392,46 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Client<S> {
     }
 
     /// The next event (statuses, media, calls of the server...), reading and writing as
-    /// needed. After the connection ends every call returns [`ClientEvent::Closed`]; see
-    /// [`close_reason`](Self::close_reason). Cancel-safe.
-    pub async fn next_event(&mut self) -> ClientEvent {
-        match self.backlog.pop_front() {
-            Some(event) => event,
-            None => self.next_driven_event().await,
+    /// needed. The last event is [`ClientEvent::Closed`]; after it, `Err` says why the
+    /// connection ended (as [`close_reason`](Self::close_reason) does). Cancel-safe.
+    pub async fn next_event(&mut self) -> Result<ClientEvent, Error> {
+        std::future::poll_fn(|cx| self.poll_next_event(cx)).await
+    }
+
+    /// The next event, waiting at most `timeout`: `Ok(None)` if nothing came (the connection
+    /// stays usable).
+    pub async fn next_event_timeout(
+        &mut self,
+        timeout: Duration,
+    ) -> Result<Option<ClientEvent>, Error> {
+        match tokio::time::timeout(timeout, self.next_event()).await {
+            Ok(event) => event.map(Some),
+            Err(_) => Ok(None),
         }
     }
 
-    async fn next_driven_event(&mut self) -> ClientEvent {
-        if let Some(closed) = &self.closed {
-            return closed.clone();
+    fn poll_next_event(&mut self, cx: &mut Context<'_>) -> Poll<Result<ClientEvent, Error>> {
+        if let Some(event) = self.backlog.pop_front() {
+            return Poll::Ready(Ok(event));
         }
-        match self.driver.next_event().await {
+        if self.closed_handed_out {
+            return Poll::Ready(Err(self.end_reason()));
+        }
+        let event = ready!(self.poll_driven_event(cx));
+        self.closed_handed_out = matches!(event, ClientEvent::Closed(_));
+        Poll::Ready(Ok(event))
+    }
+
+    async fn next_driven_event(&mut self) -> ClientEvent {
+        std::future::poll_fn(|cx| self.poll_driven_event(cx)).await
+    }
+
+    /// The connection's next event; its `Closed` event again once it ended.
+    fn poll_driven_event(&mut self, cx: &mut Context<'_>) -> Poll<ClientEvent> {
+        if let Some(closed) = &self.closed {
+            return Poll::Ready(closed.clone());
+        }
+        Poll::Ready(match ready!(self.driver.poll_event(cx)) {
             Some(event) => {
                 if matches!(event, ClientEvent::Closed(_)) {
                     self.closed = Some(event.clone());
@@ -406,7 +439,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Client<S> {
                 event
             }
             None => ClientEvent::Closed(SessionError::Closed),
-        }
+        })
     }
 
     /// Why the connection ended, once it has.
@@ -416,6 +449,23 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Client<S> {
 
     fn end_reason(&self) -> Error {
         self.driver.ended().cloned().unwrap_or(Error::Closed)
+    }
+
+    /// The byte stream, e.g. to read socket options.
+    pub fn transport(&self) -> &S {
+        self.driver.stream()
+    }
+
+    /// The byte stream, mutably.
+    pub fn transport_mut(&mut self) -> &mut S {
+        self.driver.stream_mut()
+    }
+
+    /// Creates a message stream (`createStream`, RTMP 1.0 §7.2.1.3) and returns its id, for
+    /// commands of [`connection`](Self::connection) this type has no method for.
+    pub async fn create_stream(&mut self) -> Result<u32, Error> {
+        let request = self.driver.conn.create_stream()?;
+        self.wait_for(AwaitStream::new(request)).await
     }
 
     /// The sans-IO connection, for the commands this type does not wrap (see
@@ -492,6 +542,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Client<S> {
         Ok(Player {
             client: self,
             playback: Playback::new(stream, true),
+            stream_ended: false,
         })
     }
 
@@ -524,8 +575,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Client<S> {
 
     /// Closes the connection politely (`FCUnpublish` and `deleteStream` for each stream, as
     /// FFmpeg does), writes the last bytes (for a few seconds at most) and shuts the stream
-    /// down.
-    pub async fn close(&mut self) {
+    /// down. `Err` if the connection had ended otherwise (the peer left, an I/O error...).
+    pub async fn close(mut self) -> Result<(), Error> {
+        self.shut().await;
+        match self.end_reason() {
+            Error::Closed => Ok(()),
+            other => Err(other),
+        }
+    }
+
+    /// Closes the connection and waits for its end.
+    async fn shut(&mut self) {
         self.driver.close();
         while !matches!(self.next_driven_event().await, ClientEvent::Closed(_)) {}
     }
@@ -629,7 +689,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Publisher<S> {
             ));
         };
         let _ = self.client.flush().await;
-        self.client.close().await;
+        self.client.shut().await;
         let mut last = Error::Closed;
         let moved = loop {
             let url = match handover.next_target() {
@@ -694,21 +754,23 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Publisher<S> {
         self.client.flush().await
     }
 
-    /// The next event the server sent (statuses, calls...), without waiting: sends keep the
-    /// latest few hundred.
-    pub fn next_event(&mut self) -> Option<ClientEvent> {
-        self.client.backlog.pop_front()
+    /// The next event the server sent (statuses, calls...) while this publisher sent, without
+    /// waiting: `Ok(None)` if there is none. Sends keep the latest 256; if older ones had to
+    /// be dropped, the next call says how many ([`Error::EventsDropped`]), then hands out the
+    /// rest.
+    pub fn next_event(&mut self) -> Result<Option<ClientEvent>, Error> {
+        if self.client.dropped > 0 {
+            let count = std::mem::take(&mut self.client.dropped);
+            return Err(Error::EventsDropped { count });
+        }
+        Ok(self.client.backlog.pop_front())
     }
 
     /// Stops publishing: writes what is queued, sends `FCUnpublish` and `deleteStream`, and
     /// closes the connection.
     pub async fn close(mut self) -> Result<(), Error> {
         self.client.flush().await?;
-        self.client.close().await;
-        match self.client.end_reason() {
-            Error::Closed => Ok(()),
-            other => Err(other),
-        }
+        self.client.close().await
     }
 
     /// Queues what `command` sends on the published stream, then writes (see
@@ -751,6 +813,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Publisher<S> {
                     }
                     if client.backlog.len() >= PUBLISHER_BACKLOG {
                         client.backlog.pop_front();
+                        client.dropped += 1;
                     }
                     client.backlog.push_back(event);
                 }
@@ -773,6 +836,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Publisher<S> {
 pub struct Player<S = MaybeTls> {
     client: Client<S>,
     playback: Playback,
+    /// Whether the [`Stream`](futures_core::Stream) of frames ended.
+    stream_ended: bool,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> Player<S> {
@@ -803,20 +868,24 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Player<S> {
     /// resume's media). Statuses are not handed out as frames here: see
     /// [`last_status`](Self::last_status). Cancel-safe.
     pub async fn next_frame(&mut self) -> Result<Option<Frame>, Error> {
+        std::future::poll_fn(|cx| self.poll_frame(cx)).await
+    }
+
+    fn poll_frame(&mut self, cx: &mut Context<'_>) -> Poll<Result<Option<Frame>, Error>> {
         while !self.playback.is_finished() {
-            let event = self.client.next_event().await;
+            let event = ready!(self.client.poll_next_event(cx))?;
             if let ClientEvent::Closed(_) = event {
-                return Err(self.client.end_reason());
+                return Poll::Ready(Err(self.client.end_reason()));
             }
             match self.playback.frame(event) {
                 Some(Frame::Status(status)) => {
                     tracing::debug!(code = %status.code, "play status");
                 }
-                Some(frame) => return Ok(Some(frame)),
+                Some(frame) => return Poll::Ready(Ok(Some(frame))),
                 None => {}
             }
         }
-        Ok(None)
+        Poll::Ready(Ok(None))
     }
 
     /// Pauses playback (RTMP 1.0 §7.2.2.8) at the last frame's time.
@@ -849,12 +918,24 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Player<S> {
     }
 
     /// Stops playing and closes the connection (`deleteStream`, then the socket).
-    pub async fn close(mut self) -> Result<(), Error> {
-        self.client.close().await;
-        match self.client.end_reason() {
-            Error::Closed => Ok(()),
-            other => Err(other),
+    pub async fn close(self) -> Result<(), Error> {
+        self.client.close().await
+    }
+}
+
+/// The frames of [`next_frame`](Player::next_frame) as a stream: `Ok` frames until playback is
+/// over, or one `Err` if the connection ends first, then the end.
+impl<S: AsyncRead + AsyncWrite + Unpin + Send> futures_core::Stream for Player<S> {
+    type Item = Result<Frame, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if this.stream_ended {
+            return Poll::Ready(None);
         }
+        let frame = ready!(this.poll_frame(cx)).transpose();
+        this.stream_ended = !matches!(frame, Some(Ok(_)));
+        Poll::Ready(frame)
     }
 }
 

@@ -336,7 +336,7 @@ impl Relay {
                     .access_deadline()
                     .map(|deadline| deadline.saturating_duration_since(self.clock.now()));
                 tokio::select! {
-                    event = session.next_event() => {
+                    event = session.next_event_or_closed() => {
                         let now = self.clock.now();
                         relay.handle_event(session.connection(), event, now)
                     }
@@ -667,7 +667,7 @@ async fn ready_event<S>(session: &mut ServerSession<S>) -> Option<ServerEvent>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
-    let mut next = std::pin::pin!(session.next_event());
+    let mut next = std::pin::pin!(session.next_event_or_closed());
     std::future::poll_fn(|cx| match next.as_mut().poll(cx) {
         Poll::Ready(event) => Poll::Ready(Some(event)),
         Poll::Pending => Poll::Ready(None),

@@ -8,6 +8,8 @@
 
 use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -35,13 +37,9 @@ use crate::Error;
 /// loop {
 ///     let (mut session, peer) = server.accept().await?;
 ///     tokio::spawn(async move {
-///         loop {
-///             match session.next_event().await {
-///                 ServerEvent::ConnectRequest(request) => {
-///                     let _ = session.accept_connect(request.id);
-///                 }
-///                 ServerEvent::Closed(_) => break,
-///                 _ => {}
+///         while let Ok(event) = session.next_event().await {
+///             if let ServerEvent::ConnectRequest(request) = event {
+///                 let _ = session.accept_connect(request.id);
 ///             }
 ///         }
 ///         println!("{peer}: {}", session.close_reason().unwrap());
@@ -117,24 +115,51 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> ServerSession<S> {
         }
     }
 
-    /// The next event, reading and writing as needed. After the connection ends, every call
-    /// returns [`ServerEvent::Closed`] (its last answers are written first, for a few seconds
-    /// at most); [`close_reason`](Self::close_reason) then says what ended it in more detail.
+    /// The next event, reading and writing as needed. The last event is
+    /// [`ServerEvent::Closed`] (the connection's last answers are written first, for a few
+    /// seconds at most); after it, `Err` says why the connection ended (as
+    /// [`close_reason`](Self::close_reason) does).
     ///
     /// Cancel-safe: if the future is dropped before it completes, no event and no byte is lost.
-    pub async fn next_event(&mut self) -> ServerEvent {
-        if let Some(closed) = &self.closed {
-            return closed.clone();
+    pub async fn next_event(&mut self) -> Result<ServerEvent, Error> {
+        std::future::poll_fn(|cx| self.poll_next_event(cx)).await
+    }
+
+    /// The next event, waiting at most `timeout`: `Ok(None)` if nothing came.
+    pub async fn next_event_timeout(
+        &mut self,
+        timeout: Duration,
+    ) -> Result<Option<ServerEvent>, Error> {
+        match tokio::time::timeout(timeout, self.next_event()).await {
+            Ok(event) => event.map(Some),
+            Err(_) => Ok(None),
         }
-        match self.driver.next_event().await {
-            Some(event) => {
-                if matches!(event, ServerEvent::Closed(_)) {
-                    self.closed = Some(event.clone());
-                }
-                event
-            }
-            None => ServerEvent::Closed(SessionError::Closed),
+    }
+
+    fn poll_next_event(&mut self, cx: &mut Context<'_>) -> Poll<Result<ServerEvent, Error>> {
+        if self.closed.is_some() {
+            return Poll::Ready(Err(self.end_reason()));
         }
+        let event =
+            ready!(self.driver.poll_event(cx)).unwrap_or(ServerEvent::Closed(SessionError::Closed));
+        if matches!(event, ServerEvent::Closed(_)) {
+            self.closed = Some(event.clone());
+        }
+        Poll::Ready(Ok(event))
+    }
+
+    /// [`next_event`](Self::next_event) for the relay, which takes the `Closed` event again
+    /// rather than an `Err` once the connection ended.
+    pub(crate) async fn next_event_or_closed(&mut self) -> ServerEvent {
+        match (self.next_event().await, &self.closed) {
+            (Ok(event), _) => event,
+            (Err(_), Some(closed)) => closed.clone(),
+            (Err(_), None) => ServerEvent::Closed(SessionError::Closed),
+        }
+    }
+
+    fn end_reason(&self) -> Error {
+        self.driver.ended().cloned().unwrap_or(Error::Closed)
     }
 
     /// Read pacing: once a read has taken everything the peer had sent, the next one waits
@@ -157,9 +182,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> ServerSession<S> {
     }
 
     /// Writes everything queued (and keeps reading meanwhile, so pings and acknowledgements
-    /// are answered). Returns early if the connection ends. Cancel-safe.
-    pub async fn flush(&mut self) {
-        self.driver.flush().await
+    /// are answered). `Err` if the connection ended, saying why. Cancel-safe.
+    pub async fn flush(&mut self) -> Result<(), Error> {
+        self.driver.flush().await;
+        match self.driver.ended() {
+            Some(reason) => Err(reason.clone()),
+            None => Ok(()),
+        }
     }
 
     /// Why the connection ended, once [`ServerEvent::Closed`] was returned: the peer closed
@@ -177,7 +206,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> ServerSession<S> {
     /// Closes the connection and waits until its last bytes are written.
     pub async fn shutdown(&mut self) {
         self.close();
-        while !matches!(self.next_event().await, ServerEvent::Closed(_)) {}
+        while let Ok(event) = self.next_event().await {
+            if matches!(event, ServerEvent::Closed(_)) {
+                break;
+            }
+        }
     }
 
     /// The session's clock: what its connection is told the time is, for the sans-IO calls
@@ -187,8 +220,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> ServerSession<S> {
     }
 
     /// The byte stream, e.g. for its peer address.
-    pub fn stream(&self) -> &S {
+    pub fn transport(&self) -> &S {
         self.driver.stream()
+    }
+
+    /// The byte stream, mutably (socket options).
+    pub fn transport_mut(&mut self) -> &mut S {
+        self.driver.stream_mut()
     }
 
     /// The sans-IO connection, for the commands this type does not wrap (calls, data
@@ -292,5 +330,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> ServerSession<S> {
     /// ([`ServerConnection::send_stream_eof`]).
     pub fn send_stream_eof(&mut self, stream: u32) -> Result<SendStatus, ApiError> {
         self.driver.conn.send_stream_eof(stream)
+    }
+}
+
+/// The events of [`next_event`](ServerSession::next_event) as a stream, ending after
+/// [`ServerEvent::Closed`] ([`close_reason`](ServerSession::close_reason) says why).
+impl<S: AsyncRead + AsyncWrite + Unpin + Send> futures_core::Stream for ServerSession<S> {
+    type Item = ServerEvent;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<ServerEvent>> {
+        Poll::Ready(ready!(self.get_mut().poll_next_event(cx)).ok())
     }
 }

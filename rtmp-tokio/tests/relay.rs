@@ -430,14 +430,14 @@ async fn a_refused_connect_says_who_refused_and_why() {
         let (mut session, _) = server.accept().await.unwrap();
         loop {
             match session.next_event().await {
-                ServerEvent::ConnectRequest(request) => {
+                Ok(ServerEvent::ConnectRequest(request)) => {
                     assert_eq!(request.app, "private");
                     session
                         .reject_connect(request.id, "No entry without a key.")
                         .unwrap();
                 }
-                ServerEvent::Closed(_) => break,
-                _ => {}
+                Ok(ServerEvent::Closed(_)) | Err(_) => break,
+                Ok(_) => {}
             }
         }
     });

@@ -318,7 +318,8 @@ mod tokio_player {
         while !done(&seen) {
             let event = tokio::time::timeout(PATIENCE, player.client().next_event())
                 .await
-                .unwrap_or_else(|_| panic!("waiting for {what}: nothing for {PATIENCE:?}"));
+                .unwrap_or_else(|_| panic!("waiting for {what}: nothing for {PATIENCE:?}"))
+                .unwrap_or_else(|error| panic!("waiting for {what}: {error}"));
             assert!(
                 !matches!(event, ClientEvent::Closed(_)),
                 "the connection ended while waiting for {what}: {event:?}"
@@ -332,7 +333,8 @@ mod tokio_player {
     pub async fn during(player: &mut Player, window: Duration) -> Vec<Seen> {
         let deadline = tokio::time::Instant::now() + window;
         let mut seen = Vec::new();
-        while let Ok(event) = tokio::time::timeout_at(deadline, player.client().next_event()).await
+        while let Ok(Ok(event)) =
+            tokio::time::timeout_at(deadline, player.client().next_event()).await
         {
             seen.push(super::seen(&event));
         }
@@ -456,7 +458,7 @@ mod tokio_player {
             .call(name, vec![Value::String("clip.flv".into())])
             .await
             .expect_err("nginx-rtmp answers nothing");
-        client.close().await;
+        let _ = client.close().await;
         error
     }
 }
@@ -642,7 +644,10 @@ impl CallingServer {
 
     async fn answer(mut session: rtmp_tokio::server::ServerSession<tokio::net::TcpStream>) {
         loop {
-            let answered = match session.next_event().await {
+            let Ok(event) = session.next_event().await else {
+                return;
+            };
+            let answered = match event {
                 ServerEvent::ConnectRequest(request) => session.accept_connect(request.id),
                 ServerEvent::Call(call) => match (call.id, call.name.as_str()) {
                     (Some(id), "add") => {
@@ -705,7 +710,7 @@ fn tokio_client_calls_are_answered_or_refused_with_a_typed_error() {
         // The connection is still usable after a refused call.
         let (_, values) = client.call("add", numbers(&[1.0, 1.0])).await.unwrap();
         assert_eq!(values, numbers(&[2.0]));
-        client.close().await;
+        client.close().await.expect("a clean close");
     });
 }
 
