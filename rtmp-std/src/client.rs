@@ -19,20 +19,18 @@ use std::time::{Duration, Instant as StdInstant};
 use bytes::Bytes;
 use rand::SeedableRng;
 use rtmp_proto::amf::Value;
-use rtmp_proto::handshake::ClientConfig;
 use rtmp_proto::message::Data;
 use rtmp_proto::session::adapter::{
-    client_connection_config, client_session_config, AwaitCall, AwaitConnect, AwaitStart,
-    AwaitStream, Awaited, Playback, StartKind, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT,
+    AwaitCall, AwaitConnect, AwaitStart, AwaitStream, Awaited, Playback, StartKind,
 };
 use rtmp_proto::session::client::{
     ClientConnection, ClientConnectionConfig, ClientEvent, Handover, HandoverFrame, HandoverKind,
     PlayOptions, PublishType, Route, Status,
 };
-use rtmp_proto::session::{ApiError, SendStatus, SessionConfig};
+use rtmp_proto::session::{ApiError, SendStatus};
 use rtmp_proto::url::{RtmpUrl, Scheme};
 
-pub use rtmp_proto::session::adapter::{Frame, Profile};
+pub use rtmp_proto::session::adapter::{ClientSettings, Frame, Profile};
 
 use crate::driver::{Clock, Driver};
 use crate::transport::MaybeTls;
@@ -48,28 +46,33 @@ const CLOSE_LINGER: Duration = Duration::from_secs(2);
 /// server said (acknowledgements, pings to answer).
 const PUBLISHER_READ_INTERVAL: Duration = Duration::from_millis(100);
 
-/// How a [`Client`] connects.
+/// How a [`Client`] connects: the [`ClientSettings`] every adapter's client has (their
+/// defaults are the core's), the read and write timeouts of a blocking client, and what an
+/// `rtmps://` URL trusts.
+///
+/// ```
+/// use std::time::Duration;
+/// use rtmp_std::client::{ClientOptions, ClientSettings};
+///
+/// let options = ClientOptions::default()
+///     .with_read_timeout(Some(Duration::from_secs(5)))
+///     .with_settings(ClientSettings::default().with_request_timeout(Duration::from_secs(5)));
+/// assert_eq!(options.settings.request_timeout, Duration::from_secs(5));
+/// ```
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct ClientOptions {
-    /// The `connect` parameters to start from; `app` and `tcUrl` come from the URL.
-    pub profile: Profile,
-    /// Limits, chunk size, timeouts and outbound queue bounds. The default has no idle
-    /// timeout but pings a server that has been silent for 30 s, and gives up 30 s later:
-    /// a publisher's server sends next to nothing, and a player may wait long for a live
-    /// stream to start.
-    pub session: SessionConfig,
-    /// The handshake offered (digest by default, like FFmpeg).
-    pub handshake: ClientConfig,
-    /// Send `releaseStream` and `FCPublish` before `publish`, as FFmpeg and OBS do.
-    pub send_fc_publish: bool,
-    /// Values sent after the `connect` command object (credentials some servers expect).
-    pub connect_arguments: Vec<Value>,
-    /// The TCP connection, the handshake and the answer to `connect` together must take no
-    /// longer. Default 10 s.
-    pub connect_timeout: Duration,
-    /// How long to wait for the answer to `createStream`, `publish`, `play` or a call.
-    /// Default 10 s.
-    pub request_timeout: Duration,
+    /// The `connect` parameters, session settings, handshake, timeouts, and whether a
+    /// publisher moves on a ReconnectRequest ([`ClientSettings::reconnect`]): a publisher
+    /// connected with [`Client::connect_with`] (or [`Client::connect_over_redialing`]) sends
+    /// up to the next video keyframe (the next audio frame if the stream has no video), and
+    /// the send of that frame makes the move: it connects to the given tcUrl (resolved against
+    /// the current one if relative; the current one if none), or if that fails to the URL it
+    /// first connected to ([`Error::Reconnect`] if that fails too), publishes the same name
+    /// and goes on from that frame ([`Handover`] decides). Nothing is queued: the call blocks
+    /// until the new connection publishes. [`Client::connect_over`] does not move (it cannot
+    /// dial a new stream).
+    pub settings: ClientSettings,
     /// How long [`Client::next_event`] and [`Player::next_frame`] wait for something before
     /// they return [`Error::Timeout`] (the connection stays usable). Default `None`: they wait
     /// until the connection ends.
@@ -82,63 +85,54 @@ pub struct ClientOptions {
     /// (a self-signed server).
     #[cfg(feature = "tls")]
     pub tls: Option<crate::tls::TlsClientConfig>,
-    /// A publisher connected with [`Client::connect_with`] (or
-    /// [`Client::connect_over_redialing`]) announces Enhanced RTMP's reconnect capability
-    /// (`capsEx` bit 1) and honours a ReconnectRequest (Enhanced RTMP v2, "Reconnect"): it
-    /// sends up to the next video keyframe (the next audio frame if the stream has no video),
-    /// and the send of that frame makes the move: it connects to the given tcUrl (resolved
-    /// against the current one if relative; the current one if none), or if that fails to the
-    /// URL it first connected to ([`Error::Reconnect`] if that fails too), publishes the same
-    /// name and goes on from that frame
-    /// ([`Handover`] decides). Nothing is queued: the call blocks until the new connection
-    /// publishes. [`ClientOptions::publisher`] sets it; [`Client::connect_over`] ignores it
-    /// (it cannot dial a new stream).
-    pub reconnect: bool,
 }
 
 impl Default for ClientOptions {
     fn default() -> Self {
         ClientOptions {
-            profile: Profile::Player,
-            session: client_session_config(),
-            handshake: ClientConfig::default(),
-            send_fc_publish: true,
-            connect_arguments: Vec::new(),
-            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
-            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            settings: ClientSettings::default(),
             read_timeout: None,
             write_timeout: Some(Duration::from_secs(30)),
             #[cfg(feature = "tls")]
             tls: None,
-            reconnect: false,
         }
     }
 }
 
 impl ClientOptions {
-    /// The defaults, with an encoder's `connect` parameters.
+    /// The defaults, with an encoder's `connect` parameters, moving on a ReconnectRequest
+    /// ([`ClientSettings::publisher`]).
     pub fn publisher() -> Self {
-        ClientOptions {
-            profile: Profile::Publisher,
-            reconnect: true,
-            ..ClientOptions::default()
-        }
+        ClientOptions::default().with_settings(ClientSettings::publisher())
+    }
+
+    /// With these settings.
+    pub fn with_settings(mut self, settings: ClientSettings) -> Self {
+        self.settings = settings;
+        self
+    }
+
+    /// With this read timeout (see [`read_timeout`](Self::read_timeout)).
+    pub fn with_read_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.read_timeout = timeout;
+        self
+    }
+
+    /// With this write timeout (see [`write_timeout`](Self::write_timeout)).
+    pub fn with_write_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.write_timeout = timeout;
+        self
+    }
+
+    /// Trusting what `tls` trusts for `rtmps://` URLs.
+    #[cfg(feature = "tls")]
+    pub fn with_tls(mut self, tls: crate::tls::TlsClientConfig) -> Self {
+        self.tls = Some(tls);
+        self
     }
 
     fn connection_config(&self, url: &RtmpUrl) -> ClientConnectionConfig {
-        let mut config = client_connection_config(
-            url,
-            self.profile,
-            &self.connect_arguments,
-            &self.session,
-            &self.handshake,
-            self.send_fc_publish,
-        );
-        if self.reconnect {
-            let caps = config.connect.caps_ex.unwrap_or(0);
-            config.connect.caps_ex = Some(caps | rtmp_proto::session::CAPS_EX_RECONNECT);
-        }
-        config
+        self.settings.connection_config(url)
     }
 }
 
@@ -185,7 +179,7 @@ impl Client<MaybeTls> {
     pub fn connect_with(url: &str, options: ClientOptions) -> Result<Self, Error> {
         let again = options.clone();
         let mut client = Client::dial(url, options)?;
-        if again.reconnect {
+        if again.settings.reconnect {
             let redial: Redial<MaybeTls> = Arc::new(move |url| Client::dial(url, again.clone()));
             client.redial = Some(redial);
         }
@@ -195,8 +189,8 @@ impl Client<MaybeTls> {
     /// TCP, TLS for `rtmps://`, handshake and `connect`.
     fn dial(url: &str, options: ClientOptions) -> Result<Self, Error> {
         let parsed = RtmpUrl::parse(url)?;
-        let deadline = StdInstant::now() + options.connect_timeout;
-        let tcp = connect_tcp(&parsed, options.connect_timeout)?;
+        let deadline = StdInstant::now() + options.settings.connect_timeout;
+        let tcp = connect_tcp(&parsed, options.settings.connect_timeout)?;
         tcp.set_nodelay(true)?;
         tcp.set_write_timeout(options.write_timeout)?;
         let stream = match parsed.scheme {
@@ -254,8 +248,8 @@ impl<S: Transport> Client<S> {
     /// `tcUrl`. [`ClientOptions::write_timeout`] is the stream's business here.
     pub fn connect_over(stream: S, url: &str, mut options: ClientOptions) -> Result<Self, Error> {
         let url = RtmpUrl::parse(url)?;
-        options.reconnect = false;
-        let deadline = StdInstant::now() + options.connect_timeout;
+        options.settings.reconnect = false;
+        let deadline = StdInstant::now() + options.settings.connect_timeout;
         Client::start(stream, url, options, deadline)
     }
 
@@ -288,14 +282,14 @@ impl<S: Transport> Client<S> {
     where
         D: Fn(&RtmpUrl) -> Result<S, Error> + Send + Sync + 'static,
     {
-        options.reconnect = true;
+        options.settings.reconnect = true;
         let parsed = RtmpUrl::parse(url)?;
-        let deadline = StdInstant::now() + options.connect_timeout;
+        let deadline = StdInstant::now() + options.settings.connect_timeout;
         let mut client = Client::start(stream, parsed, options.clone(), deadline)?;
         let redial: Redial<S> = Arc::new(move |url: &str| {
             let parsed = RtmpUrl::parse(url)?;
             let stream = dial(&parsed)?;
-            let deadline = StdInstant::now() + options.connect_timeout;
+            let deadline = StdInstant::now() + options.settings.connect_timeout;
             Client::start(stream, parsed, options.clone(), deadline)
         });
         client.redial = Some(redial);
@@ -318,7 +312,7 @@ impl<S: Transport> Client<S> {
             url,
             backlog: VecDeque::new(),
             dropped: 0,
-            request_timeout: options.request_timeout,
+            request_timeout: options.settings.request_timeout,
             read_timeout: options.read_timeout,
             redial: None,
         };

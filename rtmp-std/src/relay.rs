@@ -47,6 +47,7 @@ use crate::{Error, Transport};
 
 /// How the relay treats its connections.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct RelayConfig {
     /// What the hub decides with: cache bounds, the slow-player verdict, multitrack.
     pub hub: HubConfig,

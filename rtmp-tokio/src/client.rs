@@ -16,22 +16,20 @@ use std::time::Duration;
 use bytes::Bytes;
 use rand::SeedableRng;
 use rtmp_proto::amf::Value;
-use rtmp_proto::handshake::ClientConfig;
 use rtmp_proto::message::Data;
 use rtmp_proto::session::adapter::{
-    client_connection_config, client_session_config, AwaitCall, AwaitConnect, AwaitStart,
-    AwaitStream, Awaited, Playback, StartKind, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT,
+    AwaitCall, AwaitConnect, AwaitStart, AwaitStream, Awaited, Playback, StartKind,
 };
 use rtmp_proto::session::client::{
     ClientConnection, ClientConnectionConfig, ClientEvent, Handover, HandoverFrame, HandoverKind,
     PlayOptions, PublishType, Route, Status,
 };
-use rtmp_proto::session::{ApiError, SendStatus, SessionConfig, SessionError};
+use rtmp_proto::session::{ApiError, SendStatus, SessionError};
 use rtmp_proto::url::{RtmpUrl, Scheme};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
-pub use rtmp_proto::session::adapter::{Frame, Profile};
+pub use rtmp_proto::session::adapter::{ClientSettings, Frame, Profile};
 
 use crate::driver::{Clock, Driver};
 use crate::{Error, MaybeTls};
@@ -47,88 +45,60 @@ type Trust = std::convert::Infallible;
 /// ([`Error::EventsDropped`]).
 const PUBLISHER_BACKLOG: usize = 256;
 
-/// How a [`Client`] connects.
-#[derive(Clone, Debug)]
+/// How a [`Client`] connects: the [`ClientSettings`] every adapter's client has (their
+/// defaults are the core's), and what an `rtmps://` URL trusts.
+///
+/// ```
+/// use std::time::Duration;
+/// use rtmp_tokio::client::{ClientOptions, ClientSettings};
+///
+/// let options = ClientOptions::publisher()
+///     .with_settings(ClientSettings::publisher().with_request_timeout(Duration::from_secs(5)));
+/// assert_eq!(options.settings.request_timeout, Duration::from_secs(5));
+/// ```
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
 pub struct ClientOptions {
-    /// The `connect` parameters to start from; `app` and `tcUrl` come from the URL.
-    pub profile: Profile,
-    /// Limits, chunk size, timeouts and outbound queue bounds. The default has no idle
-    /// timeout but pings a server that has been silent for 30 s, and gives up 30 s later:
-    /// a publisher's server sends next to nothing, and a player may wait long for a live
-    /// stream to start.
-    pub session: SessionConfig,
-    /// The handshake offered (digest by default, like FFmpeg).
-    pub handshake: ClientConfig,
-    /// Send `releaseStream` and `FCPublish` before `publish`, as FFmpeg and OBS do.
-    pub send_fc_publish: bool,
-    /// Values sent after the `connect` command object (credentials some servers expect).
-    pub connect_arguments: Vec<Value>,
-    /// The TCP connection, the handshake and the answer to `connect` together must take no
-    /// longer. Default 10 s.
-    pub connect_timeout: Duration,
-    /// How long to wait for the answer to `createStream`, `publish`, `play` or a call.
-    /// Default 10 s.
-    pub request_timeout: Duration,
+    /// The `connect` parameters, session settings, handshake, timeouts, and whether a
+    /// publisher moves on a ReconnectRequest ([`ClientSettings::reconnect`]): a publisher
+    /// connected with [`Client::connect_with`] (or [`Client::connect_over_redialing`]) sends
+    /// up to the next video keyframe (the next audio frame if the stream has no video), and
+    /// the send of that frame makes the move: it connects to the given tcUrl (resolved against
+    /// the current one if relative; the current one if none), or if that fails to the URL it
+    /// first connected to ([`Error::Reconnect`] if that fails too), publishes the same name
+    /// and goes on from that frame ([`Handover`] decides). Nothing is queued: the call waits
+    /// for the new connection. [`Client::connect_over`] does not move (it cannot dial a new
+    /// stream).
+    pub settings: ClientSettings,
     /// What `rtmps://` URLs trust: `None` (the default) trusts the Mozilla roots; a
     /// [`TlsClientConfig`](crate::tls::TlsClientConfig) made from a certificate trusts that
     /// (a self-signed server).
     #[cfg(feature = "tls")]
     pub tls: Option<crate::tls::TlsClientConfig>,
-    /// A publisher connected with [`Client::connect_with`] (or
-    /// [`Client::connect_over_redialing`]) announces Enhanced RTMP's reconnect capability
-    /// (`capsEx` bit 1) and honours a ReconnectRequest (Enhanced RTMP v2, "Reconnect"): it
-    /// sends up to the next video keyframe (the next audio frame if the stream has no video),
-    /// and the send of that frame makes the move: it connects to the given tcUrl (resolved
-    /// against the current one if relative; the current one if none), or if that fails to the
-    /// URL it first connected to ([`Error::Reconnect`] if that fails too), publishes the same
-    /// name and goes on from that frame
-    /// ([`Handover`] decides). Nothing is queued: the call waits for the new connection.
-    /// [`ClientOptions::publisher`] sets it; [`Client::connect_over`] ignores it (it cannot
-    /// dial a new stream).
-    pub reconnect: bool,
-}
-
-impl Default for ClientOptions {
-    fn default() -> Self {
-        ClientOptions {
-            profile: Profile::Player,
-            session: client_session_config(),
-            handshake: ClientConfig::default(),
-            send_fc_publish: true,
-            connect_arguments: Vec::new(),
-            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
-            request_timeout: DEFAULT_REQUEST_TIMEOUT,
-            #[cfg(feature = "tls")]
-            tls: None,
-            reconnect: false,
-        }
-    }
 }
 
 impl ClientOptions {
-    /// The defaults, with an encoder's `connect` parameters.
+    /// The defaults, with an encoder's `connect` parameters, moving on a ReconnectRequest
+    /// ([`ClientSettings::publisher`]).
     pub fn publisher() -> Self {
-        ClientOptions {
-            profile: Profile::Publisher,
-            reconnect: true,
-            ..ClientOptions::default()
-        }
+        ClientOptions::default().with_settings(ClientSettings::publisher())
+    }
+
+    /// With these settings.
+    pub fn with_settings(mut self, settings: ClientSettings) -> Self {
+        self.settings = settings;
+        self
+    }
+
+    /// Trusting what `tls` trusts for `rtmps://` URLs.
+    #[cfg(feature = "tls")]
+    pub fn with_tls(mut self, tls: crate::tls::TlsClientConfig) -> Self {
+        self.tls = Some(tls);
+        self
     }
 
     fn connection_config(&self, url: &RtmpUrl) -> ClientConnectionConfig {
-        let mut config = client_connection_config(
-            url,
-            self.profile,
-            &self.connect_arguments,
-            &self.session,
-            &self.handshake,
-            self.send_fc_publish,
-        );
-        if self.reconnect {
-            let caps = config.connect.caps_ex.unwrap_or(0);
-            config.connect.caps_ex = Some(caps | rtmp_proto::session::CAPS_EX_RECONNECT);
-        }
-        config
+        self.settings.connection_config(url)
     }
 
     /// What an `rtmps://` URL trusts with these options.
@@ -197,7 +167,7 @@ impl Client<MaybeTls> {
     pub async fn connect_with(url: &str, options: ClientOptions) -> Result<Self, Error> {
         let again = options.clone();
         let mut client = Client::dial(url.to_owned(), options).await?;
-        if again.reconnect {
+        if again.settings.reconnect {
             let redial: Redial<MaybeTls> =
                 Arc::new(move |url: String| Box::pin(Client::dial(url, again.clone())));
             client.redial = Some(redial);
@@ -241,8 +211,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Client<S> {
         mut options: ClientOptions,
     ) -> Result<Self, Error> {
         let parsed = RtmpUrl::parse(url)?;
-        options.reconnect = false;
-        let timeout = options.connect_timeout;
+        options.settings.reconnect = false;
+        let timeout = options.settings.connect_timeout;
         tokio::time::timeout(
             timeout,
             Client::handshake_and_connect(stream, parsed, &options),
@@ -287,9 +257,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Client<S> {
         Fut: Future<Output = Result<S, Error>> + Send + 'static,
     {
         let mut options = options;
-        options.reconnect = true;
+        options.settings.reconnect = true;
         let parsed = RtmpUrl::parse(url)?;
-        let timeout = options.connect_timeout;
+        let timeout = options.settings.connect_timeout;
         let mut client = tokio::time::timeout(
             timeout,
             Client::handshake_and_connect(stream, parsed, &options),
@@ -304,7 +274,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Client<S> {
             let (dial, options) = (Arc::clone(&dial), options.clone());
             Box::pin(async move {
                 let parsed = RtmpUrl::parse(&url)?;
-                let timeout = options.connect_timeout;
+                let timeout = options.settings.connect_timeout;
                 let connecting = async {
                     let stream = dial(parsed.clone()).await?;
                     Client::handshake_and_connect(stream, parsed, &options).await
@@ -332,7 +302,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Client<S> {
         F: FnOnce(TcpStream, String) -> Fut,
         Fut: Future<Output = Result<S, Error>>,
     {
-        let timeout = options.connect_timeout;
+        let timeout = options.settings.connect_timeout;
         let address = url.authority();
         let connecting = async {
             let tcp = TcpStream::connect(address.as_str())
@@ -366,8 +336,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Client<S> {
         let mut client = Client {
             driver: Driver::new(stream, conn, clock),
             url,
-            request_timeout: options.request_timeout,
-            high_water: options.session.outbound_high_water,
+            request_timeout: options.settings.request_timeout,
+            high_water: options.settings.session.outbound_high_water,
             backlog: VecDeque::new(),
             dropped: 0,
             closed: None,

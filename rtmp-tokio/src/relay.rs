@@ -49,6 +49,7 @@ use crate::server::{Server, ServerSession};
 
 /// How the relay treats its connections.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct RelayConfig {
     /// Each connection's configuration. The default keeps the outbound queue small for live
     /// playback: video is thinned above 2 MiB queued, the queue is full at 16 MiB. It pings a

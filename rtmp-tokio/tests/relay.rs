@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use rtmp_tokio::client::{Client, ClientOptions, Frame, Player, Publisher};
+use rtmp_tokio::client::{Client, ClientOptions, ClientSettings, Frame, Player, Publisher};
 use rtmp_tokio::proto::amf::{Object, Value};
 use rtmp_tokio::proto::media::{VideoCodec, VideoFrameType, VideoInfo, VideoPacketType};
 use rtmp_tokio::proto::message::Data;
@@ -457,10 +457,8 @@ async fn connecting_to_a_silent_server_times_out() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("rtmp://{}/live", listener.local_addr().unwrap());
     let holding = tokio::spawn(async move { listener.accept().await });
-    let options = ClientOptions {
-        connect_timeout: Duration::from_millis(300),
-        ..ClientOptions::default()
-    };
+    let options = ClientOptions::default()
+        .with_settings(ClientSettings::default().with_connect_timeout(Duration::from_millis(300)));
     let error = Client::connect_with(&url, options).await.err().unwrap();
     assert!(matches!(error, Error::Timeout { .. }), "{error}");
     assert!(
@@ -506,10 +504,8 @@ fn pipe_to(relay: &Relay) -> tokio::io::DuplexStream {
 async fn any_byte_stream_works_even_one_that_takes_61_bytes_at_a_time() {
     // A 61-byte pipe holds no merge window's worth of media: the publisher's reads must not
     // be paced.
-    let config = RelayConfig {
-        merge_window: Duration::ZERO,
-        ..RelayConfig::default()
-    };
+    let mut config = RelayConfig::default();
+    config.merge_window = Duration::ZERO;
     let relay = Relay::new(config);
     let url = "rtmp://in-memory/live";
     let mut early = Client::connect_over(pipe_to(&relay), url, ClientOptions::default())
@@ -541,10 +537,8 @@ async fn any_byte_stream_works_even_one_that_takes_61_bytes_at_a_time() {
 /// meet without a gap or an overlap.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn players_joining_between_batches_get_every_frame_once() {
-    let config = RelayConfig {
-        merge_window: Duration::from_millis(30),
-        ..RelayConfig::default()
-    };
+    let mut config = RelayConfig::default();
+    config.merge_window = Duration::from_millis(30);
     let url = start_relay(config).await;
     let mut publisher = publisher(&url, "joins").await.unwrap();
     let (count, gop) = (120, 10);

@@ -305,7 +305,7 @@ fn ends_with(seen: &[Seen], marker: &Seen) -> bool {
 
 mod tokio_player {
     use super::*;
-    use rtmp_tokio::client::{Client, ClientOptions, Frame, Player};
+    use rtmp_tokio::client::{Client, ClientOptions, ClientSettings, Frame, Player};
     use rtmp_tokio::Error;
 
     /// Takes events until `done` says so; each must come within [`PATIENCE`].
@@ -447,10 +447,8 @@ mod tokio_player {
 
     /// Calls `name` on nginx-rtmp, which answers no command it does not know.
     pub async fn unanswered_call(app_url: &str, name: &str) -> Error {
-        let options = ClientOptions {
-            request_timeout: Duration::from_secs(2),
-            ..ClientOptions::default()
-        };
+        let options = ClientOptions::default()
+            .with_settings(ClientSettings::default().with_request_timeout(Duration::from_secs(2)));
         let mut client = Client::connect_with(app_url, options)
             .await
             .expect("connect to nginx");
@@ -524,10 +522,7 @@ mod std_player {
     }
 
     pub fn play_pause_resume_seek(app_url: &str, clip: &Clip) -> Result<(), Error> {
-        let options = ClientOptions {
-            read_timeout: Some(PATIENCE),
-            ..ClientOptions::default()
-        };
+        let options = ClientOptions::default().with_read_timeout(Some(PATIENCE));
         let mut player = Client::connect_with(app_url, options)?.play("clip.flv")?;
 
         // The start, through the Player's own frames, statuses among them.

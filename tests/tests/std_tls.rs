@@ -36,11 +36,9 @@ fn tls_relay(certificate: &Path, key: &Path) -> RelayServer {
 }
 
 fn trusting(certificate: &Path) -> ClientOptions {
-    ClientOptions {
-        tls: Some(TlsClientConfig::trusting_pem_file(certificate).expect("the certificate")),
-        read_timeout: Some(Duration::from_secs(15)),
-        ..ClientOptions::default()
-    }
+    ClientOptions::default()
+        .with_tls(TlsClientConfig::trusting_pem_file(certificate).expect("the certificate"))
+        .with_read_timeout(Some(Duration::from_secs(15)))
 }
 
 #[test]
@@ -55,10 +53,8 @@ fn std_client_and_server_over_rtmps() {
         .play("secure")
         .expect("play");
     assert!(player.client().transport().is_tls());
-    let publisher_options = ClientOptions {
-        profile: rtmp_std::client::Profile::Publisher,
-        ..trusting(&certificate)
-    };
+    let mut publisher_options = trusting(&certificate);
+    publisher_options.settings.profile = rtmp_std::client::Profile::Publisher;
     let mut publisher = Client::connect_with(&url, publisher_options)
         .expect("connect over TLS")
         .publish("secure")
@@ -97,10 +93,7 @@ fn a_client_that_does_not_trust_the_certificate_says_so() {
     let server = tls_relay(&certificate, &key);
     let url = format!("rtmps://127.0.0.1:{}/live", server.port);
 
-    let options = ClientOptions {
-        tls: Some(TlsClientConfig::with_webpki_roots().unwrap()),
-        ..ClientOptions::default()
-    };
+    let options = ClientOptions::default().with_tls(TlsClientConfig::with_webpki_roots().unwrap());
     let error = Client::connect_with(&url, options)
         .err()
         .expect("an unknown issuer is refused");

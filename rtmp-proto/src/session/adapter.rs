@@ -3,8 +3,8 @@
 //!
 //! - [`Session`]: the one shape of [`ServerConnection`] and [`ClientConnection`] a driver
 //!   loop needs (feed bytes, fire timers, take events and bytes to write).
-//! - [`Profile`] and [`client_connection_config`]: what a client's options mean for its
-//!   connection.
+//! - [`ClientSettings`] (with [`Profile`]): what a client's options are, whatever its
+//!   adapter, their defaults, and what they mean for its connection.
 //! - The waits of a client ([`Awaited`]: connect, createStream, publish, play, a call), which
 //!   turn its events into results or a [`Refusal`] by the server; [`Playback`], which turns a
 //!   player's events into [`Frame`]s.
@@ -148,38 +148,137 @@ pub fn lingers_after(reason: &SessionError) -> bool {
     *reason == SessionError::Closed
 }
 
-/// The session settings a client starts from: no idle timeout, but a ping to a server that has
-/// been silent for 30 s, given up 30 s later. A publisher's server sends next to nothing, and a
-/// player may wait long for a live stream to start.
-pub fn client_session_config() -> SessionConfig {
-    SessionConfig {
-        idle_timeout: None,
-        ping_interval: Some(Duration::from_secs(30)),
-        ..SessionConfig::default()
+/// What a client's options say whatever its adapter, with their defaults, written once here:
+/// each adapter's `ClientOptions` holds one as its `settings`, beside what only that adapter
+/// has (TLS trust, read and write timeouts).
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct ClientSettings {
+    /// The `connect` parameters to start from; `app` and `tcUrl` come from the URL. Default
+    /// [`Profile::Player`].
+    pub profile: Profile,
+    /// Limits, chunk size, timeouts and outbound queue bounds. The default has no idle
+    /// timeout but pings a server that has been silent for 30 s, and gives up 30 s later: a
+    /// publisher's server sends next to nothing, and a player may wait long for a live stream
+    /// to start.
+    pub session: SessionConfig,
+    /// The handshake offered (digest by default, like FFmpeg).
+    pub handshake: ClientConfig,
+    /// Send `releaseStream` and `FCPublish` before `publish`, as FFmpeg and OBS do. Default
+    /// true.
+    pub send_fc_publish: bool,
+    /// Values sent after the `connect` command object (credentials some servers expect).
+    pub connect_arguments: Vec<Value>,
+    /// The TCP connection, the handshake and the answer to `connect` together must take no
+    /// longer. Default 10 s.
+    pub connect_timeout: Duration,
+    /// How long to wait for the answer to `createStream`, `publish`, `play` or a call.
+    /// Default 10 s.
+    pub request_timeout: Duration,
+    /// A publisher that announces Enhanced RTMP's reconnect capability (`capsEx` bit 1) and
+    /// honours a ReconnectRequest (Enhanced RTMP v2, "Reconnect"; see
+    /// [`Handover`](crate::session::client::Handover)). Default false;
+    /// [`publisher`](Self::publisher) sets it.
+    pub reconnect: bool,
+}
+
+impl Default for ClientSettings {
+    fn default() -> Self {
+        ClientSettings {
+            profile: Profile::Player,
+            session: SessionConfig {
+                idle_timeout: None,
+                ping_interval: Some(Duration::from_secs(30)),
+                ..SessionConfig::default()
+            },
+            handshake: ClientConfig::default(),
+            send_fc_publish: true,
+            connect_arguments: Vec::new(),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            reconnect: false,
+        }
     }
 }
 
-/// The configuration of a client connection to `url`: `app` and `tcUrl` from the URL, the
-/// `connect` parameters of `profile` followed by `connect_arguments`.
-pub fn client_connection_config(
-    url: &RtmpUrl,
-    profile: Profile,
-    connect_arguments: &[Value],
-    session: &SessionConfig,
-    handshake: &ClientConfig,
-    send_fc_publish: bool,
-) -> ClientConnectionConfig {
-    let tc_url = url.tc_url();
-    let mut connect = match profile {
-        Profile::Player => ConnectParams::player(url.app.as_str(), tc_url),
-        Profile::Publisher => ConnectParams::publisher(url.app.as_str(), tc_url),
-    };
-    connect.extra_arguments = connect_arguments.to_vec();
-    ClientConnectionConfig {
-        session: session.clone(),
-        handshake: handshake.clone(),
-        connect,
-        send_fc_publish,
+impl ClientSettings {
+    /// The defaults, with an encoder's `connect` parameters, moving on a ReconnectRequest.
+    pub fn publisher() -> Self {
+        ClientSettings {
+            profile: Profile::Publisher,
+            reconnect: true,
+            ..ClientSettings::default()
+        }
+    }
+
+    /// With the `connect` parameters of `profile`.
+    pub fn with_profile(mut self, profile: Profile) -> Self {
+        self.profile = profile;
+        self
+    }
+
+    /// With these session settings.
+    pub fn with_session(mut self, session: SessionConfig) -> Self {
+        self.session = session;
+        self
+    }
+
+    /// With this handshake.
+    pub fn with_handshake(mut self, handshake: ClientConfig) -> Self {
+        self.handshake = handshake;
+        self
+    }
+
+    /// Whether to send `releaseStream` and `FCPublish` before `publish`.
+    pub fn with_send_fc_publish(mut self, send: bool) -> Self {
+        self.send_fc_publish = send;
+        self
+    }
+
+    /// With these values after the `connect` command object.
+    pub fn with_connect_arguments(mut self, arguments: Vec<Value>) -> Self {
+        self.connect_arguments = arguments;
+        self
+    }
+
+    /// With this bound on the connection, the handshake and `connect`.
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// With this bound on the answer to each request.
+    pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// Whether a publisher moves on a ReconnectRequest.
+    pub fn with_reconnect(mut self, reconnect: bool) -> Self {
+        self.reconnect = reconnect;
+        self
+    }
+
+    /// The configuration of a client connection to `url`: `app` and `tcUrl` from the URL,
+    /// the `connect` parameters of the profile followed by the connect arguments, and the
+    /// reconnect capability if the client moves.
+    pub fn connection_config(&self, url: &RtmpUrl) -> ClientConnectionConfig {
+        let tc_url = url.tc_url();
+        let mut connect = match self.profile {
+            Profile::Player => ConnectParams::player(url.app.as_str(), tc_url),
+            Profile::Publisher => ConnectParams::publisher(url.app.as_str(), tc_url),
+        };
+        connect.extra_arguments = self.connect_arguments.clone();
+        if self.reconnect {
+            let caps = connect.caps_ex.unwrap_or(0);
+            connect.caps_ex = Some(caps | crate::session::CAPS_EX_RECONNECT);
+        }
+        ClientConnectionConfig {
+            session: self.session.clone(),
+            handshake: self.handshake.clone(),
+            connect,
+            send_fc_publish: self.send_fc_publish,
+        }
     }
 }
 
@@ -633,6 +732,27 @@ mod tests {
     }
 
     #[test]
+    fn a_publishers_settings_announce_that_it_moves() {
+        let url: RtmpUrl = "rtmp://127.0.0.1/live".parse().unwrap();
+        let reconnect = |settings: ClientSettings| {
+            let caps = settings
+                .connection_config(&url)
+                .connect
+                .caps_ex
+                .unwrap_or(0);
+            caps & crate::session::CAPS_EX_RECONNECT != 0
+        };
+        assert!(reconnect(ClientSettings::publisher()));
+        assert!(!reconnect(ClientSettings::default()));
+        assert!(!reconnect(
+            ClientSettings::publisher().with_reconnect(false)
+        ));
+        let player = ClientSettings::default().connection_config(&url);
+        assert_eq!(player.session.idle_timeout, None);
+        assert_eq!(player.connect.app, "live");
+    }
+
+    #[test]
     fn a_call_error_reads_its_information_object() {
         let mut connection = test_connection();
         let other_call = connection.call("other", Value::Null, vec![]).unwrap();
@@ -734,14 +854,7 @@ mod tests {
     fn test_connection() -> ClientConnection {
         use rand::SeedableRng;
         let url: RtmpUrl = "rtmp://127.0.0.1/live".parse().unwrap();
-        let config = client_connection_config(
-            &url,
-            Profile::Player,
-            &[],
-            &client_session_config(),
-            &ClientConfig::default(),
-            true,
-        );
+        let config = ClientSettings::default().connection_config(&url);
         let mut rng = rand::rngs::StdRng::seed_from_u64(1);
         let mut connection = ClientConnection::new(config, &mut rng, Instant::from_millis(0));
         connection.connect().unwrap();

@@ -36,10 +36,7 @@
 //! let trust = TlsClientConfig::trusting_pem_file("cert.pem")?;
 //! let client = connect_with("rtmps://localhost/live", ClientOptions::default(), &trust).await?;
 //! // The same with Client::connect_with and the certificate in the options.
-//! let options = ClientOptions {
-//!     tls: Some(trust),
-//!     ..ClientOptions::default()
-//! };
+//! let options = ClientOptions::default().with_tls(trust);
 //! let other = rtmp_tokio::client::Client::connect_with("rtmps://localhost/live", options).await?;
 //! let mut player = client.play("cam1").await?;
 //! while let Some(frame) = player.next_frame().await? {
