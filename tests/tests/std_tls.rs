@@ -156,3 +156,38 @@ fn ffmpeg_publishes_to_std_server_over_rtmps() {
     assert!(sent.len() > 100, "the clip has {} packets", sent.len());
     assert_same_packets(&sent, &received, 0);
 }
+
+/// `tls::accept` over a TCP stream the application accepted itself, as rtmp-tokio's: the
+/// session over the TLS stream answers our client, which trusts the certificate.
+#[test]
+fn a_session_over_a_stream_from_tls_accept() {
+    use rtmp_std::proto::session::server::{ServerConnectionConfig, ServerEvent};
+    use rtmp_std::server::ServerSession;
+
+    let dir = TempDir::new("std-tls-accept");
+    let (certificate, key) = self_signed(dir.path());
+    let tls = TlsServerConfig::from_pem_files(&certificate, &key).expect("the certificate");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "rtmps://127.0.0.1:{}/live",
+        listener.local_addr().unwrap().port()
+    );
+    let serving = std::thread::spawn(move || {
+        let (tcp, _) = listener.accept().unwrap();
+        let stream = rtmp_std::tls::accept(&tls, tcp).expect("the TLS handshake");
+        assert!(stream.is_tls());
+        let mut session = ServerSession::new(stream, ServerConnectionConfig::default());
+        let mut connected = false;
+        while let Ok(event) = session.next_event() {
+            if let ServerEvent::ConnectRequest(request) = event {
+                session.accept_connect(request.id).unwrap();
+                connected = true;
+            }
+        }
+        connected
+    });
+    let client = Client::connect_with(&url, trusting(&certificate)).expect("connect over TLS");
+    assert!(client.transport().is_tls());
+    client.close().expect("a clean close");
+    assert!(serving.join().unwrap(), "the session answered connect");
+}

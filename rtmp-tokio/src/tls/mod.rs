@@ -13,7 +13,10 @@
 //!   [`connect_with`] here, which give the TLS stream's type.
 //! - A server presents a certificate chain and key read from PEM files
 //!   ([`TlsServerConfig::from_pem_files`]); [`accept`] wraps an accepted TCP stream, and
-//!   [`serve_relay`] runs a [`Relay`] over TLS.
+//!   [`serve_relay`] runs a [`Relay`] over TLS. rtmp-std has the same `accept`; its
+//!   `Server::set_tls` has no twin here because [`Server::accept`](crate::server::Server::accept)
+//!   gives a session over the TCP stream at once, and a TLS handshake belongs in the
+//!   connection's own task, not in the accept loop: call [`accept`] there.
 //!
 //! rtmp-std's `tls` module has the same configurations and [`TlsError`]: the adapters share
 //! no crate but the core, and rustls has no place in the sans-IO core, so each owns these few
