@@ -254,7 +254,7 @@ impl<S: Transport> Client<S> {
     }
 
     /// [`connect_over`](Self::connect_over) for a publisher that can move: on a
-    /// ReconnectRequest (see [`ClientOptions::reconnect`], which this sets), `dial` makes the
+    /// ReconnectRequest (see [`ClientSettings::reconnect`], which this sets), `dial` makes the
     /// byte stream to the new URL's server (a TLS stream, a Unix socket, an in-memory
     /// pipe...) and the client does the handshake and `connect` over it, as over `stream`.
     /// The connect timeout bounds the handshake and `connect` of each attempt; `dial` bounds
@@ -530,7 +530,7 @@ pub struct Publisher<S = MaybeTls> {
     last_read: StdInstant,
     name: String,
     kind: PublishType,
-    /// Whether and where the publisher is moving (see [`ClientOptions::reconnect`]).
+    /// Whether and where the publisher is moving (see [`ClientSettings::reconnect`]).
     handover: Option<Handover>,
 }
 
@@ -549,7 +549,7 @@ impl<S: Transport> Publisher<S> {
     /// a send also reads what the server said, for at most a millisecond). Under
     /// congestion, frames that are not keyframes may be dropped ([`SendStatus::DroppedVideo`]).
     /// After a ReconnectRequest, the next keyframe goes to the new server (see
-    /// [`ClientOptions::reconnect`]): this call then makes the move.
+    /// [`ClientSettings::reconnect`]): this call then makes the move.
     pub fn send_video(&mut self, timestamp: u32, payload: Bytes) -> Result<SendStatus, Error> {
         self.send_media(HandoverFrame {
             kind: HandoverKind::Video,

@@ -225,7 +225,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Client<S> {
     }
 
     /// [`connect_over`](Self::connect_over) for a publisher that can move: on a
-    /// ReconnectRequest (see [`ClientOptions::reconnect`], which this sets), `dial` makes the
+    /// ReconnectRequest (see [`ClientSettings::reconnect`], which this sets), `dial` makes the
     /// byte stream to the new URL's server (a TLS stream, a QUIC stream, an in-memory pipe...)
     /// and the client does the handshake and `connect` over it, as over `stream`; the
     /// connect timeout bounds each attempt, `dial` included.
@@ -569,7 +569,7 @@ pub struct Publisher<S = MaybeTls> {
     stream: u32,
     name: String,
     kind: PublishType,
-    /// Whether and where the publisher is moving (see [`ClientOptions::reconnect`]).
+    /// Whether and where the publisher is moving (see [`ClientSettings::reconnect`]).
     handover: Option<Handover>,
 }
 
@@ -586,7 +586,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Publisher<S> {
 
     /// Sends video (an FLV video tag body: legacy or Enhanced RTMP) at `timestamp` ms. After
     /// a ReconnectRequest, the next keyframe goes to the new server (see
-    /// [`ClientOptions::reconnect`]): this call then makes the move, and is not cancel-safe
+    /// [`ClientSettings::reconnect`]): this call then makes the move, and is not cancel-safe
     /// while it does (a frame handed over later goes after the keyframe, and the move goes on
     /// from the next URL).
     pub async fn send_video(
