@@ -309,6 +309,7 @@ impl Relay {
     ) where
         S: AsyncRead + AsyncWrite + Unpin + Send,
     {
+        tracing::info!("connection accepted");
         let mut relay = RelayConnection::new(self.hub.clone());
         if let Some(peer) = peer {
             relay.set_peer(peer.to_string());
