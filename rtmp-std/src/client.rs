@@ -317,6 +317,7 @@ impl<S: Transport> Client<S> {
             redial: None,
         };
         client.wait_for(deadline, AwaitConnect)?;
+        tracing::debug!(url = %client.url, "connected");
         Ok(client)
     }
 
@@ -393,17 +394,15 @@ impl<S: Transport> Client<S> {
         self.wait_for_answer(AwaitStream::new(request))
     }
 
-    /// Calls the server procedure `name` (RTMP 1.0 §7.2.1.2) and waits for its `_result`,
-    /// whose values it returns.
+    /// Calls `name` on the server (RTMP 1.0 §7.2.1.2) and waits for its `_result`: the
+    /// command object and the values after it ([`Error::CallFailed`] for an `_error`).
     pub fn call(
         &mut self,
         name: &str,
-        command_object: Value,
         arguments: Vec<Value>,
-    ) -> Result<Vec<Value>, Error> {
-        let transaction = self.api(|conn| conn.call(name, command_object, arguments))?;
-        let (_, values) = self.wait_for_answer(AwaitCall::new(transaction))?;
-        Ok(values)
+    ) -> Result<(Value, Vec<Value>), Error> {
+        let transaction = self.api(|conn| conn.call(name, Value::Null, arguments))?;
+        self.wait_for_answer(AwaitCall::new(transaction))
     }
 
     /// Publishes `name` live (see [`publish_as`](Self::publish_as)).
@@ -416,6 +415,7 @@ impl<S: Transport> Client<S> {
     pub fn publish_as(mut self, name: &str, kind: PublishType) -> Result<Publisher<S>, Error> {
         let request = self.api(|conn| conn.create_stream_to_publish(name, kind))?;
         let stream = self.wait_for_answer(AwaitStart::new(request, StartKind::Publish))?;
+        tracing::debug!(url = %self.url, name, stream, "publishing");
         let handover = self
             .redial
             .as_ref()
@@ -440,6 +440,7 @@ impl<S: Transport> Client<S> {
     pub fn play_with(mut self, name: &str, options: PlayOptions) -> Result<Player<S>, Error> {
         let request = self.api(|conn| conn.create_stream_to_play(name, options))?;
         let stream = self.wait_for_answer(AwaitStart::new(request, StartKind::Play))?;
+        tracing::debug!(url = %self.url, name, stream, "playing");
         Ok(Player {
             client: self,
             playback: Playback::new(stream, true),
@@ -606,19 +607,22 @@ impl<S: Transport> Publisher<S> {
             let url = match handover.next_target() {
                 Ok(url) => url,
                 Err(error) => {
-                    return Err(Error::Reconnect {
-                        error,
-                        last: Box::new(last),
-                    })
+                    let last = Box::new(last);
+                    tracing::warn!(%error, %last, name = %self.name, "cannot move");
+                    return Err(Error::Reconnect { error, last });
                 }
             };
+            tracing::info!(%url, name = %self.name, "reconnecting as the server asked");
             let attempt = redial(&url).and_then(|mut client| {
                 client.redial = Some(Arc::clone(&redial));
                 client.publish_as(&self.name, self.kind)
             });
             match attempt {
                 Ok(moved) => break moved,
-                Err(error) => last = error,
+                Err(error) => {
+                    tracing::warn!(%url, %error, "reconnect attempt failed");
+                    last = error;
+                }
             }
         };
         self.client = moved.client;
@@ -676,10 +680,15 @@ impl<S: Transport> Publisher<S> {
             match self.client.driver.next_event(Some(until))? {
                 None => return Ok(()),
                 Some(event) => {
-                    if let (ClientEvent::Status { status, .. }, Some(handover)) =
-                        (&event, self.handover.as_mut())
-                    {
-                        handover.on_status(status);
+                    if let ClientEvent::Status { status, .. } = &event {
+                        if status.is_error() {
+                            tracing::warn!(code = %status.code, description = %status.description, "server status");
+                        }
+                        if let Some(handover) = self.handover.as_mut() {
+                            if handover.on_status(status) {
+                                tracing::info!(tc_url = ?status.tc_url(), "server asks to reconnect");
+                            }
+                        }
                     }
                     if self.client.backlog.len() >= PUBLISHER_BACKLOG {
                         self.client.backlog.pop_front();
@@ -689,6 +698,11 @@ impl<S: Transport> Publisher<S> {
                 }
             }
         }
+    }
+
+    /// Writes everything queued.
+    pub fn flush(&mut self) -> Result<(), Error> {
+        self.client.flush()
     }
 
     /// The next event the server sent while this publisher waited or sent, without waiting:

@@ -713,20 +713,18 @@ fn tokio_client_calls_are_answered_or_refused_with_a_typed_error() {
 fn std_client_calls_are_answered_or_refused_with_a_typed_error() {
     let server = CallingServer::start();
     let mut client = rtmp_std::client::Client::connect(&server.url()).expect("connect");
-    let values = client
-        .call("add", Value::Null, numbers(&[2.0, 3.5]))
+    let (command_object, values) = client
+        .call("add", numbers(&[2.0, 3.5]))
         .expect("add is answered");
-    assert_eq!(values, numbers(&[5.5]));
-    match client.call("forbidden", Value::Null, Vec::new()) {
+    assert_eq!((command_object, values), (Value::Null, numbers(&[5.5])));
+    match client.call("forbidden", Vec::new()) {
         Err(rtmp_std::Error::CallFailed { code, description }) => {
             assert_eq!(code, "NetConnection.Call.Failed");
             assert_eq!(description, REFUSAL);
         }
         other => panic!("forbidden: {other:?}"),
     }
-    let values = client
-        .call("add", Value::Null, numbers(&[1.0, 1.0]))
-        .unwrap();
+    let (_, values) = client.call("add", numbers(&[1.0, 1.0])).unwrap();
     assert_eq!(values, numbers(&[2.0]));
     client.close().expect("close politely");
 }

@@ -60,7 +60,7 @@ fn exchange<S: Transport + Send + 'static>(
     player.seek(0).expect("seek");
     let refused = player
         .client()
-        .call("noSuchProcedure", Value::Null, vec![Value::from("x")])
+        .call("noSuchProcedure", vec![Value::from("x")])
         .expect_err("the server knows no such procedure");
     assert!(
         matches!(&refused, Error::CallFailed { code, .. } if code == "NetConnection.Call.Failed"),
