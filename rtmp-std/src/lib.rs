@@ -67,9 +67,6 @@
 //!   write needs a bound; an async one is bounded by the caller (`tokio::time::timeout`).
 //! - No `Stream` implementations: they are an async interface (rtmp-tokio's `Player` and
 //!   `ServerSession` have them).
-//! - Not yet alike: this crate's `Player::next_frame` hands out the stream's statuses as
-//!   `Frame::Status`; rtmp-tokio's keeps them for `last_status` and hands out media and data
-//!   only.
 //!
 //! Both adapters log with `tracing`, the same events with the same fields (see
 //! [`Relay::handle_from`](relay::Relay::handle_from)).

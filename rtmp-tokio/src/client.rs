@@ -833,10 +833,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Player<S> {
         self.playback.last_status()
     }
 
-    /// The next frame; `Ok(None)` once the stream is over (NetStream.Play.Stop, Play.Complete,
-    /// Play.UnpublishNotify, a failure, or Stream EOF other than the one before a seek's or
-    /// resume's media). Statuses are not handed out as frames here: see
-    /// [`last_status`](Self::last_status). Cancel-safe.
+    /// The next frame, the stream's statuses included ([`Frame::Status`], e.g.
+    /// NetStream.Play.PublishNotify; the last is also [`last_status`](Self::last_status));
+    /// `Ok(None)` once the stream is over: the server stopped it (NetStream.Play.Stop,
+    /// Play.Complete, UnpublishNotify unless
+    /// [`set_end_on_unpublish`](Self::set_end_on_unpublish)(false), a failure), after handing
+    /// out that status, or sent Stream EOF, other than the one before a seek's or resume's
+    /// media. Cancel-safe.
     pub async fn next_frame(&mut self) -> Result<Option<Frame>, Error> {
         std::future::poll_fn(|cx| self.poll_frame(cx)).await
     }
@@ -847,12 +850,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Player<S> {
             if let ClientEvent::Closed(_) = event {
                 return Poll::Ready(Err(self.client.end_reason()));
             }
-            match self.playback.frame(event) {
-                Some(Frame::Status(status)) => {
+            if let Some(frame) = self.playback.frame(event) {
+                if let Frame::Status(status) = &frame {
                     tracing::debug!(code = %status.code, "play status");
                 }
-                Some(frame) => return Poll::Ready(Ok(Some(frame))),
-                None => {}
+                return Poll::Ready(Ok(Some(frame)));
             }
         }
         Poll::Ready(Ok(None))

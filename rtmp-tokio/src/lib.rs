@@ -63,9 +63,7 @@
 //! wake-ups of a runtime many connections share (a blocking thread per connection has none
 //! to batch). rtmp-std's publisher has a `wait`, to let its connection read between frames,
 //! and its options read and write timeouts; here a task does the first by itself and
-//! `tokio::time::timeout` the second. Not yet alike: rtmp-std's `Player::next_frame` also
-//! hands out the stream's statuses as `Frame::Status`, which this crate's keeps for
-//! [`last_status`](client::Player::last_status).
+//! `tokio::time::timeout` the second.
 //!
 #![deny(missing_docs)]
 

@@ -65,8 +65,9 @@ async fn a_players_frames_and_a_server_sessions_events_are_streams() {
     let mut frames = Vec::new();
     while let Some(frame) = next(&mut player).await {
         match frame.expect("a frame") {
-            // |RtmpSampleAccess, which the connection sends with an accepted play.
-            Frame::Data { .. } => {}
+            // |RtmpSampleAccess and NetStream.Play.Start, which the connection sends with an
+            // accepted play.
+            Frame::Data { .. } | Frame::Status(_) => {}
             frame => frames.push(frame),
         }
     }

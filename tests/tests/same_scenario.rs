@@ -1,8 +1,8 @@
 //! One scenario, run by each adapter through methods of the same names: publish, play, call,
 //! pause, resume, seek and close. Our relay (each adapter's own) carries the live part; the
 //! recorded part, which needs pause and seek, is nginx-rtmp playing an FLV file (video on
-//! demand). The two functions below differ by `.await` and by what rtmp-std's `next_frame`
-//! hands out besides media (the stream's statuses, which rtmp-tokio keeps in `last_status`).
+//! demand). The two functions below differ by `.await` alone (and rtmp-std's read timeout,
+//! where rtmp-tokio's caller bounds its waits).
 
 mod std_support;
 mod tokio_support;
