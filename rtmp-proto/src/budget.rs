@@ -37,10 +37,8 @@ const GRAIN: usize = 16 * 1024;
 /// use rtmp_proto::MemoryBudget;
 /// use rtmp_proto::session::SessionConfig;
 ///
-/// let config = SessionConfig {
-///     memory_budget: Some(MemoryBudget::new(512 * 1024 * 1024)),
-///     ..SessionConfig::default()
-/// };
+/// let mut config = SessionConfig::default();
+/// config.memory_budget = Some(MemoryBudget::new(512 * 1024 * 1024));
 /// // Every connection made from a clone of `config` shares those 512 MiB.
 /// assert_eq!(config.memory_budget.as_ref().map(MemoryBudget::limit), Some(512 << 20));
 /// ```

@@ -5,11 +5,16 @@
 /// enough for every real encoder we know of (4K keyframes, Enhanced RTMP metadata); servers that
 /// face the internet may want them tighter.
 ///
+/// Non-exhaustive, so that a new limit is not a breaking change: start from the defaults and
+/// set what you need.
+///
 /// ```
-/// let limits = rtmp_proto::Limits { max_message_size: 1 << 20, ..Default::default() };
+/// let mut limits = rtmp_proto::Limits::default();
+/// limits.max_message_size = 1 << 20;
 /// assert_eq!(limits.max_message_size, 1 << 20);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Limits {
     /// Largest message length (the 24-bit field of a chunk message header, RTMP 1.0 §5.3.1.2)
     /// accepted from the peer, in bytes, whatever its type; the per-type limits below are

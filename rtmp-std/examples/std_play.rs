@@ -35,10 +35,7 @@ fn run(url: &str, file: &str) -> Result<(), Box<dyn std::error::Error>> {
     let stream = rtmp_std::proto::url::RtmpUrl::parse(url)?
         .stream
         .ok_or("the URL names no stream: rtmp://host/app/STREAM")?;
-    let options = ClientOptions {
-        read_timeout: Some(Duration::from_secs(10)),
-        ..ClientOptions::default()
-    };
+    let options = ClientOptions::default().with_read_timeout(Some(Duration::from_secs(10)));
     let mut player = Client::connect_with(url, with_tls(options)?)?.play(&stream)?;
     let mut recorder = FlvRecorder::new(BufWriter::new(File::create(file)?))?;
     let mut frames = 0usize;

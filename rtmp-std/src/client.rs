@@ -19,27 +19,26 @@ use std::time::{Duration, Instant as StdInstant};
 use bytes::Bytes;
 use rand::SeedableRng;
 use rtmp_proto::amf::Value;
-use rtmp_proto::handshake::ClientConfig;
 use rtmp_proto::message::Data;
 use rtmp_proto::session::adapter::{
-    client_connection_config, client_session_config, AwaitCall, AwaitConnect, AwaitStart,
-    AwaitStream, Awaited, Playback, StartKind, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT,
+    AwaitCall, AwaitConnect, AwaitStart, AwaitStream, Awaited, Playback, StartKind,
 };
 use rtmp_proto::session::client::{
     ClientConnection, ClientConnectionConfig, ClientEvent, Handover, HandoverFrame, HandoverKind,
     PlayOptions, PublishType, Route, Status,
 };
-use rtmp_proto::session::{ApiError, SendStatus, SessionConfig};
+use rtmp_proto::session::{ApiError, SendStatus};
 use rtmp_proto::url::{RtmpUrl, Scheme};
 
-pub use rtmp_proto::session::adapter::{Frame, Profile};
+pub use rtmp_proto::session::adapter::{ClientSettings, Frame, Profile};
 
 use crate::driver::{Clock, Driver};
 use crate::transport::MaybeTls;
 use crate::{Error, Transport};
 
-/// Events a [`Publisher`] keeps for [`Publisher::next_event`] while it waits; older ones are
-/// dropped past this many (a publisher's server says little).
+/// Events a [`Publisher`] keeps for [`Publisher::next_event`] while it waits; past this many
+/// the oldest are dropped, and the next `next_event` says how many
+/// ([`Error::EventsDropped`]).
 const PUBLISHER_BACKLOG: usize = 256;
 /// How long [`Client::close`] waits for the connection to wind up.
 const CLOSE_LINGER: Duration = Duration::from_secs(2);
@@ -47,28 +46,33 @@ const CLOSE_LINGER: Duration = Duration::from_secs(2);
 /// server said (acknowledgements, pings to answer).
 const PUBLISHER_READ_INTERVAL: Duration = Duration::from_millis(100);
 
-/// How a [`Client`] connects.
+/// How a [`Client`] connects: the [`ClientSettings`] every adapter's client has (their
+/// defaults are the core's), the read and write timeouts of a blocking client, and what an
+/// `rtmps://` URL trusts.
+///
+/// ```
+/// use std::time::Duration;
+/// use rtmp_std::client::{ClientOptions, ClientSettings};
+///
+/// let options = ClientOptions::default()
+///     .with_read_timeout(Some(Duration::from_secs(5)))
+///     .with_settings(ClientSettings::default().with_request_timeout(Duration::from_secs(5)));
+/// assert_eq!(options.settings.request_timeout, Duration::from_secs(5));
+/// ```
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct ClientOptions {
-    /// The `connect` parameters to start from; `app` and `tcUrl` come from the URL.
-    pub profile: Profile,
-    /// Limits, chunk size, timeouts and outbound queue bounds. The default has no idle
-    /// timeout but pings a server that has been silent for 30 s, and gives up 30 s later:
-    /// a publisher's server sends next to nothing, and a player may wait long for a live
-    /// stream to start.
-    pub session: SessionConfig,
-    /// The handshake offered (digest by default, like FFmpeg).
-    pub handshake: ClientConfig,
-    /// Send `releaseStream` and `FCPublish` before `publish`, as FFmpeg and OBS do.
-    pub send_fc_publish: bool,
-    /// Values sent after the `connect` command object (credentials some servers expect).
-    pub connect_arguments: Vec<Value>,
-    /// The TCP connection, the handshake and the answer to `connect` together must take no
-    /// longer. Default 10 s.
-    pub connect_timeout: Duration,
-    /// How long to wait for the answer to `createStream`, `publish`, `play` or a call.
-    /// Default 10 s.
-    pub request_timeout: Duration,
+    /// The `connect` parameters, session settings, handshake, timeouts, and whether a
+    /// publisher moves on a ReconnectRequest ([`ClientSettings::reconnect`]): a publisher
+    /// connected with [`Client::connect_with`] (or [`Client::connect_over_redialing`]) sends
+    /// up to the next video keyframe (the next audio frame if the stream has no video), and
+    /// the send of that frame makes the move: it connects to the given tcUrl (resolved against
+    /// the current one if relative; the current one if none), or if that fails to the URL it
+    /// first connected to ([`Error::Reconnect`] if that fails too), publishes the same name
+    /// and goes on from that frame ([`Handover`] decides). Nothing is queued: the call blocks
+    /// until the new connection publishes. [`Client::connect_over`] does not move (it cannot
+    /// dial a new stream).
+    pub settings: ClientSettings,
     /// How long [`Client::next_event`] and [`Player::next_frame`] wait for something before
     /// they return [`Error::Timeout`] (the connection stays usable). Default `None`: they wait
     /// until the connection ends.
@@ -81,63 +85,54 @@ pub struct ClientOptions {
     /// (a self-signed server).
     #[cfg(feature = "tls")]
     pub tls: Option<crate::tls::TlsClientConfig>,
-    /// A publisher connected with [`Client::connect_with`] (or
-    /// [`Client::connect_over_redialing`]) announces Enhanced RTMP's reconnect capability
-    /// (`capsEx` bit 1) and honours a ReconnectRequest (Enhanced RTMP v2, "Reconnect"): it
-    /// sends up to the next video keyframe (the next audio frame if the stream has no video),
-    /// and the send of that frame makes the move: it connects to the given tcUrl (resolved
-    /// against the current one if relative; the current one if none), or if that fails to the
-    /// URL it first connected to ([`Error::Reconnect`] if that fails too), publishes the same
-    /// name and goes on from that frame
-    /// ([`Handover`] decides). Nothing is queued: the call blocks until the new connection
-    /// publishes. [`ClientOptions::publisher`] sets it; [`Client::connect_over`] ignores it
-    /// (it cannot dial a new stream).
-    pub reconnect: bool,
 }
 
 impl Default for ClientOptions {
     fn default() -> Self {
         ClientOptions {
-            profile: Profile::Player,
-            session: client_session_config(),
-            handshake: ClientConfig::default(),
-            send_fc_publish: true,
-            connect_arguments: Vec::new(),
-            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
-            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            settings: ClientSettings::default(),
             read_timeout: None,
             write_timeout: Some(Duration::from_secs(30)),
             #[cfg(feature = "tls")]
             tls: None,
-            reconnect: false,
         }
     }
 }
 
 impl ClientOptions {
-    /// The defaults, with an encoder's `connect` parameters.
+    /// The defaults, with an encoder's `connect` parameters, moving on a ReconnectRequest
+    /// ([`ClientSettings::publisher`]).
     pub fn publisher() -> Self {
-        ClientOptions {
-            profile: Profile::Publisher,
-            reconnect: true,
-            ..ClientOptions::default()
-        }
+        ClientOptions::default().with_settings(ClientSettings::publisher())
+    }
+
+    /// With these settings.
+    pub fn with_settings(mut self, settings: ClientSettings) -> Self {
+        self.settings = settings;
+        self
+    }
+
+    /// With this read timeout (see [`read_timeout`](Self::read_timeout)).
+    pub fn with_read_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.read_timeout = timeout;
+        self
+    }
+
+    /// With this write timeout (see [`write_timeout`](Self::write_timeout)).
+    pub fn with_write_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.write_timeout = timeout;
+        self
+    }
+
+    /// Trusting what `tls` trusts for `rtmps://` URLs.
+    #[cfg(feature = "tls")]
+    pub fn with_tls(mut self, tls: crate::tls::TlsClientConfig) -> Self {
+        self.tls = Some(tls);
+        self
     }
 
     fn connection_config(&self, url: &RtmpUrl) -> ClientConnectionConfig {
-        let mut config = client_connection_config(
-            url,
-            self.profile,
-            &self.connect_arguments,
-            &self.session,
-            &self.handshake,
-            self.send_fc_publish,
-        );
-        if self.reconnect {
-            let caps = config.connect.caps_ex.unwrap_or(0);
-            config.connect.caps_ex = Some(caps | rtmp_proto::session::CAPS_EX_RECONNECT);
-        }
-        config
+        self.settings.connection_config(url)
     }
 }
 
@@ -161,6 +156,8 @@ pub struct Client<S = MaybeTls> {
     url: RtmpUrl,
     /// Events taken from the connection while waiting for something else.
     backlog: VecDeque<ClientEvent>,
+    /// Events a publisher dropped from `backlog` since `next_event` last said so.
+    dropped: u64,
     request_timeout: Duration,
     read_timeout: Option<Duration>,
     /// How a publisher reaches the server a ReconnectRequest names; `None` when it cannot.
@@ -182,7 +179,7 @@ impl Client<MaybeTls> {
     pub fn connect_with(url: &str, options: ClientOptions) -> Result<Self, Error> {
         let again = options.clone();
         let mut client = Client::dial(url, options)?;
-        if again.reconnect {
+        if again.settings.reconnect {
             let redial: Redial<MaybeTls> = Arc::new(move |url| Client::dial(url, again.clone()));
             client.redial = Some(redial);
         }
@@ -192,8 +189,8 @@ impl Client<MaybeTls> {
     /// TCP, TLS for `rtmps://`, handshake and `connect`.
     fn dial(url: &str, options: ClientOptions) -> Result<Self, Error> {
         let parsed = RtmpUrl::parse(url)?;
-        let deadline = StdInstant::now() + options.connect_timeout;
-        let tcp = connect_tcp(&parsed, options.connect_timeout)?;
+        let deadline = StdInstant::now() + options.settings.connect_timeout;
+        let tcp = connect_tcp(&parsed, options.settings.connect_timeout)?;
         tcp.set_nodelay(true)?;
         tcp.set_write_timeout(options.write_timeout)?;
         let stream = match parsed.scheme {
@@ -251,13 +248,13 @@ impl<S: Transport> Client<S> {
     /// `tcUrl`. [`ClientOptions::write_timeout`] is the stream's business here.
     pub fn connect_over(stream: S, url: &str, mut options: ClientOptions) -> Result<Self, Error> {
         let url = RtmpUrl::parse(url)?;
-        options.reconnect = false;
-        let deadline = StdInstant::now() + options.connect_timeout;
+        options.settings.reconnect = false;
+        let deadline = StdInstant::now() + options.settings.connect_timeout;
         Client::start(stream, url, options, deadline)
     }
 
     /// [`connect_over`](Self::connect_over) for a publisher that can move: on a
-    /// ReconnectRequest (see [`ClientOptions::reconnect`], which this sets), `dial` makes the
+    /// ReconnectRequest (see [`ClientSettings::reconnect`], which this sets), `dial` makes the
     /// byte stream to the new URL's server (a TLS stream, a Unix socket, an in-memory
     /// pipe...) and the client does the handshake and `connect` over it, as over `stream`.
     /// The connect timeout bounds the handshake and `connect` of each attempt; `dial` bounds
@@ -285,14 +282,14 @@ impl<S: Transport> Client<S> {
     where
         D: Fn(&RtmpUrl) -> Result<S, Error> + Send + Sync + 'static,
     {
-        options.reconnect = true;
+        options.settings.reconnect = true;
         let parsed = RtmpUrl::parse(url)?;
-        let deadline = StdInstant::now() + options.connect_timeout;
+        let deadline = StdInstant::now() + options.settings.connect_timeout;
         let mut client = Client::start(stream, parsed, options.clone(), deadline)?;
         let redial: Redial<S> = Arc::new(move |url: &str| {
             let parsed = RtmpUrl::parse(url)?;
             let stream = dial(&parsed)?;
-            let deadline = StdInstant::now() + options.connect_timeout;
+            let deadline = StdInstant::now() + options.settings.connect_timeout;
             Client::start(stream, parsed, options.clone(), deadline)
         });
         client.redial = Some(redial);
@@ -314,11 +311,13 @@ impl<S: Transport> Client<S> {
             driver: Driver::new(stream, conn, clock),
             url,
             backlog: VecDeque::new(),
-            request_timeout: options.request_timeout,
+            dropped: 0,
+            request_timeout: options.settings.request_timeout,
             read_timeout: options.read_timeout,
             redial: None,
         };
         client.wait_for(deadline, AwaitConnect)?;
+        tracing::debug!(url = %client.url, "connected");
         Ok(client)
     }
 
@@ -337,6 +336,11 @@ impl<S: Transport> Client<S> {
     /// The byte stream, e.g. to read socket options.
     pub fn transport(&self) -> &S {
         self.driver.stream()
+    }
+
+    /// The byte stream, mutably.
+    pub fn transport_mut(&mut self) -> &mut S {
+        self.driver.stream_mut()
     }
 
     /// Changes [`ClientOptions::read_timeout`].
@@ -390,17 +394,15 @@ impl<S: Transport> Client<S> {
         self.wait_for_answer(AwaitStream::new(request))
     }
 
-    /// Calls the server procedure `name` (RTMP 1.0 §7.2.1.2) and waits for its `_result`,
-    /// whose values it returns.
+    /// Calls `name` on the server (RTMP 1.0 §7.2.1.2) and waits for its `_result`: the
+    /// command object and the values after it ([`Error::CallFailed`] for an `_error`).
     pub fn call(
         &mut self,
         name: &str,
-        command_object: Value,
         arguments: Vec<Value>,
-    ) -> Result<Vec<Value>, Error> {
-        let transaction = self.api(|conn| conn.call(name, command_object, arguments))?;
-        let (_, values) = self.wait_for_answer(AwaitCall::new(transaction))?;
-        Ok(values)
+    ) -> Result<(Value, Vec<Value>), Error> {
+        let transaction = self.api(|conn| conn.call(name, Value::Null, arguments))?;
+        self.wait_for_answer(AwaitCall::new(transaction))
     }
 
     /// Publishes `name` live (see [`publish_as`](Self::publish_as)).
@@ -413,6 +415,7 @@ impl<S: Transport> Client<S> {
     pub fn publish_as(mut self, name: &str, kind: PublishType) -> Result<Publisher<S>, Error> {
         let request = self.api(|conn| conn.create_stream_to_publish(name, kind))?;
         let stream = self.wait_for_answer(AwaitStart::new(request, StartKind::Publish))?;
+        tracing::debug!(url = %self.url, name, stream, "publishing");
         let handover = self
             .redial
             .as_ref()
@@ -437,6 +440,7 @@ impl<S: Transport> Client<S> {
     pub fn play_with(mut self, name: &str, options: PlayOptions) -> Result<Player<S>, Error> {
         let request = self.api(|conn| conn.create_stream_to_play(name, options))?;
         let stream = self.wait_for_answer(AwaitStart::new(request, StartKind::Play))?;
+        tracing::debug!(url = %self.url, name, stream, "playing");
         Ok(Player {
             client: self,
             playback: Playback::new(stream, true),
@@ -483,7 +487,7 @@ impl<S: Transport> Client<S> {
                 });
             };
             if let Some(result) = awaited.answer(&self.driver.conn, &event) {
-                return result;
+                return result.map_err(Error::from);
             }
             let closed = matches!(event, ClientEvent::Closed(_));
             self.backlog.push_back(event);
@@ -527,7 +531,7 @@ pub struct Publisher<S = MaybeTls> {
     last_read: StdInstant,
     name: String,
     kind: PublishType,
-    /// Whether and where the publisher is moving (see [`ClientOptions::reconnect`]).
+    /// Whether and where the publisher is moving (see [`ClientSettings::reconnect`]).
     handover: Option<Handover>,
 }
 
@@ -546,7 +550,7 @@ impl<S: Transport> Publisher<S> {
     /// a send also reads what the server said, for at most a millisecond). Under
     /// congestion, frames that are not keyframes may be dropped ([`SendStatus::DroppedVideo`]).
     /// After a ReconnectRequest, the next keyframe goes to the new server (see
-    /// [`ClientOptions::reconnect`]): this call then makes the move.
+    /// [`ClientSettings::reconnect`]): this call then makes the move.
     pub fn send_video(&mut self, timestamp: u32, payload: Bytes) -> Result<SendStatus, Error> {
         self.send_media(HandoverFrame {
             kind: HandoverKind::Video,
@@ -603,19 +607,22 @@ impl<S: Transport> Publisher<S> {
             let url = match handover.next_target() {
                 Ok(url) => url,
                 Err(error) => {
-                    return Err(Error::Reconnect {
-                        error,
-                        last: Box::new(last),
-                    })
+                    let last = Box::new(last);
+                    tracing::warn!(%error, %last, name = %self.name, "cannot move");
+                    return Err(Error::Reconnect { error, last });
                 }
             };
+            tracing::info!(%url, name = %self.name, "reconnecting as the server asked");
             let attempt = redial(&url).and_then(|mut client| {
                 client.redial = Some(Arc::clone(&redial));
                 client.publish_as(&self.name, self.kind)
             });
             match attempt {
                 Ok(moved) => break moved,
-                Err(error) => last = error,
+                Err(error) => {
+                    tracing::warn!(%url, %error, "reconnect attempt failed");
+                    last = error;
+                }
             }
         };
         self.client = moved.client;
@@ -673,13 +680,19 @@ impl<S: Transport> Publisher<S> {
             match self.client.driver.next_event(Some(until))? {
                 None => return Ok(()),
                 Some(event) => {
-                    if let (ClientEvent::Status { status, .. }, Some(handover)) =
-                        (&event, self.handover.as_mut())
-                    {
-                        handover.on_status(status);
+                    if let ClientEvent::Status { status, .. } = &event {
+                        if status.is_error() {
+                            tracing::warn!(code = %status.code, description = %status.description, "server status");
+                        }
+                        if let Some(handover) = self.handover.as_mut() {
+                            if handover.on_status(status) {
+                                tracing::info!(tc_url = ?status.tc_url(), "server asks to reconnect");
+                            }
+                        }
                     }
                     if self.client.backlog.len() >= PUBLISHER_BACKLOG {
                         self.client.backlog.pop_front();
+                        self.client.dropped += 1;
                     }
                     self.client.backlog.push_back(event);
                 }
@@ -687,10 +700,21 @@ impl<S: Transport> Publisher<S> {
         }
     }
 
-    /// The next event the server sent while this publisher waited or sent, if any (the
-    /// last 256 of them).
-    pub fn next_event(&mut self) -> Option<ClientEvent> {
-        self.client.backlog.pop_front()
+    /// Writes everything queued.
+    pub fn flush(&mut self) -> Result<(), Error> {
+        self.client.flush()
+    }
+
+    /// The next event the server sent while this publisher waited or sent, without waiting:
+    /// `Ok(None)` if there is none. The publisher keeps the latest 256; if older ones had to
+    /// be dropped, the next call says how many ([`Error::EventsDropped`]), then hands out the
+    /// rest.
+    pub fn next_event(&mut self) -> Result<Option<ClientEvent>, Error> {
+        if self.client.dropped > 0 {
+            let count = std::mem::take(&mut self.client.dropped);
+            return Err(Error::EventsDropped { count });
+        }
+        Ok(self.client.backlog.pop_front())
     }
 
     /// Stops publishing and closes the connection (`FCUnpublish`, `deleteStream`, then the

@@ -51,6 +51,25 @@
 //! serving.join().expect("the server thread")?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//! # The same API as rtmp-tokio
+//!
+//! Clients, players, publishers and server sessions have rtmp-tokio's methods, of the same
+//! names and results (`next_event` and `next_event_timeout` return `Result`, the last event
+//! is `Closed`, then `Err` says why; `flush` returns `Result`; `close` consumes the client;
+//! `transport`/`transport_mut`), blocking instead of async. What differs, and why:
+//!
+//! - No `ServerSession::set_read_pacing`: it batches the wake-ups of a runtime that many
+//!   connections share; a thread of its own per connection has nothing to batch.
+//! - [`Publisher::wait`](client::Publisher::wait): a blocking publisher lets its connection
+//!   read and answer between frames; rtmp-tokio's task does that by itself.
+//! - `ClientOptions::read_timeout` and `write_timeout`, and
+//!   [`Server::set_write_timeout`](server::Server::set_write_timeout): a blocking read or
+//!   write needs a bound; an async one is bounded by the caller (`tokio::time::timeout`).
+//! - No `Stream` implementations: they are an async interface (rtmp-tokio's `Player` and
+//!   `ServerSession` have them).
+//!
+//! Both adapters log with `tracing`, the same events with the same fields (see
+//! [`Relay::handle_from`](relay::Relay::handle_from)).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

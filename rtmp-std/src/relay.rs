@@ -43,8 +43,8 @@ use std::{fmt, fs, thread};
 
 use bytes::BytesMut;
 use rtmp_proto::relay::{
-    recording_file_name, Access, AccessRequest, AskFor, Batch, Fanout, FlvRecording, Hub,
-    HubConfig, Item, PullCommand, PullError, PullId, PullTarget, RelayConnection, RelayEvent,
+    recording_file_name, Access, AccessRequest, AskFor, Batch, CloseReason, Fanout, FlvRecording,
+    Hub, HubConfig, Item, PullCommand, PullError, PullId, PullTarget, RelayConnection, RelayEvent,
     RelayStats, SharedHub as _, StreamKey, StreamSummary, Verdict,
 };
 use rtmp_proto::url::RtmpUrl;
@@ -58,6 +58,7 @@ use crate::{Error, Transport};
 
 /// How the relay treats its connections.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct RelayConfig {
     /// What the hub decides with: cache bounds, the slow-player verdict, multitrack.
     pub hub: HubConfig,
@@ -332,19 +333,27 @@ impl Relay {
         };
         self.recordings[0].fetch_add(1, Ordering::Relaxed);
         let Some(file_name) = recording_file_name(key, unix_seconds) else {
+            tracing::warn!(stream = %key, "not recorded: its name cannot be a file name");
             self.recordings[1].fetch_add(1, Ordering::Relaxed);
             return;
         };
         let path = dir.join(&key.app).join(file_name);
         let counts = self.recordings.clone();
+        let span = tracing::info_span!("record", stream = %key);
         let spawned = thread::Builder::new()
             .name(format!("record {key}"))
             .spawn(move || {
-                if record(&path, &channel, &snapshot).is_err() {
-                    counts[1].fetch_add(1, Ordering::Relaxed);
+                let _entered = span.enter();
+                match record(&path, &channel, &snapshot) {
+                    Ok(()) => tracing::info!(path = %path.display(), "recording closed"),
+                    Err(error) => {
+                        tracing::warn!(path = %path.display(), %error, "recording stopped");
+                        counts[1].fetch_add(1, Ordering::Relaxed);
+                    }
                 }
             });
-        if spawned.is_err() {
+        if let Err(error) = spawned {
+            tracing::warn!(stream = %key, %error, "recording stopped");
             self.recordings[1].fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -385,10 +394,42 @@ impl Relay {
 
     /// [`handle`](Self::handle) for the client at `peer`, the address [`stats`](Self::stats)
     /// shows.
+    ///
+    /// Logs with `tracing` what rtmp-tokio's relay logs, with the same fields: the connection
+    /// (in a `conn` span with the `peer`), its publishes and plays, and its end with the
+    /// reason.
     pub fn handle_from<S: Transport>(
         &self,
         mut session: ServerSession<S>,
         peer: Option<SocketAddr>,
+    ) -> Result<(), Error> {
+        let span = match peer {
+            Some(peer) => tracing::info_span!("conn", %peer),
+            None => tracing::info_span!("conn"),
+        };
+        let _entered = span.enter();
+        tracing::info!("connection accepted");
+        let mut closed_by = None;
+        let served = self.serve(&mut session, peer, &mut closed_by);
+        let reason = closed_by.map_or_else(
+            || String::from("the connection ended"),
+            |reason| reason.to_string(),
+        );
+        match (&served, session.close_reason()) {
+            (Err(ended), _) | (Ok(()), Some(ended)) => {
+                tracing::info!(%reason, %ended, "connection ended")
+            }
+            (Ok(()), None) => tracing::info!(%reason, "connection ended"),
+        }
+        served
+    }
+
+    /// Serves `session` until it ends; `closed_by` says why the relay closed it, if it did.
+    fn serve<S: Transport>(
+        &self,
+        session: &mut ServerSession<S>,
+        peer: Option<SocketAddr>,
+        closed_by: &mut Option<CloseReason>,
     ) -> Result<(), Error> {
         let mut relay = RelayConnection::new(self.hub.clone());
         if let Some(peer) = peer {
@@ -402,7 +443,8 @@ impl Relay {
                 relay.drain_step(session.connection());
             }
             let event = if relay.receiver_mut().is_some() {
-                if let Verdict::Close(_) = deliver_batches(&mut relay, &mut session, &self.clock) {
+                if let Verdict::Close(reason) = deliver_batches(&mut relay, session, &self.clock) {
+                    *closed_by = Some(reason);
                     break;
                 }
                 session.next_event_timeout(self.config.player_poll)
@@ -429,6 +471,7 @@ impl Relay {
                 verdict = relay.answer(session.connection(), request.id, access, now);
             }
             while let Some(event) = relay.poll_event() {
+                log(&event);
                 match &event {
                     RelayEvent::Publishing { key, .. } => {
                         self.record(key);
@@ -440,7 +483,8 @@ impl Relay {
                     _ => {}
                 }
             }
-            if let Verdict::Close(_) = verdict {
+            if let Verdict::Close(reason) = verdict {
+                *closed_by = Some(reason);
                 break;
             }
         }
@@ -518,9 +562,20 @@ fn pull_commands(relay: &Relay) {
                         attempt.stop.store(true, Ordering::Relaxed);
                     }
                 }
-                // What the hub did (a failure, a stream playing, one nobody has): this relay
-                // does not log; `Relay::stats` shows the pulled streams.
-                _ => {}
+                // What the hub did, logged as rtmp-tokio's relay logs it.
+                PullCommand::Failed {
+                    id,
+                    key,
+                    url,
+                    error,
+                } => tracing::warn!(stream = %key, origin = %url, %id, %error, "pull failed"),
+                PullCommand::Playing { key, url } => {
+                    tracing::info!(stream = %key, origin = %url, "pulled stream playing")
+                }
+                PullCommand::NotFound { key } => {
+                    tracing::warn!(stream = %key, "no origin has the stream; players told")
+                }
+                other => tracing::debug!(?other, "pull"),
             }
         }
         running.retain(|_, attempt| !attempt.thread.is_finished());
@@ -605,6 +660,35 @@ fn pull_from(relay: &Relay, id: PullId, url: &RtmpUrl, stop: &AtomicBool) -> Res
     Ok(())
 }
 
+/// Logs what the relay core reports, as rtmp-tokio's relay does (the same messages and
+/// fields, so that the two relays' logs read alike; `tracing` has no place in the core, so
+/// each adapter maps the core's events itself).
+fn log(event: &RelayEvent) {
+    match event {
+        RelayEvent::Connected { app, multitrack } => tracing::info!(%app, multitrack, "connect"),
+        RelayEvent::ConnectRefused { app, reason } => {
+            tracing::info!(%app, %reason, "connect refused")
+        }
+        RelayEvent::Publishing { key, .. } => tracing::info!(stream = %key, "publishing"),
+        RelayEvent::PublishRefused { key, code } => {
+            tracing::info!(stream = %key, code, "publish refused")
+        }
+        RelayEvent::Unpublished { key } => tracing::info!(stream = %key, "unpublished"),
+        RelayEvent::Playing {
+            key,
+            live,
+            all_tracks,
+            ..
+        } => tracing::info!(stream = %key, live, all_tracks, "playing"),
+        RelayEvent::PlayRefused { key, code } => {
+            tracing::info!(stream = %key, code, "play refused")
+        }
+        RelayEvent::PlayStopped { key } => tracing::info!(stream = %key, "play stopped"),
+        RelayEvent::Lagged => tracing::warn!("player task lagged; skipping to the next keyframe"),
+        other => tracing::debug!(?other, "relay"),
+    }
+}
+
 /// Moves what the player's channel holds into its connection.
 fn deliver_batches<S: Transport>(
     relay: &mut RelayConnection<SharedHub>,
@@ -639,6 +723,7 @@ fn record(path: &Path, channel: &PlayerChannel, snapshot: &[Item]) -> io::Result
         fs::create_dir_all(dir)?;
     }
     let mut file = fs::File::create(path)?;
+    tracing::info!(path = %path.display(), "recording");
     let mut recording = FlvRecording::new();
     let mut out = BytesMut::with_capacity(64 * 1024);
     recording.start(&mut out);

@@ -10,28 +10,26 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::Poll;
+use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
 use rand::SeedableRng;
 use rtmp_proto::amf::Value;
-use rtmp_proto::handshake::ClientConfig;
 use rtmp_proto::message::Data;
 use rtmp_proto::session::adapter::{
-    client_connection_config, client_session_config, AwaitCall, AwaitConnect, AwaitStart, Awaited,
-    Playback, StartKind, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT,
+    AwaitCall, AwaitConnect, AwaitStart, AwaitStream, Awaited, Playback, StartKind,
 };
 use rtmp_proto::session::client::{
     ClientConnection, ClientConnectionConfig, ClientEvent, Handover, HandoverFrame, HandoverKind,
     PlayOptions, PublishType, Route, Status,
 };
-use rtmp_proto::session::{ApiError, SendStatus, SessionConfig, SessionError};
+use rtmp_proto::session::{ApiError, SendStatus, SessionError};
 use rtmp_proto::url::{RtmpUrl, Scheme};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
-pub use rtmp_proto::session::adapter::{Frame, Profile};
+pub use rtmp_proto::session::adapter::{ClientSettings, Frame, Profile};
 
 use crate::driver::{Clock, Driver};
 use crate::{Error, MaybeTls};
@@ -42,98 +40,71 @@ use crate::tls::TlsClientConfig as Trust;
 #[cfg(not(feature = "tls"))]
 type Trust = std::convert::Infallible;
 
-/// Events kept for [`Publisher::next_event`] while sends drive the connection; older ones are
-/// dropped past this many (a publisher's server says little).
+/// Events kept for [`Publisher::next_event`] while sends drive the connection; past this many
+/// the oldest are dropped, and the next `next_event` says how many
+/// ([`Error::EventsDropped`]).
 const PUBLISHER_BACKLOG: usize = 256;
 
-/// How a [`Client`] connects.
-#[derive(Clone, Debug)]
+/// How a [`Client`] connects: the [`ClientSettings`] every adapter's client has (their
+/// defaults are the core's), and what an `rtmps://` URL trusts.
+///
+/// ```
+/// use std::time::Duration;
+/// use rtmp_tokio::client::{ClientOptions, ClientSettings};
+///
+/// let options = ClientOptions::publisher()
+///     .with_settings(ClientSettings::publisher().with_request_timeout(Duration::from_secs(5)));
+/// assert_eq!(options.settings.request_timeout, Duration::from_secs(5));
+/// ```
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
 pub struct ClientOptions {
-    /// The `connect` parameters to start from; `app` and `tcUrl` come from the URL.
-    pub profile: Profile,
-    /// Limits, chunk size, timeouts and outbound queue bounds. The default has no idle
-    /// timeout but pings a server that has been silent for 30 s, and gives up 30 s later:
-    /// a publisher's server sends next to nothing, and a player may wait long for a live
-    /// stream to start.
-    pub session: SessionConfig,
-    /// The handshake offered (digest by default, like FFmpeg).
-    pub handshake: ClientConfig,
-    /// Send `releaseStream` and `FCPublish` before `publish`, as FFmpeg and OBS do.
-    pub send_fc_publish: bool,
-    /// Values sent after the `connect` command object (credentials some servers expect).
-    pub connect_arguments: Vec<Value>,
-    /// The TCP connection, the handshake and the answer to `connect` together must take no
-    /// longer. Default 10 s.
-    pub connect_timeout: Duration,
-    /// How long to wait for the answer to `createStream`, `publish`, `play` or a call.
-    /// Default 10 s.
-    pub request_timeout: Duration,
+    /// The `connect` parameters, session settings, handshake, timeouts, and whether a
+    /// publisher moves on a ReconnectRequest ([`ClientSettings::reconnect`]): a publisher
+    /// connected with [`Client::connect_with`] (or [`Client::connect_over_redialing`]) sends
+    /// up to the next video keyframe (the next audio frame if the stream has no video), and
+    /// the send of that frame makes the move: it connects to the given tcUrl (resolved against
+    /// the current one if relative; the current one if none), or if that fails to the URL it
+    /// first connected to ([`Error::Reconnect`] if that fails too), publishes the same name
+    /// and goes on from that frame ([`Handover`] decides). Nothing is queued: the call waits
+    /// for the new connection. [`Client::connect_over`] does not move (it cannot dial a new
+    /// stream).
+    pub settings: ClientSettings,
     /// What `rtmps://` URLs trust: `None` (the default) trusts the Mozilla roots; a
     /// [`TlsClientConfig`](crate::tls::TlsClientConfig) made from a certificate trusts that
     /// (a self-signed server).
     #[cfg(feature = "tls")]
     pub tls: Option<crate::tls::TlsClientConfig>,
-    /// A publisher connected with [`Client::connect_with`] (or
-    /// [`Client::connect_over_redialing`]) announces Enhanced RTMP's reconnect capability
-    /// (`capsEx` bit 1) and honours a ReconnectRequest (Enhanced RTMP v2, "Reconnect"): it
-    /// sends up to the next video keyframe (the next audio frame if the stream has no video),
-    /// and the send of that frame makes the move: it connects to the given tcUrl (resolved
-    /// against the current one if relative; the current one if none), or if that fails to the
-    /// URL it first connected to ([`Error::Reconnect`] if that fails too), publishes the same
-    /// name and goes on from that frame
-    /// ([`Handover`] decides). Nothing is queued: the call waits for the new connection.
-    /// [`ClientOptions::publisher`] sets it; [`Client::connect_over`] ignores it (it cannot
-    /// dial a new stream).
-    pub reconnect: bool,
-}
-
-impl Default for ClientOptions {
-    fn default() -> Self {
-        ClientOptions {
-            profile: Profile::Player,
-            session: client_session_config(),
-            handshake: ClientConfig::default(),
-            send_fc_publish: true,
-            connect_arguments: Vec::new(),
-            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
-            request_timeout: DEFAULT_REQUEST_TIMEOUT,
-            #[cfg(feature = "tls")]
-            tls: None,
-            reconnect: false,
-        }
-    }
 }
 
 impl ClientOptions {
-    /// The defaults, with an encoder's `connect` parameters.
+    /// The defaults, with an encoder's `connect` parameters, moving on a ReconnectRequest
+    /// ([`ClientSettings::publisher`]).
     pub fn publisher() -> Self {
-        ClientOptions {
-            profile: Profile::Publisher,
-            reconnect: true,
-            ..ClientOptions::default()
-        }
+        ClientOptions::default().with_settings(ClientSettings::publisher())
+    }
+
+    /// With these settings.
+    pub fn with_settings(mut self, settings: ClientSettings) -> Self {
+        self.settings = settings;
+        self
+    }
+
+    /// Trusting what `tls` trusts for `rtmps://` URLs.
+    #[cfg(feature = "tls")]
+    pub fn with_tls(mut self, tls: crate::tls::TlsClientConfig) -> Self {
+        self.tls = Some(tls);
+        self
     }
 
     fn connection_config(&self, url: &RtmpUrl) -> ClientConnectionConfig {
-        let mut config = client_connection_config(
-            url,
-            self.profile,
-            &self.connect_arguments,
-            &self.session,
-            &self.handshake,
-            self.send_fc_publish,
-        );
-        if self.reconnect {
-            let caps = config.connect.caps_ex.unwrap_or(0);
-            config.connect.caps_ex = Some(caps | rtmp_proto::session::CAPS_EX_RECONNECT);
-        }
-        config
+        self.settings.connection_config(url)
     }
 
     /// What an `rtmps://` URL trusts with these options.
     #[cfg(feature = "tls")]
     fn rtmps_trust(&self) -> Result<Trust, Error> {
-        Trust::given_or_webpki(self.tls.as_ref())
+        Ok(Trust::given_or_webpki(self.tls.as_ref())?)
     }
 
     #[cfg(not(feature = "tls"))]
@@ -168,7 +139,11 @@ pub struct Client<S = MaybeTls> {
     high_water: usize,
     /// Events that arrived while waiting for an answer, handed out first by `next_event`.
     backlog: VecDeque<ClientEvent>,
+    /// Events a publisher dropped from `backlog` since `next_event` last said so.
+    dropped: u64,
     closed: Option<ClientEvent>,
+    /// Whether `next_event` handed out the `Closed` event (it says why after that).
+    closed_handed_out: bool,
     /// How a publisher reaches the server a ReconnectRequest names; `None` when it cannot.
     redial: Option<Redial<S>>,
 }
@@ -192,7 +167,7 @@ impl Client<MaybeTls> {
     pub async fn connect_with(url: &str, options: ClientOptions) -> Result<Self, Error> {
         let again = options.clone();
         let mut client = Client::dial(url.to_owned(), options).await?;
-        if again.reconnect {
+        if again.settings.reconnect {
             let redial: Redial<MaybeTls> =
                 Arc::new(move |url: String| Box::pin(Client::dial(url, again.clone())));
             client.redial = Some(redial);
@@ -236,8 +211,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Client<S> {
         mut options: ClientOptions,
     ) -> Result<Self, Error> {
         let parsed = RtmpUrl::parse(url)?;
-        options.reconnect = false;
-        let timeout = options.connect_timeout;
+        options.settings.reconnect = false;
+        let timeout = options.settings.connect_timeout;
         tokio::time::timeout(
             timeout,
             Client::handshake_and_connect(stream, parsed, &options),
@@ -250,7 +225,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Client<S> {
     }
 
     /// [`connect_over`](Self::connect_over) for a publisher that can move: on a
-    /// ReconnectRequest (see [`ClientOptions::reconnect`], which this sets), `dial` makes the
+    /// ReconnectRequest (see [`ClientSettings::reconnect`], which this sets), `dial` makes the
     /// byte stream to the new URL's server (a TLS stream, a QUIC stream, an in-memory pipe...)
     /// and the client does the handshake and `connect` over it, as over `stream`; the
     /// connect timeout bounds each attempt, `dial` included.
@@ -282,9 +257,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Client<S> {
         Fut: Future<Output = Result<S, Error>> + Send + 'static,
     {
         let mut options = options;
-        options.reconnect = true;
+        options.settings.reconnect = true;
         let parsed = RtmpUrl::parse(url)?;
-        let timeout = options.connect_timeout;
+        let timeout = options.settings.connect_timeout;
         let mut client = tokio::time::timeout(
             timeout,
             Client::handshake_and_connect(stream, parsed, &options),
@@ -299,7 +274,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Client<S> {
             let (dial, options) = (Arc::clone(&dial), options.clone());
             Box::pin(async move {
                 let parsed = RtmpUrl::parse(&url)?;
-                let timeout = options.connect_timeout;
+                let timeout = options.settings.connect_timeout;
                 let connecting = async {
                     let stream = dial(parsed.clone()).await?;
                     Client::handshake_and_connect(stream, parsed, &options).await
@@ -327,7 +302,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Client<S> {
         F: FnOnce(TcpStream, String) -> Fut,
         Fut: Future<Output = Result<S, Error>>,
     {
-        let timeout = options.connect_timeout;
+        let timeout = options.settings.connect_timeout;
         let address = url.authority();
         let connecting = async {
             let tcp = TcpStream::connect(address.as_str())
@@ -361,10 +336,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Client<S> {
         let mut client = Client {
             driver: Driver::new(stream, conn, clock),
             url,
-            request_timeout: options.request_timeout,
-            high_water: options.session.outbound_high_water,
+            request_timeout: options.settings.request_timeout,
+            high_water: options.settings.session.outbound_high_water,
             backlog: VecDeque::new(),
+            dropped: 0,
             closed: None,
+            closed_handed_out: false,
             redial: None,
         };
         match client.answer_to(AwaitConnect).await {
@@ -373,7 +350,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Client<S> {
                 Ok(client)
             }
             Err(error) => {
-                client.close().await;
+                client.shut().await;
                 Err(error)
             }
         }
@@ -385,20 +362,46 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Client<S> {
     }
 
     /// The next event (statuses, media, calls of the server...), reading and writing as
-    /// needed. After the connection ends every call returns [`ClientEvent::Closed`]; see
-    /// [`close_reason`](Self::close_reason). Cancel-safe.
-    pub async fn next_event(&mut self) -> ClientEvent {
-        match self.backlog.pop_front() {
-            Some(event) => event,
-            None => self.next_driven_event().await,
+    /// needed. The last event is [`ClientEvent::Closed`]; after it, `Err` says why the
+    /// connection ended (as [`close_reason`](Self::close_reason) does). Cancel-safe.
+    pub async fn next_event(&mut self) -> Result<ClientEvent, Error> {
+        std::future::poll_fn(|cx| self.poll_next_event(cx)).await
+    }
+
+    /// The next event, waiting at most `timeout`: `Ok(None)` if nothing came (the connection
+    /// stays usable).
+    pub async fn next_event_timeout(
+        &mut self,
+        timeout: Duration,
+    ) -> Result<Option<ClientEvent>, Error> {
+        match tokio::time::timeout(timeout, self.next_event()).await {
+            Ok(event) => event.map(Some),
+            Err(_) => Ok(None),
         }
     }
 
-    async fn next_driven_event(&mut self) -> ClientEvent {
-        if let Some(closed) = &self.closed {
-            return closed.clone();
+    fn poll_next_event(&mut self, cx: &mut Context<'_>) -> Poll<Result<ClientEvent, Error>> {
+        if let Some(event) = self.backlog.pop_front() {
+            return Poll::Ready(Ok(event));
         }
-        match self.driver.next_event().await {
+        if self.closed_handed_out {
+            return Poll::Ready(Err(self.end_reason()));
+        }
+        let event = ready!(self.poll_driven_event(cx));
+        self.closed_handed_out = matches!(event, ClientEvent::Closed(_));
+        Poll::Ready(Ok(event))
+    }
+
+    async fn next_driven_event(&mut self) -> ClientEvent {
+        std::future::poll_fn(|cx| self.poll_driven_event(cx)).await
+    }
+
+    /// The connection's next event; its `Closed` event again once it ended.
+    fn poll_driven_event(&mut self, cx: &mut Context<'_>) -> Poll<ClientEvent> {
+        if let Some(closed) = &self.closed {
+            return Poll::Ready(closed.clone());
+        }
+        Poll::Ready(match ready!(self.driver.poll_event(cx)) {
             Some(event) => {
                 if matches!(event, ClientEvent::Closed(_)) {
                     self.closed = Some(event.clone());
@@ -406,7 +409,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Client<S> {
                 event
             }
             None => ClientEvent::Closed(SessionError::Closed),
-        }
+        })
     }
 
     /// Why the connection ended, once it has.
@@ -416,6 +419,23 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Client<S> {
 
     fn end_reason(&self) -> Error {
         self.driver.ended().cloned().unwrap_or(Error::Closed)
+    }
+
+    /// The byte stream, e.g. to read socket options.
+    pub fn transport(&self) -> &S {
+        self.driver.stream()
+    }
+
+    /// The byte stream, mutably.
+    pub fn transport_mut(&mut self) -> &mut S {
+        self.driver.stream_mut()
+    }
+
+    /// Creates a message stream (`createStream`, RTMP 1.0 §7.2.1.3) and returns its id, for
+    /// commands of [`connection`](Self::connection) this type has no method for.
+    pub async fn create_stream(&mut self) -> Result<u32, Error> {
+        let request = self.driver.conn.create_stream()?;
+        self.wait_for(AwaitStream::new(request)).await
     }
 
     /// The sans-IO connection, for the commands this type does not wrap (see
@@ -492,6 +512,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Client<S> {
         Ok(Player {
             client: self,
             playback: Playback::new(stream, true),
+            stream_ended: false,
         })
     }
 
@@ -513,7 +534,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Client<S> {
         loop {
             let event = self.next_driven_event().await;
             if let Some(result) = awaited.answer(&self.driver.conn, &event) {
-                return result;
+                return result.map_err(Error::from);
             }
             if matches!(event, ClientEvent::Closed(_)) {
                 return Err(self.end_reason());
@@ -524,8 +545,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Client<S> {
 
     /// Closes the connection politely (`FCUnpublish` and `deleteStream` for each stream, as
     /// FFmpeg does), writes the last bytes (for a few seconds at most) and shuts the stream
-    /// down.
-    pub async fn close(&mut self) {
+    /// down. `Err` if the connection had ended otherwise (the peer left, an I/O error...).
+    pub async fn close(mut self) -> Result<(), Error> {
+        self.shut().await;
+        match self.end_reason() {
+            Error::Closed => Ok(()),
+            other => Err(other),
+        }
+    }
+
+    /// Closes the connection and waits for its end.
+    async fn shut(&mut self) {
         self.driver.close();
         while !matches!(self.next_driven_event().await, ClientEvent::Closed(_)) {}
     }
@@ -539,7 +569,7 @@ pub struct Publisher<S = MaybeTls> {
     stream: u32,
     name: String,
     kind: PublishType,
-    /// Whether and where the publisher is moving (see [`ClientOptions::reconnect`]).
+    /// Whether and where the publisher is moving (see [`ClientSettings::reconnect`]).
     handover: Option<Handover>,
 }
 
@@ -556,7 +586,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Publisher<S> {
 
     /// Sends video (an FLV video tag body: legacy or Enhanced RTMP) at `timestamp` ms. After
     /// a ReconnectRequest, the next keyframe goes to the new server (see
-    /// [`ClientOptions::reconnect`]): this call then makes the move, and is not cancel-safe
+    /// [`ClientSettings::reconnect`]): this call then makes the move, and is not cancel-safe
     /// while it does (a frame handed over later goes after the keyframe, and the move goes on
     /// from the next URL).
     pub async fn send_video(
@@ -629,7 +659,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Publisher<S> {
             ));
         };
         let _ = self.client.flush().await;
-        self.client.close().await;
+        self.client.shut().await;
         let mut last = Error::Closed;
         let moved = loop {
             let url = match handover.next_target() {
@@ -694,21 +724,23 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Publisher<S> {
         self.client.flush().await
     }
 
-    /// The next event the server sent (statuses, calls...), without waiting: sends keep the
-    /// latest few hundred.
-    pub fn next_event(&mut self) -> Option<ClientEvent> {
-        self.client.backlog.pop_front()
+    /// The next event the server sent (statuses, calls...) while this publisher sent, without
+    /// waiting: `Ok(None)` if there is none. Sends keep the latest 256; if older ones had to
+    /// be dropped, the next call says how many ([`Error::EventsDropped`]), then hands out the
+    /// rest.
+    pub fn next_event(&mut self) -> Result<Option<ClientEvent>, Error> {
+        if self.client.dropped > 0 {
+            let count = std::mem::take(&mut self.client.dropped);
+            return Err(Error::EventsDropped { count });
+        }
+        Ok(self.client.backlog.pop_front())
     }
 
     /// Stops publishing: writes what is queued, sends `FCUnpublish` and `deleteStream`, and
     /// closes the connection.
     pub async fn close(mut self) -> Result<(), Error> {
         self.client.flush().await?;
-        self.client.close().await;
-        match self.client.end_reason() {
-            Error::Closed => Ok(()),
-            other => Err(other),
-        }
+        self.client.close().await
     }
 
     /// Queues what `command` sends on the published stream, then writes (see
@@ -751,6 +783,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Publisher<S> {
                     }
                     if client.backlog.len() >= PUBLISHER_BACKLOG {
                         client.backlog.pop_front();
+                        client.dropped += 1;
                     }
                     client.backlog.push_back(event);
                 }
@@ -773,6 +806,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Publisher<S> {
 pub struct Player<S = MaybeTls> {
     client: Client<S>,
     playback: Playback,
+    /// Whether the [`Stream`](futures_core::Stream) of frames ended.
+    stream_ended: bool,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> Player<S> {
@@ -798,25 +833,31 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Player<S> {
         self.playback.last_status()
     }
 
-    /// The next frame; `Ok(None)` once the stream is over (NetStream.Play.Stop, Play.Complete,
-    /// Play.UnpublishNotify, a failure, or Stream EOF other than the one before a seek's or
-    /// resume's media). Statuses are not handed out as frames here: see
-    /// [`last_status`](Self::last_status). Cancel-safe.
+    /// The next frame, the stream's statuses included ([`Frame::Status`], e.g.
+    /// NetStream.Play.PublishNotify; the last is also [`last_status`](Self::last_status));
+    /// `Ok(None)` once the stream is over: the server stopped it (NetStream.Play.Stop,
+    /// Play.Complete, UnpublishNotify unless
+    /// [`set_end_on_unpublish`](Self::set_end_on_unpublish)(false), a failure), after handing
+    /// out that status, or sent Stream EOF, other than the one before a seek's or resume's
+    /// media. Cancel-safe.
     pub async fn next_frame(&mut self) -> Result<Option<Frame>, Error> {
+        std::future::poll_fn(|cx| self.poll_frame(cx)).await
+    }
+
+    fn poll_frame(&mut self, cx: &mut Context<'_>) -> Poll<Result<Option<Frame>, Error>> {
         while !self.playback.is_finished() {
-            let event = self.client.next_event().await;
+            let event = ready!(self.client.poll_next_event(cx))?;
             if let ClientEvent::Closed(_) = event {
-                return Err(self.client.end_reason());
+                return Poll::Ready(Err(self.client.end_reason()));
             }
-            match self.playback.frame(event) {
-                Some(Frame::Status(status)) => {
+            if let Some(frame) = self.playback.frame(event) {
+                if let Frame::Status(status) = &frame {
                     tracing::debug!(code = %status.code, "play status");
                 }
-                Some(frame) => return Ok(Some(frame)),
-                None => {}
+                return Poll::Ready(Ok(Some(frame)));
             }
         }
-        Ok(None)
+        Poll::Ready(Ok(None))
     }
 
     /// Pauses playback (RTMP 1.0 §7.2.2.8) at the last frame's time.
@@ -849,12 +890,24 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Player<S> {
     }
 
     /// Stops playing and closes the connection (`deleteStream`, then the socket).
-    pub async fn close(mut self) -> Result<(), Error> {
-        self.client.close().await;
-        match self.client.end_reason() {
-            Error::Closed => Ok(()),
-            other => Err(other),
+    pub async fn close(self) -> Result<(), Error> {
+        self.client.close().await
+    }
+}
+
+/// The frames of [`next_frame`](Player::next_frame) as a stream: `Ok` frames until playback is
+/// over, or one `Err` if the connection ends first, then the end.
+impl<S: AsyncRead + AsyncWrite + Unpin + Send> futures_core::Stream for Player<S> {
+    type Item = Result<Frame, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if this.stream_ended {
+            return Poll::Ready(None);
         }
+        let frame = ready!(this.poll_frame(cx)).transpose();
+        this.stream_ended = !matches!(frame, Some(Ok(_)));
+        Poll::Ready(frame)
     }
 }
 

@@ -180,6 +180,11 @@ where
         &self.stream
     }
 
+    /// The byte stream, mutably.
+    pub(crate) fn stream_mut(&mut self) -> &mut S {
+        &mut self.stream
+    }
+
     /// The next event of the connection, driving the I/O until there is one. `None` once the
     /// `Closed` event was handed out.
     pub(crate) fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<C::Event>> {
@@ -658,6 +663,7 @@ where
     C: Connection,
 {
     /// The next event (see [`poll_event`](Self::poll_event)); cancel-safe.
+    #[cfg(test)]
     pub(crate) async fn next_event(&mut self) -> Option<C::Event> {
         std::future::poll_fn(|cx| self.poll_event(cx)).await
     }

@@ -51,6 +51,20 @@
 //! );
 //! # Ok(()) }
 //! ```
+//! # The same API as rtmp-std
+//!
+//! Clients, players, publishers and server sessions have rtmp-std's methods, of the same names
+//! and results, async instead of blocking: `next_event` and `next_event_timeout` return
+//! `Result` (the last event is `Closed`, then `Err` says why), `flush` returns `Result`,
+//! `close` consumes the client, `transport`/`transport_mut` give the byte stream. Beyond
+//! them, a [`Player`](client::Player)'s frames and a
+//! [`ServerSession`](server::ServerSession)'s events are `futures_core::Stream`s, and
+//! [`ServerSession::set_read_pacing`](server::ServerSession::set_read_pacing) batches the
+//! wake-ups of a runtime many connections share (a blocking thread per connection has none
+//! to batch). rtmp-std's publisher has a `wait`, to let its connection read between frames,
+//! and its options read and write timeouts; here a task does the first by itself and
+//! `tokio::time::timeout` the second.
+//!
 #![deny(missing_docs)]
 
 pub mod client;

@@ -55,6 +55,7 @@ use crate::server::{Server, ServerSession};
 
 /// How the relay treats its connections.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct RelayConfig {
     /// Each connection's configuration. The default keeps the outbound queue small for live
     /// playback: video is thinned above 2 MiB queued, the queue is full at 16 MiB. It pings a
@@ -351,6 +352,7 @@ impl Relay {
     ) where
         S: AsyncRead + AsyncWrite + Unpin + Send,
     {
+        tracing::info!("connection accepted");
         let mut relay = RelayConnection::new(self.hub.clone());
         if let Some(peer) = peer {
             relay.set_peer(peer.to_string());
@@ -379,7 +381,7 @@ impl Relay {
                     .access_deadline()
                     .map(|deadline| deadline.saturating_duration_since(self.clock.now()));
                 tokio::select! {
-                    event = session.next_event() => {
+                    event = session.next_event_or_closed() => {
                         let now = self.clock.now();
                         relay.handle_event(session.connection(), event, now)
                     }
@@ -851,7 +853,7 @@ async fn ready_event<S>(session: &mut ServerSession<S>) -> Option<ServerEvent>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
-    let mut next = std::pin::pin!(session.next_event());
+    let mut next = std::pin::pin!(session.next_event_or_closed());
     std::future::poll_fn(|cx| match next.as_mut().poll(cx) {
         Poll::Ready(event) => Poll::Ready(Some(event)),
         Poll::Pending => Poll::Ready(None),

@@ -8,11 +8,18 @@
 
 use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
+use bytes::Bytes;
 use rand::SeedableRng;
-use rtmp_proto::session::server::{ServerConnection, ServerConnectionConfig, ServerEvent};
+use rtmp_proto::amf::Value;
+use rtmp_proto::session::server::{
+    RequestId, ServerConnection, ServerConnectionConfig, ServerEvent, StatusLevel, StreamKind,
+};
 use rtmp_proto::session::SessionError;
+use rtmp_proto::session::{ApiError, SendStatus};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
 
@@ -30,13 +37,9 @@ use crate::Error;
 /// loop {
 ///     let (mut session, peer) = server.accept().await?;
 ///     tokio::spawn(async move {
-///         loop {
-///             match session.next_event().await {
-///                 ServerEvent::ConnectRequest(request) => {
-///                     let _ = session.accept_connect(request.id);
-///                 }
-///                 ServerEvent::Closed(_) => break,
-///                 _ => {}
+///         while let Ok(event) = session.next_event().await {
+///             if let ServerEvent::ConnectRequest(request) = event {
+///                 let _ = session.accept_connect(request.id);
 ///             }
 ///         }
 ///         println!("{peer}: {}", session.close_reason().unwrap());
@@ -112,24 +115,51 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> ServerSession<S> {
         }
     }
 
-    /// The next event, reading and writing as needed. After the connection ends, every call
-    /// returns [`ServerEvent::Closed`] (its last answers are written first, for a few seconds
-    /// at most); [`close_reason`](Self::close_reason) then says what ended it in more detail.
+    /// The next event, reading and writing as needed. The last event is
+    /// [`ServerEvent::Closed`] (the connection's last answers are written first, for a few
+    /// seconds at most); after it, `Err` says why the connection ended (as
+    /// [`close_reason`](Self::close_reason) does).
     ///
     /// Cancel-safe: if the future is dropped before it completes, no event and no byte is lost.
-    pub async fn next_event(&mut self) -> ServerEvent {
-        if let Some(closed) = &self.closed {
-            return closed.clone();
+    pub async fn next_event(&mut self) -> Result<ServerEvent, Error> {
+        std::future::poll_fn(|cx| self.poll_next_event(cx)).await
+    }
+
+    /// The next event, waiting at most `timeout`: `Ok(None)` if nothing came.
+    pub async fn next_event_timeout(
+        &mut self,
+        timeout: Duration,
+    ) -> Result<Option<ServerEvent>, Error> {
+        match tokio::time::timeout(timeout, self.next_event()).await {
+            Ok(event) => event.map(Some),
+            Err(_) => Ok(None),
         }
-        match self.driver.next_event().await {
-            Some(event) => {
-                if matches!(event, ServerEvent::Closed(_)) {
-                    self.closed = Some(event.clone());
-                }
-                event
-            }
-            None => ServerEvent::Closed(SessionError::Closed),
+    }
+
+    fn poll_next_event(&mut self, cx: &mut Context<'_>) -> Poll<Result<ServerEvent, Error>> {
+        if self.closed.is_some() {
+            return Poll::Ready(Err(self.end_reason()));
         }
+        let event =
+            ready!(self.driver.poll_event(cx)).unwrap_or(ServerEvent::Closed(SessionError::Closed));
+        if matches!(event, ServerEvent::Closed(_)) {
+            self.closed = Some(event.clone());
+        }
+        Poll::Ready(Ok(event))
+    }
+
+    /// [`next_event`](Self::next_event) for the relay, which takes the `Closed` event again
+    /// rather than an `Err` once the connection ended.
+    pub(crate) async fn next_event_or_closed(&mut self) -> ServerEvent {
+        match (self.next_event().await, &self.closed) {
+            (Ok(event), _) => event,
+            (Err(_), Some(closed)) => closed.clone(),
+            (Err(_), None) => ServerEvent::Closed(SessionError::Closed),
+        }
+    }
+
+    fn end_reason(&self) -> Error {
+        self.driver.ended().cloned().unwrap_or(Error::Closed)
     }
 
     /// Read pacing: once a read has taken everything the peer had sent, the next one waits
@@ -152,9 +182,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> ServerSession<S> {
     }
 
     /// Writes everything queued (and keeps reading meanwhile, so pings and acknowledgements
-    /// are answered). Returns early if the connection ends. Cancel-safe.
-    pub async fn flush(&mut self) {
-        self.driver.flush().await
+    /// are answered). `Err` if the connection ended, saying why. Cancel-safe.
+    pub async fn flush(&mut self) -> Result<(), Error> {
+        self.driver.flush().await;
+        match self.driver.ended() {
+            Some(reason) => Err(reason.clone()),
+            None => Ok(()),
+        }
     }
 
     /// Why the connection ended, once [`ServerEvent::Closed`] was returned: the peer closed
@@ -172,7 +206,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> ServerSession<S> {
     /// Closes the connection and waits until its last bytes are written.
     pub async fn shutdown(&mut self) {
         self.close();
-        while !matches!(self.next_event().await, ServerEvent::Closed(_)) {}
+        while let Ok(event) = self.next_event().await {
+            if matches!(event, ServerEvent::Closed(_)) {
+                break;
+            }
+        }
     }
 
     /// The session's clock: what its connection is told the time is, for the sans-IO calls
@@ -182,8 +220,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> ServerSession<S> {
     }
 
     /// The byte stream, e.g. for its peer address.
-    pub fn stream(&self) -> &S {
+    pub fn transport(&self) -> &S {
         self.driver.stream()
+    }
+
+    /// The byte stream, mutably (socket options).
+    pub fn transport_mut(&mut self) -> &mut S {
+        self.driver.stream_mut()
     }
 
     /// The sans-IO connection, for the commands this type does not wrap (calls, data
@@ -193,5 +236,109 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> ServerSession<S> {
         &mut self.driver.conn
     }
 
-    rtmp_proto::server_session_commands!(driver.conn);
+    // The commands below are rtmp-std's `ServerSession`'s, method for method:
+    // the same delegations to the core, written out in each adapter rather than generated by
+    // a macro the core would have to export.
+
+    /// Accepts a connect ([`ServerConnection::accept_connect`]).
+    pub fn accept_connect(&mut self, request: RequestId) -> Result<(), ApiError> {
+        self.driver.conn.accept_connect(request)
+    }
+
+    /// Refuses a connect ([`ServerConnection::reject_connect`]).
+    pub fn reject_connect(
+        &mut self,
+        request: RequestId,
+        description: &str,
+    ) -> Result<(), ApiError> {
+        self.driver.conn.reject_connect(request, description)
+    }
+
+    /// Accepts a publish ([`ServerConnection::accept_publish`]).
+    pub fn accept_publish(&mut self, request: RequestId) -> Result<(), ApiError> {
+        self.driver.conn.accept_publish(request)
+    }
+
+    /// Refuses a publish with `code`, e.g. `NetStream.Publish.BadName`
+    /// ([`ServerConnection::reject_publish`]).
+    pub fn reject_publish(
+        &mut self,
+        request: RequestId,
+        code: &str,
+        description: &str,
+    ) -> Result<(), ApiError> {
+        self.driver.conn.reject_publish(request, code, description)
+    }
+
+    /// Accepts a play ([`ServerConnection::accept_play`]).
+    pub fn accept_play(&mut self, request: RequestId, kind: StreamKind) -> Result<(), ApiError> {
+        self.driver.conn.accept_play(request, kind)
+    }
+
+    /// Refuses a play with `code`, e.g. `NetStream.Play.StreamNotFound`
+    /// ([`ServerConnection::reject_play`]).
+    pub fn reject_play(
+        &mut self,
+        request: RequestId,
+        code: &str,
+        description: &str,
+    ) -> Result<(), ApiError> {
+        self.driver.conn.reject_play(request, code, description)
+    }
+
+    /// Queues audio for a playing stream ([`ServerConnection::send_audio`]).
+    pub fn send_audio(
+        &mut self,
+        stream: u32,
+        timestamp: u32,
+        payload: Bytes,
+    ) -> Result<SendStatus, ApiError> {
+        self.driver.conn.send_audio(stream, timestamp, payload)
+    }
+
+    /// Queues video for a playing stream; above the high-water mark, video that is not a
+    /// keyframe is dropped ([`ServerConnection::send_video`]).
+    pub fn send_video(
+        &mut self,
+        stream: u32,
+        timestamp: u32,
+        payload: Bytes,
+    ) -> Result<SendStatus, ApiError> {
+        self.driver.conn.send_video(stream, timestamp, payload)
+    }
+
+    /// Queues `onMetaData` for a playing stream ([`ServerConnection::send_metadata`]).
+    pub fn send_metadata(&mut self, stream: u32, metadata: Value) -> Result<SendStatus, ApiError> {
+        self.driver.conn.send_metadata(stream, metadata)
+    }
+
+    /// Queues an onStatus on `stream`, e.g. NetStream.Play.UnpublishNotify
+    /// ([`ServerConnection::send_status`]).
+    pub fn send_status(
+        &mut self,
+        stream: u32,
+        level: StatusLevel,
+        code: &str,
+        description: &str,
+    ) -> Result<SendStatus, ApiError> {
+        self.driver
+            .conn
+            .send_status(stream, level, code, description)
+    }
+
+    /// Queues Stream EOF for `stream`: playback is over
+    /// ([`ServerConnection::send_stream_eof`]).
+    pub fn send_stream_eof(&mut self, stream: u32) -> Result<SendStatus, ApiError> {
+        self.driver.conn.send_stream_eof(stream)
+    }
+}
+
+/// The events of [`next_event`](ServerSession::next_event) as a stream, ending after
+/// [`ServerEvent::Closed`] ([`close_reason`](ServerSession::close_reason) says why).
+impl<S: AsyncRead + AsyncWrite + Unpin + Send> futures_core::Stream for ServerSession<S> {
+    type Item = ServerEvent;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<ServerEvent>> {
+        Poll::Ready(ready!(self.get_mut().poll_next_event(cx)).ok())
+    }
 }

@@ -305,7 +305,7 @@ fn ends_with(seen: &[Seen], marker: &Seen) -> bool {
 
 mod tokio_player {
     use super::*;
-    use rtmp_tokio::client::{Client, ClientOptions, Frame, Player};
+    use rtmp_tokio::client::{Client, ClientOptions, ClientSettings, Frame, Player};
     use rtmp_tokio::Error;
 
     /// Takes events until `done` says so; each must come within [`PATIENCE`].
@@ -318,7 +318,8 @@ mod tokio_player {
         while !done(&seen) {
             let event = tokio::time::timeout(PATIENCE, player.client().next_event())
                 .await
-                .unwrap_or_else(|_| panic!("waiting for {what}: nothing for {PATIENCE:?}"));
+                .unwrap_or_else(|_| panic!("waiting for {what}: nothing for {PATIENCE:?}"))
+                .unwrap_or_else(|error| panic!("waiting for {what}: {error}"));
             assert!(
                 !matches!(event, ClientEvent::Closed(_)),
                 "the connection ended while waiting for {what}: {event:?}"
@@ -332,7 +333,8 @@ mod tokio_player {
     pub async fn during(player: &mut Player, window: Duration) -> Vec<Seen> {
         let deadline = tokio::time::Instant::now() + window;
         let mut seen = Vec::new();
-        while let Ok(event) = tokio::time::timeout_at(deadline, player.client().next_event()).await
+        while let Ok(Ok(event)) =
+            tokio::time::timeout_at(deadline, player.client().next_event()).await
         {
             seen.push(super::seen(&event));
         }
@@ -445,10 +447,8 @@ mod tokio_player {
 
     /// Calls `name` on nginx-rtmp, which answers no command it does not know.
     pub async fn unanswered_call(app_url: &str, name: &str) -> Error {
-        let options = ClientOptions {
-            request_timeout: Duration::from_secs(2),
-            ..ClientOptions::default()
-        };
+        let options = ClientOptions::default()
+            .with_settings(ClientSettings::default().with_request_timeout(Duration::from_secs(2)));
         let mut client = Client::connect_with(app_url, options)
             .await
             .expect("connect to nginx");
@@ -456,7 +456,7 @@ mod tokio_player {
             .call(name, vec![Value::String("clip.flv".into())])
             .await
             .expect_err("nginx-rtmp answers nothing");
-        client.close().await;
+        let _ = client.close().await;
         error
     }
 }
@@ -522,10 +522,7 @@ mod std_player {
     }
 
     pub fn play_pause_resume_seek(app_url: &str, clip: &Clip) -> Result<(), Error> {
-        let options = ClientOptions {
-            read_timeout: Some(PATIENCE),
-            ..ClientOptions::default()
-        };
+        let options = ClientOptions::default().with_read_timeout(Some(PATIENCE));
         let mut player = Client::connect_with(app_url, options)?.play("clip.flv")?;
 
         // The start, through the Player's own frames, statuses among them.
@@ -642,7 +639,10 @@ impl CallingServer {
 
     async fn answer(mut session: rtmp_tokio::server::ServerSession<tokio::net::TcpStream>) {
         loop {
-            let answered = match session.next_event().await {
+            let Ok(event) = session.next_event().await else {
+                return;
+            };
+            let answered = match event {
                 ServerEvent::ConnectRequest(request) => session.accept_connect(request.id),
                 ServerEvent::Call(call) => match (call.id, call.name.as_str()) {
                     (Some(id), "add") => {
@@ -705,7 +705,7 @@ fn tokio_client_calls_are_answered_or_refused_with_a_typed_error() {
         // The connection is still usable after a refused call.
         let (_, values) = client.call("add", numbers(&[1.0, 1.0])).await.unwrap();
         assert_eq!(values, numbers(&[2.0]));
-        client.close().await;
+        client.close().await.expect("a clean close");
     });
 }
 
@@ -713,20 +713,18 @@ fn tokio_client_calls_are_answered_or_refused_with_a_typed_error() {
 fn std_client_calls_are_answered_or_refused_with_a_typed_error() {
     let server = CallingServer::start();
     let mut client = rtmp_std::client::Client::connect(&server.url()).expect("connect");
-    let values = client
-        .call("add", Value::Null, numbers(&[2.0, 3.5]))
+    let (command_object, values) = client
+        .call("add", numbers(&[2.0, 3.5]))
         .expect("add is answered");
-    assert_eq!(values, numbers(&[5.5]));
-    match client.call("forbidden", Value::Null, Vec::new()) {
+    assert_eq!((command_object, values), (Value::Null, numbers(&[5.5])));
+    match client.call("forbidden", Vec::new()) {
         Err(rtmp_std::Error::CallFailed { code, description }) => {
             assert_eq!(code, "NetConnection.Call.Failed");
             assert_eq!(description, REFUSAL);
         }
         other => panic!("forbidden: {other:?}"),
     }
-    let values = client
-        .call("add", Value::Null, numbers(&[1.0, 1.0]))
-        .unwrap();
+    let (_, values) = client.call("add", numbers(&[1.0, 1.0])).unwrap();
     assert_eq!(values, numbers(&[2.0]));
     client.close().expect("close politely");
 }

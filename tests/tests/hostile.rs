@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use rtmp_proto::amf::{Object, Value};
 use rtmp_proto::message::{Command as AmfCommand, Message, UserControl};
-use rtmp_std::client::{Client, ClientOptions, Frame};
+use rtmp_std::client::{Client, ClientOptions, ClientSettings, Frame};
 use rtmp_tests::peers::{example_binary, free_port, wait_for_port, Process};
 
 const MIB: u64 = 1024 * 1024;
@@ -313,20 +313,16 @@ const KEYFRAME: &[u8] = &[0x17, 1, 0, 0, 0, 0, 0, 0, 1, 0x65];
 /// A publisher and a player of our own client through the relay: the player gets a frame
 /// the publisher sent. Panics (with `when`) if not.
 fn control_client(relay: &Relay, name: &str, when: &str) {
-    let options = ClientOptions {
-        read_timeout: Some(Duration::from_secs(5)),
-        connect_timeout: Duration::from_secs(5),
-        ..ClientOptions::publisher()
-    };
+    let options = ClientOptions::publisher()
+        .with_settings(ClientSettings::publisher().with_connect_timeout(Duration::from_secs(5)))
+        .with_read_timeout(Some(Duration::from_secs(5)));
     let mut publisher = Client::connect_with(&relay.url(), options.clone())
         .unwrap_or_else(|e| panic!("control publisher cannot connect {when}: {e}"))
         .publish(name)
         .unwrap_or_else(|e| panic!("control publisher cannot publish {when}: {e}"));
-    let player_options = ClientOptions {
-        read_timeout: Some(Duration::from_secs(5)),
-        connect_timeout: Duration::from_secs(5),
-        ..ClientOptions::default()
-    };
+    let player_options = ClientOptions::default()
+        .with_settings(ClientSettings::default().with_connect_timeout(Duration::from_secs(5)))
+        .with_read_timeout(Some(Duration::from_secs(5)));
     let mut player = Client::connect_with(&relay.url(), player_options)
         .unwrap_or_else(|e| panic!("control player cannot connect {when}: {e}"))
         .play(name)
@@ -367,10 +363,7 @@ struct Bystander {
 impl Bystander {
     fn start(relay: &Relay, name: &str) -> Bystander {
         let stop = Arc::new(AtomicBool::new(false));
-        let options = ClientOptions {
-            read_timeout: Some(Duration::from_secs(5)),
-            ..ClientOptions::publisher()
-        };
+        let options = ClientOptions::publisher().with_read_timeout(Some(Duration::from_secs(5)));
         let mut publisher = Client::connect_with(&relay.url(), options)
             .expect("bystander publisher connects")
             .publish(name)
@@ -378,10 +371,8 @@ impl Bystander {
         let _ = publisher
             .send_video(0, Bytes::from_static(SEQUENCE_HEADER))
             .unwrap();
-        let player_options = ClientOptions {
-            read_timeout: Some(Duration::from_secs(2)),
-            ..ClientOptions::default()
-        };
+        let player_options =
+            ClientOptions::default().with_read_timeout(Some(Duration::from_secs(2)));
         let mut player = Client::connect_with(&relay.url(), player_options)
             .expect("bystander player connects")
             .play(name)

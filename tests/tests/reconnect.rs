@@ -447,7 +447,7 @@ fn drain_on_sigterm(binary: std::path::PathBuf, marker: &str) {
             let _ = publisher
                 .send_video(index * 40, frame(index * GOP + 1))
                 .await;
-            while let Some(event) = publisher.next_event() {
+            while let Ok(Some(event)) = publisher.next_event() {
                 if let ClientEvent::Status { status, .. } = event {
                     if status.code == RECONNECT_REQUEST {
                         return status.tc_url().map(String::from);

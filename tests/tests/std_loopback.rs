@@ -60,7 +60,7 @@ fn exchange<S: Transport + Send + 'static>(
     player.seek(0).expect("seek");
     let refused = player
         .client()
-        .call("noSuchProcedure", Value::Null, vec![Value::from("x")])
+        .call("noSuchProcedure", vec![Value::from("x")])
         .expect_err("the server knows no such procedure");
     assert!(
         matches!(&refused, Error::CallFailed { code, .. } if code == "NetConnection.Call.Failed"),
@@ -144,10 +144,7 @@ fn exchange<S: Transport + Send + 'static>(
 fn std_client_and_server_over_tcp() {
     let server = RelayServer::start();
     let url = server.url("cam");
-    let options = ClientOptions {
-        read_timeout: Some(Duration::from_secs(10)),
-        ..ClientOptions::default()
-    };
+    let options = ClientOptions::default().with_read_timeout(Some(Duration::from_secs(10)));
     let player = Client::connect_with(&url, options)
         .unwrap()
         .play("cam")
@@ -175,10 +172,7 @@ fn serve_pipe(relay: &Relay) -> PipeEnd {
 fn std_client_and_server_over_an_in_memory_pipe() {
     let relay = Relay::new();
     let url = "rtmp://in-memory/live";
-    let options = ClientOptions {
-        read_timeout: Some(Duration::from_secs(10)),
-        ..ClientOptions::default()
-    };
+    let options = ClientOptions::default().with_read_timeout(Some(Duration::from_secs(10)));
     let player = Client::connect_over(serve_pipe(&relay), url, options)
         .unwrap()
         .play("cam")
@@ -241,10 +235,7 @@ fn refusals_say_what_went_wrong() {
 fn a_read_timeout_leaves_the_connection_usable() {
     let relay = Relay::new();
     let url = "rtmp://in-memory/live";
-    let options = ClientOptions {
-        read_timeout: Some(Duration::from_millis(200)),
-        ..ClientOptions::default()
-    };
+    let options = ClientOptions::default().with_read_timeout(Some(Duration::from_millis(200)));
     let mut player = Client::connect_over(serve_pipe(&relay), url, options)
         .unwrap()
         .play("later")

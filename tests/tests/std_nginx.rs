@@ -79,10 +79,7 @@ fn std_player_records_from_nginx_what_ffmpeg_published() {
     let url = nginx.url("std-play");
 
     // Our player waits for the live stream; nginx tells it when the publisher leaves.
-    let options = ClientOptions {
-        read_timeout: Some(Duration::from_secs(15)),
-        ..ClientOptions::default()
-    };
+    let options = ClientOptions::default().with_read_timeout(Some(Duration::from_secs(15)));
     let mut player = Client::connect_with(&url, options)
         .expect("connect to nginx")
         .play("std-play")

@@ -38,10 +38,7 @@ fn ffmpeg_publishes_to_std_server_and_std_player_records_it() {
     let server = RelayServer::start();
     let url = server.url("x");
 
-    let options = ClientOptions {
-        read_timeout: Some(Duration::from_secs(15)),
-        ..ClientOptions::default()
-    };
+    let options = ClientOptions::default().with_read_timeout(Some(Duration::from_secs(15)));
     let player = Client::connect_with(&url, options)
         .expect("connect to our server")
         .play("x")

@@ -13,7 +13,7 @@ use bytes::Bytes;
 use rtmp_std::client::{Client, ClientOptions, Frame};
 use rtmp_std::flv::FlvRecorder;
 use rtmp_std::server::Server;
-use rtmp_std::tls::{TlsClientConfig, TlsServerConfig};
+use rtmp_std::tls::{TlsClientConfig, TlsError, TlsServerConfig};
 use rtmp_std::Error;
 use rtmp_tests::peers::{make_clip, probe_packets, require, Process, TempDir};
 use rtmp_tests::peers_more::assert_same_packets;
@@ -36,11 +36,9 @@ fn tls_relay(certificate: &Path, key: &Path) -> RelayServer {
 }
 
 fn trusting(certificate: &Path) -> ClientOptions {
-    ClientOptions {
-        tls: Some(TlsClientConfig::trusting_pem_file(certificate).expect("the certificate")),
-        read_timeout: Some(Duration::from_secs(15)),
-        ..ClientOptions::default()
-    }
+    ClientOptions::default()
+        .with_tls(TlsClientConfig::trusting_pem_file(certificate).expect("the certificate"))
+        .with_read_timeout(Some(Duration::from_secs(15)))
 }
 
 #[test]
@@ -55,10 +53,8 @@ fn std_client_and_server_over_rtmps() {
         .play("secure")
         .expect("play");
     assert!(player.client().transport().is_tls());
-    let publisher_options = ClientOptions {
-        profile: rtmp_std::client::Profile::Publisher,
-        ..trusting(&certificate)
-    };
+    let mut publisher_options = trusting(&certificate);
+    publisher_options.settings.profile = rtmp_std::client::Profile::Publisher;
     let mut publisher = Client::connect_with(&url, publisher_options)
         .expect("connect over TLS")
         .publish("secure")
@@ -97,15 +93,12 @@ fn a_client_that_does_not_trust_the_certificate_says_so() {
     let server = tls_relay(&certificate, &key);
     let url = format!("rtmps://127.0.0.1:{}/live", server.port);
 
-    let options = ClientOptions {
-        tls: Some(TlsClientConfig::with_webpki_roots().unwrap()),
-        ..ClientOptions::default()
-    };
+    let options = ClientOptions::default().with_tls(TlsClientConfig::with_webpki_roots().unwrap());
     let error = Client::connect_with(&url, options)
         .err()
         .expect("an unknown issuer is refused");
-    assert!(matches!(error, Error::Tls(_)), "{error}");
-    assert!(error.to_string().starts_with("TLS: handshake: "), "{error}");
+    assert!(matches!(error, Error::Tls(TlsError::Rustls(_))), "{error}");
+    assert!(error.to_string().contains("UnknownIssuer"), "{error}");
 
     // Without a configuration, the Mozilla roots: they do not vouch for it either.
     let error = Client::connect_with(&url, ClientOptions::default())
@@ -162,4 +155,39 @@ fn ffmpeg_publishes_to_std_server_over_rtmps() {
     let received = probe_packets(recorded.to_str().unwrap());
     assert!(sent.len() > 100, "the clip has {} packets", sent.len());
     assert_same_packets(&sent, &received, 0);
+}
+
+/// `tls::accept` over a TCP stream the application accepted itself, as rtmp-tokio's: the
+/// session over the TLS stream answers our client, which trusts the certificate.
+#[test]
+fn a_session_over_a_stream_from_tls_accept() {
+    use rtmp_std::proto::session::server::{ServerConnectionConfig, ServerEvent};
+    use rtmp_std::server::ServerSession;
+
+    let dir = TempDir::new("std-tls-accept");
+    let (certificate, key) = self_signed(dir.path());
+    let tls = TlsServerConfig::from_pem_files(&certificate, &key).expect("the certificate");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "rtmps://127.0.0.1:{}/live",
+        listener.local_addr().unwrap().port()
+    );
+    let serving = std::thread::spawn(move || {
+        let (tcp, _) = listener.accept().unwrap();
+        let stream = rtmp_std::tls::accept(&tls, tcp).expect("the TLS handshake");
+        assert!(stream.is_tls());
+        let mut session = ServerSession::new(stream, ServerConnectionConfig::default());
+        let mut connected = false;
+        while let Ok(event) = session.next_event() {
+            if let ServerEvent::ConnectRequest(request) = event {
+                session.accept_connect(request.id).unwrap();
+                connected = true;
+            }
+        }
+        connected
+    });
+    let client = Client::connect_with(&url, trusting(&certificate)).expect("connect over TLS");
+    assert!(client.transport().is_tls());
+    client.close().expect("a clean close");
+    assert!(serving.join().unwrap(), "the session answered connect");
 }

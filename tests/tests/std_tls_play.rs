@@ -9,7 +9,7 @@ use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rtmp_std::client::{Client, ClientOptions, Profile};
+use rtmp_std::client::{Client, ClientOptions, ClientSettings, Profile};
 use rtmp_std::flv::publish_flv;
 use rtmp_std::server::Server;
 use rtmp_std::tls::{TlsClientConfig, TlsServerConfig};
@@ -75,11 +75,9 @@ fn ffmpeg_plays_over_rtmps(label: &str, publish: impl FnOnce(&Path, &str, &Path)
 #[test]
 fn std_client_publishes_over_rtmps_and_ffmpeg_plays_over_rtmps() {
     ffmpeg_plays_over_rtmps("std-tls-play", |clip, app_url, certificate| {
-        let options = ClientOptions {
-            profile: Profile::Publisher,
-            tls: Some(TlsClientConfig::trusting_pem_file(certificate).expect("trust it")),
-            ..ClientOptions::default()
-        };
+        let options = ClientOptions::default()
+            .with_settings(ClientSettings::default().with_profile(Profile::Publisher))
+            .with_tls(TlsClientConfig::trusting_pem_file(certificate).expect("trust it"));
         let client = Client::connect_with(app_url, options).expect("connect over TLS");
         assert!(client.transport().is_tls());
         let mut publisher = client.publish("x").expect("publish over TLS");

@@ -76,7 +76,7 @@ fn our_client_plays_from_nginx_what_ffmpeg_publishes() {
             while let Ok(next) = tokio::time::timeout(wait, player.next_frame()).await {
                 match next? {
                     Some(frame) => {
-                        if !matches!(frame, Frame::Data { .. }) {
+                        if !matches!(frame, Frame::Data { .. } | Frame::Status(_)) {
                             recorder.write(&frame).await?;
                             frames += 1;
                         }

@@ -12,9 +12,9 @@ use std::time::Duration;
 use bytes::Bytes;
 use rtmp_tests::peers::{make_clip, probe_packets, require, Process, TempDir};
 use rtmp_tests::peers_more::assert_same_packets;
-use rtmp_tokio::client::{Client, ClientOptions, Frame, Profile};
+use rtmp_tokio::client::{Client, ClientOptions, ClientSettings, Frame, Profile};
 use rtmp_tokio::relay::{Relay, RelayConfig};
-use rtmp_tokio::tls::{serve_relay, TlsClientConfig, TlsServerConfig};
+use rtmp_tokio::tls::{serve_relay, TlsClientConfig, TlsError, TlsServerConfig};
 use rtmp_tokio::Error;
 use tokio::runtime::Runtime;
 use tokio_support::runtime;
@@ -144,10 +144,10 @@ fn tokio_client_connects_to_rtmps_urls_trusting_a_given_certificate() {
     let server = TlsRelay::start(&certificate, &key);
     let url = format!("rtmps://127.0.0.1:{}/live", server.port);
     let trust = TlsClientConfig::trusting_der(&der).expect("the certificate");
-    let options = |profile| ClientOptions {
-        profile,
-        tls: Some(trust.clone()),
-        ..ClientOptions::default()
+    let options = |profile| {
+        ClientOptions::default()
+            .with_settings(ClientSettings::default().with_profile(profile))
+            .with_tls(trust.clone())
     };
 
     let sent = video_frames();
@@ -187,7 +187,7 @@ fn a_client_that_does_not_trust_the_certificate_says_so() {
             .await
             .err()
             .expect("an unknown issuer is refused");
-        assert!(matches!(error, Error::Tls(_)), "{error}");
+        assert!(matches!(error, Error::Tls(TlsError::Rustls(_))), "{error}");
         assert!(error.to_string().contains("UnknownIssuer"), "{error}");
 
         // By URL, with the default options: the Mozilla roots do not vouch for it either.
@@ -201,10 +201,8 @@ fn a_client_that_does_not_trust_the_certificate_says_so() {
         // Trusting another certificate is no better.
         let other_dir = TempDir::new("tokio-tls-other");
         let (_, _, other) = self_signed_der(other_dir.path());
-        let options = ClientOptions {
-            tls: Some(TlsClientConfig::trusting_der(&other).expect("the other certificate")),
-            ..ClientOptions::default()
-        };
+        let options = ClientOptions::default()
+            .with_tls(TlsClientConfig::trusting_der(&other).expect("the other certificate"));
         let error = Client::connect_with(&url, options)
             .await
             .err()

@@ -10,11 +10,12 @@ use libfuzzer_sys::fuzz_target;
 use rtmp_proto::chunk::{ChunkDecoder, ChunkError};
 use rtmp_proto::{Limits, RawMessage};
 
-const LIMITS: Limits = Limits {
-    max_message_size: 4096,
-    max_chunk_streams: 8,
-    max_buffered_bytes: 16 * 1024,
-    ..Limits::DEFAULT
+const LIMITS: Limits = {
+    let mut limits = Limits::DEFAULT;
+    limits.max_message_size = 4096;
+    limits.max_chunk_streams = 8;
+    limits.max_buffered_bytes = 16 * 1024;
+    limits
 };
 
 fn decode(pieces: &[&[u8]], zero_copy: bool) -> (Vec<RawMessage>, Option<ChunkError>) {

@@ -25,19 +25,17 @@ mod common;
 use common::FixedRng;
 
 fn config() -> ClientConnectionConfig {
-    ClientConnectionConfig {
-        session: SessionConfig {
-            max_pending_requests: 8,
-            max_message_streams: 4,
-            outbound_high_water: 64 * 1024,
-            outbound_low_water: 16 * 1024,
-            outbound_max: 1024 * 1024,
-            ping_interval: Some(core::time::Duration::from_secs(5)),
-            idle_timeout: Some(core::time::Duration::from_secs(60)),
-            ..SessionConfig::default()
-        },
-        ..ClientConnectionConfig::publisher("live", "rtmp://fuzz/live")
-    }
+    let mut session = SessionConfig::default();
+    session.max_pending_requests = 8;
+    session.max_message_streams = 4;
+    session.outbound_high_water = 64 * 1024;
+    session.outbound_low_water = 16 * 1024;
+    session.outbound_max = 1024 * 1024;
+    session.ping_interval = Some(core::time::Duration::from_secs(5));
+    session.idle_timeout = Some(core::time::Duration::from_secs(60));
+    let mut config = ClientConnectionConfig::publisher("live", "rtmp://fuzz/live");
+    config.session = session;
+    config
 }
 
 fn new_client() -> ClientConnection {
@@ -135,16 +133,16 @@ impl Observer {
 
 fn play_options(input: &mut Input) -> PlayOptions {
     let flags = input.byte();
-    PlayOptions {
-        start: match flags & 3 {
-            0 => PlayStart::LiveOrRecorded,
-            1 => PlayStart::Live,
-            _ => PlayStart::Recorded(input.u32()),
-        },
-        duration: (flags & 4 != 0).then(|| f64::from(input.u16())),
-        reset: (flags & 8 != 0).then_some(flags & 16 != 0),
-        buffer_length: (flags & 32 != 0).then(|| u32::from(input.u16())),
-    }
+    let mut options = PlayOptions::default();
+    options.start = match flags & 3 {
+        0 => PlayStart::LiveOrRecorded,
+        1 => PlayStart::Live,
+        _ => PlayStart::Recorded(input.u32()),
+    };
+    options.duration = (flags & 4 != 0).then(|| f64::from(input.u16()));
+    options.reset = (flags & 8 != 0).then_some(flags & 16 != 0);
+    options.buffer_length = (flags & 32 != 0).then(|| u32::from(input.u16()));
+    options
 }
 
 fn publish_type(byte: u8) -> PublishType {

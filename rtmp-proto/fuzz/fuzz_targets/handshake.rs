@@ -119,25 +119,21 @@ fuzz_target!(|data: &[u8]| {
     };
     let at = usize::from(u16::from_le_bytes(*split_field)) % (input.len() + 1);
 
-    let server_config = ServerConfig {
-        accept: match selector & 0b11 {
-            1 => ServerAccept::DigestOnly,
-            2 => ServerAccept::PlainOnly,
-            _ => ServerAccept::DigestOrPlain,
-        },
-        require_valid_c2: selector & 0b100 != 0,
-        ..ServerConfig::default()
+    let mut server_config = ServerConfig::default();
+    server_config.accept = match selector & 0b11 {
+        1 => ServerAccept::DigestOnly,
+        2 => ServerAccept::PlainOnly,
+        _ => ServerAccept::DigestOrPlain,
     };
-    let client_config = ClientConfig {
-        mode: match (selector >> 3) & 0b11 {
-            1 => ClientMode::Plain,
-            2 => ClientMode::Digest(DigestLayout::Two),
-            _ => ClientMode::Digest(DigestLayout::One),
-        },
-        tolerate_invalid_server_digest: selector & 0b10_0000 != 0,
-        require_valid_s2: selector & 0b100_0000 != 0,
-        ..ClientConfig::default()
+    server_config.require_valid_c2 = selector & 0b100 != 0;
+    let mut client_config = ClientConfig::default();
+    client_config.mode = match (selector >> 3) & 0b11 {
+        1 => ClientMode::Plain,
+        2 => ClientMode::Digest(DigestLayout::Two),
+        _ => ClientMode::Digest(DigestLayout::One),
     };
+    client_config.tolerate_invalid_server_digest = selector & 0b10_0000 != 0;
+    client_config.require_valid_s2 = selector & 0b100_0000 != 0;
 
     let server = || ServerHandshake::new(server_config.clone(), &mut FixedRng(2), 2000);
     check(server(), server(), input, at);

@@ -26,11 +26,9 @@ use rtmp_proto::amf::Value;
 use rtmp_proto::handshake::{ClientConfig, ClientHandshake};
 use rtmp_proto::message::Data;
 use rtmp_proto::session::server::{
-    RequestId, ServerConnection, ServerConnectionConfig, ServerEvent, ServerOptions, StatusLevel,
-    StreamKind,
+    RequestId, ServerConnection, ServerConnectionConfig, ServerEvent, StatusLevel, StreamKind,
 };
-use rtmp_proto::session::{ApiError, Instant, SessionConfig, SessionError};
-use rtmp_proto::Limits;
+use rtmp_proto::session::{ApiError, Instant, SessionError};
 
 #[path = "common/mod.rs"]
 mod common;
@@ -44,24 +42,16 @@ fn config(flags: u8) -> ServerConnectionConfig {
         config.options.call_answer_timeout = Some(Duration::from_secs(1));
     }
     if flags & 2 != 0 {
-        config.session = SessionConfig {
-            limits: Limits {
-                max_message_size: 64 * 1024,
-                max_chunk_streams: 8,
-                max_buffered_bytes: 128 * 1024,
-                ..Limits::default()
-            },
-            max_message_streams: 2,
-            max_pending_requests: 3,
-            outbound_high_water: 2048,
-            outbound_low_water: 512,
-            outbound_max: 64 * 1024,
-            ..config.session
-        };
-        config.options = ServerOptions {
-            max_held_bytes: 4096,
-            ..config.options
-        };
+        let session = &mut config.session;
+        session.limits.max_message_size = 64 * 1024;
+        session.limits.max_chunk_streams = 8;
+        session.limits.max_buffered_bytes = 128 * 1024;
+        session.max_message_streams = 2;
+        session.max_pending_requests = 3;
+        session.outbound_high_water = 2048;
+        session.outbound_low_water = 512;
+        session.outbound_max = 64 * 1024;
+        config.options.max_held_bytes = 4096;
     }
     if flags & 4 != 0 {
         config.session.ping_interval = Some(Duration::from_secs(1));

@@ -25,6 +25,7 @@ pub enum ClientMode {
 
 /// How a [`ClientHandshake`] behaves.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ClientConfig {
     /// The handshake offered. Default: the digest handshake in layout one, like FFmpeg.
     pub mode: ClientMode,

@@ -32,6 +32,7 @@ pub enum ServerAccept {
 
 /// How a [`ServerHandshake`] behaves.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ServerConfig {
     /// The handshakes accepted. Default [`ServerAccept::DigestOrPlain`].
     pub accept: ServerAccept,

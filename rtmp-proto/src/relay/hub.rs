@@ -71,6 +71,7 @@ pub enum MultitrackPolicy {
 
 /// How the hub treats its streams and players. Every limit is finite by default.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct HubConfig {
     /// Most payload bytes of a stream's cached GOPs (all its video tracks, and the audio
     /// between); past it the oldest frames go, and a track whose keyframe goes has no GOP

@@ -3,16 +3,17 @@
 //!
 //! - [`Session`]: the one shape of [`ServerConnection`] and [`ClientConnection`] a driver
 //!   loop needs (feed bytes, fire timers, take events and bytes to write).
-//! - [`Profile`] and [`client_connection_config`]: what a client's options mean for its
-//!   connection.
-//! - With `std`: [`Error`], the adapters' error type; the waits of a client
-//!   ([`Awaited`]: connect, createStream, publish, play, a call), which turn its events into
-//!   results; [`Playback`], which turns a player's events into [`Frame`]s.
-//! - [`server_session_commands!`](crate::server_session_commands): the commands a server
-//!   session passes on to its [`ServerConnection`].
+//! - [`ClientSettings`] (with [`Profile`]): what a client's options are, whatever its
+//!   adapter, their defaults, and what they mean for its connection.
+//! - The waits of a client ([`Awaited`]: connect, createStream, publish, play, a call), which
+//!   turn its events into results or a [`Refusal`] by the server; [`Playback`], which turns a
+//!   player's events into [`Frame`]s.
 //!
-//! Nothing here reads a clock or touches a socket.
+//! Nothing here reads a clock or touches a socket, and no type here carries an I/O error:
+//! each adapter has its own `Error`, which a [`Refusal`] converts into.
 
+use alloc::string::String;
+use alloc::vec::Vec;
 use core::time::Duration;
 
 use bytes::Bytes;
@@ -22,7 +23,8 @@ use crate::chunk::ChunkOutput;
 use crate::handshake::ClientConfig;
 use crate::message::Data;
 use crate::session::client::{
-    ClientConnection, ClientConnectionConfig, ClientEvent, ConnectParams, Status,
+    ClientConnection, ClientConnectionConfig, ClientEvent, ConnectParams, Status, StreamStatus,
+    TransactionId,
 };
 use crate::session::server::{ServerConnection, ServerEvent};
 use crate::session::{Instant, SessionConfig, SessionError};
@@ -146,38 +148,137 @@ pub fn lingers_after(reason: &SessionError) -> bool {
     *reason == SessionError::Closed
 }
 
-/// The session settings a client starts from: no idle timeout, but a ping to a server that has
-/// been silent for 30 s, given up 30 s later. A publisher's server sends next to nothing, and a
-/// player may wait long for a live stream to start.
-pub fn client_session_config() -> SessionConfig {
-    SessionConfig {
-        idle_timeout: None,
-        ping_interval: Some(Duration::from_secs(30)),
-        ..SessionConfig::default()
+/// What a client's options say whatever its adapter, with their defaults, written once here:
+/// each adapter's `ClientOptions` holds one as its `settings`, beside what only that adapter
+/// has (TLS trust, read and write timeouts).
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct ClientSettings {
+    /// The `connect` parameters to start from; `app` and `tcUrl` come from the URL. Default
+    /// [`Profile::Player`].
+    pub profile: Profile,
+    /// Limits, chunk size, timeouts and outbound queue bounds. The default has no idle
+    /// timeout but pings a server that has been silent for 30 s, and gives up 30 s later: a
+    /// publisher's server sends next to nothing, and a player may wait long for a live stream
+    /// to start.
+    pub session: SessionConfig,
+    /// The handshake offered (digest by default, like FFmpeg).
+    pub handshake: ClientConfig,
+    /// Send `releaseStream` and `FCPublish` before `publish`, as FFmpeg and OBS do. Default
+    /// true.
+    pub send_fc_publish: bool,
+    /// Values sent after the `connect` command object (credentials some servers expect).
+    pub connect_arguments: Vec<Value>,
+    /// The TCP connection, the handshake and the answer to `connect` together must take no
+    /// longer. Default 10 s.
+    pub connect_timeout: Duration,
+    /// How long to wait for the answer to `createStream`, `publish`, `play` or a call.
+    /// Default 10 s.
+    pub request_timeout: Duration,
+    /// A publisher that announces Enhanced RTMP's reconnect capability (`capsEx` bit 1) and
+    /// honours a ReconnectRequest (Enhanced RTMP v2, "Reconnect"; see
+    /// [`Handover`](crate::session::client::Handover)). Default false;
+    /// [`publisher`](Self::publisher) sets it.
+    pub reconnect: bool,
+}
+
+impl Default for ClientSettings {
+    fn default() -> Self {
+        ClientSettings {
+            profile: Profile::Player,
+            session: SessionConfig {
+                idle_timeout: None,
+                ping_interval: Some(Duration::from_secs(30)),
+                ..SessionConfig::default()
+            },
+            handshake: ClientConfig::default(),
+            send_fc_publish: true,
+            connect_arguments: Vec::new(),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            reconnect: false,
+        }
     }
 }
 
-/// The configuration of a client connection to `url`: `app` and `tcUrl` from the URL, the
-/// `connect` parameters of `profile` followed by `connect_arguments`.
-pub fn client_connection_config(
-    url: &RtmpUrl,
-    profile: Profile,
-    connect_arguments: &[Value],
-    session: &SessionConfig,
-    handshake: &ClientConfig,
-    send_fc_publish: bool,
-) -> ClientConnectionConfig {
-    let tc_url = url.tc_url();
-    let mut connect = match profile {
-        Profile::Player => ConnectParams::player(url.app.as_str(), tc_url),
-        Profile::Publisher => ConnectParams::publisher(url.app.as_str(), tc_url),
-    };
-    connect.extra_arguments = connect_arguments.to_vec();
-    ClientConnectionConfig {
-        session: session.clone(),
-        handshake: handshake.clone(),
-        connect,
-        send_fc_publish,
+impl ClientSettings {
+    /// The defaults, with an encoder's `connect` parameters, moving on a ReconnectRequest.
+    pub fn publisher() -> Self {
+        ClientSettings {
+            profile: Profile::Publisher,
+            reconnect: true,
+            ..ClientSettings::default()
+        }
+    }
+
+    /// With the `connect` parameters of `profile`.
+    pub fn with_profile(mut self, profile: Profile) -> Self {
+        self.profile = profile;
+        self
+    }
+
+    /// With these session settings.
+    pub fn with_session(mut self, session: SessionConfig) -> Self {
+        self.session = session;
+        self
+    }
+
+    /// With this handshake.
+    pub fn with_handshake(mut self, handshake: ClientConfig) -> Self {
+        self.handshake = handshake;
+        self
+    }
+
+    /// Whether to send `releaseStream` and `FCPublish` before `publish`.
+    pub fn with_send_fc_publish(mut self, send: bool) -> Self {
+        self.send_fc_publish = send;
+        self
+    }
+
+    /// With these values after the `connect` command object.
+    pub fn with_connect_arguments(mut self, arguments: Vec<Value>) -> Self {
+        self.connect_arguments = arguments;
+        self
+    }
+
+    /// With this bound on the connection, the handshake and `connect`.
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// With this bound on the answer to each request.
+    pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// Whether a publisher moves on a ReconnectRequest.
+    pub fn with_reconnect(mut self, reconnect: bool) -> Self {
+        self.reconnect = reconnect;
+        self
+    }
+
+    /// The configuration of a client connection to `url`: `app` and `tcUrl` from the URL,
+    /// the `connect` parameters of the profile followed by the connect arguments, and the
+    /// reconnect capability if the client moves.
+    pub fn connection_config(&self, url: &RtmpUrl) -> ClientConnectionConfig {
+        let tc_url = url.tc_url();
+        let mut connect = match self.profile {
+            Profile::Player => ConnectParams::player(url.app.as_str(), tc_url),
+            Profile::Publisher => ConnectParams::publisher(url.app.as_str(), tc_url),
+        };
+        connect.extra_arguments = self.connect_arguments.clone();
+        if self.reconnect {
+            let caps = connect.caps_ex.unwrap_or(0);
+            connect.caps_ex = Some(caps | crate::session::CAPS_EX_RECONNECT);
+        }
+        ClientConnectionConfig {
+            session: self.session.clone(),
+            handshake: self.handshake.clone(),
+            connect,
+            send_fc_publish: self.send_fc_publish,
+        }
     }
 }
 
@@ -332,484 +433,269 @@ impl Playback {
     }
 }
 
-/// Passes the commands of a server session on to its [`ServerConnection`]: defines, in an
-/// `impl` block of the session type, `accept_connect`, `reject_connect`, `accept_publish`,
-/// `reject_publish`, `accept_play`, `reject_play`, `send_audio`, `send_video`,
-/// `send_metadata`, `send_status` and `send_stream_eof`, each calling the connection's method
-/// of that name through the field path given (e.g. `driver.conn`). The calling crate must
-/// depend on `bytes` and on this crate as `rtmp_proto` (the documentation links to it).
-#[macro_export]
-macro_rules! server_session_commands {
-    ($($field:ident).+) => {
-        /// Accepts a connect ([`ServerConnection::accept_connect`](rtmp_proto::session::server::ServerConnection::accept_connect)).
-        pub fn accept_connect(
-            &mut self,
-            request: $crate::session::server::RequestId,
-        ) -> Result<(), $crate::session::ApiError> {
-            self $(.$field)+ .accept_connect(request)
-        }
-
-        /// Refuses a connect ([`ServerConnection::reject_connect`](rtmp_proto::session::server::ServerConnection::reject_connect)).
-        pub fn reject_connect(
-            &mut self,
-            request: $crate::session::server::RequestId,
-            description: &str,
-        ) -> Result<(), $crate::session::ApiError> {
-            self $(.$field)+ .reject_connect(request, description)
-        }
-
-        /// Accepts a publish ([`ServerConnection::accept_publish`](rtmp_proto::session::server::ServerConnection::accept_publish)).
-        pub fn accept_publish(
-            &mut self,
-            request: $crate::session::server::RequestId,
-        ) -> Result<(), $crate::session::ApiError> {
-            self $(.$field)+ .accept_publish(request)
-        }
-
-        /// Refuses a publish with `code`, e.g. `NetStream.Publish.BadName`
-        /// ([`ServerConnection::reject_publish`](rtmp_proto::session::server::ServerConnection::reject_publish)).
-        pub fn reject_publish(
-            &mut self,
-            request: $crate::session::server::RequestId,
-            code: &str,
-            description: &str,
-        ) -> Result<(), $crate::session::ApiError> {
-            self $(.$field)+ .reject_publish(request, code, description)
-        }
-
-        /// Accepts a play ([`ServerConnection::accept_play`](rtmp_proto::session::server::ServerConnection::accept_play)).
-        pub fn accept_play(
-            &mut self,
-            request: $crate::session::server::RequestId,
-            kind: $crate::session::server::StreamKind,
-        ) -> Result<(), $crate::session::ApiError> {
-            self $(.$field)+ .accept_play(request, kind)
-        }
-
-        /// Refuses a play with `code`, e.g. `NetStream.Play.StreamNotFound`
-        /// ([`ServerConnection::reject_play`](rtmp_proto::session::server::ServerConnection::reject_play)).
-        pub fn reject_play(
-            &mut self,
-            request: $crate::session::server::RequestId,
-            code: &str,
-            description: &str,
-        ) -> Result<(), $crate::session::ApiError> {
-            self $(.$field)+ .reject_play(request, code, description)
-        }
-
-        /// Queues audio for a playing stream ([`ServerConnection::send_audio`](rtmp_proto::session::server::ServerConnection::send_audio)).
-        pub fn send_audio(
-            &mut self,
-            stream: u32,
-            timestamp: u32,
-            payload: ::bytes::Bytes,
-        ) -> Result<$crate::session::SendStatus, $crate::session::ApiError> {
-            self $(.$field)+ .send_audio(stream, timestamp, payload)
-        }
-
-        /// Queues video for a playing stream; above the high-water mark, video that is not a
-        /// keyframe is dropped ([`ServerConnection::send_video`](rtmp_proto::session::server::ServerConnection::send_video)).
-        pub fn send_video(
-            &mut self,
-            stream: u32,
-            timestamp: u32,
-            payload: ::bytes::Bytes,
-        ) -> Result<$crate::session::SendStatus, $crate::session::ApiError> {
-            self $(.$field)+ .send_video(stream, timestamp, payload)
-        }
-
-        /// Queues `onMetaData` for a playing stream ([`ServerConnection::send_metadata`](rtmp_proto::session::server::ServerConnection::send_metadata)).
-        pub fn send_metadata(
-            &mut self,
-            stream: u32,
-            metadata: $crate::amf::Value,
-        ) -> Result<$crate::session::SendStatus, $crate::session::ApiError> {
-            self $(.$field)+ .send_metadata(stream, metadata)
-        }
-
-        /// Queues an onStatus on `stream`, e.g. NetStream.Play.UnpublishNotify
-        /// ([`ServerConnection::send_status`](rtmp_proto::session::server::ServerConnection::send_status)).
-        pub fn send_status(
-            &mut self,
-            stream: u32,
-            level: $crate::session::server::StatusLevel,
-            code: &str,
-            description: &str,
-        ) -> Result<$crate::session::SendStatus, $crate::session::ApiError> {
-            self $(.$field)+ .send_status(stream, level, code, description)
-        }
-
-        /// Queues Stream EOF for `stream`: playback is over
-        /// ([`ServerConnection::send_stream_eof`](rtmp_proto::session::server::ServerConnection::send_stream_eof)).
-        pub fn send_stream_eof(
-            &mut self,
-            stream: u32,
-        ) -> Result<$crate::session::SendStatus, $crate::session::ApiError> {
-            self $(.$field)+ .send_stream_eof(stream)
-        }
-    };
+/// Why the server refused what a client asked for: the answers an adapter's `Error` reports
+/// under the same names. The statuses' `code` and `description` as the server sent them.
+///
+/// Exhaustive on purpose: each variant is a variant of the adapters' errors, which a new one
+/// would have to gain too.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// The server refused `connect` (RTMP 1.0 §7.2.1.1).
+    #[error("connection rejected: {code}: {description}")]
+    ConnectRejected {
+        /// E.g. `NetConnection.Connect.Rejected`.
+        code: String,
+        /// The server's explanation.
+        description: String,
+    },
+    /// The server refused `createStream` (RTMP 1.0 §7.2.1.3).
+    #[error("createStream failed: {code}: {description}")]
+    CreateStreamFailed {
+        /// E.g. `NetConnection.Call.Failed`.
+        code: String,
+        /// The server's explanation.
+        description: String,
+    },
+    /// The server refused `publish` (RTMP 1.0 §7.2.2.6).
+    #[error("publish rejected: {code}: {description}")]
+    PublishRejected {
+        /// E.g. `NetStream.Publish.BadName`.
+        code: String,
+        /// The server's explanation.
+        description: String,
+    },
+    /// The server refused `play` (RTMP 1.0 §7.2.2.1).
+    #[error("play rejected: {code}: {description}")]
+    PlayRejected {
+        /// E.g. `NetStream.Play.StreamNotFound`.
+        code: String,
+        /// The server's explanation.
+        description: String,
+    },
+    /// The server answered a call with `_error` (RTMP 1.0 §7.2.1.2).
+    #[error("call failed: {code}: {description}")]
+    CallFailed {
+        /// E.g. `NetConnection.Call.Failed`.
+        code: String,
+        /// The server's explanation.
+        description: String,
+    },
 }
 
-#[cfg(feature = "std")]
-pub use self::with_std::*;
+/// What a client waits for after a command, and which event answers it. The adapter
+/// drives the connection and shows each event to [`answer`](Self::answer) until it says
+/// the wait is over; the other events are the application's.
+pub trait Awaited {
+    /// What the wait yields.
+    type Output;
+    /// What the wait is for, as an adapter's timeout error says it.
+    fn waiting_for(&self) -> &'static str;
+    /// `Some` once `event` settles the wait. `connection` is the one the event came from,
+    /// after the event.
+    fn answer(
+        &mut self,
+        connection: &ClientConnection,
+        event: &ClientEvent,
+    ) -> Option<Result<Self::Output, Refusal>>;
+}
 
-#[cfg(feature = "std")]
-mod with_std {
-    use alloc::boxed::Box;
-    use alloc::string::String;
-    use alloc::vec::Vec;
-    use std::io;
-    use std::sync::Arc;
+/// The answer to `connect` (RTMP 1.0 §7.2.1.1).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AwaitConnect;
 
-    use super::*;
-    use crate::flv::FlvError;
-    use crate::session::client::{StreamStatus, TransactionId};
-    use crate::session::ApiError;
-    use crate::url::UrlError;
+impl Awaited for AwaitConnect {
+    type Output = ();
 
-    /// Why an adapter's operation failed or its connection ended, in words a user can act on.
-    /// Cheap to clone (an I/O error is shared), so a connection can give the same reason to
-    /// every later call.
-    ///
-    /// A [`Timeout`](Error::Timeout) of a wait the caller bounded (a read timeout of the
-    /// blocking adapter) leaves the connection usable; every other error of a connection ends
-    /// it.
-    #[derive(Debug, Clone, thiserror::Error)]
-    #[non_exhaustive]
-    pub enum Error {
-        /// The URL is not an `rtmp://` or `rtmps://` URL we can use.
-        #[error("invalid RTMP URL: {0}")]
-        Url(#[from] UrlError),
-        /// The TCP connection could not be made.
-        #[error("cannot connect to {address}: {source}")]
-        Connect {
-            /// `host:port` as given.
-            address: String,
-            /// What the operating system said.
-            source: Arc<io::Error>,
-        },
-        /// A wait did not end in time.
-        #[error("timed out after {after:?} {waiting_for}")]
-        Timeout {
-            /// How long we waited.
-            after: Duration,
-            /// What we were waiting for, e.g. "waiting for the answer to connect".
-            waiting_for: &'static str,
-        },
-        /// Reading or writing the byte stream failed.
-        #[error("i/o error: {0}")]
-        Io(Arc<io::Error>),
-        /// The peer closed the connection.
-        #[error("the peer closed the connection")]
-        PeerClosed,
-        /// The connection was closed from our side.
-        #[error("the connection was closed")]
-        Closed,
-        /// The peer broke the protocol, or a protocol timeout expired (RTMP 1.0 §5 to §7).
-        #[error("{0}")]
-        Session(SessionError),
-        /// The server refused `connect` (RTMP 1.0 §7.2.1.1).
-        #[error("connection rejected: {code}: {description}")]
-        ConnectRejected {
-            /// E.g. `NetConnection.Connect.Rejected`.
-            code: String,
-            /// The server's explanation.
-            description: String,
-        },
-        /// The server refused `createStream` (RTMP 1.0 §7.2.1.3).
-        #[error("createStream failed: {0}")]
-        CreateStreamFailed(String),
-        /// The server refused `publish` (RTMP 1.0 §7.2.2.6).
-        #[error("publish rejected: {code}: {description}")]
-        PublishRejected {
-            /// E.g. `NetStream.Publish.BadName`.
-            code: String,
-            /// The server's explanation.
-            description: String,
-        },
-        /// The server refused `play` (RTMP 1.0 §7.2.2.1).
-        #[error("play rejected: {code}: {description}")]
-        PlayRejected {
-            /// E.g. `NetStream.Play.StreamNotFound`.
-            code: String,
-            /// The server's explanation.
-            description: String,
-        },
-        /// The server answered a call with `_error` (RTMP 1.0 §7.2.1.2).
-        #[error("call failed: {code}: {description}")]
-        CallFailed {
-            /// E.g. `NetConnection.Call.Failed`.
-            code: String,
-            /// The server's explanation.
-            description: String,
-        },
-        /// An FLV file could not be read.
-        #[error("FLV: {0}")]
-        Flv(#[from] FlvError),
-        /// TLS failed: a certificate or key that cannot be read, a server name that is not
-        /// valid, or a handshake that failed (e.g. a certificate no trusted root vouches for).
-        #[error("TLS: {0}")]
-        Tls(String),
-        /// Something this build of the adapter does not do (the reason says what to do
-        /// instead).
-        #[error("unsupported: {0}")]
-        Unsupported(&'static str),
-        /// The call was refused by the connection (misuse, or the outbound queue is full).
-        #[error("{0}")]
-        Api(#[from] ApiError),
-        /// A publisher asked to move to another server (Enhanced RTMP v2, "Reconnect")
-        /// found none to take its stream: neither the URL the server named nor its original
-        /// one ([`Handover::next_target`](crate::session::client::Handover::next_target)).
-        /// The publisher is closed.
-        #[error("reconnect: {error}; the last attempt: {last}")]
-        Reconnect {
-            /// What the core decided, with the URLs tried.
-            error: crate::session::client::HandoverError,
-            /// Why the last attempt failed.
-            #[source]
-            last: Box<Error>,
-        },
+    fn waiting_for(&self) -> &'static str {
+        "waiting for the answer to connect"
     }
 
-    impl Error {
-        /// Whether this is a [`Timeout`](Error::Timeout) of a wait, after which the
-        /// connection may still be used.
-        pub fn is_timeout(&self) -> bool {
-            matches!(self, Error::Timeout { .. })
+    fn answer(&mut self, _: &ClientConnection, event: &ClientEvent) -> Option<Result<(), Refusal>> {
+        match event {
+            ClientEvent::Connected { .. } => Some(Ok(())),
+            ClientEvent::ConnectRejected {
+                code, description, ..
+            } => Some(Err(Refusal::ConnectRejected {
+                code: code.clone(),
+                description: description.clone(),
+            })),
+            _ => None,
         }
     }
+}
 
-    impl From<io::Error> for Error {
-        fn from(error: io::Error) -> Self {
-            Error::Io(Arc::new(error))
-        }
+/// The answer to a `createStream` (RTMP 1.0 §7.2.1.3): the new stream's id.
+#[derive(Clone, Copy, Debug)]
+pub struct AwaitStream {
+    request: TransactionId,
+}
+
+impl AwaitStream {
+    /// Waits for the answer to the `createStream` of transaction `request`.
+    pub fn new(request: TransactionId) -> Self {
+        AwaitStream { request }
+    }
+}
+
+impl Awaited for AwaitStream {
+    type Output = u32;
+
+    fn waiting_for(&self) -> &'static str {
+        "waiting for the answer to createStream"
     }
 
-    impl From<SessionError> for Error {
-        fn from(error: SessionError) -> Self {
-            match error {
-                SessionError::Closed => Error::Closed,
-                other => Error::Session(other),
+    fn answer(
+        &mut self,
+        _: &ClientConnection,
+        event: &ClientEvent,
+    ) -> Option<Result<u32, Refusal>> {
+        match event {
+            ClientEvent::StreamCreated { request, stream_id } if *request == self.request => {
+                Some(Ok(*stream_id))
             }
-        }
-    }
-
-    /// What a client waits for after a command, and which event answers it. The adapter
-    /// drives the connection and shows each event to [`answer`](Self::answer) until it says
-    /// the wait is over; the other events are the application's.
-    pub trait Awaited {
-        /// What the wait yields.
-        type Output;
-        /// What the wait is for, as [`Error::Timeout`] says it.
-        fn waiting_for(&self) -> &'static str;
-        /// `Some` once `event` settles the wait. `connection` is the one the event came from,
-        /// after the event.
-        fn answer(
-            &mut self,
-            connection: &ClientConnection,
-            event: &ClientEvent,
-        ) -> Option<Result<Self::Output, Error>>;
-    }
-
-    /// The answer to `connect` (RTMP 1.0 §7.2.1.1).
-    #[derive(Clone, Copy, Debug, Default)]
-    pub struct AwaitConnect;
-
-    impl Awaited for AwaitConnect {
-        type Output = ();
-
-        fn waiting_for(&self) -> &'static str {
-            "waiting for the answer to connect"
-        }
-
-        fn answer(
-            &mut self,
-            _: &ClientConnection,
-            event: &ClientEvent,
-        ) -> Option<Result<(), Error>> {
-            match event {
-                ClientEvent::Connected { .. } => Some(Ok(())),
-                ClientEvent::ConnectRejected {
-                    code, description, ..
-                } => Some(Err(Error::ConnectRejected {
-                    code: code.clone(),
-                    description: description.clone(),
-                })),
-                _ => None,
-            }
-        }
-    }
-
-    /// The answer to a `createStream` (RTMP 1.0 §7.2.1.3): the new stream's id.
-    #[derive(Clone, Copy, Debug)]
-    pub struct AwaitStream {
-        request: TransactionId,
-    }
-
-    impl AwaitStream {
-        /// Waits for the answer to the `createStream` of transaction `request`.
-        pub fn new(request: TransactionId) -> Self {
-            AwaitStream { request }
-        }
-    }
-
-    impl Awaited for AwaitStream {
-        type Output = u32;
-
-        fn waiting_for(&self) -> &'static str {
-            "waiting for the answer to createStream"
-        }
-
-        fn answer(
-            &mut self,
-            _: &ClientConnection,
-            event: &ClientEvent,
-        ) -> Option<Result<u32, Error>> {
-            match event {
-                ClientEvent::StreamCreated { request, stream_id } if *request == self.request => {
-                    Some(Ok(*stream_id))
-                }
-                ClientEvent::CreateStreamFailed {
-                    request,
-                    information,
-                } if *request == self.request => Some(Err(create_stream_failed(information))),
-                _ => None,
-            }
-        }
-    }
-
-    fn create_stream_failed(information: &Value) -> Error {
-        let status = Status::from_info(information.clone());
-        Error::CreateStreamFailed(alloc::format!("{}: {}", status.code, status.description))
-    }
-
-    /// Whether a stream is to publish or to play.
-    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-    pub enum StartKind {
-        /// `publish` (RTMP 1.0 §7.2.2.6): NetStream.Publish.Start.
-        Publish,
-        /// `play` (RTMP 1.0 §7.2.2.1): NetStream.Play.Start.
-        Play,
-    }
-
-    /// The start of publishing or playing on a stream created for it (the connection's
-    /// `create_stream_to_publish` and `create_stream_to_play`): the stream's id once it
-    /// started, or the server's refusal of `createStream`, `publish` or `play`.
-    #[derive(Clone, Copy, Debug)]
-    pub struct AwaitStart {
-        request: TransactionId,
-        kind: StartKind,
-        stream: Option<u32>,
-    }
-
-    impl AwaitStart {
-        /// Waits for the stream of `createStream` transaction `request` to start `kind`.
-        pub fn new(request: TransactionId, kind: StartKind) -> Self {
-            AwaitStart {
+            ClientEvent::CreateStreamFailed {
                 request,
-                kind,
-                stream: None,
-            }
+                information,
+            } if *request == self.request => Some(Err(create_stream_failed(information))),
+            _ => None,
+        }
+    }
+}
+
+fn create_stream_failed(information: &Value) -> Refusal {
+    let status = Status::from_info(information.clone());
+    Refusal::CreateStreamFailed {
+        code: status.code,
+        description: status.description,
+    }
+}
+
+/// Whether a stream is to publish or to play.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StartKind {
+    /// `publish` (RTMP 1.0 §7.2.2.6): NetStream.Publish.Start.
+    Publish,
+    /// `play` (RTMP 1.0 §7.2.2.1): NetStream.Play.Start.
+    Play,
+}
+
+/// The start of publishing or playing on a stream created for it (the connection's
+/// `create_stream_to_publish` and `create_stream_to_play`): the stream's id once it
+/// started, or the server's refusal of `createStream`, `publish` or `play`.
+#[derive(Clone, Copy, Debug)]
+pub struct AwaitStart {
+    request: TransactionId,
+    kind: StartKind,
+    stream: Option<u32>,
+}
+
+impl AwaitStart {
+    /// Waits for the stream of `createStream` transaction `request` to start `kind`.
+    pub fn new(request: TransactionId, kind: StartKind) -> Self {
+        AwaitStart {
+            request,
+            kind,
+            stream: None,
+        }
+    }
+}
+
+impl Awaited for AwaitStart {
+    type Output = u32;
+
+    fn waiting_for(&self) -> &'static str {
+        match self.kind {
+            StartKind::Publish => "waiting for the answer to publish",
+            StartKind::Play => "waiting for the answer to play",
         }
     }
 
-    impl Awaited for AwaitStart {
-        type Output = u32;
-
-        fn waiting_for(&self) -> &'static str {
-            match self.kind {
-                StartKind::Publish => "waiting for the answer to publish",
-                StartKind::Play => "waiting for the answer to play",
+    fn answer(
+        &mut self,
+        connection: &ClientConnection,
+        event: &ClientEvent,
+    ) -> Option<Result<u32, Refusal>> {
+        match event {
+            ClientEvent::StreamCreated { request, stream_id } if *request == self.request => {
+                self.stream = Some(*stream_id);
+                None
             }
-        }
-
-        fn answer(
-            &mut self,
-            connection: &ClientConnection,
-            event: &ClientEvent,
-        ) -> Option<Result<u32, Error>> {
-            match event {
-                ClientEvent::StreamCreated { request, stream_id } if *request == self.request => {
-                    self.stream = Some(*stream_id);
-                    None
-                }
-                ClientEvent::CreateStreamFailed {
-                    request,
-                    information,
-                } if *request == self.request => Some(Err(create_stream_failed(information))),
-                ClientEvent::PublishStarted { stream } if self.kind == StartKind::Publish => {
-                    (Some(*stream) == self.stream).then_some(Ok(*stream))
-                }
-                ClientEvent::PlayStarted { stream } if self.kind == StartKind::Play => {
-                    (Some(*stream) == self.stream).then_some(Ok(*stream))
-                }
-                // The connection marks a refused publish or play by putting the stream back
-                // to idle; the status says why.
-                ClientEvent::Status { stream, status }
-                    if Some(*stream) == self.stream
-                        && connection.stream_status(*stream) == Some(StreamStatus::Created) =>
-                {
-                    let (code, description) = (status.code.clone(), status.description.clone());
-                    Some(Err(match self.kind {
-                        StartKind::Publish => Error::PublishRejected { code, description },
-                        StartKind::Play => Error::PlayRejected { code, description },
-                    }))
-                }
-                _ => None,
+            ClientEvent::CreateStreamFailed {
+                request,
+                information,
+            } if *request == self.request => Some(Err(create_stream_failed(information))),
+            ClientEvent::PublishStarted { stream } if self.kind == StartKind::Publish => {
+                (Some(*stream) == self.stream).then_some(Ok(*stream))
             }
+            ClientEvent::PlayStarted { stream } if self.kind == StartKind::Play => {
+                (Some(*stream) == self.stream).then_some(Ok(*stream))
+            }
+            // The connection marks a refused publish or play by putting the stream back
+            // to idle; the status says why.
+            ClientEvent::Status { stream, status }
+                if Some(*stream) == self.stream
+                    && connection.stream_status(*stream) == Some(StreamStatus::Created) =>
+            {
+                let (code, description) = (status.code.clone(), status.description.clone());
+                Some(Err(match self.kind {
+                    StartKind::Publish => Refusal::PublishRejected { code, description },
+                    StartKind::Play => Refusal::PlayRejected { code, description },
+                }))
+            }
+            _ => None,
         }
     }
+}
 
-    /// The answer to a call (RTMP 1.0 §7.2.1.2): the `_result`'s command object and the
-    /// values after it, or [`Error::CallFailed`] for an `_error`.
-    #[derive(Clone, Copy, Debug)]
-    pub struct AwaitCall {
-        transaction: TransactionId,
+/// The answer to a call (RTMP 1.0 §7.2.1.2): the `_result`'s command object and the
+/// values after it, or [`Refusal::CallFailed`] for an `_error`.
+#[derive(Clone, Copy, Debug)]
+pub struct AwaitCall {
+    transaction: TransactionId,
+}
+
+impl AwaitCall {
+    /// Waits for the answer to the call of transaction `transaction`.
+    pub fn new(transaction: TransactionId) -> Self {
+        AwaitCall { transaction }
+    }
+}
+
+impl Awaited for AwaitCall {
+    type Output = (Value, Vec<Value>);
+
+    fn waiting_for(&self) -> &'static str {
+        "waiting for the answer to a call"
     }
 
-    impl AwaitCall {
-        /// Waits for the answer to the call of transaction `transaction`.
-        pub fn new(transaction: TransactionId) -> Self {
-            AwaitCall { transaction }
-        }
-    }
-
-    impl Awaited for AwaitCall {
-        type Output = (Value, Vec<Value>);
-
-        fn waiting_for(&self) -> &'static str {
-            "waiting for the answer to a call"
-        }
-
-        fn answer(
-            &mut self,
-            _: &ClientConnection,
-            event: &ClientEvent,
-        ) -> Option<Result<(Value, Vec<Value>), Error>> {
-            match event {
-                ClientEvent::CallResult {
-                    transaction,
-                    command_object,
-                    values,
-                } if *transaction == self.transaction => {
-                    Some(Ok((command_object.clone(), values.clone())))
-                }
-                ClientEvent::CallError {
-                    transaction,
-                    command_object,
-                    values,
-                } if *transaction == self.transaction => {
-                    // The information object is the first value; some servers put it in
-                    // the command object's place.
-                    let information = values.first().unwrap_or(command_object).clone();
-                    let status = Status::from_info(information);
-                    Some(Err(Error::CallFailed {
-                        code: status.code,
-                        description: status.description,
-                    }))
-                }
-                _ => None,
+    fn answer(
+        &mut self,
+        _: &ClientConnection,
+        event: &ClientEvent,
+    ) -> Option<Result<(Value, Vec<Value>), Refusal>> {
+        match event {
+            ClientEvent::CallResult {
+                transaction,
+                command_object,
+                values,
+            } if *transaction == self.transaction => {
+                Some(Ok((command_object.clone(), values.clone())))
             }
+            ClientEvent::CallError {
+                transaction,
+                command_object,
+                values,
+            } if *transaction == self.transaction => {
+                // The information object is the first value; some servers put it in
+                // the command object's place.
+                let information = values.first().unwrap_or(command_object).clone();
+                let status = Status::from_info(information);
+                Some(Err(Refusal::CallFailed {
+                    code: status.code,
+                    description: status.description,
+                }))
+            }
+            _ => None,
         }
     }
 }
@@ -830,8 +716,8 @@ mod tests {
     }
 
     #[test]
-    fn the_error_texts_are_the_users() {
-        let rejected = Error::ConnectRejected {
+    fn a_refusal_says_what_the_server_said() {
+        let rejected = Refusal::ConnectRejected {
             code: "NetConnection.Connect.Rejected".into(),
             description: "no".into(),
         };
@@ -839,16 +725,31 @@ mod tests {
             rejected.to_string(),
             "connection rejected: NetConnection.Connect.Rejected: no"
         );
-        assert!(matches!(Error::from(SessionError::Closed), Error::Closed));
-        let timeout = Error::Timeout {
-            after: Duration::from_millis(300),
-            waiting_for: AwaitConnect.waiting_for(),
-        };
-        assert!(timeout.is_timeout());
         assert_eq!(
-            timeout.to_string(),
-            "timed out after 300ms waiting for the answer to connect"
+            AwaitConnect.waiting_for(),
+            "waiting for the answer to connect"
         );
+    }
+
+    #[test]
+    fn a_publishers_settings_announce_that_it_moves() {
+        let url: RtmpUrl = "rtmp://127.0.0.1/live".parse().unwrap();
+        let reconnect = |settings: ClientSettings| {
+            let caps = settings
+                .connection_config(&url)
+                .connect
+                .caps_ex
+                .unwrap_or(0);
+            caps & crate::session::CAPS_EX_RECONNECT != 0
+        };
+        assert!(reconnect(ClientSettings::publisher()));
+        assert!(!reconnect(ClientSettings::default()));
+        assert!(!reconnect(
+            ClientSettings::publisher().with_reconnect(false)
+        ));
+        let player = ClientSettings::default().connection_config(&url);
+        assert_eq!(player.session.idle_timeout, None);
+        assert_eq!(player.connect.app, "live");
     }
 
     #[test]
@@ -885,6 +786,13 @@ mod tests {
             information: info("error", "NetConnection.Call.Failed", "full"),
         };
         let error = start.answer(&connection, &failed).unwrap().unwrap_err();
+        assert_eq!(
+            error,
+            Refusal::CreateStreamFailed {
+                code: "NetConnection.Call.Failed".into(),
+                description: "full".into(),
+            }
+        );
         assert_eq!(
             error.to_string(),
             "createStream failed: NetConnection.Call.Failed: full"
@@ -946,14 +854,7 @@ mod tests {
     fn test_connection() -> ClientConnection {
         use rand::SeedableRng;
         let url: RtmpUrl = "rtmp://127.0.0.1/live".parse().unwrap();
-        let config = client_connection_config(
-            &url,
-            Profile::Player,
-            &[],
-            &client_session_config(),
-            &ClientConfig::default(),
-            true,
-        );
+        let config = ClientSettings::default().connection_config(&url);
         let mut rng = rand::rngs::StdRng::seed_from_u64(1);
         let mut connection = ClientConnection::new(config, &mut rng, Instant::from_millis(0));
         connection.connect().unwrap();

@@ -5,6 +5,7 @@ use crate::{Limits, MemoryBudget};
 /// What both connection roles share: limits, windows, chunk size, timeouts and the outbound
 /// queue's bounds. Every field has a finite, documented default.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SessionConfig {
     /// Bounds on what the peer can make us hold (see [`Limits`]).
     pub limits: Limits,

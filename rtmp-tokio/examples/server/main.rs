@@ -241,10 +241,7 @@ async fn bind(address: &str) -> Result<TcpListener, String> {
 fn trusting(path: &std::path::Path) -> Result<ClientOptions, String> {
     let trust =
         rtmp_tokio::tls::TlsClientConfig::trusting_pem_file(path).map_err(|e| e.to_string())?;
-    Ok(ClientOptions {
-        tls: Some(trust),
-        ..ClientOptions::default()
-    })
+    Ok(ClientOptions::default().with_tls(trust))
 }
 
 #[cfg(not(feature = "tls"))]

@@ -25,6 +25,7 @@ pub const PLAYER_FLASH_VER: &str = "LNX 9,0,124,2";
 /// This type does not parse URLs: the adapters split `rtmp://host:port/app/stream` and pass
 /// `app` and `tcUrl` here.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct ConnectParams {
     /// The server application to connect to, e.g. `live` (`app`).
     pub app: String,
@@ -157,6 +158,7 @@ impl ConnectParams {
 
 /// Everything a [`ClientConnection`](super::ClientConnection) needs to know up front.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct ClientConnectionConfig {
     /// Limits, windows, chunk size, timeouts and outbound bounds shared with the server role.
     pub session: SessionConfig,

@@ -184,6 +184,7 @@ impl PlayStart {
 
 /// The optional parts of `play` (RTMP 1.0 §7.2.2.1) and what follows it.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct PlayOptions {
     /// Where playback starts. Default: live, else recorded.
     pub start: PlayStart,

@@ -26,6 +26,7 @@ pub const CAPS_EX_TIMESTAMP_NANO_OFFSET: u32 = 0x08;
 
 /// Everything a [`ServerConnection`](super::ServerConnection) needs to start.
 #[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
 pub struct ServerConnectionConfig {
     /// Limits, windows, our chunk size (sent in the connect answer), timeouts and the outbound
     /// queue's bounds.
@@ -38,6 +39,7 @@ pub struct ServerConnectionConfig {
 
 /// What the server says in its answers and does without asking the application.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct ServerOptions {
     /// `fmsVer` in the connect `_result` (RTMP 1.0 §7.2.1.1). Default `FMS/3,0,1,123`, as
     /// nginx-rtmp sends: some clients parse it.

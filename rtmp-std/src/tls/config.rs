@@ -1,53 +1,94 @@
-//! RTMPS: RTMP over TLS, with rustls and its *ring* provider.
+//! The TLS configurations, over rustls's types, with the *ring* provider.
 //!
-//! A client trusts the Mozilla roots ([`TlsClientConfig::with_webpki_roots`], the default) or
-//! the certificates it is given ([`TlsClientConfig::trusting_pem`] or
-//! [`trusting_der`](TlsClientConfig::trusting_der), for a self-signed server) in
-//! [`ClientOptions::tls`](crate::client::ClientOptions::tls), and connects to `rtmps://` URLs
-//! (port 443 by default, the URL's host as the server name). A server presents a certificate
-//! chain and key read from PEM files ([`TlsServerConfig::from_pem_files`]) once given to
-//! [`Server::set_tls`](crate::server::Server::set_tls).
-//!
-//! These configurations are rtmp-tokio's too (its `tls` feature uses this module).
+//! This file is the same in rtmp-std and rtmp-tokio (`src/tls/config.rs`; the workspace's
+//! `tests/tests/adapter_twins.rs` checks that they stay equal): the adapters share no crate but the
+//! core, rustls has no place in the sans-IO core, and a crate of its own for these few builders
+//! would be one more to publish. Each adapter has its own `Error`, with a `Tls` variant of this
+//! [`TlsError`].
 
 use std::io;
-use std::net::TcpStream;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant as StdInstant};
 
-use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::pem::{self, PemObject};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
-use rustls::{ClientConfig, RootCertStore, ServerConfig, StreamOwned};
+use rustls::{ClientConfig, RootCertStore, ServerConfig};
 
-use crate::{Error, MaybeTls};
+use crate::Error;
+
+/// Why a TLS configuration could not be made or a TLS handshake failed
+/// ([`Error::Tls`](crate::Error::Tls)).
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum TlsError {
+    /// rustls refused: a handshake's verdict (a certificate no trusted root vouches for, a
+    /// protocol error), or a certificate, key or configuration it cannot use.
+    #[error("{0}")]
+    Rustls(#[from] rustls::Error),
+    /// PEM text that cannot be read.
+    #[error("reading {what}: {source}")]
+    Pem {
+        /// What was read: "a certificate", "the private key"...
+        what: &'static str,
+        /// What the PEM reader said.
+        source: Arc<pem::Error>,
+    },
+    /// PEM text without a certificate.
+    #[error("no certificate in {0}")]
+    NoCertificate(&'static str),
+    /// A certificate or key file that cannot be read.
+    #[error("reading {}: {source}", path.display())]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What the operating system said.
+        source: Arc<io::Error>,
+    },
+    /// A host that is neither a DNS name nor an IP address, which a certificate cannot name.
+    #[error("{host:?} is not a valid TLS server name")]
+    ServerName {
+        /// The host, as given.
+        host: String,
+    },
+}
 
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-fn tls_error(what: &str, error: impl std::fmt::Display) -> Error {
-    Error::Tls(format!("{what}: {error}"))
+fn pem_error(what: &'static str) -> impl FnOnce(pem::Error) -> TlsError {
+    move |error| TlsError::Pem {
+        what,
+        source: Arc::new(error),
+    }
+}
+
+fn read_file(path: &Path) -> Result<Vec<u8>, TlsError> {
+    std::fs::read(path).map_err(|error| TlsError::File {
+        path: path.to_owned(),
+        source: Arc::new(error),
+    })
 }
 
 /// How a failed TLS handshake is reported: rustls's verdict (a certificate no trusted root
 /// vouches for, a protocol error) as [`Error::Tls`], any other failure of the byte stream as
 /// [`Error::Io`].
-pub fn handshake_error(error: io::Error) -> Error {
+pub(crate) fn handshake_error(error: io::Error) -> Error {
     match error
         .get_ref()
         .and_then(|inner| inner.downcast_ref::<rustls::Error>())
     {
-        Some(verdict) => tls_error("handshake", verdict),
+        Some(verdict) => Error::Tls(TlsError::Rustls(verdict.clone())),
         None => Error::from(error),
     }
 }
 
 /// The name a server's certificate must hold: the host of an `rtmps://` URL, a DNS name (also
 /// sent as SNI) or an IP address.
-pub fn server_name(host: &str) -> Result<ServerName<'static>, Error> {
-    ServerName::try_from(host.to_owned())
-        .map_err(|error| tls_error(&format!("server name {host:?}"), error))
+pub(crate) fn server_name(host: &str) -> Result<ServerName<'static>, TlsError> {
+    ServerName::try_from(host.to_owned()).map_err(|_| TlsError::ServerName {
+        host: host.to_owned(),
+    })
 }
 
 /// What an RTMPS client trusts. Cheap to clone.
@@ -59,7 +100,7 @@ pub struct TlsClientConfig {
 impl TlsClientConfig {
     /// Trusts the certificate authorities of Mozilla's root program (the `webpki-roots`
     /// crate), as browsers do: for public servers.
-    pub fn with_webpki_roots() -> Result<Self, Error> {
+    pub fn with_webpki_roots() -> Result<Self, TlsError> {
         let roots = RootCertStore {
             roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
         };
@@ -68,32 +109,26 @@ impl TlsClientConfig {
 
     /// Trusts only the certificates in `pem` (the text of a `.pem` or `.crt` file): a server's
     /// own self-signed certificate, or a private authority.
-    pub fn trusting_pem(pem: &[u8]) -> Result<Self, Error> {
+    pub fn trusting_pem(pem: &[u8]) -> Result<Self, TlsError> {
         let mut roots = RootCertStore::empty();
         for certificate in CertificateDer::pem_slice_iter(pem) {
-            let certificate =
-                certificate.map_err(|error| tls_error("reading a certificate", error))?;
-            roots
-                .add(certificate)
-                .map_err(|error| tls_error("trusting a certificate", error))?;
+            roots.add(certificate.map_err(pem_error("a certificate"))?)?;
         }
         if roots.is_empty() {
-            return Err(Error::Tls("no certificate in the PEM text".into()));
+            return Err(TlsError::NoCertificate("the PEM text"));
         }
         Self::with_roots(roots)
     }
 
     /// Trusts only the certificate `der` (DER, as a `.der` or `.cer` file holds it).
-    pub fn trusting_der(der: &[u8]) -> Result<Self, Error> {
+    pub fn trusting_der(der: &[u8]) -> Result<Self, TlsError> {
         let mut roots = RootCertStore::empty();
-        roots
-            .add(CertificateDer::from(der.to_vec()))
-            .map_err(|error| tls_error("trusting a certificate", error))?;
+        roots.add(CertificateDer::from(der.to_vec()))?;
         Self::with_roots(roots)
     }
 
     /// `given`, or else the Mozilla roots: what a client with these options trusts.
-    pub fn given_or_webpki(given: Option<&TlsClientConfig>) -> Result<Self, Error> {
+    pub(crate) fn given_or_webpki(given: Option<&TlsClientConfig>) -> Result<Self, TlsError> {
         match given {
             Some(config) => Ok(config.clone()),
             None => Self::with_webpki_roots(),
@@ -101,10 +136,8 @@ impl TlsClientConfig {
     }
 
     /// Trusts only the certificates in the PEM file at `path`.
-    pub fn trusting_pem_file(path: impl AsRef<Path>) -> Result<Self, Error> {
-        let pem = std::fs::read(path.as_ref())
-            .map_err(|error| tls_error(&format!("reading {}", path.as_ref().display()), error))?;
-        Self::trusting_pem(&pem)
+    pub fn trusting_pem_file(path: impl AsRef<Path>) -> Result<Self, TlsError> {
+        Self::trusting_pem(&read_file(path.as_ref())?)
     }
 
     /// A rustls configuration of the application's making (client certificates, another
@@ -118,52 +151,14 @@ impl TlsClientConfig {
         &self.config
     }
 
-    fn with_roots(roots: RootCertStore) -> Result<Self, Error> {
+    fn with_roots(roots: RootCertStore) -> Result<Self, TlsError> {
         let config = ClientConfig::builder_with_provider(provider())
-            .with_safe_default_protocol_versions()
-            .map_err(|error| tls_error("configuring TLS", error))?
+            .with_safe_default_protocol_versions()?
             .with_root_certificates(roots)
             .with_no_client_auth();
         Ok(TlsClientConfig {
             config: Arc::new(config),
         })
-    }
-
-    /// Makes the TLS handshake with `host` over `tcp`, within `timeout`.
-    pub(crate) fn connect(
-        &self,
-        host: &str,
-        mut tcp: TcpStream,
-        timeout: Duration,
-    ) -> Result<MaybeTls, Error> {
-        let mut conn = rustls::ClientConnection::new(self.config.clone(), server_name(host)?)
-            .map_err(|error| tls_error("starting TLS", error))?;
-        let deadline = StdInstant::now() + timeout;
-        let timed_out = Error::Timeout {
-            after: timeout,
-            waiting_for: "waiting for the TLS handshake",
-        };
-        while conn.is_handshaking() {
-            let left = deadline.saturating_duration_since(StdInstant::now());
-            if left.is_zero() {
-                return Err(timed_out);
-            }
-            tcp.set_read_timeout(Some(left))?;
-            match conn.complete_io(&mut tcp) {
-                Ok(_) => {}
-                Err(error)
-                    if matches!(
-                        error.kind(),
-                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                    ) =>
-                {
-                    return Err(timed_out)
-                }
-                Err(error) => return Err(handshake_error(error)),
-            }
-        }
-        tcp.set_read_timeout(None)?;
-        Ok(MaybeTls::tls_client(StreamOwned::new(conn, tcp)))
     }
 }
 
@@ -179,33 +174,27 @@ impl TlsServerConfig {
     pub fn from_pem_files(
         certificate_chain: impl AsRef<Path>,
         private_key: impl AsRef<Path>,
-    ) -> Result<Self, Error> {
-        let read = |path: &Path| {
-            std::fs::read(path)
-                .map_err(|error| tls_error(&format!("reading {}", path.display()), error))
-        };
+    ) -> Result<Self, TlsError> {
         Self::from_pem(
-            &read(certificate_chain.as_ref())?,
-            &read(private_key.as_ref())?,
+            &read_file(certificate_chain.as_ref())?,
+            &read_file(private_key.as_ref())?,
         )
     }
 
     /// The same from PEM text.
-    pub fn from_pem(certificate_chain: &[u8], private_key: &[u8]) -> Result<Self, Error> {
+    pub fn from_pem(certificate_chain: &[u8], private_key: &[u8]) -> Result<Self, TlsError> {
         let chain = CertificateDer::pem_slice_iter(certificate_chain)
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|error| tls_error("reading the certificate chain", error))?;
+            .map_err(pem_error("the certificate chain"))?;
         if chain.is_empty() {
-            return Err(Error::Tls("no certificate in the chain's PEM text".into()));
+            return Err(TlsError::NoCertificate("the chain's PEM text"));
         }
-        let key = PrivateKeyDer::from_pem_slice(private_key)
-            .map_err(|error| tls_error("reading the private key", error))?;
+        let key =
+            PrivateKeyDer::from_pem_slice(private_key).map_err(pem_error("the private key"))?;
         let config = ServerConfig::builder_with_provider(provider())
-            .with_safe_default_protocol_versions()
-            .map_err(|error| tls_error("configuring TLS", error))?
+            .with_safe_default_protocol_versions()?
             .with_no_client_auth()
-            .with_single_cert(chain, key)
-            .map_err(|error| tls_error("using the certificate and key", error))?;
+            .with_single_cert(chain, key)?;
         Ok(TlsServerConfig {
             config: Arc::new(config),
         })
@@ -229,10 +218,9 @@ mod tests {
     #[test]
     fn pem_text_without_certificates_is_refused() {
         let error = TlsClientConfig::trusting_pem(b"").unwrap_err();
-        assert!(matches!(error, Error::Tls(_)), "{error}");
-        assert!(error.to_string().contains("no certificate"), "{error}");
+        assert!(matches!(error, TlsError::NoCertificate(_)), "{error}");
         let error = TlsServerConfig::from_pem(b"", b"").unwrap_err();
-        assert!(error.to_string().contains("no certificate"), "{error}");
+        assert!(matches!(error, TlsError::NoCertificate(_)), "{error}");
     }
 
     #[test]
@@ -244,9 +232,21 @@ mod tests {
         TlsClientConfig::trusting_pem(certificate.as_bytes()).unwrap();
         TlsClientConfig::trusting_der(certified.cert.der()).unwrap();
         let error = TlsClientConfig::trusting_der(b"not DER").unwrap_err();
-        assert!(matches!(error, Error::Tls(_)), "{error}");
+        assert!(matches!(error, TlsError::Rustls(_)), "{error}");
         let error = TlsServerConfig::from_pem(certificate.as_bytes(), b"").unwrap_err();
-        assert!(error.to_string().contains("private key"), "{error}");
+        assert!(
+            matches!(
+                error,
+                TlsError::Pem {
+                    what: "the private key",
+                    ..
+                }
+            ),
+            "{error}"
+        );
+        let error =
+            TlsServerConfig::from_pem_files("/nonexistent/cert.pem", "key.pem").unwrap_err();
+        assert!(matches!(error, TlsError::File { .. }), "{error}");
     }
 
     #[test]
@@ -259,7 +259,10 @@ mod tests {
             server_name("live.example.com").unwrap(),
             ServerName::DnsName(_)
         ));
-        assert!(matches!(server_name("not a name"), Err(Error::Tls(_))));
+        assert!(matches!(
+            server_name("not a name"),
+            Err(TlsError::ServerName { .. })
+        ));
     }
 
     #[test]
@@ -269,8 +272,17 @@ mod tests {
             rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer),
         );
         let error = handshake_error(verdict);
-        assert!(matches!(error, Error::Tls(_)), "{error}");
-        assert!(error.to_string().contains("UnknownIssuer"), "{error}");
+        assert!(
+            matches!(
+                &error,
+                Error::Tls(TlsError::Rustls(rustls::Error::InvalidCertificate(
+                    rustls::CertificateError::UnknownIssuer
+                )))
+            ),
+            "{error}"
+        );
+        let source = std::error::Error::source(&error).expect("the TLS error");
+        assert!(source.downcast_ref::<TlsError>().is_some());
         let reset = io::Error::from(io::ErrorKind::ConnectionReset);
         assert!(matches!(handshake_error(reset), Error::Io(_)));
     }

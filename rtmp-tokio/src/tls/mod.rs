@@ -13,10 +13,14 @@
 //!   [`connect_with`] here, which give the TLS stream's type.
 //! - A server presents a certificate chain and key read from PEM files
 //!   ([`TlsServerConfig::from_pem_files`]); [`accept`] wraps an accepted TCP stream, and
-//!   [`serve_relay`] runs a [`Relay`] over TLS.
+//!   [`serve_relay`] runs a [`Relay`] over TLS. rtmp-std has the same `accept`; its
+//!   `Server::set_tls` has no twin here because [`Server::accept`](crate::server::Server::accept)
+//!   gives a session over the TCP stream at once, and a TLS handshake belongs in the
+//!   connection's own task, not in the accept loop: call [`accept`] there.
 //!
-//! The configurations are rtmp-std's ([`rtmp_std::tls`]): one place builds them for both
-//! adapters.
+//! rtmp-std's `tls` module has the same configurations and [`TlsError`]: the adapters share
+//! no crate but the core, and rustls has no place in the sans-IO core, so each owns these few
+//! builders over rustls's types (see `config.rs`).
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -35,10 +39,7 @@
 //! let trust = TlsClientConfig::trusting_pem_file("cert.pem")?;
 //! let client = connect_with("rtmps://localhost/live", ClientOptions::default(), &trust).await?;
 //! // The same with Client::connect_with and the certificate in the options.
-//! let options = ClientOptions {
-//!     tls: Some(trust),
-//!     ..ClientOptions::default()
-//! };
+//! let options = ClientOptions::default().with_tls(trust);
 //! let other = rtmp_tokio::client::Client::connect_with("rtmps://localhost/live", options).await?;
 //! let mut player = client.play("cam1").await?;
 //! while let Some(frame) = player.next_frame().await? {
@@ -46,6 +47,8 @@
 //! }
 //! # Ok(()) }
 //! ```
+
+mod config;
 
 use std::io;
 use std::net::SocketAddr;
@@ -57,8 +60,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::{TlsAcceptor, TlsConnector};
 use tracing::Instrument;
 
-use rtmp_std::tls::handshake_error;
-pub use rtmp_std::tls::{TlsClientConfig, TlsServerConfig};
+use config::{handshake_error, server_name};
+pub use config::{TlsClientConfig, TlsError, TlsServerConfig};
 
 use crate::client::{Client, ClientOptions};
 use crate::relay::Relay;
@@ -80,7 +83,7 @@ pub async fn handshake(
     host: &str,
     tcp: TcpStream,
 ) -> Result<ClientTlsStream, Error> {
-    let name = rtmp_std::tls::server_name(host)?;
+    let name = server_name(host)?;
     TlsConnector::from(tls.rustls_config().clone())
         .connect(name, tcp)
         .await
