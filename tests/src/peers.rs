@@ -238,6 +238,12 @@ impl Nginx {
         }
     }
 
+    /// The process id of nginx: with `master_process off` its only process, which is the
+    /// worker that serves every connection.
+    pub fn pid(&self) -> u32 {
+        self._process.id()
+    }
+
     /// `rtmp://127.0.0.1:PORT/live/NAME`.
     pub fn url(&self, name: &str) -> String {
         format!("rtmp://127.0.0.1:{}/live/{name}", self.port)
