@@ -123,6 +123,10 @@ impl Clip {
 #[derive(Default)]
 struct Counters {
     served: AtomicU64,
+    /// Plays that started (play accepted).
+    plays: AtomicU64,
+    /// Plays the server ended before the player left (Play.Stop, Play.Failed, EOF...).
+    plays_ended: AtomicU64,
     player_failures: AtomicU64,
     publishes: AtomicU64,
     publish_failures: AtomicU64,
@@ -236,6 +240,7 @@ fn player_loop(
             }
         };
         player.set_end_on_unpublish(false);
+        counters.plays.fetch_add(1, Ordering::Relaxed);
         let until = Instant::now() + rng.millis(5_000, 30_000);
         let mut served = false;
         while Instant::now() < until && !stop.load(Ordering::Relaxed) {
@@ -245,7 +250,10 @@ fn player_loop(
                     counters.served.fetch_add(1, Ordering::Relaxed);
                 }
                 Ok(Some(_)) | Err(StdError::Timeout { .. }) => {}
-                Ok(None) => break,
+                Ok(None) => {
+                    counters.plays_ended.fetch_add(1, Ordering::Relaxed);
+                    break;
+                }
                 Err(_) => {
                     counters.player_failures.fetch_add(1, Ordering::Relaxed);
                     break;
@@ -602,11 +610,13 @@ fn main() {
     for target in &targets {
         let c = &target.counters;
         println!(
-            "{}: {} publishes ({} failed), {} players served, {} player failures, {} attacks",
+            "{}: {} publishes ({} failed), {} plays ({} served, {} ended by the server, {} failed), {} attacks",
             target.name,
             c.publishes.load(Ordering::Relaxed),
             c.publish_failures.load(Ordering::Relaxed),
+            c.plays.load(Ordering::Relaxed),
             c.served.load(Ordering::Relaxed),
+            c.plays_ended.load(Ordering::Relaxed),
             c.player_failures.load(Ordering::Relaxed),
             c.attacks.load(Ordering::Relaxed),
         );
