@@ -10,11 +10,17 @@
 //! [`SessionError::MemoryBudgetExceeded`](crate::session::SessionError).
 //!
 //! What a connection reports: the buffers of its partial inbound messages (what they hold,
-//! which grows with what arrived, not what they announced) and its outbound queue, except
-//! the payloads of audio and video. Those are shared by every player of a stream (one
-//! keyframe queued to a thousand players is one keyframe in memory), so counting them per
-//! player would count one buffer a thousand times; each queued message's own slot is
-//! counted, so a flood of tiny messages is.
+//! which grows with what arrived, not what they announced); the input a server connection
+//! holds while a connect, publish or play request waits for the application's answer (up to
+//! [`ServerOptions::max_held_bytes`](crate::session::ServerOptions::max_held_bytes) of it);
+//! its outbound queue; and its chunked output waiting to be written (about 64 KiB at most
+//! per connection, more for one large message): chunk headers, commands and data. The
+//! payloads of audio and video, queued or chunked, are not counted: they are shared by every
+//! player of a stream (one keyframe queued to a thousand players is one keyframe in memory),
+//! so counting them per player would count one buffer a thousand times; each queued
+//! message's own slot is counted, so a flood of tiny messages is. What a connection reported
+//! is given back as it goes (held input answered, output written), all of it but what may
+//! still be written when it ends, and the rest when it is dropped.
 
 use alloc::sync::Arc;
 use core::fmt;

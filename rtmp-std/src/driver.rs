@@ -1,11 +1,11 @@
 //! The loop every connection runs on its thread: write what the connection queued (vectored),
-//! block in a read bounded by the connection's next deadline, feed what was read, and hand out
-//! the events.
+//! block in a read bounded by the connection's next deadline, feed what was read a step at a
+//! time, and hand out the events.
 
 use std::io::{self, IoSlice};
 use std::time::{Duration, Instant as StdInstant};
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use rtmp_proto::session::{Instant, SessionError};
 
 use crate::{Error, Transport};
@@ -17,6 +17,16 @@ const MIN_READ: usize = 4 * 1024;
 /// (128 KiB at a 4096-byte chunk size) per call, more than a live player's frame. The array
 /// is initialized for every write, so a bigger one costs more than the calls it saves.
 const MAX_SLICES: usize = 64;
+/// What is read is fed to the connection in steps of at most this many messages, each step's
+/// events handed out before the next step is fed (as the tokio driver does).
+///
+/// This driver does not need the tokio driver's other bound, a limit on the work per wake-up
+/// after which it yields: each connection has a thread of its own, preempted by the kernel, so
+/// a peer's burst holds up only its own thread, and the relay takes the shared hub's lock per
+/// event, not per read, so other threads get it between two events. What the steps bound is
+/// memory: fed whole, one 64 KiB read of two-byte video messages would become 32,000 events
+/// waiting in the connection before the first is handed out; fed in steps, at most 64 wait.
+const MESSAGES_PER_STEP: usize = 64;
 /// How long a connection that ended waits for the peer to close its side (the core's bound).
 const LINGER: Duration = rtmp_proto::session::adapter::CLOSE_LINGER;
 /// The shortest read timeout set: zero would mean "no timeout" to `TcpStream`.
@@ -62,6 +72,8 @@ pub(crate) struct Driver<S, C: Connection> {
     pub(crate) conn: C,
     pub(crate) clock: Clock,
     read_buffer: BytesMut,
+    /// Read and not yet fed to the connection; fed a step at a time before the next read.
+    unread: Bytes,
     /// The read timeout the stream has, if we set one.
     read_timeout: Option<Option<Duration>>,
     link: Link,
@@ -77,6 +89,7 @@ impl<S: Transport, C: Connection> Driver<S, C> {
             conn,
             clock,
             read_buffer: BytesMut::new(),
+            unread: Bytes::new(),
             read_timeout: None,
             link: Link::Open,
             closed_locally: false,
@@ -129,6 +142,10 @@ impl<S: Transport, C: Connection> Driver<S, C> {
             }
             if let Err(error) = self.write_queued() {
                 self.fail(error);
+                continue;
+            }
+            if !self.unread.is_empty() {
+                self.feed_step();
                 continue;
             }
             let now = self.clock.now();
@@ -252,8 +269,9 @@ impl<S: Transport, C: Connection> Driver<S, C> {
         Ok(())
     }
 
-    /// Reads once, blocking at most `wait` (`None`: until bytes come), and feeds what came to
-    /// the connection, sharing the buffer with the media it holds (no copy).
+    /// Reads once, blocking at most `wait` (`None`: until bytes come), and feeds the first step
+    /// of what came to the connection, sharing the buffer with the media it holds (no copy);
+    /// the rest is fed by [`next_event`](Self::next_event) before it reads again.
     fn read_once(&mut self, wait: Option<Duration>) {
         if let Err(error) = self.apply_read_timeout(wait.map(|wait| wait.max(MIN_READ_TIMEOUT))) {
             return self.fail(error);
@@ -269,9 +287,8 @@ impl<S: Transport, C: Connection> Driver<S, C> {
                 self.conn.close();
             }
             Ok(count) => {
-                let input = self.read_buffer.split_to(count).freeze();
-                // An error is also reported as the connection's Closed event.
-                let _ = self.conn.handle_input_bytes(self.clock.now(), input);
+                self.unread = self.read_buffer.split_to(count).freeze();
+                self.feed_step();
             }
             Err(error)
                 if matches!(
@@ -281,6 +298,20 @@ impl<S: Transport, C: Connection> Driver<S, C> {
                         | io::ErrorKind::Interrupted
                 ) => {}
             Err(error) => self.fail(error),
+        }
+    }
+
+    /// Feeds the connection [`MESSAGES_PER_STEP`] messages of what was read, at most.
+    fn feed_step(&mut self) {
+        let now = self.clock.now();
+        // An error is also reported as the connection's Closed event (and leaves nothing to
+        // feed).
+        if self
+            .conn
+            .handle_input_some(now, &mut self.unread, MESSAGES_PER_STEP)
+            .is_err()
+        {
+            self.unread = Bytes::new();
         }
     }
 

@@ -64,6 +64,7 @@ use rtmp_proto::amf::Value;
 use rtmp_proto::flv::{tag_type, FlvReader};
 use rtmp_proto::message::Message;
 use rtmp_proto::{Limits, RawMessage};
+use rtmp_tests::hostile::release_example;
 use rtmp_tests::peers::{free_port, require, wait_for_port, Nginx, Process, TempDir};
 use rtmp_tokio::client::{Client, ClientOptions, Frame};
 
@@ -529,36 +530,6 @@ fn make_fanout_clip(path: &Path) {
         "ffmpeg could not make the clip: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-}
-
-/// `target/release/examples/server`, built (or found up to date) by cargo first.
-fn relay_server_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("the bench's path");
-    // The bench runs as TARGET/release/deps/fanout-HASH.
-    let release = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("the bench runs from TARGET/release/deps");
-    let server = release.join("examples").join("server");
-    {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let target_dir = release.parent().expect("the target dir");
-        let status = Command::new(cargo)
-            .args([
-                "build",
-                "--release",
-                "-p",
-                "rtmp-tokio",
-                "--example",
-                "server",
-            ])
-            .env("CARGO_TARGET_DIR", target_dir)
-            .status()
-            .expect("run cargo build");
-        assert!(status.success(), "cargo build of the relay server failed");
-    }
-    assert!(server.is_file(), "no relay server at {}", server.display());
-    server
 }
 
 /// How our relay server is run.
@@ -1231,7 +1202,7 @@ fn main() {
     require("nginx");
     // nginx runs one worker process; our server gets one thread unless told otherwise.
     let ours = OurServer {
-        binary: relay_server_binary(),
+        binary: release_example("rtmp-tokio", "server"),
         threads: std::env::var("FANOUT_THREADS")
             .ok()
             .and_then(|s| s.parse().ok())

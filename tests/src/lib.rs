@@ -6,5 +6,6 @@
 struct ReadmeExamples;
 
 pub mod ffmpeg9;
+pub mod hostile;
 pub mod peers;
 pub mod peers_more;

@@ -3,7 +3,7 @@ use super::header::{write_basic_header, EXTENDED_TIMESTAMP_MARKER, MAX_HEADER_LE
 use super::output::ChunkOutput;
 use super::streams::{ChunkStreamState, ChunkStreams};
 use super::{validate_chunk_size, ChunkError, ChunkStreamId, DEFAULT_CHUNK_SIZE};
-use crate::RawMessage;
+use crate::{type_id, RawMessage};
 
 /// Payloads up to this length, and chunk payloads at chunk sizes up to it, are copied next to
 /// their chunk header rather than given a segment of their own.
@@ -168,15 +168,20 @@ impl ChunkEncoder {
 
         let chunks = payload.len().div_ceil(chunk_size);
         out.reserve(first.len() + (chunks - 1) * continuation.len(), 2 * chunks);
+        // Audio, video and aggregate payloads go to every player of a stream, the same bytes.
+        let shared = matches!(
+            msg.type_id,
+            type_id::AUDIO | type_id::VIDEO | type_id::AGGREGATE
+        );
         let held = out.hold_payload(payload.clone());
         let first_end = chunk_size.min(payload.len());
         out.push_inline(first);
-        out.push_payload_range(held, 0, first_end);
+        out.push_payload_range(held, 0, first_end, shared);
         let mut start = first_end;
         while start < payload.len() {
             let end = start + chunk_size.min(payload.len() - start);
             out.push_inline(continuation);
-            out.push_payload_range(held, start, end);
+            out.push_payload_range(held, start, end, shared);
             start = end;
         }
         Ok(())

@@ -39,17 +39,22 @@ pub struct ChunkOutput {
     segments: Vec<Segment>,
     first_segment: usize,
     len: usize,
+    /// Of `len`, the bytes in payloads of audio, video and aggregate messages, which are
+    /// shared with the other connections they go to (see [`owned_len`](ChunkOutput::owned_len)).
+    shared_len: usize,
 }
 
 #[derive(Debug, Clone, Copy)]
 enum Segment {
     /// `headers[start - headers_base..end - headers_base]`.
     Header { start: usize, end: usize },
-    /// `payloads[payload - payloads_base][start..end]`.
+    /// `payloads[payload - payloads_base][start..end]`; `shared` for audio, video and
+    /// aggregate payloads.
     Payload {
         payload: usize,
         start: usize,
         end: usize,
+        shared: bool,
     },
 }
 
@@ -72,6 +77,15 @@ impl ChunkOutput {
     /// Number of bytes to send.
     pub fn len(&self) -> usize {
         self.len
+    }
+
+    /// Of [`len`](Self::len), the bytes this output alone holds: chunk headers, small payloads
+    /// copied next to them, command, data and control payloads, and bytes pushed with
+    /// [`push_bytes`](Self::push_bytes). The rest are audio, video and aggregate payloads, shared
+    /// by every connection they go to (one keyframe sent to a thousand players is one keyframe in
+    /// memory), so a server's memory budget counts them once, not per connection.
+    pub fn owned_len(&self) -> usize {
+        self.len - self.shared_len
     }
 
     /// Whether there is nothing to send.
@@ -119,12 +133,17 @@ impl ChunkOutput {
             let Some(front) = self.segments.get_mut(self.first_segment) else {
                 break;
             };
-            let (start, end) = match front {
-                Segment::Header { start, end } | Segment::Payload { start, end, .. } => {
-                    (start, *end)
-                }
+            let (start, end, shared) = match front {
+                Segment::Header { start, end } => (start, *end, false),
+                Segment::Payload {
+                    start, end, shared, ..
+                } => (start, *end, *shared),
             };
             let available = end - *start;
+            let taken = n.min(available);
+            if shared {
+                self.shared_len -= taken;
+            }
             if n < available {
                 *start += n;
                 break;
@@ -144,6 +163,7 @@ impl ChunkOutput {
         self.segments.clear();
         self.first_segment = 0;
         self.len = 0;
+        self.shared_len = 0;
         // A burst (a GOP sent to a joining player) leaves big buffers behind; thousands of
         // idle connections would each keep theirs.
         if self.headers.capacity() > KEEP_HEADER_BYTES {
@@ -168,6 +188,7 @@ impl ChunkOutput {
             payload,
             start,
             end,
+            ..
         }] = self.pending_segments()
         {
             if let Some(bytes) = self.payloads.get(payload - self.payloads_base) {
@@ -189,6 +210,7 @@ impl ChunkOutput {
                 payload,
                 start,
                 end,
+                ..
             } => self
                 .payloads
                 .get(payload - self.payloads_base)
@@ -237,7 +259,7 @@ impl ChunkOutput {
         let len = bytes.len();
         if len > 0 {
             let index = self.hold_payload(bytes);
-            self.push_payload_range(index, 0, len);
+            self.push_payload_range(index, 0, len, false);
         }
     }
 
@@ -270,14 +292,25 @@ impl ChunkOutput {
         self.payloads_base + self.payloads.len() - 1
     }
 
-    /// Appends `start..end` of held payload number `payload` (which must be in bounds).
+    /// Appends `start..end` of held payload number `payload` (which must be in bounds);
+    /// `shared` when the payload is shared with other connections (audio and video).
     #[inline]
-    pub(super) fn push_payload_range(&mut self, payload: usize, start: usize, end: usize) {
+    pub(super) fn push_payload_range(
+        &mut self,
+        payload: usize,
+        start: usize,
+        end: usize,
+        shared: bool,
+    ) {
         self.len += end - start;
+        if shared {
+            self.shared_len += end - start;
+        }
         self.segments.push(Segment::Payload {
             payload,
             start,
             end,
+            shared,
         });
     }
 
@@ -298,9 +331,9 @@ mod tests {
         out.push_inline(&[1, 2]);
         out.push_inline(&[3]);
         let payload = out.hold_payload(Bytes::from_static(&[10, 11, 12, 13, 14]));
-        out.push_payload_range(payload, 0, 3);
+        out.push_payload_range(payload, 0, 3, false);
         out.push_inline(&[4]);
-        out.push_payload_range(payload, 3, 5);
+        out.push_payload_range(payload, 3, 5, false);
         out
     }
 
@@ -336,6 +369,27 @@ mod tests {
     }
 
     #[test]
+    fn owned_bytes_leave_out_shared_payloads_at_every_point() {
+        let mut shared = ChunkOutput::new();
+        shared.push_inline(&[1, 2]);
+        let payload = shared.hold_payload(Bytes::from_static(&[10, 11, 12, 13, 14]));
+        shared.push_payload_range(payload, 0, 3, true);
+        shared.push_inline(&[4]);
+        shared.push_payload_range(payload, 3, 5, true);
+        shared.push_bytes(Bytes::from_static(&[20, 21]));
+        // Bytes in order: 1 2 | 10 11 12 (shared) | 4 | 13 14 (shared) | 20 21.
+        let owned_after = [5, 4, 3, 3, 3, 3, 2, 2, 2, 1, 0, 0];
+        for (n, owned) in owned_after.into_iter().enumerate() {
+            let mut out = shared.clone();
+            out.advance(n);
+            assert_eq!(out.owned_len(), owned, "advance {n}");
+        }
+        assert_eq!(sample().owned_len(), sample().len(), "nothing shared");
+        shared.clear();
+        assert_eq!((shared.len(), shared.owned_len()), (0, 0));
+    }
+
+    #[test]
     fn written_payloads_and_headers_are_released() {
         let mut out = ChunkOutput::new();
         let mut expected = Vec::new();
@@ -343,7 +397,7 @@ mod tests {
             let header = [round as u8; 12];
             out.push_inline(&header);
             let payload = out.hold_payload(Bytes::from(vec![round as u8; 100]));
-            out.push_payload_range(payload, 0, 100);
+            out.push_payload_range(payload, 0, 100, false);
             expected.extend_from_slice(&header);
             expected.extend_from_slice(&[round as u8; 100]);
             // Write all but the last 50 bytes every time: the output never empties.

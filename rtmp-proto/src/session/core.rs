@@ -146,6 +146,10 @@ pub(crate) struct Core {
     ping_sent_at: Option<Instant>,
     /// This connection's part of the server's memory budget.
     budget: Option<BudgetShare>,
+    /// Bytes of this connection's input that the role above holds outside the core (a
+    /// server's input held while a request waits for the application), counted against the
+    /// budget with what the core holds itself.
+    held_outside: usize,
 }
 
 impl Core {
@@ -206,6 +210,7 @@ impl Core {
             peer_acknowledged: 0,
             ping_sent_at: None,
             budget,
+            held_outside: 0,
         }
     }
 
@@ -242,6 +247,12 @@ impl Core {
                 // left to write, so the adapter closes at once instead of lingering.
                 self.output.clear();
                 self.queue.clear();
+            }
+            // The role above drops what it held for this connection; the budget keeps only
+            // what may still be written.
+            self.held_outside = 0;
+            if let Some(budget) = &mut self.budget {
+                let _ = budget.hold(self.queue.owned_bytes() + self.output.owned_len());
             }
         }
         self.error.clone().unwrap_or(SessionError::Closed)
@@ -486,22 +497,42 @@ impl Core {
         }
     }
 
-    /// Reports what this connection holds to the memory budget; ends the connection with
-    /// [`SessionError::MemoryBudgetExceeded`] if it must give way.
+    /// Reports what this connection holds to the memory budget: its partial inbound messages,
+    /// its outbound queue and chunked output (less the audio and video payloads, shared with
+    /// the other players), and what the role above holds for it
+    /// ([`hold_outside`](Self::hold_outside)); ends the connection with
+    /// [`SessionError::MemoryBudgetExceeded`] if it must give way (which gives back what the
+    /// decoder, the role above and, for that error, the queue and output held).
     fn account(&mut self) -> Result<(), SessionError> {
+        let held = self.held_bytes();
         let Some(budget) = &mut self.budget else {
             return Ok(());
         };
-        let held = self.decoder.held_bytes() + self.queue.owned_bytes();
         if budget.hold(held) {
             return Ok(());
         }
-        let error = self.fail(SessionError::MemoryBudgetExceeded);
-        if let Some(budget) = &mut self.budget {
-            // What the failed decoder gave back; the queue may still be written.
-            let _ = budget.hold(self.queue.owned_bytes());
+        Err(self.fail(SessionError::MemoryBudgetExceeded))
+    }
+
+    /// What this connection holds, as reported to the memory budget (before its rounding).
+    pub(crate) fn held_bytes(&self) -> usize {
+        self.decoder.held_bytes()
+            + self.queue.owned_bytes()
+            + self.output.owned_len()
+            + self.held_outside
+    }
+
+    /// Reports that the role above now holds `bytes` of this connection's input outside the
+    /// core (a server's input held while a request waits for the application), to be counted
+    /// against the memory budget; past the budget the connection ends with
+    /// [`SessionError::MemoryBudgetExceeded`]. Giving back never fails; a closed connection
+    /// holds nothing outside.
+    pub(crate) fn hold_outside(&mut self, bytes: usize) -> Result<(), SessionError> {
+        if let Some(error) = &self.error {
+            return Err(error.clone());
         }
-        Err(error)
+        self.held_outside = bytes;
+        self.account()
     }
 
     /// Tells the peer our Window Acknowledgement Size and remembers it.
@@ -618,7 +649,8 @@ impl Core {
             }
         }
         self.queue.note_pending(self.output.len());
-        // Only gives back: nothing grew.
+        // Chunking moves owned payloads from the queue to the output and adds chunk headers;
+        // past the budget the connection ends (and its output is dropped).
         let _ = self.account();
         if self.queue.take_writable_again() {
             self.events.push_back(CoreEvent::Writable);

@@ -70,7 +70,10 @@ pub struct ServerOptions {
     /// application's answer (FFmpeg sends its media right after `publish`, without waiting for
     /// NetStream.Publish.Start). Counted by payload size plus the memory of decoded AMF values.
     /// A peer that sends more before the answer ends the connection with
-    /// [`SessionError::HeldInputFull`](crate::session::SessionError).
+    /// [`SessionError::HeldInputFull`](crate::session::SessionError). What is held counts
+    /// against the server's [memory budget](crate::session::SessionConfig::memory_budget)
+    /// too: past that, the connection ends with
+    /// [`SessionError::MemoryBudgetExceeded`](crate::session::SessionError).
     /// Default 8 MiB: over a second of a 50 Mbit/s stream.
     pub max_held_bytes: usize,
     /// The codecs (FourCC strings) this server takes from Enhanced RTMP clients. The connect

@@ -76,6 +76,12 @@ impl ServerConnection {
             });
             return;
         }
+        // The server's memory budget counts held input too; past it, the connection ends
+        // (SessionError::MemoryBudgetExceeded) and what it held goes.
+        if self.core.hold_outside(total).is_err() {
+            self.stopped = true;
+            return;
+        }
         self.held_bytes = total;
         self.held_requests += usize::from(is_request);
         self.held.push_back(Held {
@@ -97,6 +103,8 @@ impl ServerConnection {
                 .saturating_sub(usize::from(held.is_request));
             self.dispatch(held.inbound);
         }
+        // Gives back what was processed (never fails: nothing grew).
+        let _ = self.core.hold_outside(self.held_bytes);
         self.pump();
     }
 

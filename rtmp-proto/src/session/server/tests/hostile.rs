@@ -247,3 +247,143 @@ fn a_peer_that_does_not_read_gets_no_last_word() {
     assert!(h.server.poll_transmit().is_none());
     assert_eq!(h.server.pending_bytes(), 0);
 }
+
+/// A connection made from `config` with `budget` as its memory budget.
+fn budgeted(budget: &crate::MemoryBudget) -> Harness {
+    let mut config = ServerConnectionConfig::default();
+    config.session.memory_budget = Some(budget.clone());
+    Harness::connected(config)
+}
+
+/// An `onTextData` data message carrying `value`.
+fn text_data(value: Value) -> crate::message::Data {
+    crate::message::Data::new(vec![Value::from("onTextData"), value])
+}
+
+/// What the budget counts per connection is rounded up to this.
+const GRAIN: usize = 16 * 1024;
+
+#[test]
+fn input_held_for_an_answer_counts_against_the_budget_and_comes_back() {
+    let budget = crate::MemoryBudget::new(8 * 1024 * 1024);
+    let mut h = budgeted(&budget);
+    let stream = h.create_stream(2.0);
+    h.send(stream, command("publish", 3.0, vec!["cam".into()]));
+    let Some(ServerEvent::PublishRequest(request)) = h.events().pop() else {
+        panic!("expected a publish request");
+    };
+    let before = budget.used();
+    // Media sent before the answer is held, and counted.
+    let frame = Bytes::from(vec![0x27; 100 * 1024]);
+    for _ in 0..3 {
+        h.send(stream, Message::Video(frame.clone()));
+    }
+    assert!(h.events().is_empty());
+    let held = h.server.held_bytes;
+    assert!(held >= 300 * 1024, "{held}");
+    assert!(h.server.core.held_bytes() >= held);
+    assert!(budget.used() >= before + held, "{budget:?}");
+    // Answered: the held input goes to the application and the budget gets it back.
+    h.server.accept_publish(request.id).unwrap();
+    h.drive();
+    assert_eq!(h.server.held_bytes, 0);
+    assert!(h.server.core.held_bytes() <= GRAIN);
+    assert!(budget.used() <= GRAIN, "{budget:?}");
+    drop(h);
+    assert_eq!((budget.used(), budget.connections()), (0, 0));
+}
+
+#[test]
+fn input_held_past_the_budget_ends_the_connection_and_is_given_back() {
+    let budget = crate::MemoryBudget::new(256 * 1024);
+    let mut h = budgeted(&budget);
+    let stream = h.create_stream(2.0);
+    h.send(stream, command("publish", 3.0, vec!["cam".into()]));
+    let _ = h.events();
+    let frame = Bytes::from(vec![0x27; 100 * 1024]);
+    for _ in 0..3 {
+        h.send(stream, Message::Video(frame.clone()));
+    }
+    // 300 KiB held, within the server's own 8 MiB bound but not within the 256 KiB budget.
+    assert_eq!(
+        h.events(),
+        [ServerEvent::Closed(SessionError::MemoryBudgetExceeded)]
+    );
+    assert_eq!(h.server.held_bytes, 0);
+    // Closed, not yet dropped: nothing is counted any more.
+    assert_eq!(budget.used(), 0, "{budget:?}");
+    assert_eq!(budget.connections(), 1);
+    drop(h);
+    assert_eq!((budget.used(), budget.connections()), (0, 0));
+}
+
+#[test]
+fn a_close_gives_back_held_input_at_once() {
+    let budget = crate::MemoryBudget::new(8 * 1024 * 1024);
+    let mut h = budgeted(&budget);
+    let stream = h.create_stream(2.0);
+    h.send(stream, command("publish", 3.0, vec!["cam".into()]));
+    let _ = h.events();
+    h.send(stream, Message::Video(Bytes::from(vec![0x27; 200 * 1024])));
+    assert!(budget.used() >= 200 * 1024, "{budget:?}");
+    h.server.close();
+    assert_eq!(h.events(), [ServerEvent::Closed(SessionError::Closed)]);
+    assert!(h.server.core.held_bytes() <= GRAIN);
+    // What may still be written (nothing owned here) is all that stays counted.
+    assert!(budget.used() <= GRAIN, "{budget:?}");
+}
+
+#[test]
+fn chunked_output_counts_against_the_budget_until_written() {
+    let budget = crate::MemoryBudget::new(8 * 1024 * 1024);
+    let mut h = budgeted(&budget);
+    let stream = h.playing("cam");
+    assert!(budget.used() <= GRAIN, "{budget:?}");
+    // A 40 KiB data message: owned by this connection, from the queue into the output.
+    let big = Value::String(alloc::string::String::from_utf8(vec![b'x'; 40 * 1024]).unwrap());
+    let _ = h.server.send_data(stream, 0, text_data(big)).unwrap();
+    let (len, owned) = h
+        .server
+        .poll_transmit()
+        .map(|out| (out.len(), out.owned_len()))
+        .unwrap();
+    assert!(len > 40 * 1024);
+    assert_eq!(owned, len);
+    assert!(budget.used() >= 40 * 1024, "{budget:?}");
+    // Written: given back at the next poll.
+    h.server.poll_transmit().unwrap().advance(len);
+    assert!(h.server.poll_transmit().is_none());
+    assert_eq!(h.server.core.held_bytes(), 0);
+    assert_eq!(budget.used(), 0, "{budget:?}");
+    // Video is shared with the other players: only its chunk headers are this connection's.
+    let frame = Bytes::from(vec![0x27; 40 * 1024]);
+    let _ = h.server.send_video(stream, 0, frame).unwrap();
+    let (len, owned) = h
+        .server
+        .poll_transmit()
+        .map(|out| (out.len(), out.owned_len()))
+        .unwrap();
+    assert!(len > 40 * 1024 && owned < 1024, "{len} {owned}");
+    assert!(budget.used() <= GRAIN, "{budget:?}");
+    drop(h);
+    assert_eq!((budget.used(), budget.connections()), (0, 0));
+}
+
+#[test]
+fn chunked_output_past_the_budget_ends_the_connection_and_is_given_back() {
+    let budget = crate::MemoryBudget::new(48 * 1024);
+    let mut h = budgeted(&budget);
+    let stream = h.playing("cam");
+    let text =
+        |size: usize| Value::String(alloc::string::String::from_utf8(vec![b'x'; size]).unwrap());
+    // Two 30 KiB messages: the first chunked and not written, the second queued behind it.
+    let mut result = Ok(SendStatus::Queued);
+    for _ in 0..2 {
+        result = h.server.send_data(stream, 0, text_data(text(30 * 1024)));
+        let _ = h.server.poll_transmit();
+    }
+    assert!(result.is_err() || h.server.is_closed());
+    assert_eq!(h.server.error(), Some(&SessionError::MemoryBudgetExceeded));
+    assert!(h.server.poll_transmit().is_none(), "nothing left to write");
+    assert_eq!(budget.used(), 0, "{budget:?}");
+}
