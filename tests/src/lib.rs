@@ -1,4 +1,5 @@
 //! Shared helpers for the workspace's end-to-end tests, interop tests and benchmarks.
+#![deny(missing_docs)]
 
 /// The README's examples, compiled and run as doctests so they cannot go stale.
 #[cfg(doctest)]
