@@ -22,6 +22,8 @@ use crate::Error;
 /// grows to take a burst of media in one call.
 const FIRST_READ: usize = 2 * 1024;
 const MAX_READ: usize = 64 * 1024;
+/// The least room worth a read into what is left of a buffer that cannot be taken back.
+const MIN_READ_ROOM: usize = 16 * 1024;
 /// Slices per vectored write: a chunk is two (header, payload), so this writes up to 32 chunks
 /// (128 KiB at a 4096-byte chunk size) per call, more than a live player's frame. The array
 /// is initialized for every write, so a bigger one costs more than the calls it saves.
@@ -454,9 +456,16 @@ where
             }
         }
         // Takes back the buffer's memory once nothing read earlier is still in use (no
-        // allocation per read); otherwise starts a new buffer, and the media read into the
-        // old one keeps it alive.
-        self.read_buffer.reserve(self.read_size);
+        // allocation per read). Otherwise (a publisher's media, held by the players' queues
+        // and the join cache) it reads into what is left of the buffer while that is worth a
+        // read, and only then starts a new one, which the media read into the old one keeps
+        // alive: a buffer holds several reads, not one read each (fewer allocations and fresh
+        // pages, less memory held by a cached GOP).
+        if !self.read_buffer.try_reclaim(self.read_size)
+            && self.read_buffer.capacity() < self.read_size.min(MIN_READ_ROOM)
+        {
+            self.read_buffer.reserve(self.read_size);
+        }
         let room = self.read_buffer.capacity();
         match tokio_util::io::poll_read_buf(Pin::new(&mut self.stream), cx, &mut self.read_buffer) {
             Poll::Pending => false,

@@ -363,6 +363,11 @@ impl Relay {
         let mut paced = false;
         let mut draining = self.draining.subscribe();
         let mut drain_seen = false;
+        // One future for the whole connection, not one per wake-up, and polled only while the
+        // connection publishes (a drain asks nothing of another connection, and a publish
+        // accepted later asks by itself): each poll takes the watch's lock, which a player
+        // would take for every batch it gets.
+        let mut drain = std::pin::pin!(drain_started(&mut draining));
         let verdict = loop {
             let verdict = if relay.has_pending_batch() {
                 // The batch goes once everything read so far is handled.
@@ -380,19 +385,25 @@ impl Relay {
                 let wait = relay
                     .access_deadline()
                     .map(|deadline| deadline.saturating_duration_since(self.clock.now()));
+                let watch_drain = !drain_seen && relay.publishing().is_some();
+                // In this order, not a random one: a player woken by a batch takes it first
+                // and then writes it with the session's poll, polled once per wake-up. A
+                // batch cannot hold the session back: the batches waiting are all taken at
+                // once, and every receive spends the task's budget.
                 tokio::select! {
+                    biased;
+                    received = next_batch(relay.receiver_mut()) => {
+                        deliver_batches(&mut relay, &mut session, received, &self.clock)
+                    }
                     event = session.next_event_or_closed() => {
                         let now = self.clock.now();
                         relay.handle_event(session.connection(), event, now)
                     }
-                    () = drain_started(&mut draining, drain_seen) => {
+                    () = &mut drain, if watch_drain => {
                         // Once: the core asks by itself for a later publish.
                         drain_seen = true;
                         relay.drain_step(session.connection());
                         Verdict::Continue
-                    }
-                    received = next_batch(relay.receiver_mut()) => {
-                        deliver_batches(&mut relay, &mut session, received, &self.clock)
                     }
                     decided = decision(&mut deciding, wait) => {
                         let now = self.clock.now();
@@ -861,10 +872,9 @@ where
     .await
 }
 
-/// Returns once the relay drains, unless `seen` (then, or if the relay is gone, pending
-/// forever). Cancel-safe.
-async fn drain_started(draining: &mut watch::Receiver<bool>, seen: bool) {
-    if seen || draining.wait_for(|draining| *draining).await.is_err() {
+/// Returns once the relay drains (pending forever if the relay is gone). Cancel-safe.
+async fn drain_started(draining: &mut watch::Receiver<bool>) {
+    if draining.wait_for(|draining| *draining).await.is_err() {
         std::future::pending::<()>().await;
     }
 }
@@ -888,10 +898,10 @@ where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
     let mut received = first;
+    let now = clock.now();
     loop {
         match received {
             Ok(batch) => {
-                let now = clock.now();
                 let verdict = relay.deliver(session.connection(), &batch, now);
                 if verdict != Verdict::Continue {
                     return verdict;
