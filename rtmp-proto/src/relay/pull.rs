@@ -117,6 +117,7 @@ impl PullTarget {
 /// How a relay pulls streams from origins. No origins (the default): no pulls; a play of a
 /// stream nobody publishes waits for a publisher.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct PullConfig {
     /// The origins, tried in this order.
     pub origins: Vec<PullTarget>,

@@ -42,6 +42,7 @@ impl PushTarget {
 
 /// Which published streams are forwarded to which targets.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PushRule {
     /// Only streams of this app (every app when `None`).
     pub app: Option<String>,
@@ -52,6 +53,26 @@ pub struct PushRule {
 }
 
 impl PushRule {
+    /// Every published stream, of every app, forwarded to `targets`.
+    pub fn to(targets: Vec<PushTarget>) -> PushRule {
+        PushRule {
+            targets,
+            ..PushRule::default()
+        }
+    }
+
+    /// Only the streams of `app`.
+    pub fn in_app(mut self, app: impl Into<String>) -> PushRule {
+        self.app = Some(app.into());
+        self
+    }
+
+    /// Only the stream names that start with `prefix`.
+    pub fn named_from(mut self, prefix: impl Into<String>) -> PushRule {
+        self.name_prefix = Some(prefix.into());
+        self
+    }
+
     /// Whether `key` is forwarded by this rule.
     pub fn matches(&self, key: &StreamKey) -> bool {
         self.app.as_deref().is_none_or(|app| app == key.app)
@@ -255,11 +276,9 @@ mod tests {
         assert_eq!(fixed.publish_url(&key).stream.as_deref(), Some("other"));
         assert!(PushTarget::parse("http://x/up").is_err());
         assert!(PushTarget::parse("rtmp://").is_err());
-        let rule = PushRule {
-            app: Some("live".into()),
-            name_prefix: Some("ca".into()),
-            targets: alloc::vec![target],
-        };
+        let rule = PushRule::to(alloc::vec![target])
+            .in_app("live")
+            .named_from("ca");
         assert!(rule.matches(&key));
         assert!(!rule.matches(&StreamKey::new("other", "cam")));
         assert!(!rule.matches(&StreamKey::new("live", "x")));

@@ -104,10 +104,7 @@ fn run(settings: Settings) -> Result<(), String> {
         config.hub.pull.idle_close = millis(ms);
     }
     if !targets.is_empty() {
-        config.push.push(PushRule {
-            targets,
-            ..PushRule::default()
-        });
+        config.push.push(PushRule::to(targets));
     }
     if let Some(millis) = settings.merge_window {
         config.merge_window = Duration::from_millis(millis);
