@@ -131,6 +131,7 @@ impl Server {
             ));
         }
         tcp.set_nodelay(true)?;
+        limit_unacked(&tcp, self.config.options.unacked_timeout)?;
         tcp.set_write_timeout(self.write_timeout)?;
         let stream = self.wrap(tcp)?;
         Ok((ServerSession::new(stream, self.config.clone()), peer))
@@ -384,5 +385,19 @@ impl<S: Transport> ServerSession<S> {
     /// ([`ServerConnection::send_stream_eof`]).
     pub fn send_stream_eof(&mut self, stream: u32) -> Result<SendStatus, ApiError> {
         self.driver.conn.send_stream_eof(stream)
+    }
+}
+
+/// Applies [`ServerOptions::unacked_timeout`](rtmp_proto::session::ServerOptions) to an
+/// accepted TCP stream (`TCP_USER_TIMEOUT`, Linux only; elsewhere a no-op).
+pub(crate) fn limit_unacked(stream: &TcpStream, timeout: Option<Duration>) -> io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        socket2::SockRef::from(stream).set_tcp_user_timeout(timeout)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (stream, timeout);
+        Ok(())
     }
 }

@@ -82,6 +82,7 @@ impl Server {
     pub async fn accept(&self) -> io::Result<(ServerSession<TcpStream>, SocketAddr)> {
         let (stream, peer) = self.listener.accept().await?;
         stream.set_nodelay(true)?;
+        limit_unacked(&stream, self.config.options.unacked_timeout)?;
         let hold = WakeupHold::for_tcp(&stream);
         let mut session = ServerSession::new(stream, self.config.clone());
         session.driver.set_wakeup_hold(hold);
@@ -340,5 +341,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> futures_core::Stream for ServerSe
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<ServerEvent>> {
         Poll::Ready(ready!(self.get_mut().poll_next_event(cx)).ok())
+    }
+}
+
+/// Applies [`ServerOptions::unacked_timeout`](rtmp_proto::session::ServerOptions) to an
+/// accepted TCP stream (`TCP_USER_TIMEOUT`, Linux only; elsewhere a no-op).
+pub(crate) fn limit_unacked(stream: &TcpStream, timeout: Option<Duration>) -> io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        socket2::SockRef::from(stream).set_tcp_user_timeout(timeout)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (stream, timeout);
+        Ok(())
     }
 }

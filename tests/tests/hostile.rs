@@ -63,6 +63,12 @@ impl Relay {
                 "1000",
                 "--stream-timeout",
                 "1000",
+                // Under load, an unread-answers attacker's kernel can drop our window
+                // updates while our answers still fit in our send buffer: no queue bound is
+                // reached and TCP backs off for tens of seconds. A short bound on
+                // unacknowledged bytes ends such a peer within the test's patience too.
+                "--unacked-timeout",
+                "3000",
             ],
         ))
     }

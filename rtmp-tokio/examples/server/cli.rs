@@ -53,6 +53,10 @@ pub struct Settings {
     /// [default: 10000]
     #[arg(long, value_name = "MS")]
     pub stream_timeout: Option<u64>,
+    /// Milliseconds bytes sent to a peer may stay unacknowledged by its TCP before the
+    /// connection is dropped (TCP_USER_TIMEOUT; 0: the system's) [default: 30000]
+    #[arg(long, value_name = "MS")]
+    pub unacked_timeout: Option<u64>,
     /// What to log, as tracing's EnvFilter directives: a level (error, warn, info, debug,
     /// trace) and per-target levels, e.g. `info,rtmp_proto=debug` [default: RUST_LOG if
     /// set, else info]
@@ -164,6 +168,7 @@ impl Settings {
             memory_budget: self.memory_budget.or(file.memory_budget),
             connect_timeout: self.connect_timeout.or(file.connect_timeout),
             stream_timeout: self.stream_timeout.or(file.stream_timeout),
+            unacked_timeout: self.unacked_timeout.or(file.unacked_timeout),
             log: self.log.or(file.log),
             config: self.config,
             publish_key: list(self.publish_key, file.publish_key),

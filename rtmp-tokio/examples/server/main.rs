@@ -119,6 +119,10 @@ fn run(settings: Settings) -> Result<(), String> {
     if let Some(millis) = settings.stream_timeout {
         config.connection.options.stream_timeout = Some(Duration::from_millis(millis));
     }
+    if let Some(millis) = settings.unacked_timeout {
+        config.connection.options.unacked_timeout =
+            (millis > 0).then(|| Duration::from_millis(millis));
+    }
     if let Some(policy) = access::Policy::new(&settings)? {
         config.access_hook = Some(AccessHook::new(move |request, peer| {
             let policy = policy.clone();

@@ -169,6 +169,9 @@ async fn serve_one(
     if let Err(error) = tcp.set_nodelay(true) {
         tracing::warn!(%peer, %error, "cannot turn Nagle's algorithm off");
     }
+    if let Err(error) = crate::server::limit_unacked(&tcp, connection.options.unacked_timeout) {
+        tracing::warn!(%peer, %error, "cannot bound the time unacknowledged bytes may wait");
+    }
     match accept(&tls, tcp).await {
         Ok(stream) => {
             relay

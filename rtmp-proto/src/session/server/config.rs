@@ -66,6 +66,15 @@ pub struct ServerOptions {
     /// Encoders and players ask within a few round trips of the connect answer. Default 10 s;
     /// `None` for applications whose clients only make calls or use shared objects.
     pub stream_timeout: Option<Duration>,
+    /// How long bytes sent to the peer may stay unacknowledged by its TCP before the
+    /// connection is dropped: the adapters apply it to the TCP streams they accept as
+    /// `TCP_USER_TIMEOUT` (RFC 5482; Linux). The outbound queue's bounds see only what the
+    /// kernel has not taken yet; a peer that reads nothing while our answers still fit in the
+    /// kernel's send buffer (several MiB on a fast link), or whose window updates are lost,
+    /// would otherwise hold the connection for as long as TCP keeps retrying (minutes). A
+    /// player that pauses keeps acknowledging what it already has. Default 30 s; `None`
+    /// leaves the system's behaviour.
+    pub unacked_timeout: Option<Duration>,
     /// Most bytes of input held while a connect, publish or play request waits for the
     /// application's answer (FFmpeg sends its media right after `publish`, without waiting for
     /// NetStream.Publish.Start). Counted by payload size plus the memory of decoded AMF values.
@@ -101,6 +110,7 @@ impl Default for ServerOptions {
             call_answer_timeout: None,
             connect_timeout: Some(Duration::from_secs(10)),
             stream_timeout: Some(Duration::from_secs(10)),
+            unacked_timeout: Some(Duration::from_secs(30)),
             max_held_bytes: 8 * 1024 * 1024,
             supported_fourccs: None,
             fourcc_capabilities: FOURCC_CAN_FORWARD,
