@@ -395,7 +395,7 @@ impl<S: Transport> Client<S> {
     }
 
     /// Calls `name` on the server (RTMP 1.0 §7.2.1.2) and waits for its `_result`: the
-    /// command object and the values after it ([`Error::CallFailed`] for an `_error`).
+    /// command object and the values after it ([`Refusal::CallFailed`](crate::Refusal::CallFailed) for an `_error`).
     pub fn call(
         &mut self,
         name: &str,

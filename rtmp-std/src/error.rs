@@ -1,16 +1,16 @@
 //! Why an operation failed or a connection ended.
 //!
-//! This file is the same in rtmp-std and rtmp-tokio (`src/error.rs`; the workspace's
-//! `tests/tests/adapter_twins.rs` checks that they stay equal): the two adapters share no crate but
-//! the core, and the core's API carries no I/O error, so each adapter has its own `Error`, of the
-//! same variants and names.
+//! One file serves both adapters: `rtmp-tokio/src/error.rs` is a link to this one (cargo
+//! packages the file it points to). The two adapters share no crate but the core, and the
+//! core's API carries no I/O error, so each has its own `Error`, of the same variants and names,
+//! from the same source.
 
 use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
 use rtmp_proto::flv::FlvError;
-use rtmp_proto::session::adapter::Refusal;
+pub use rtmp_proto::session::adapter::Refusal;
 use rtmp_proto::session::client::HandoverError;
 use rtmp_proto::session::{ApiError, SessionError};
 use rtmp_proto::url::UrlError;
@@ -54,46 +54,10 @@ pub enum Error {
     /// The peer broke the protocol, or a protocol timeout expired (RTMP 1.0 §5 to §7).
     #[error("{0}")]
     Session(#[source] SessionError),
-    /// The server refused `connect` (RTMP 1.0 §7.2.1.1).
-    #[error("connection rejected: {code}: {description}")]
-    ConnectRejected {
-        /// E.g. `NetConnection.Connect.Rejected`.
-        code: String,
-        /// The server's explanation.
-        description: String,
-    },
-    /// The server refused `createStream` (RTMP 1.0 §7.2.1.3).
-    #[error("createStream failed: {code}: {description}")]
-    CreateStreamFailed {
-        /// E.g. `NetConnection.Call.Failed`.
-        code: String,
-        /// The server's explanation.
-        description: String,
-    },
-    /// The server refused `publish` (RTMP 1.0 §7.2.2.6).
-    #[error("publish rejected: {code}: {description}")]
-    PublishRejected {
-        /// E.g. `NetStream.Publish.BadName`.
-        code: String,
-        /// The server's explanation.
-        description: String,
-    },
-    /// The server refused `play` (RTMP 1.0 §7.2.2.1).
-    #[error("play rejected: {code}: {description}")]
-    PlayRejected {
-        /// E.g. `NetStream.Play.StreamNotFound`.
-        code: String,
-        /// The server's explanation.
-        description: String,
-    },
-    /// The server answered a call with `_error` (RTMP 1.0 §7.2.1.2).
-    #[error("call failed: {code}: {description}")]
-    CallFailed {
-        /// E.g. `NetConnection.Call.Failed`.
-        code: String,
-        /// The server's explanation.
-        description: String,
-    },
+    /// The server refused what was asked: connect, createStream, publish, play or a call,
+    /// with the status it sent.
+    #[error(transparent)]
+    Refused(#[from] Refusal),
     /// An FLV file could not be read.
     #[error("FLV: {0}")]
     Flv(#[from] FlvError),
@@ -150,26 +114,6 @@ impl From<SessionError> for Error {
         match error {
             SessionError::Closed => Error::Closed,
             other => Error::Session(other),
-        }
-    }
-}
-
-impl From<Refusal> for Error {
-    fn from(refusal: Refusal) -> Self {
-        match refusal {
-            Refusal::ConnectRejected { code, description } => {
-                Error::ConnectRejected { code, description }
-            }
-            Refusal::CreateStreamFailed { code, description } => {
-                Error::CreateStreamFailed { code, description }
-            }
-            Refusal::PublishRejected { code, description } => {
-                Error::PublishRejected { code, description }
-            }
-            Refusal::PlayRejected { code, description } => {
-                Error::PlayRejected { code, description }
-            }
-            Refusal::CallFailed { code, description } => Error::CallFailed { code, description },
         }
     }
 }

@@ -77,6 +77,6 @@ pub mod server;
 pub mod tls;
 mod transport;
 
-pub use error::Error;
+pub use error::{Error, Refusal};
 pub use rtmp_proto as proto;
 pub use transport::MaybeTls;

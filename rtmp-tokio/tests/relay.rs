@@ -13,7 +13,7 @@ use rtmp_tokio::proto::session::server::ServerEvent;
 use rtmp_tokio::proto::session::SendStatus;
 use rtmp_tokio::relay::{Relay, RelayConfig};
 use rtmp_tokio::server::{Server, ServerSession};
-use rtmp_tokio::Error;
+use rtmp_tokio::{Error, Refusal};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::time::timeout;
@@ -253,7 +253,9 @@ async fn a_second_publisher_is_refused_until_the_first_leaves() {
     let url = start_relay(RelayConfig::default()).await;
     let first = publisher(&url, "busy").await.unwrap();
     match publisher(&url, "busy").await {
-        Err(Error::PublishRejected { code, .. }) => assert_eq!(code, "NetStream.Publish.BadName"),
+        Err(Error::Refused(Refusal::PublishRejected { code, .. })) => {
+            assert_eq!(code, "NetStream.Publish.BadName")
+        }
         Err(other) => panic!("unexpected error: {other}"),
         Ok(_) => panic!("a second publisher was accepted"),
     }
@@ -266,7 +268,9 @@ async fn a_second_publisher_is_refused_until_the_first_leaves() {
     loop {
         match publisher(&url, "busy").await {
             Ok(again) => break again.close().await.unwrap(),
-            Err(Error::PublishRejected { .. }) if tokio::time::Instant::now() < deadline => {
+            Err(Error::Refused(Refusal::PublishRejected { .. }))
+                if tokio::time::Instant::now() < deadline =>
+            {
                 tokio::time::sleep(Duration::from_millis(20)).await
             }
             Err(error) => panic!("{error}"),

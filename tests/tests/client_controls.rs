@@ -696,7 +696,10 @@ fn tokio_client_calls_are_answered_or_refused_with_a_typed_error() {
             .expect("getStreamLength is answered by the connection");
         assert_eq!(values, numbers(&[0.0]));
         match client.call("forbidden", Vec::new()).await {
-            Err(rtmp_tokio::Error::CallFailed { code, description }) => {
+            Err(rtmp_tokio::Error::Refused(rtmp_tokio::Refusal::CallFailed {
+                code,
+                description,
+            })) => {
                 assert_eq!(code, "NetConnection.Call.Failed");
                 assert_eq!(description, REFUSAL);
             }
@@ -718,7 +721,7 @@ fn std_client_calls_are_answered_or_refused_with_a_typed_error() {
         .expect("add is answered");
     assert_eq!((command_object, values), (Value::Null, numbers(&[5.5])));
     match client.call("forbidden", Vec::new()) {
-        Err(rtmp_std::Error::CallFailed { code, description }) => {
+        Err(rtmp_std::Error::Refused(rtmp_std::Refusal::CallFailed { code, description })) => {
             assert_eq!(code, "NetConnection.Call.Failed");
             assert_eq!(description, REFUSAL);
         }

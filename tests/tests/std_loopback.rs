@@ -11,7 +11,7 @@ use rtmp_std::proto::amf::{Object, Value};
 use rtmp_std::proto::session::server::{ServerConnectionConfig, ServerEvent};
 use rtmp_std::relay::Relay;
 use rtmp_std::server::ServerSession;
-use rtmp_std::{Error, Transport};
+use rtmp_std::{Error, Refusal, Transport};
 use std_support::{pipe, wait_until, PipeEnd, RelayServer};
 
 /// A tiny stream: AVC and AAC sequence headers, a keyframe and inter frames, audio between.
@@ -63,7 +63,7 @@ fn exchange<S: Transport + Send + 'static>(
         .call("noSuchProcedure", vec![Value::from("x")])
         .expect_err("the server knows no such procedure");
     assert!(
-        matches!(&refused, Error::CallFailed { code, .. } if code == "NetConnection.Call.Failed"),
+        matches!(&refused, Error::Refused(Refusal::CallFailed { code, .. }) if code == "NetConnection.Call.Failed"),
         "{refused}"
     );
     let receiving = std::thread::spawn(move || {

@@ -433,12 +433,10 @@ impl Playback {
     }
 }
 
-/// Why the server refused what a client asked for: the answers an adapter's `Error` reports
-/// under the same names. The statuses' `code` and `description` as the server sent them.
-///
-/// Exhaustive on purpose: each variant is a variant of the adapters' errors, which a new one
-/// would have to gain too.
+/// Why the server refused what a client asked for (the adapters' `Error::Refused`): the
+/// statuses' `code` and `description` as the server sent them.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum Refusal {
     /// The server refused `connect` (RTMP 1.0 §7.2.1.1).
     #[error("connection rejected: {code}: {description}")]

@@ -1,10 +1,9 @@
 //! The TLS configurations, over rustls's types, with the *ring* provider.
 //!
-//! This file is the same in rtmp-std and rtmp-tokio (`src/tls/config.rs`; the workspace's
-//! `tests/tests/adapter_twins.rs` checks that they stay equal): the adapters share no crate but the
-//! core, rustls has no place in the sans-IO core, and a crate of its own for these few builders
-//! would be one more to publish. Each adapter has its own `Error`, with a `Tls` variant of this
-//! [`TlsError`].
+//! One file serves both adapters: `rtmp-tokio/src/tls/config.rs` is a link to this one (cargo
+//! packages the file it points to). The adapters share no crate but the core, rustls has no
+//! place in the sans-IO core, and a crate of its own for these few builders would be one more to
+//! publish. Each adapter has its own `Error`, with a `Tls` variant of this [`TlsError`].
 
 use std::io;
 use std::path::{Path, PathBuf};

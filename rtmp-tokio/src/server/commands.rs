@@ -1,0 +1,1 @@
+../../../rtmp-std/src/server/commands.rs
