@@ -42,7 +42,11 @@
 //! counts the server's `write`/`writev`/`sendto`/`sendmsg` calls over the window with
 //! `strace -c -f`, `FANOUT_STRACE=all` every system call (either perturbs the CPU figures of
 //! that run). `FANOUT_THREADS=N` runs our server with `--threads N` (default 1, as nginx runs
-//! one worker process).
+//! one worker process). `FANOUT_REPEAT=K` runs every case K times, the cases in turn each
+//! round, prints every run, then each case's median, least and greatest CPU per Gbit beside
+//! nginx's and the per-round ratio (on a shared machine one run's CPU figure moves by a
+//! quarter or more, so a change smaller than that needs several rounds); the other tables take
+//! each case's run of median CPU per Gbit.
 //!
 //! `FANOUT_TOPOLOGY=edge` measures a three-node deployment instead: the publisher publishes to
 //! an origin, two edges pull the stream from it (ours with `--origin`, nginx with `pull` in an
@@ -991,6 +995,84 @@ fn measure(
     }
 }
 
+/// The run whose CPU per delivered Gbit is the median of `runs` (the upper one of an even
+/// count).
+fn median_run(mut runs: Vec<Measurement>) -> Measurement {
+    runs.sort_by(|a, b| {
+        a.cpu_s_per_delivered_gbit()
+            .total_cmp(&b.cpu_s_per_delivered_gbit())
+    });
+    let middle = runs.len() / 2;
+    runs.swap_remove(middle)
+}
+
+/// How one of our cases' CPU per delivered Gbit spread over the rounds, beside nginx's.
+struct Spreads {
+    players: usize,
+    window: String,
+    ours: [f64; 3],
+    nginx: [f64; 3],
+    /// Ours over nginx's of the same round.
+    ratio: [f64; 3],
+}
+
+impl Spreads {
+    fn of(ours: &[Measurement], nginx: &[Measurement]) -> Spreads {
+        let cpu = |runs: &[Measurement]| -> Vec<f64> {
+            runs.iter()
+                .map(Measurement::cpu_s_per_delivered_gbit)
+                .collect()
+        };
+        let ratios: Vec<f64> = ours
+            .iter()
+            .zip(nginx)
+            .map(|(o, n)| o.cpu_s_per_delivered_gbit() / n.cpu_s_per_delivered_gbit())
+            .collect();
+        Spreads {
+            players: ours.first().map_or(0, |m| m.players),
+            window: ours
+                .first()
+                .map_or_else(String::new, Measurement::window_label),
+            ours: median_min_max(cpu(ours)),
+            nginx: median_min_max(cpu(nginx)),
+            ratio: median_min_max(ratios),
+        }
+    }
+
+    fn print(spreads: &[Spreads], rounds: usize) {
+        println!(
+            "CPU s/Gbit over {rounds} rounds (FANOUT_REPEAT), each round every case once, in turn: \
+             median (min-max); ours/nginx is per round"
+        );
+        println!("| N | window ms | CPU s/Gbit ours | CPU s/Gbit nginx | ours/nginx |");
+        println!("|---:|---:|---:|---:|---:|");
+        let show = |[median, min, max]: [f64; 3], digits: usize| {
+            format!("{median:.digits$} ({min:.digits$}-{max:.digits$})")
+        };
+        for spread in spreads {
+            println!(
+                "| {} | {} | {} | {} | {} |",
+                spread.players,
+                spread.window,
+                show(spread.ours, 3),
+                show(spread.nginx, 3),
+                show(spread.ratio, 2),
+            );
+        }
+    }
+}
+
+/// The median (the upper one of an even count), the least and the greatest of `values`.
+fn median_min_max(mut values: Vec<f64>) -> [f64; 3] {
+    values.sort_by(f64::total_cmp);
+    let at = |index: usize| values.get(index).copied().unwrap_or(f64::NAN);
+    [
+        at(values.len() / 2),
+        at(0),
+        at(values.len().saturating_sub(1)),
+    ]
+}
+
 fn env_list(name: &str, default: &[usize]) -> Vec<usize> {
     match std::env::var(name) {
         Ok(text) => text
@@ -1186,6 +1268,11 @@ fn main() {
             .collect(),
         Err(_) => vec![None],
     };
+    let repeat = std::env::var("FANOUT_REPEAT")
+        .ok()
+        .and_then(|s| s.parse::<usize>().ok())
+        .unwrap_or(1)
+        .max(1);
     let trace_syscalls = match std::env::var("FANOUT_STRACE").as_deref() {
         Err(_) | Ok("0") => None,
         Ok("all") => Some("all"),
@@ -1259,35 +1346,53 @@ fn main() {
     print_header(topology);
     // Per N: our rows (one per merge window), then nginx's.
     let mut results: Vec<(Vec<Measurement>, Measurement)> = Vec::new();
+    let mut spreads = Vec::new();
     for &players in &ns {
-        let cases = merge_windows
+        let cases: Vec<(&'static str, Option<usize>)> = merge_windows
             .iter()
             .map(|&merge_window_ms| ("ours", merge_window_ms))
-            .chain([("nginx", None)]);
-        let mut rows = Vec::new();
-        for (server, merge_window_ms) in cases {
-            let case = Case {
-                server,
-                topology,
-                players,
-                merge_window_ms,
-                window,
-            };
-            let m = measure(&runtime, &case, &clip, &ours, trace_syscalls);
-            let expected = stream_mbit * players as f64;
-            print_row(&m, expected);
-            if let Some(syscalls) = &m.syscalls {
-                println!("```text\n{syscalls}```");
+            .chain([("nginx", None)])
+            .collect();
+        // One list of runs per case, the cases taken in turn each round: a drift of the
+        // machine's speed during the rounds touches every case alike.
+        let mut runs: Vec<Vec<Measurement>> = cases.iter().map(|_| Vec::new()).collect();
+        for _round in 0..repeat {
+            for (&(server, merge_window_ms), case_runs) in cases.iter().zip(&mut runs) {
+                let case = Case {
+                    server,
+                    topology,
+                    players,
+                    merge_window_ms,
+                    window,
+                };
+                let m = measure(&runtime, &case, &clip, &ours, trace_syscalls);
+                let expected = stream_mbit * players as f64;
+                print_row(&m, expected);
+                if let Some(syscalls) = &m.syscalls {
+                    println!("```text\n{syscalls}```");
+                }
+                if let Some(csv) = csv.as_mut() {
+                    csv.row(&m, expected);
+                }
+                case_runs.push(m);
             }
-            if let Some(csv) = csv.as_mut() {
-                csv.row(&m, expected);
-            }
-            rows.push(m);
         }
-        let nginx = rows.pop().expect("nginx's row");
+        let nginx_runs = runs.pop().expect("nginx's runs");
+        spreads.extend(
+            runs.iter()
+                .map(|ours_runs| Spreads::of(ours_runs, &nginx_runs)),
+        );
+        let rows: Vec<Measurement> = runs.into_iter().map(median_run).collect();
+        let nginx = median_run(nginx_runs);
         results.push((rows, nginx));
     }
     println!();
+    if repeat > 1 {
+        Spreads::print(&spreads, repeat);
+        println!();
+        println!("the tables below take, for each case, its run of median CPU s/Gbit");
+        println!();
+    }
     match topology {
         Topology::Single => print_ratios(&results),
         Topology::Edge => print_nodes_side_by_side(&results),
