@@ -254,6 +254,22 @@ where
         }
     }
 
+    /// Writes what the connection has queued, without reading or taking events (another
+    /// task's write on this connection's behalf, with this connection's waker in `cx`);
+    /// whether this connection's task must look at it: a write failed, or it is closing.
+    pub(crate) fn poll_push(&mut self, cx: &mut Context<'_>) -> bool {
+        if self.ended.is_some() || self.closing.is_some() {
+            return true;
+        }
+        match self.poll_write(cx) {
+            (_, Poll::Ready(Err(error))) => {
+                self.fail(error);
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Writes the last bytes (bounded by [`LINGER`]), shuts the stream down, then, for a
     /// connection closed on purpose, reads what the peer still sends until it closes its side
     /// (bounded by the core's [`CLOSE_LINGER`](rtmp_proto::session::adapter::CLOSE_LINGER),

@@ -5,8 +5,11 @@
 //! tracks a player gets, statuses, the slow-player verdict); this module runs it on tokio:
 //!
 //! - each connection is a task of its own, and a stream's batches reach its players through a
-//!   [`broadcast`] channel whose payloads are shared `Bytes` (one payload, N players, no copy).
-//!   The publisher never waits for a player; a player task that lags the channel by more than
+//!   broadcast channel whose payloads are shared `Bytes` (one payload, N players, no copy).
+//!   The task that hands a batch on (the publisher's) then writes it to each player's socket
+//!   itself, with the player's waker, instead of waking each player's task (`direct`): a
+//!   player's task wakes for what its peer sends or for a socket that was full. The
+//!   publisher never waits for a player; a player that lags the channel by more than
 //!   [`RelayConfig::fan_out_capacity`] batches skips to the next keyframe;
 //! - a publisher's connection reads about every [`RelayConfig::merge_window`] and hands what
 //!   one read brought on to the players as one batch, so that the publisher and each player
@@ -31,23 +34,28 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, SystemTime};
 
 use bytes::BytesMut;
 use rtmp_proto::relay::{
-    recording_file_name, Access, AccessRequest, AskFor, Backoff, Batch, Fanout, FlvRecording, Hub,
-    HubConfig, Item, MediaKind, PullCommand, PullError, PullId, PullTarget, PushRule, PushTarget,
-    RelayConnection, RelayEvent, RelayStats, StreamKey, StreamSummary, UpstreamFeed, Verdict,
+    recording_file_name, Access, AccessRequest, AskFor, Backoff, FlvRecording, Hub, HubConfig,
+    Item, MediaKind, PullCommand, PullError, PullId, PullTarget, PushRule, PushTarget,
+    RelayConnection, RelayEvent, RelayStats, SharedHub as _, StreamKey, StreamSummary,
+    UpstreamFeed, Verdict,
 };
-use rtmp_proto::session::server::{RequestId, ServerConnectionConfig, ServerEvent};
+use rtmp_proto::session::server::{RequestId, ServerConnectionConfig};
 use rtmp_proto::url::RtmpUrl;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
-use tokio::sync::{broadcast, watch, Notify};
+use tokio::sync::{watch, Notify};
 use tracing::Instrument;
+
+mod direct;
+
+use direct::{Conn, ConnectionCell, DirectFanout, PlayerReceiver, TokioHub};
 
 use crate::client::{Client, ClientOptions, Publisher};
 use crate::driver::Clock;
@@ -221,29 +229,11 @@ impl Default for RelayConfig {
     }
 }
 
-/// A stream's fan-out channel: a tokio broadcast of batches.
-pub struct BroadcastFanout(broadcast::Sender<Batch>);
-
-impl Fanout for BroadcastFanout {
-    type Receiver = broadcast::Receiver<Batch>;
-
-    fn subscribe(&mut self) -> Self::Receiver {
-        self.0.subscribe()
-    }
-
-    fn send(&mut self, batch: Batch) {
-        // No receiver is no error: nobody plays the stream.
-        let _ = self.0.send(batch);
-    }
-}
-
-type SharedHub = Arc<Mutex<Hub<BroadcastFanout>>>;
-
 /// The relay: hand it a listener with [`serve`](Self::serve), or single connections with
 /// [`serve_connection`](Self::serve_connection).
 #[derive(Clone)]
 pub struct Relay {
-    hub: SharedHub,
+    hub: TokioHub,
     config: Arc<RelayConfig>,
     /// The time every connection's relay calls are given: one clock, so that the hub's
     /// statistics compare instants of different connections.
@@ -270,13 +260,11 @@ impl Relay {
         let high_water = config.connection.session.outbound_high_water;
         config.hub.max_batch_bytes = config.hub.max_batch_bytes.min(high_water / 4).max(1);
         let capacity = config.fan_out_capacity.max(1);
-        let hub = Hub::new(config.hub.clone(), move || {
-            BroadcastFanout(broadcast::channel(capacity).0)
-        });
+        let clock = Clock::start();
         Relay {
-            hub: Arc::new(Mutex::new(hub)),
+            hub: TokioHub::new(config.hub.clone(), capacity, clock),
             config: Arc::new(config),
-            clock: Clock::start(),
+            clock,
             recordings: Arc::default(),
             draining: watch::channel(false).0,
             ended: Arc::new(Notify::new()),
@@ -338,91 +326,96 @@ impl Relay {
     /// Serves one connection until it ends (over TCP, TLS, QUIC...).
     pub async fn serve_connection<S>(self, session: ServerSession<S>)
     where
-        S: AsyncRead + AsyncWrite + Unpin + Send,
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         self.serve_connection_from(session, None).await
     }
 
     /// Serves one connection of the client at `peer` (what the [`AccessHook`] is told) until
     /// it ends.
-    pub async fn serve_connection_from<S>(
-        self,
-        mut session: ServerSession<S>,
-        peer: Option<SocketAddr>,
-    ) where
-        S: AsyncRead + AsyncWrite + Unpin + Send,
+    pub async fn serve_connection_from<S>(self, session: ServerSession<S>, peer: Option<SocketAddr>)
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         tracing::info!("connection accepted");
         let mut relay = RelayConnection::new(self.hub.clone());
         if let Some(peer) = peer {
             relay.set_peer(peer.to_string());
         }
-        let mut deciding: Option<(RequestId, AccessFuture)> = None;
         let batching = !self.config.merge_window.is_zero();
         relay.set_batching(batching);
+        // Shared with the tasks that hand its stream's batches on, which write them to it
+        // (`direct`).
+        let cell = ConnectionCell::new(session, relay);
+        let mut deciding: Option<(RequestId, AccessFuture)> = None;
         let mut paced = false;
         let mut draining = self.draining.subscribe();
         let mut drain_seen = false;
         // One future for the whole connection, not one per wake-up, and polled only while the
         // connection publishes (a drain asks nothing of another connection, and a publish
-        // accepted later asks by itself): each poll takes the watch's lock, which a player
-        // would take for every batch it gets.
+        // accepted later asks by itself): each poll takes the watch's lock.
         let mut drain = std::pin::pin!(drain_started(&mut draining));
         let verdict = loop {
-            let verdict = if relay.has_pending_batch() {
+            let (pending_batch, deadline, publishing) = cell.with(|conn| {
+                let relay = &conn.relay;
+                let publishing = relay.publishing().is_some();
+                (
+                    relay.has_pending_batch(),
+                    relay.access_deadline(),
+                    publishing,
+                )
+            });
+            let verdict = if pending_batch {
                 // The batch goes once everything read so far is handled.
-                match ready_event(&mut session).await {
-                    Some(event) => {
-                        let now = self.clock.now();
-                        relay.handle_event(session.connection(), event, now)
-                    }
-                    None => {
-                        relay.hand_on();
+                let step = std::future::poll_fn(|cx| Poll::Ready(cell.poll_step(cx, &self.clock)));
+                match step.await {
+                    Poll::Ready(verdict) => verdict,
+                    Poll::Pending => {
+                        cell.with(|conn| conn.relay.hand_on());
                         continue;
                     }
                 }
             } else {
-                let wait = relay
-                    .access_deadline()
-                    .map(|deadline| deadline.saturating_duration_since(self.clock.now()));
-                let watch_drain = !drain_seen && relay.publishing().is_some();
-                // In this order, not a random one: a player woken by a batch takes it first
-                // and then writes it with the session's poll, polled once per wake-up. A
-                // batch cannot hold the session back: the batches waiting are all taken at
-                // once, and every receive spends the task's budget.
+                let wait =
+                    deadline.map(|deadline| deadline.saturating_duration_since(self.clock.now()));
+                let watch_drain = !drain_seen && publishing;
+                // In this order, not a random one: the connection's own step first.
                 tokio::select! {
                     biased;
-                    received = next_batch(relay.receiver_mut()) => {
-                        deliver_batches(&mut relay, &mut session, received, &self.clock)
-                    }
-                    event = session.next_event_or_closed() => {
-                        let now = self.clock.now();
-                        relay.handle_event(session.connection(), event, now)
-                    }
+                    verdict = std::future::poll_fn(|cx| cell.poll_step(cx, &self.clock)) => verdict,
                     () = &mut drain, if watch_drain => {
                         // Once: the core asks by itself for a later publish.
                         drain_seen = true;
-                        relay.drain_step(session.connection());
+                        cell.with(|conn| conn.relay.drain_step(conn.session.connection()));
                         Verdict::Continue
                     }
                     decided = decision(&mut deciding, wait) => {
                         let now = self.clock.now();
-                        match decided {
-                            Some((id, access)) => relay.answer(session.connection(), id, access, now),
-                            None => relay.handle_timeout(session.connection(), now),
-                        }
+                        cell.with(|conn| {
+                            let session = conn.session.connection();
+                            match decided {
+                                Some((id, access)) => conn.relay.answer(session, id, access, now),
+                                None => conn.relay.handle_timeout(session, now),
+                            }
+                        })
                     }
                 }
             };
-            if let Some(request) = relay.poll_access_request() {
+            let (request, events, publishing) = cell.with(|conn| {
+                let request = conn.relay.poll_access_request();
+                let events: Vec<RelayEvent> =
+                    std::iter::from_fn(|| conn.relay.poll_event()).collect();
+                (request, events, conn.relay.publishing().is_some())
+            });
+            if let Some(request) = request {
                 match &self.config.access_hook {
                     Some(hook) => deciding = Some((request.id, hook.call(request, peer))),
                     None => deciding = Some((request.id, Box::pin(async { Access::Allow }))),
                 }
             }
-            while let Some(event) = relay.poll_event() {
-                log(&event);
-                match &event {
+            for event in &events {
+                log(event);
+                match event {
                     RelayEvent::Publishing { key, .. } => {
                         self.record(key);
                         self.push(key);
@@ -434,15 +427,18 @@ impl Relay {
                     _ => {}
                 }
             }
-            let publishing = relay.publishing().is_some();
             if batching && publishing != paced {
                 paced = publishing;
-                session.set_read_pacing(paced.then_some(self.config.merge_window));
+                let interval = paced.then_some(self.config.merge_window);
+                cell.with(|conn| conn.session.set_read_pacing(interval));
             }
             if let Verdict::Close(reason) = verdict {
                 break reason;
             }
         };
+        let Conn {
+            mut session, relay, ..
+        } = cell.take();
         drop(relay);
         self.kick_pulls();
         self.ended.notify_waiters();
@@ -545,8 +541,8 @@ impl Relay {
         self.with_hub(|hub| hub.find(stream).is_some_and(|summary| summary.published))
     }
 
-    fn with_hub<R>(&self, f: impl FnOnce(&mut Hub<BroadcastFanout>) -> R) -> R {
-        rtmp_proto::relay::SharedHub::with(&self.hub, f)
+    fn with_hub<R>(&self, f: impl FnOnce(&mut Hub<DirectFanout>) -> R) -> R {
+        self.hub.with(f)
     }
 }
 
@@ -580,7 +576,7 @@ fn log(event: &RelayEvent) {
 /// batch written (to the kernel) as it arrives.
 async fn record(
     path: &Path,
-    mut receiver: broadcast::Receiver<Batch>,
+    mut receiver: PlayerReceiver,
     snapshot: Vec<rtmp_proto::relay::Item>,
 ) -> io::Result<()> {
     if let Some(dir) = path.parent() {
@@ -660,7 +656,7 @@ async fn push(relay: Relay, key: StreamKey, target: PushTarget) {
 /// into the publisher.
 async fn forward(
     publisher: &mut Publisher,
-    receiver: &mut broadcast::Receiver<Batch>,
+    receiver: &mut PlayerReceiver,
     feed: &mut UpstreamFeed,
 ) -> Result<(), String> {
     // The stream's sender is gone (the publisher left): what the feed still holds is the end
@@ -858,64 +854,9 @@ async fn decision(
     }
 }
 
-/// The session's next event if it has one without waiting for the peer; cancel-safe, like
-/// [`ServerSession::next_event`], so nothing is lost when it has none.
-async fn ready_event<S>(session: &mut ServerSession<S>) -> Option<ServerEvent>
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send,
-{
-    let mut next = std::pin::pin!(session.next_event_or_closed());
-    std::future::poll_fn(|cx| match next.as_mut().poll(cx) {
-        Poll::Ready(event) => Poll::Ready(Some(event)),
-        Poll::Pending => Poll::Ready(None),
-    })
-    .await
-}
-
 /// Returns once the relay drains (pending forever if the relay is gone). Cancel-safe.
 async fn drain_started(draining: &mut watch::Receiver<bool>) {
     if draining.wait_for(|draining| *draining).await.is_err() {
         std::future::pending::<()>().await;
-    }
-}
-
-/// Waits for the next batch of the stream played, if any (forever if none). Cancel-safe.
-async fn next_batch(receiver: Option<&mut broadcast::Receiver<Batch>>) -> Result<Batch, RecvError> {
-    match receiver {
-        Some(receiver) => receiver.recv().await,
-        None => std::future::pending().await,
-    }
-}
-
-/// Delivers a received batch and every other one already waiting (one write for them all).
-fn deliver_batches<S>(
-    relay: &mut RelayConnection<SharedHub>,
-    session: &mut ServerSession<S>,
-    first: Result<Batch, RecvError>,
-    clock: &Clock,
-) -> Verdict
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send,
-{
-    let mut received = first;
-    let now = clock.now();
-    loop {
-        match received {
-            Ok(batch) => {
-                let verdict = relay.deliver(session.connection(), &batch, now);
-                if verdict != Verdict::Continue {
-                    return verdict;
-                }
-            }
-            Err(RecvError::Lagged(_)) => relay.lagged(),
-            Err(RecvError::Closed) => return Verdict::Continue,
-        }
-        received = match relay.receiver_mut().map(|receiver| receiver.try_recv()) {
-            Some(Ok(batch)) => Ok(batch),
-            Some(Err(TryRecvError::Lagged(missed))) => Err(RecvError::Lagged(missed)),
-            Some(Err(TryRecvError::Empty | TryRecvError::Closed)) | None => {
-                return Verdict::Continue
-            }
-        };
     }
 }

@@ -146,14 +146,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> ServerSession<S> {
         Poll::Ready(Ok(event))
     }
 
-    /// [`next_event`](Self::next_event) for the relay, which takes the `Closed` event again
-    /// rather than an `Err` once the connection ended.
-    pub(crate) async fn next_event_or_closed(&mut self) -> ServerEvent {
-        match (self.next_event().await, &self.closed) {
+    /// [`next_event`](Self::next_event) for the relay, polled, which takes the `Closed` event
+    /// again rather than an `Err` once the connection ended.
+    pub(crate) fn poll_event_or_closed(&mut self, cx: &mut Context<'_>) -> Poll<ServerEvent> {
+        Poll::Ready(match (ready!(self.poll_next_event(cx)), &self.closed) {
             (Ok(event), _) => event,
             (Err(_), Some(closed)) => closed.clone(),
             (Err(_), None) => ServerEvent::Closed(SessionError::Closed),
-        }
+        })
+    }
+
+    /// Writes what is queued, as far as the stream takes it now (`cx`'s waker is woken when
+    /// it takes more); whether the session's task must look at it (a write failed).
+    pub(crate) fn push_out(&mut self, cx: &mut Context<'_>) -> bool {
+        self.driver.poll_push(cx)
     }
 
     fn end_reason(&self) -> Error {

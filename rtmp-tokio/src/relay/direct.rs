@@ -1,0 +1,371 @@
+//! Direct delivery: whoever hands a batch to a stream (its publisher's task, a pull) then
+//! writes it to the stream's players itself, rather than waking each player's task to do so.
+//!
+//! With the merge window at zero a batch is a frame or two, and most of what a frame cost
+//! per player was the player's task: woken, scheduled, its channel, timers and session polled,
+//! around one write of a few hundred bytes. Now the players' connections live in
+//! [`ConnectionCell`]s that the handing task locks, one after the other, to run the core's
+//! [`RelayConnection::deliver`] and write the result with the player's own waker: a player's
+//! task wakes only for what its peer sends, for a socket that was full (its waker is the one
+//! the stream keeps), or for a verdict reached meanwhile (a player left behind).
+//!
+//! The batches still go through the stream's broadcast channel, so what the core decides
+//! about lag (a player whose queue filled skips to a keyframe) is unchanged, and recordings
+//! and pushes read it as before. The writes happen after the hub's lock is released (the
+//! hub is never held across another connection's socket), and a player whose connection is
+//! locked by its own task at that moment is woken instead: that task takes the batch.
+
+use std::future::Future;
+use std::ops::{Deref, DerefMut};
+use std::pin::pin;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::task::{Context, Poll, Waker};
+
+use rtmp_proto::relay::{Batch, Fanout, Hub, RelayConnection, SharedHub, Verdict};
+use rtmp_proto::session::Instant;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::broadcast::{self, error::TryRecvError};
+
+use crate::driver::Clock;
+use crate::server::ServerSession;
+
+/// Every lock here guards state that each change leaves consistent: a panic elsewhere that
+/// poisoned one does not matter to the next user.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poison| poison.into_inner())
+}
+
+/// Player lists with a batch to write, gathered under the hub's lock, pumped after it.
+type Due = Arc<Mutex<Vec<Arc<Players>>>>;
+
+/// The relay's hub and what its locking leaves to do: after each use, the players of every
+/// stream that got a batch are pumped.
+#[derive(Clone)]
+pub(crate) struct TokioHub {
+    hub: Arc<Mutex<Hub<DirectFanout>>>,
+    due: Due,
+    clock: Clock,
+}
+
+impl TokioHub {
+    /// A hub whose streams' channels hold `capacity` batches.
+    pub(crate) fn new(config: rtmp_proto::relay::HubConfig, capacity: usize, clock: Clock) -> Self {
+        let due = Due::default();
+        let for_streams = due.clone();
+        let hub = Hub::new(config, move || DirectFanout {
+            sender: broadcast::channel(capacity).0,
+            players: Arc::default(),
+            due: for_streams.clone(),
+        });
+        TokioHub {
+            hub: Arc::new(Mutex::new(hub)),
+            due,
+            clock,
+        }
+    }
+
+    /// Writes what was handed to the streams in `due` to their players.
+    fn pump(&self, due: &[Arc<Players>]) {
+        let now = self.clock.now();
+        // The writes are the handing task's work for its players, not a share of its own
+        // budget: with tokio's budget spent, a write would answer `Pending` and wake the
+        // player's task, the cost this module exists to avoid.
+        let all = std::future::poll_fn(|_| {
+            for (index, players) in due.iter().enumerate() {
+                let seen = due.get(..index).unwrap_or_default();
+                if !seen.iter().any(|earlier| Arc::ptr_eq(earlier, players)) {
+                    players.pump(now);
+                }
+            }
+            Poll::Ready(())
+        });
+        let all = pin!(tokio::task::coop::unconstrained(all));
+        let _ = all.poll(&mut Context::from_waker(Waker::noop()));
+    }
+}
+
+impl SharedHub for TokioHub {
+    type Fanout = DirectFanout;
+
+    fn with<R>(&self, f: impl FnOnce(&mut Hub<DirectFanout>) -> R) -> R {
+        let result = f(&mut lock(&self.hub));
+        let mut due = std::mem::take(&mut *lock(&self.due));
+        if !due.is_empty() {
+            self.pump(&due);
+            due.clear();
+            // The list's memory serves the next batch (no allocation per batch).
+            let mut next = lock(&self.due);
+            if next.is_empty() {
+                *next = due;
+            }
+        }
+        result
+    }
+}
+
+/// A stream's channel: batches go to its broadcast, and its players are pumped once the hub
+/// is unlocked.
+pub(crate) struct DirectFanout {
+    sender: broadcast::Sender<Batch>,
+    players: Arc<Players>,
+    due: Due,
+}
+
+impl Fanout for DirectFanout {
+    type Receiver = PlayerReceiver;
+
+    fn subscribe(&mut self) -> PlayerReceiver {
+        PlayerReceiver {
+            batches: self.sender.subscribe(),
+            players: self.players.clone(),
+            registered: None,
+        }
+    }
+
+    fn send(&mut self, batch: Batch) {
+        // No receiver is no error: nobody plays the stream.
+        let _ = self.sender.send(batch);
+        // Pumped even with no player listed yet: one that registers meanwhile takes what it
+        // missed itself, after registering (see `ConnectionCell::poll_step`).
+        lock(&self.due).push(self.players.clone());
+    }
+}
+
+/// A receiver of a stream's batches; a player's connection registers with it to be pumped.
+/// Recordings and pushes read it as the broadcast receiver it derefs to.
+pub(crate) struct PlayerReceiver {
+    batches: broadcast::Receiver<Batch>,
+    players: Arc<Players>,
+    registered: Option<Weak<dyn Pump>>,
+}
+
+impl PlayerReceiver {
+    fn register(&mut self, sink: Weak<dyn Pump>) {
+        if self.registered.is_none() {
+            lock(&self.players.sinks).push(sink.clone());
+            self.registered = Some(sink);
+        }
+    }
+}
+
+impl Deref for PlayerReceiver {
+    type Target = broadcast::Receiver<Batch>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.batches
+    }
+}
+
+impl DerefMut for PlayerReceiver {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.batches
+    }
+}
+
+impl Drop for PlayerReceiver {
+    fn drop(&mut self) {
+        if let Some(sink) = self.registered.take() {
+            lock(&self.players.sinks).retain(|listed| !Weak::ptr_eq(listed, &sink));
+        }
+    }
+}
+
+/// The connections playing a stream.
+#[derive(Default)]
+pub(crate) struct Players {
+    sinks: Mutex<Vec<Weak<dyn Pump>>>,
+}
+
+impl Players {
+    fn pump(&self, now: Instant) {
+        lock(&self.sinks).retain(|sink| match sink.upgrade() {
+            Some(sink) => {
+                sink.pump(now);
+                true
+            }
+            None => false,
+        });
+    }
+}
+
+/// A connection that can be handed what its receiver holds by another task.
+pub(crate) trait Pump: Send + Sync {
+    /// Delivers the batches waiting and writes them, or wakes the connection's task to.
+    /// Never blocks: a connection locked meanwhile is woken.
+    fn pump(&self, now: Instant);
+}
+
+/// A relay connection's session and its part in the hub, shared between its own task and
+/// the tasks that pump it.
+pub(crate) struct ConnectionCell<S> {
+    state: Mutex<Option<Conn<S>>>,
+    /// The connection's task, woken when a pump could not take the lock or left it work.
+    task: Mutex<Option<Waker>>,
+}
+
+/// What a [`ConnectionCell`] holds.
+pub(crate) struct Conn<S> {
+    pub(crate) session: ServerSession<S>,
+    pub(crate) relay: RelayConnection<TokioHub>,
+    /// A verdict reached by a pump, for the connection's task to act on.
+    verdict: Option<Verdict>,
+    /// The task's waker, for the pumps' writes: a full socket wakes the task, which writes
+    /// the rest.
+    waker: Option<Waker>,
+    registered: bool,
+}
+
+impl<S> Conn<S>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+{
+    /// Delivers every batch waiting in the receiver of the stream played, if any.
+    fn deliver_waiting(&mut self, now: Instant) -> Verdict {
+        loop {
+            let Some(receiver) = self.relay.receiver_mut() else {
+                return Verdict::Continue;
+            };
+            match receiver.batches.try_recv() {
+                Ok(batch) => {
+                    let verdict = self.relay.deliver(self.session.connection(), &batch, now);
+                    if verdict != Verdict::Continue {
+                        return verdict;
+                    }
+                }
+                Err(TryRecvError::Lagged(_)) => self.relay.lagged(),
+                Err(TryRecvError::Empty | TryRecvError::Closed) => return Verdict::Continue,
+            }
+        }
+    }
+}
+
+impl<S> ConnectionCell<S>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    pub(crate) fn new(session: ServerSession<S>, relay: RelayConnection<TokioHub>) -> Arc<Self> {
+        Arc::new(ConnectionCell {
+            state: Mutex::new(Some(Conn {
+                session,
+                relay,
+                verdict: None,
+                waker: None,
+                registered: false,
+            })),
+            task: Mutex::new(None),
+        })
+    }
+
+    /// Runs `f` on the connection, locked.
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&mut Conn<S>) -> R) -> R {
+        let mut state = lock(&self.state);
+        let conn = state
+            .as_mut()
+            .expect("the connection is taken only when its task ends");
+        f(conn)
+    }
+
+    /// Takes the connection out, for its task's last steps; pumps find nothing after.
+    pub(crate) fn take(&self) -> Conn<S> {
+        lock(&self.state)
+            .take()
+            .expect("the connection is taken once, when its task ends")
+    }
+
+    /// The task's step: a pump's verdict, the batches waiting, or the session's next event,
+    /// handed to the relay connection.
+    pub(crate) fn poll_step(
+        self: &Arc<Self>,
+        cx: &mut Context<'_>,
+        clock: &Clock,
+    ) -> Poll<Verdict> {
+        {
+            let mut task = lock(&self.task);
+            if !task
+                .as_ref()
+                .is_some_and(|waker| waker.will_wake(cx.waker()))
+            {
+                *task = Some(cx.waker().clone());
+            }
+        }
+        let mut state = lock(&self.state);
+        let Some(conn) = state.as_mut() else {
+            return Poll::Pending;
+        };
+        if !conn
+            .waker
+            .as_ref()
+            .is_some_and(|waker| waker.will_wake(cx.waker()))
+        {
+            conn.waker = Some(cx.waker().clone());
+        }
+        if let Some(verdict) = conn.verdict.take() {
+            return Poll::Ready(verdict);
+        }
+        match conn.relay.receiver_mut() {
+            Some(receiver) => {
+                if !conn.registered {
+                    let sink: Weak<dyn Pump> = Arc::downgrade(self) as Weak<dyn Pump>;
+                    receiver.register(sink);
+                    conn.registered = true;
+                }
+                // After registering: what was sent before is taken here, what is sent
+                // after is pumped.
+                let verdict = conn.deliver_waiting(clock.now());
+                if verdict != Verdict::Continue {
+                    return Poll::Ready(verdict);
+                }
+            }
+            None => conn.registered = false,
+        }
+        let event = std::task::ready!(conn.session.poll_event_or_closed(cx));
+        let now = clock.now();
+        Poll::Ready(
+            conn.relay
+                .handle_event(conn.session.connection(), event, now),
+        )
+    }
+
+    fn wake(&self) {
+        if let Some(waker) = lock(&self.task).as_ref() {
+            waker.wake_by_ref();
+        }
+    }
+}
+
+impl<S> Pump for ConnectionCell<S>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    fn pump(&self, now: Instant) {
+        let Ok(mut state) = self.state.try_lock() else {
+            // Its task holds it (on another thread, or it is the task pumping): woken, the
+            // task takes the batch itself.
+            self.wake();
+            return;
+        };
+        let Some(conn) = state.as_mut() else {
+            return;
+        };
+        if conn.verdict.is_some() {
+            return;
+        }
+        let Some(waker) = conn.waker.take() else {
+            drop(state);
+            self.wake();
+            return;
+        };
+        let verdict = conn.deliver_waiting(now);
+        let wake = if verdict != Verdict::Continue {
+            conn.verdict = Some(verdict);
+            true
+        } else {
+            conn.session.push_out(&mut Context::from_waker(&waker))
+        };
+        conn.waker = Some(waker);
+        drop(state);
+        if wake {
+            self.wake();
+        }
+    }
+}
