@@ -22,17 +22,34 @@ trap 'rm -f "$data"' EXIT
 # One block per N (blocks are two blank lines apart), one row per merge window:
 # N window cpu_ours p50_ours p99_ours cpu_nginx p50_nginx p99_nginx. Missing values are NaN.
 # The CSV's columns: 1 server, 2 players, 3 window_ms, 8 cpu_s_per_gbit, 11 p50_ms, 12 p99_ms.
+# A case run several times (FANOUT_REPEAT) is drawn at the median of each figure.
 awk -F, '
     function v(x) { return x == "" ? "NaN" : x }
-    NR == FNR {
-        if ($1 == "nginx") { cpu[$2] = v($8); p50[$2] = v($11); p99[$2] = v($12) }
-        next
+    function add(key, figure, x) { n[key, figure]++; val[key, figure, n[key, figure]] = v(x) }
+    function median(key, figure,    count, i, j, t, list) {
+        count = n[key, figure]
+        if (count == 0) return "NaN"
+        for (i = 1; i <= count; i++) list[i] = val[key, figure, i]
+        for (i = 2; i <= count; i++)
+            for (j = i; j > 1 && list[j - 1] + 0 > list[j] + 0; j--) {
+                t = list[j]; list[j] = list[j - 1]; list[j - 1] = t
+            }
+        return list[int(count / 2) + 1]
     }
-    FNR > 1 && $1 == "ours" && $3 ~ /^[0-9]+$/ {
-        if (!($2 in cpu)) { cpu[$2] = "NaN"; p50[$2] = "NaN"; p99[$2] = "NaN" }
-        print $2, $3, v($8), v($11), v($12), cpu[$2], p50[$2], p99[$2]
+    FNR > 1 && ($1 == "nginx" || ($1 == "ours" && $3 ~ /^[0-9]+$/)) {
+        key = $1 SUBSEP $2 SUBSEP ($1 == "nginx" ? "-" : $3)
+        if (!(key in seen)) { seen[key] = 1; if ($1 == "ours") ours[key] = $2 " " $3 }
+        add(key, "cpu", $8); add(key, "p50", $11); add(key, "p99", $12)
     }
-' "$csv" "$csv" |
+    END {
+        for (key in ours) {
+            split(ours[key], nw, " ")
+            theirs = "nginx" SUBSEP nw[1] SUBSEP "-"
+            print nw[1], nw[2], median(key, "cpu"), median(key, "p50"), median(key, "p99"),
+                median(theirs, "cpu"), median(theirs, "p50"), median(theirs, "p99")
+        }
+    }
+' "$csv" |
     sort -k1,1n -k2,2n |
     awk 'NR > 1 && $1 != n { print ""; print "" } { n = $1; print }' >"$data"
 
