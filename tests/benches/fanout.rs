@@ -16,8 +16,9 @@
 //! every player has received a frame, let it settle, then measure for a fixed window:
 //! - delivered Mbit/s: audio and video payload bytes received by all players (not counting
 //!   RTMP headers), over the window;
-//! - server CPU seconds per delivered Gbit: utime+stime of the server process from
-//!   `/proc/PID/stat` across the window, divided by the Gbit delivered;
+//! - server CPU seconds per delivered Gbit: the time the server's threads were on a CPU across
+//!   the window (`/proc/PID/task/*/schedstat`, nanoseconds; the user part in parentheses from
+//!   `/proc/PID/stat`, 10 ms ticks), divided by the Gbit delivered;
 //! - peak RSS: `VmHWM` of the server process at the end of the window;
 //! - latency: the publisher appends to every H.264 frame a stamp, its send time, as a filler
 //!   data NAL unit (type 12, 24 bytes with its length prefix), built once per frame; every
@@ -475,6 +476,24 @@ fn cpu_ticks(pid: u32) -> (u64, u64) {
     (field(14), field(15))
 }
 
+/// What `pid` used of the CPU so far: utime and stime in clock ticks, and the time its
+/// threads were on a CPU in nanoseconds (`/proc/PID/task/*/schedstat`, first field), which is
+/// what the CPU figures take: ticks are 10 ms, a few of them in a light case's window. A
+/// kernel without schedstat gets the ticks' time instead.
+fn cpu_sample(pid: u32, ticks_per_second: u64) -> (u64, u64, u64) {
+    let (user, system) = cpu_ticks(pid);
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).expect("read /proc/PID/task");
+    let on_cpu_ns: Option<u64> = tasks
+        .filter_map(|task| {
+            let path = task.ok()?.path().join("schedstat");
+            let schedstat = std::fs::read_to_string(path).ok()?;
+            schedstat.split_whitespace().next()?.parse::<u64>().ok()
+        })
+        .reduce(|sum, ns| sum + ns);
+    let from_ticks = || (user + system) * 1_000_000_000 / ticks_per_second.max(1);
+    (user, system, on_cpu_ns.unwrap_or_else(from_ticks))
+}
+
 /// utime + stime of `pid`, in clock ticks.
 fn cpu_total_ticks(pid: u32) -> u64 {
     let (user, system) = cpu_ticks(pid);
@@ -824,7 +843,9 @@ fn measure(
         }
         bytes
     };
-    let all_ticks = || -> Vec<(u64, u64)> { pids.iter().map(|&pid| cpu_ticks(pid)).collect() };
+    let ticks = ticks_per_second as u64;
+    let all_ticks =
+        || -> Vec<(u64, u64, u64)> { pids.iter().map(|&pid| cpu_sample(pid, ticks)).collect() };
     // strace follows the first node that serves players.
     let traced_pid = pids[player_nodes[0]];
 
@@ -886,10 +907,10 @@ fn measure(
                 let output = tracer.wait(Duration::from_secs(30));
                 String::from_utf8_lossy(&output.stderr).into_owned()
             });
-            let node_ticks: Vec<(u64, u64)> = ticks_before
+            let node_ticks: Vec<(u64, u64, u64)> = ticks_before
                 .iter()
                 .zip(&ticks_after)
-                .map(|(before, after)| (after.0 - before.0, after.1 - before.1))
+                .map(|(before, after)| (after.0 - before.0, after.1 - before.1, after.2 - before.2))
                 .collect();
             let node_bytes: Vec<u64> = bytes_before
                 .iter()
@@ -964,18 +985,20 @@ fn measure(
         .iter()
         .zip(node_ticks.iter().zip(&node_bytes))
         .zip(&peak_rss_mib)
-        .map(|((&name, (&(user, system), &bytes)), &peak_rss_mib)| {
-            let cpu_s = (user + system) as f64 / ticks_per_second;
-            let gbit = bytes as f64 * 8.0 / 1e9;
-            NodeFigures {
-                name,
-                cpu_s,
-                user_s: user as f64 / ticks_per_second,
-                delivered_bytes: bytes,
-                cpu_s_per_gbit: if gbit > 0.0 { cpu_s / gbit } else { f64::NAN },
-                peak_rss_mib,
-            }
-        })
+        .map(
+            |((&name, (&(user, _system, on_cpu_ns), &bytes)), &peak_rss_mib)| {
+                let cpu_s = on_cpu_ns as f64 / 1e9;
+                let gbit = bytes as f64 * 8.0 / 1e9;
+                NodeFigures {
+                    name,
+                    cpu_s,
+                    user_s: user as f64 / ticks_per_second,
+                    delivered_bytes: bytes,
+                    cpu_s_per_gbit: if gbit > 0.0 { cpu_s / gbit } else { f64::NAN },
+                    peak_rss_mib,
+                }
+            },
+        )
         .collect();
     Measurement {
         server: server_name,
@@ -1168,7 +1191,7 @@ fn print_row(m: &Measurement, expected: f64) {
     let nodes: String = if m.nodes.len() == 1 {
         let node = m.first();
         format!(
-            "{:.2} ({:.2}) | {:.3} | {:.1}",
+            "{:.3} ({:.2}) | {:.3} | {:.1}",
             node.cpu_s, node.user_s, node.cpu_s_per_gbit, node.peak_rss_mib
         )
     } else {
@@ -1329,8 +1352,8 @@ fn main() {
         );
     }
     println!(
-        "Mbit/s = audio+video payload received by all players; CPU = server utime+stime in the \
-         window; RSS = server VmHWM; client CPU = this process's (players and publisher)"
+        "Mbit/s = audio+video payload received by all players; CPU = server time on a CPU in the \
+         window (schedstat; the user part from utime ticks); RSS = server VmHWM; client CPU = this process's (players and publisher)"
     );
     println!(
         "p50/p99/max ms = publisher send to player receive of each video frame in the window, \
