@@ -55,7 +55,7 @@ use tracing::Instrument;
 
 mod direct;
 
-use direct::{Conn, ConnectionCell, DirectFanout, PlayerReceiver, TokioHub};
+use direct::{ConnectionCell, DirectFanout, PlayerReceiver, TokioHub};
 
 use crate::client::{Client, ClientOptions, Publisher};
 use crate::driver::Clock;
@@ -83,7 +83,7 @@ pub struct RelayConfig {
     /// small in-memory pipe). Default 25 ms, chosen from the curve the fan-out benchmark
     /// measures (README, "Fan-out benchmark"): with 100 players it costs less CPU per
     /// delivered bit than nginx-rtmp and adds a p99 of about 14 ms, where 0 and 10 ms cost
-    /// 1.4-1.8 times nginx's CPU and 50 and 100 ms add a p99 of 60 and 160 ms.
+    /// 1.3-1.5 times nginx's CPU and 50 and 100 ms add a p99 of 60 and 160 ms.
     pub merge_window: Duration,
     /// Who decides on the requests [`HubConfig::ask`] names; `None` (the default) allows
     /// them all. Set it with [`access`](Self::access).
@@ -324,20 +324,23 @@ impl Relay {
     }
 
     /// Serves one connection until it ends (over TCP, TLS, QUIC...).
-    pub async fn serve_connection<S>(self, session: ServerSession<S>)
+    pub fn serve_connection<S>(self, session: ServerSession<S>) -> impl Future<Output = ()> + Send
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        self.serve_connection_from(session, None).await
+        self.serve_connection_from(session, None)
     }
 
     /// Serves one connection of the client at `peer` (what the [`AccessHook`] is told) until
     /// it ends.
-    pub async fn serve_connection_from<S>(self, session: ServerSession<S>, peer: Option<SocketAddr>)
+    pub fn serve_connection_from<S>(
+        self,
+        session: ServerSession<S>,
+        peer: Option<SocketAddr>,
+    ) -> impl Future<Output = ()> + Send
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        tracing::info!("connection accepted");
         let mut relay = RelayConnection::new(self.hub.clone());
         if let Some(peer) = peer {
             relay.set_peer(peer.to_string());
@@ -345,8 +348,22 @@ impl Relay {
         let batching = !self.config.merge_window.is_zero();
         relay.set_batching(batching);
         // Shared with the tasks that hand its stream's batches on, which write them to it
-        // (`direct`).
+        // (`direct`). Moved there before the future is made: a session the future took as
+        // an argument would keep its room in the future (a few KiB per connection) after
+        // moving out.
         let cell = ConnectionCell::new(session, relay);
+        self.run_connection(cell, peer, batching)
+    }
+
+    async fn run_connection<S>(
+        self,
+        cell: Arc<ConnectionCell<S>>,
+        peer: Option<SocketAddr>,
+        batching: bool,
+    ) where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        tracing::info!("connection accepted");
         let mut deciding: Option<(RequestId, AccessFuture)> = None;
         let mut paced = false;
         let mut draining = self.draining.subscribe();
@@ -436,10 +453,9 @@ impl Relay {
                 break reason;
             }
         };
-        let Conn {
-            mut session, relay, ..
-        } = cell.take();
-        drop(relay);
+        // Boxed: a session held across the shutdown's await would have its room in the
+        // future for the connection's whole life.
+        let mut session = Box::new(cell.take().session);
         self.kick_pulls();
         self.ended.notify_waiters();
         session.shutdown().await;
