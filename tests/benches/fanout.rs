@@ -476,11 +476,11 @@ fn cpu_ticks(pid: u32) -> (u64, u64) {
     (field(14), field(15))
 }
 
-/// What `pid` used of the CPU so far: utime and stime in clock ticks, and the time its
-/// threads were on a CPU in nanoseconds (`/proc/PID/task/*/schedstat`, first field), which is
-/// what the CPU figures take: ticks are 10 ms, a few of them in a light case's window. A
-/// kernel without schedstat gets the ticks' time instead.
-fn cpu_sample(pid: u32, ticks_per_second: u64) -> (u64, u64, u64) {
+/// What `pid` used of the CPU so far: utime in clock ticks, and the time its threads were on a
+/// CPU in nanoseconds (`/proc/PID/task/*/schedstat`, first field), which is what the CPU
+/// figures take: ticks are 10 ms, a few of them in a light case's window. A kernel without
+/// schedstat gets utime+stime's time instead.
+fn cpu_sample(pid: u32, ticks_per_second: u64) -> (u64, u64) {
     let (user, system) = cpu_ticks(pid);
     let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).expect("read /proc/PID/task");
     let on_cpu_ns: Option<u64> = tasks
@@ -491,7 +491,7 @@ fn cpu_sample(pid: u32, ticks_per_second: u64) -> (u64, u64, u64) {
         })
         .reduce(|sum, ns| sum + ns);
     let from_ticks = || (user + system) * 1_000_000_000 / ticks_per_second.max(1);
-    (user, system, on_cpu_ns.unwrap_or_else(from_ticks))
+    (user, on_cpu_ns.unwrap_or_else(from_ticks))
 }
 
 /// utime + stime of `pid`, in clock ticks.
@@ -844,12 +844,12 @@ fn measure(
         bytes
     };
     let ticks = ticks_per_second as u64;
-    let all_ticks =
-        || -> Vec<(u64, u64, u64)> { pids.iter().map(|&pid| cpu_sample(pid, ticks)).collect() };
+    let all_cpu =
+        || -> Vec<(u64, u64)> { pids.iter().map(|&pid| cpu_sample(pid, ticks)).collect() };
     // strace follows the first node that serves players.
     let traced_pid = pids[player_nodes[0]];
 
-    let (tasks, syscalls, client_cpu_s, node_ticks, node_bytes, window_us) =
+    let (tasks, syscalls, client_cpu_s, node_cpu, node_bytes, window_us) =
         runtime.block_on(async {
             let mut tasks = Vec::with_capacity(players);
             for (index, player_stats) in stats.iter().enumerate() {
@@ -874,7 +874,7 @@ fn measure(
             tokio::time::sleep(SETTLE).await;
 
             let bytes_before = delivered(&stats);
-            let ticks_before = all_ticks();
+            let cpu_before = all_cpu();
             let client_before = cpu_total_ticks(std::process::id());
             let window_start = micros(since_origin());
             clock.window_start_us.store(window_start, Ordering::Relaxed);
@@ -893,7 +893,7 @@ fn measure(
             });
             tokio::time::sleep(window).await;
             let window_end = micros(since_origin());
-            let ticks_after = all_ticks();
+            let cpu_after = all_cpu();
             let client_after = cpu_total_ticks(std::process::id());
             let bytes_after = delivered(&stats);
             clock.window_start_us.store(u64::MAX, Ordering::Relaxed);
@@ -907,10 +907,10 @@ fn measure(
                 let output = tracer.wait(Duration::from_secs(30));
                 String::from_utf8_lossy(&output.stderr).into_owned()
             });
-            let node_ticks: Vec<(u64, u64, u64)> = ticks_before
+            let node_cpu: Vec<(u64, u64)> = cpu_before
                 .iter()
-                .zip(&ticks_after)
-                .map(|(before, after)| (after.0 - before.0, after.1 - before.1, after.2 - before.2))
+                .zip(&cpu_after)
+                .map(|(before, after)| (after.0 - before.0, after.1 - before.1))
                 .collect();
             let node_bytes: Vec<u64> = bytes_before
                 .iter()
@@ -921,7 +921,7 @@ fn measure(
                 tasks,
                 syscalls,
                 (client_after - client_before) as f64 / ticks_per_second,
-                node_ticks,
+                node_cpu,
                 node_bytes,
                 window_end - window_start,
             )
@@ -983,22 +983,20 @@ fn measure(
     }
     let nodes = names
         .iter()
-        .zip(node_ticks.iter().zip(&node_bytes))
+        .zip(node_cpu.iter().zip(&node_bytes))
         .zip(&peak_rss_mib)
-        .map(
-            |((&name, (&(user, _system, on_cpu_ns), &bytes)), &peak_rss_mib)| {
-                let cpu_s = on_cpu_ns as f64 / 1e9;
-                let gbit = bytes as f64 * 8.0 / 1e9;
-                NodeFigures {
-                    name,
-                    cpu_s,
-                    user_s: user as f64 / ticks_per_second,
-                    delivered_bytes: bytes,
-                    cpu_s_per_gbit: if gbit > 0.0 { cpu_s / gbit } else { f64::NAN },
-                    peak_rss_mib,
-                }
-            },
-        )
+        .map(|((&name, (&(user, on_cpu_ns), &bytes)), &peak_rss_mib)| {
+            let cpu_s = on_cpu_ns as f64 / 1e9;
+            let gbit = bytes as f64 * 8.0 / 1e9;
+            NodeFigures {
+                name,
+                cpu_s,
+                user_s: user as f64 / ticks_per_second,
+                delivered_bytes: bytes,
+                cpu_s_per_gbit: if gbit > 0.0 { cpu_s / gbit } else { f64::NAN },
+                peak_rss_mib,
+            }
+        })
         .collect();
     Measurement {
         server: server_name,
@@ -1353,7 +1351,8 @@ fn main() {
     }
     println!(
         "Mbit/s = audio+video payload received by all players; CPU = server time on a CPU in the \
-         window (schedstat; the user part from utime ticks); RSS = server VmHWM; client CPU = this process's (players and publisher)"
+         window (schedstat; the user part from utime ticks); RSS = server VmHWM; client CPU = \
+         this process's (players and publisher)"
     );
     println!(
         "p50/p99/max ms = publisher send to player receive of each video frame in the window, \

@@ -140,8 +140,10 @@ pub(crate) struct PlayerReceiver {
 }
 
 impl PlayerReceiver {
-    fn register(&mut self, sink: Weak<dyn Pump>) {
+    /// Lists the connection `sink` gives, once, to be pumped with this stream's batches.
+    fn register(&mut self, sink: impl FnOnce() -> Weak<dyn Pump>) {
         if self.registered.is_none() {
+            let sink = sink();
             lock(&self.players.sinks).push(sink.clone());
             self.registered = Some(sink);
         }
@@ -212,7 +214,6 @@ pub(crate) struct Conn<S> {
     /// The task's waker, for the pumps' writes: a full socket wakes the task, which writes
     /// the rest.
     waker: Option<Waker>,
-    registered: bool,
 }
 
 impl<S> Conn<S>
@@ -250,7 +251,6 @@ where
                 relay,
                 verdict: None,
                 waker: None,
-                registered: false,
             })),
             task: Mutex::new(None),
         })
@@ -302,21 +302,14 @@ where
         if let Some(verdict) = conn.verdict.take() {
             return Poll::Ready(verdict);
         }
-        match conn.relay.receiver_mut() {
-            Some(receiver) => {
-                if !conn.registered {
-                    let sink: Weak<dyn Pump> = Arc::downgrade(self) as Weak<dyn Pump>;
-                    receiver.register(sink);
-                    conn.registered = true;
-                }
-                // After registering: what was sent before is taken here, what is sent
-                // after is pumped.
-                let verdict = conn.deliver_waiting(clock.now());
-                if verdict != Verdict::Continue {
-                    return Poll::Ready(verdict);
-                }
+        if let Some(receiver) = conn.relay.receiver_mut() {
+            receiver.register(|| Arc::downgrade(self) as Weak<dyn Pump>);
+            // After registering: what was sent before is taken here, what is sent after is
+            // pumped.
+            let verdict = conn.deliver_waiting(clock.now());
+            if verdict != Verdict::Continue {
+                return Poll::Ready(verdict);
             }
-            None => conn.registered = false,
         }
         let event = std::task::ready!(conn.session.poll_event_or_closed(cx));
         let now = clock.now();
