@@ -394,7 +394,11 @@ where
             ..
         } = self;
         while let Some(out) = conn.poll_transmit() {
-            let result = if *vectored {
+            let result = if out.segment_count() == 1 {
+                // One buffer (chunks shared by a relay's players): a plain write.
+                let bytes = out.segments().next().unwrap_or_default();
+                Pin::new(&mut *stream).poll_write(cx, bytes)
+            } else if *vectored {
                 let mut slices = [IoSlice::new(&[]); MAX_SLICES];
                 let count = out.io_slices(&mut slices);
                 Pin::new(&mut *stream).poll_write_vectored(cx, &slices[..count])

@@ -3,6 +3,11 @@ use super::header::{write_basic_header, EXTENDED_TIMESTAMP_MARKER, MAX_HEADER_LE
 use super::output::ChunkOutput;
 use super::streams::{ChunkStreamState, ChunkStreams};
 use super::{validate_chunk_size, ChunkError, ChunkStreamId, DEFAULT_CHUNK_SIZE};
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use bytes::Bytes;
+
 use crate::{type_id, RawMessage};
 
 /// Payloads up to this length, and chunk payloads at chunk sizes up to it, are copied next to
@@ -187,6 +192,27 @@ impl ChunkEncoder {
         Ok(())
     }
 
+    /// Appends `chunked` to `out` as it was chunked, if it was chunked at this encoder's chunk
+    /// size, and remembers its header as sent (a type 0, so the next message on its chunk stream
+    /// starts from it as from any other); otherwise encodes its message as
+    /// [`encode`](Self::encode) does. One buffer, one segment: no header is written per
+    /// connection.
+    pub fn encode_chunked(
+        &mut self,
+        chunked: ChunkedMessage,
+        out: &mut ChunkOutput,
+    ) -> Result<(), ChunkError> {
+        let chunked = &chunked.0;
+        if chunked.chunk_size != self.chunk_size {
+            return self.encode(chunked.csid, &chunked.message, out);
+        }
+        // `ChunkedMessage::new` checked the length.
+        let length = chunked.message.payload.len() as u32;
+        self.remember_full_header(chunked.csid.get(), &chunked.message, length);
+        out.push_shared(chunked.bytes.clone());
+        Ok(())
+    }
+
     /// Encodes `msg` as [`encode`](Self::encode) does, but returns each chunk on its own, so
     /// that tests can interleave the chunks of several chunk streams.
     #[cfg(test)]
@@ -254,23 +280,31 @@ impl ChunkEncoder {
         Ok(headers)
     }
 
+    /// Remembers a type 0 header for `msg` on chunk stream `csid` as sent.
+    fn remember_full_header(&mut self, csid: u32, msg: &RawMessage, length: u32) {
+        let header = OutboundStream {
+            csid,
+            timestamp: msg.timestamp,
+            delta: None,
+            length,
+            type_id: msg.type_id,
+            stream_id: msg.stream_id,
+        };
+        match self.streams.find(csid) {
+            Some(index) => self.streams[index] = header,
+            None => {
+                self.streams.open(header);
+            }
+        }
+    }
+
     /// Picks the header format for `msg` on chunk stream `csid` and the value of its timestamp
     /// field (absolute for type 0, a delta otherwise), and remembers the header.
     #[inline]
     fn compress(&mut self, csid: u32, msg: &RawMessage, length: u32) -> (u8, u32) {
-        let index = match self.streams.find(csid) {
-            Some(index) => index,
-            None => {
-                self.streams.open(OutboundStream {
-                    csid,
-                    timestamp: msg.timestamp,
-                    delta: None,
-                    length,
-                    type_id: msg.type_id,
-                    stream_id: msg.stream_id,
-                });
-                return (0, msg.timestamp);
-            }
+        let Some(index) = self.streams.find(csid) else {
+            self.remember_full_header(csid, msg, length);
+            return (0, msg.timestamp);
         };
         let stream = &mut self.streams[index];
         let delta = msg.timestamp.wrapping_sub(stream.timestamp);
@@ -293,6 +327,90 @@ impl ChunkEncoder {
         stream.type_id = msg.type_id;
         stream.stream_id = msg.stream_id;
         (fmt, field)
+    }
+}
+
+/// A message chunked once, to be sent as it is on any number of connections (a relay's
+/// players): its first chunk has a type 0 header (RTMP 1.0 §5.3.1.2.1), which means the same
+/// whatever a connection sent before on the chunk stream, so the same bytes serve every
+/// connection that sends at the same chunk size. [`ChunkEncoder::encode_chunked`] appends them
+/// as one shared segment, or chunks the message anew at another chunk size.
+///
+/// A type 0 header costs up to 11 bytes more than a compressed one: a few hundred bytes a
+/// second for a live stream, against a header written per message per connection.
+///
+/// ```
+/// use bytes::Bytes;
+/// use rtmp_proto::{chunk::{ChunkEncoder, ChunkOutput, ChunkStreamId, ChunkedMessage}, RawMessage};
+/// let video = RawMessage { timestamp: 40, type_id: 9, stream_id: 1, payload: Bytes::from(vec![7; 300]) };
+/// let chunked = ChunkedMessage::new(ChunkStreamId::VIDEO, video.clone(), 128).unwrap();
+/// let (mut encoder, mut out) = (ChunkEncoder::new(), ChunkOutput::new());
+/// encoder.encode_chunked(chunked.clone(), &mut out).unwrap();
+/// assert_eq!(out.segment_count(), 1);
+/// assert_eq!(out.to_bytes(), *chunked.bytes());
+/// ```
+#[derive(Debug, Clone)]
+pub struct ChunkedMessage(Arc<Chunked>);
+
+/// What a [`ChunkedMessage`] shares: a clone is one reference count, as small as a pointer.
+#[derive(Debug)]
+struct Chunked {
+    message: RawMessage,
+    csid: ChunkStreamId,
+    chunk_size: u32,
+    bytes: Bytes,
+}
+
+impl ChunkedMessage {
+    /// Chunks `message` on chunk stream `csid` at `chunk_size`, into one buffer. Fails on a
+    /// payload longer than the 24-bit length field allows and on an invalid chunk size.
+    pub fn new(
+        csid: ChunkStreamId,
+        message: RawMessage,
+        chunk_size: u32,
+    ) -> Result<ChunkedMessage, ChunkError> {
+        let mut encoder = ChunkEncoder::new();
+        encoder.set_chunk_size(chunk_size)?;
+        let headers = encoder.prepare(csid, &message)?;
+        let (first, continuation) = (headers.first(), headers.continuation());
+        let payload = &message.payload[..];
+        let step = chunk_size as usize;
+        let chunks = payload.len().div_ceil(step).max(1);
+        let mut bytes =
+            Vec::with_capacity(first.len() + (chunks - 1) * continuation.len() + payload.len());
+        for (index, chunk) in payload.chunks(step).enumerate() {
+            bytes.extend_from_slice(if index == 0 { first } else { continuation });
+            bytes.extend_from_slice(chunk);
+        }
+        if payload.is_empty() {
+            bytes.extend_from_slice(first);
+        }
+        Ok(ChunkedMessage(Arc::new(Chunked {
+            message,
+            csid,
+            chunk_size,
+            bytes: Bytes::from(bytes),
+        })))
+    }
+
+    /// The message.
+    pub fn message(&self) -> &RawMessage {
+        &self.0.message
+    }
+
+    /// The chunk stream it was chunked on.
+    pub fn csid(&self) -> ChunkStreamId {
+        self.0.csid
+    }
+
+    /// The chunk size it was chunked at.
+    pub fn chunk_size(&self) -> u32 {
+        self.0.chunk_size
+    }
+
+    /// The chunks, headers included.
+    pub fn bytes(&self) -> &Bytes {
+        &self.0.bytes
     }
 }
 

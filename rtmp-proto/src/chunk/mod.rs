@@ -19,7 +19,7 @@ mod streams;
 mod tests;
 
 pub use decoder::ChunkDecoder;
-pub use encoder::ChunkEncoder;
+pub use encoder::{ChunkEncoder, ChunkedMessage};
 pub use output::ChunkOutput;
 
 /// The chunk size both directions start with (RTMP 1.0 §5.4.1).

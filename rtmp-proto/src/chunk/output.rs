@@ -263,6 +263,16 @@ impl ChunkOutput {
         }
     }
 
+    /// Appends chunks encoded once for many connections (audio and video: counted as shared,
+    /// like their payloads).
+    pub(super) fn push_shared(&mut self, bytes: Bytes) {
+        let len = bytes.len();
+        if len > 0 {
+            let index = self.hold_payload(bytes);
+            self.push_payload_range(index, 0, len, true);
+        }
+    }
+
     /// Appends header bytes (or a small payload copied inline).
     #[inline]
     pub(super) fn push_inline(&mut self, bytes: &[u8]) {

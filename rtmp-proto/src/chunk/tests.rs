@@ -523,6 +523,9 @@ fn message_spec(csids: &'static [u32]) -> impl Strategy<Value = MessageSpec> {
 #[derive(Clone, Debug)]
 enum Event {
     Message(MessageSpec),
+    /// A message chunked once beforehand ([`ChunkedMessage`]), at the encoder's chunk size
+    /// (`true`) or at another one, which makes the encoder chunk it anew.
+    Chunked(MessageSpec, bool),
     SetChunkSize(u32),
 }
 
@@ -533,6 +536,8 @@ fn events() -> impl Strategy<Value = Vec<Event>> {
     prop::collection::vec(
         prop_oneof![
             12 => message_spec(CSIDS).prop_map(Event::Message),
+            4 => (message_spec(CSIDS), any::<bool>())
+                .prop_map(|(spec, same)| Event::Chunked(spec, same)),
             1 => chunk_size().prop_map(Event::SetChunkSize),
         ],
         1..24,
@@ -596,6 +601,14 @@ fn encode_events(
                 encoder.encode(csid(spec.csid), &msg, &mut out).unwrap();
                 msg
             }
+            Event::Chunked(spec, same) => {
+                let msg = resolver.resolve(spec);
+                let size = encoder.chunk_size();
+                let size = if *same { size } else { size % 300 + 1 };
+                let chunked = ChunkedMessage::new(csid(spec.csid), msg.clone(), size).unwrap();
+                encoder.encode_chunked(chunked, &mut out).unwrap();
+                msg
+            }
             Event::SetChunkSize(size) => {
                 let msg = message(0, type_id::SET_CHUNK_SIZE, 0, &size.to_be_bytes());
                 encoder
@@ -626,7 +639,7 @@ fn cuts() -> impl Strategy<Value = Vec<usize>> {
 }
 
 /// A message with its chunks.
-type ChunkedMessage = (RawMessage, Vec<Vec<u8>>);
+type MessageChunks = (RawMessage, Vec<Vec<u8>>);
 
 /// Interleaves the chunks of messages on several chunk streams, with Abort messages now and
 /// then, and returns the bytes with the messages a decoder must yield.
@@ -639,7 +652,7 @@ fn interleave(
     encoder.set_chunk_size(chunk_size).unwrap();
     let mut resolver = Resolver::new();
     // Per chunk stream, its messages in order, each as its chunks.
-    let mut queues: Vec<(u32, Vec<ChunkedMessage>)> = Vec::new();
+    let mut queues: Vec<(u32, Vec<MessageChunks>)> = Vec::new();
     for spec in specs {
         let msg = resolver.resolve(spec);
         let chunks = encoder.encode_chunks(csid(spec.csid), &msg).unwrap();

@@ -66,7 +66,7 @@ impl JoinCache {
             self.prune_front();
         }
         self.configuration_bytes += frame.len();
-        self.configurations.push(frame.clone());
+        self.configurations.push(frame.without_chunks());
         while self.configurations.len() > MAX_CACHED_CONFIGURATIONS
             || (self.configuration_bytes > max_bytes && !self.configurations.is_empty())
         {
@@ -114,7 +114,7 @@ impl JoinCache {
         let sequence = self.next_sequence;
         self.next_sequence += 1;
         self.gop_bytes += frame.len();
-        self.gop.push_back((sequence, frame.clone()));
+        self.gop.push_back((sequence, frame.without_chunks()));
         // Over budget: the oldest frames go, and with a keyframe its track's GOP.
         while self.gop_bytes > max_bytes {
             let Some((sequence, old)) = self.gop.pop_front() else {

@@ -16,6 +16,7 @@ use super::hub::{
 };
 use super::stats::Counters;
 use crate::amf::Value;
+use crate::chunk::ChunkedMessage;
 use crate::session::server::{
     ConnectRequest, PlayRequest, PublishRequest, RequestId, ServerConnection, ServerEvent,
     StatusLevel, StreamKind,
@@ -27,6 +28,10 @@ use crate::session::{
 /// Most [`RelayEvent`]s kept for a driver that does not poll them (a peer repeating refused
 /// requests must not grow them without bound); the oldest go first.
 const MAX_PENDING_EVENTS: usize = 64;
+
+/// The message stream a player plays on: the first that createStream hands out, the only one
+/// players open. Frames are chunked once for it; a player on another chunks its own.
+const PLAYER_MESSAGE_STREAM: u32 = 1;
 
 /// What the driver does with the connection after a call.
 #[derive(Clone, Debug, PartialEq)]
@@ -157,16 +162,17 @@ struct Playing<R> {
 }
 
 impl<R> Playing<R> {
-    /// The payload this player is sent for `frame`, if any.
-    fn pick(&mut self, frame: &Frame) -> Option<Bytes> {
-        let (payload, tracks) = if self.all_tracks {
-            (&frame.payload, frame.tracks)
+    /// The payload this player is sent for `frame`, if any, and its chunked form if it has one.
+    fn pick<'f>(&mut self, frame: &'f Frame) -> Option<(&'f Bytes, Option<&'f ChunkedMessage>)> {
+        let (payload, chunked, tracks) = if self.all_tracks {
+            (&frame.payload, frame.chunked.as_ref(), frame.tracks)
         } else {
-            (frame.default_track.as_ref()?, TrackSet::DEFAULT)
+            let default = frame.default_track.as_ref()?;
+            (default, frame.default_chunked.as_ref(), TrackSet::DEFAULT)
         };
         self.gate
             .admit(frame.kind, frame.role, tracks)
-            .then(|| payload.clone())
+            .then_some((payload, chunked))
     }
 }
 
@@ -389,12 +395,12 @@ impl<H: SharedHub> RelayConnection<H> {
                 stream,
                 timestamp,
                 payload,
-            } => self.publish_media(stream, MediaKind::Audio, timestamp, payload),
+            } => self.publish_media(conn, stream, MediaKind::Audio, timestamp, payload),
             ServerEvent::Video {
                 stream,
                 timestamp,
                 payload,
-            } => self.publish_media(stream, MediaKind::Video, timestamp, payload),
+            } => self.publish_media(conn, stream, MediaKind::Video, timestamp, payload),
             ServerEvent::Metadata {
                 stream,
                 timestamp,
@@ -710,9 +716,20 @@ impl<H: SharedHub> RelayConnection<H> {
         self.send_items(conn, &snapshot, now)
     }
 
-    fn publish_media(&mut self, stream: u32, kind: MediaKind, timestamp: u32, payload: Bytes) {
+    fn publish_media(
+        &mut self,
+        conn: &ServerConnection,
+        stream: u32,
+        kind: MediaKind,
+        timestamp: u32,
+        payload: Bytes,
+    ) {
         if self.publishing.as_ref().is_some_and(|p| p.stream == stream) {
-            self.publish_item(stream, Item::Media(Frame::new(kind, timestamp, payload)));
+            let mut frame = Frame::new(kind, timestamp, payload);
+            // Chunked once for the players, which send at the server's chunk size, as this
+            // connection does, on the first message stream, as players do.
+            frame.chunk(conn.configured_chunk_size(), PLAYER_MESSAGE_STREAM);
+            self.publish_item(stream, Item::Media(frame));
         }
     }
 
@@ -813,13 +830,18 @@ impl<H: SharedHub> RelayConnection<H> {
             let mut len = 0;
             let sent = match item {
                 Item::Media(frame) => {
-                    let Some(payload) = playing.pick(frame) else {
+                    let Some((payload, chunked)) = playing.pick(frame) else {
                         continue;
                     };
                     len = payload.len() as u64;
-                    match frame.kind {
-                        MediaKind::Audio => conn.send_audio(stream, frame.timestamp, payload),
-                        MediaKind::Video => conn.send_video(stream, frame.timestamp, payload),
+                    match (chunked, frame.kind) {
+                        (Some(chunked), _) => conn.send_chunked(stream, chunked.clone()),
+                        (None, MediaKind::Audio) => {
+                            conn.send_audio(stream, frame.timestamp, payload.clone())
+                        }
+                        (None, MediaKind::Video) => {
+                            conn.send_video(stream, frame.timestamp, payload.clone())
+                        }
                     }
                 }
                 Item::Metadata { metadata, .. } => {

@@ -9,10 +9,12 @@ use alloc::vec::Vec;
 use bytes::Bytes;
 
 use crate::amf::Value;
+use crate::chunk::{ChunkStreamId, ChunkedMessage};
 use crate::media::{
     AudioCodec, AudioInfo, AudioPacketType, VideoCodec, VideoFrameType, VideoInfo, VideoPacketType,
 };
 use crate::message::Data;
+use crate::{type_id, RawMessage};
 
 /// Audio or video (RTMP 1.0 §7.1.4, §7.1.5).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -157,6 +159,11 @@ pub struct Frame {
     /// itself when it is a single-track message, track 0 rewritten as a single-track message
     /// when it travels in multitrack form, `None` when the message carries no track 0.
     pub default_track: Option<Bytes>,
+    /// `payload` chunked once for all the players that take every track
+    /// ([`chunk`](Self::chunk)); `None` until then.
+    pub chunked: Option<ChunkedMessage>,
+    /// `default_track` chunked once for all the players that take the default track alone.
+    pub default_chunked: Option<ChunkedMessage>,
 }
 
 impl Frame {
@@ -174,6 +181,50 @@ impl Frame {
             payload,
             tracks,
             role,
+            chunked: None,
+            default_chunked: None,
+        }
+    }
+
+    /// Chunks the payload and the default-track form once, at `chunk_size` on message stream
+    /// `stream_id`, for every player that sends at that chunk size on that stream
+    /// ([`ServerConnection::send_chunked`](crate::session::server::ServerConnection::send_chunked)):
+    /// the players then share the chunks, headers included, as they share the payload.
+    pub fn chunk(&mut self, chunk_size: u32, stream_id: u32) {
+        let (type_id, csid) = match self.kind {
+            MediaKind::Audio => (type_id::AUDIO, ChunkStreamId::AUDIO),
+            MediaKind::Video => (type_id::VIDEO, ChunkStreamId::VIDEO),
+        };
+        let chunk = |payload: &Bytes| {
+            let message = RawMessage {
+                timestamp: self.timestamp,
+                type_id,
+                stream_id,
+                payload: payload.clone(),
+            };
+            ChunkedMessage::new(csid, message, chunk_size).ok()
+        };
+        self.chunked = chunk(&self.payload);
+        self.default_chunked = match &self.default_track {
+            // A single-track message is its own default form.
+            Some(default)
+                if default.as_ptr() == self.payload.as_ptr()
+                    && default.len() == self.payload.len() =>
+            {
+                self.chunked.clone()
+            }
+            Some(default) => chunk(default),
+            None => None,
+        };
+    }
+
+    /// The frame without its chunked forms, for keeping: they double its memory, and what is
+    /// sent from a cache (a joining player's burst) is sent once.
+    pub fn without_chunks(&self) -> Frame {
+        Frame {
+            chunked: None,
+            default_chunked: None,
+            ..self.clone()
         }
     }
 

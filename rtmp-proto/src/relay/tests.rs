@@ -271,6 +271,74 @@ fn a_player_gets_what_a_publisher_of_the_same_key_sends_and_the_query_is_not_par
     );
 }
 
+/// Frames are chunked once, for players at the publisher's chunk size on message stream 1;
+/// a player at another chunk size or on another stream gets the same messages, chunked by its
+/// own connection, and each decodes what it is sent.
+#[test]
+fn players_share_chunks_and_those_at_another_chunk_size_or_stream_chunk_their_own() {
+    let mut mesh = Mesh::new(HubConfig::default());
+    let sharing = mesh.join("live", false, false);
+    let mut small_chunks = ServerConnectionConfig::default();
+    small_chunks.session.chunk_size = 128;
+    let tc_url = "rtmp://localhost/live";
+    let other_size = mesh.join_with(ClientConnectionConfig::player("live", tc_url), small_chunks);
+    let other_stream = mesh.join("live", false, false);
+    let _ = mesh.pairs[other_stream]
+        .client
+        .create_stream()
+        .expect("createStream");
+    mesh.drive();
+    let played: Vec<u32> = [sharing, other_size, other_stream]
+        .into_iter()
+        .map(|player| mesh.play(player, "cam"))
+        .collect();
+    assert_eq!(played, [1, 1, 2]);
+    let publisher = mesh.join("live", true, false);
+    let stream = mesh.publish(publisher, "cam");
+    for player in [sharing, other_size, other_stream] {
+        let _ = mesh.received(player);
+    }
+    let before: Vec<u64> = (0..mesh.pairs.len())
+        .map(|pair| mesh.pairs[pair].server.bytes_sent())
+        .collect();
+    let mut big_keyframe = vec![0x17, 1, 0, 0, 0];
+    big_keyframe.resize(10_000, 0xAB);
+    let big_keyframe = Bytes::from(big_keyframe);
+    let sent = [
+        Got::Video(0, legacy_video_header(1)),
+        Got::Video(0, big_keyframe.clone()),
+        Got::Audio(10, legacy_audio(3)),
+        Got::Video(40, legacy_video(false, 4)),
+        Got::Audio(33, legacy_audio(5)),
+        Got::Video(0x0100_0000, legacy_video(false, 6)),
+    ];
+    for got in &sent {
+        match got {
+            Got::Video(timestamp, payload) => {
+                mesh.video(publisher, stream, *timestamp, payload.clone())
+            }
+            Got::Audio(timestamp, payload) => {
+                mesh.audio(publisher, stream, *timestamp, payload.clone())
+            }
+            _ => unreachable!(),
+        }
+        mesh.drive();
+    }
+    for player in [sharing, other_size, other_stream] {
+        let got = mesh.received(player);
+        // Not assert_eq: the keyframe would fill the screen.
+        assert!(
+            got == sent,
+            "player {player} got {} of the messages",
+            got.len()
+        );
+    }
+    // The shared chunks start every message with a full header; the player on stream 2
+    // compresses its own headers (and the chunking was the only difference).
+    let sent_by = |player: usize| mesh.pairs[player].server.bytes_sent() - before[player];
+    assert!(sent_by(sharing) > sent_by(other_stream));
+}
+
 #[test]
 fn apps_are_separate_namespaces() {
     let mut mesh = Mesh::new(HubConfig::default());

@@ -8,12 +8,12 @@ use core::time::Duration;
 use bytes::Bytes;
 use rand::RngCore;
 
-use crate::chunk::{ChunkDecoder, ChunkEncoder, ChunkOutput, ChunkStreamId};
+use crate::chunk::{ChunkDecoder, ChunkEncoder, ChunkOutput, ChunkStreamId, ChunkedMessage};
 use crate::handshake::{ClientConfig, ClientHandshake, ServerConfig, ServerHandshake};
 use crate::message::{LimitType, Message, UserControl};
 use crate::{type_id, RawMessage};
 
-use super::queue::{Bounds, OutboundQueue, Priority};
+use super::queue::{Body, Bounds, OutboundQueue, Priority};
 use super::{ApiError, Instant, SendStatus, SessionConfig, SessionError};
 use crate::budget::BudgetShare;
 
@@ -591,6 +591,35 @@ impl Core {
         self.send(priority, csid, raw)
     }
 
+    /// Queues audio or video chunked once for many connections
+    /// ([`ChunkedMessage`]) in the media lane; sent as it was chunked if this connection sends
+    /// at its chunk size, chunked anew otherwise.
+    pub(crate) fn send_chunked(&mut self, chunked: ChunkedMessage) -> Result<SendStatus, ApiError> {
+        if self.is_closed() {
+            return Err(ApiError::Closed);
+        }
+        let (priority, csid) = lane(chunked.message());
+        let in_flight = self.output.len();
+        // With nothing queued before it and room in the output, the next poll_transmit would
+        // move it to the output first thing: it goes there now, under the queue's rules.
+        let status = if self.queue.is_empty()
+            && in_flight < TRANSMIT_BATCH
+            && self.is_handshake_complete()
+        {
+            let status = self.queue.admit(priority, chunked.message(), in_flight)?;
+            if status != SendStatus::DroppedVideo {
+                let _ = self.encoder.encode_chunked(chunked, &mut self.output);
+                self.bytes_chunked += (self.output.len() - in_flight) as u64;
+            }
+            status
+        } else {
+            self.queue
+                .push_ordered(priority, csid, Body::Chunked(chunked), in_flight, false)?
+        };
+        self.account().map_err(|_| ApiError::Closed)?;
+        Ok(status)
+    }
+
     /// Queues an encoded message in its lane, to go only after everything queued before it,
     /// media included: for what ends a stream (closeStream, deleteStream, StreamEOF...), which
     /// must not overtake the stream's last frames.
@@ -605,7 +634,7 @@ impl Core {
         let in_flight = self.output.len();
         let status = self
             .queue
-            .push_ordered(priority, csid, raw, in_flight, true)?;
+            .push_ordered(priority, csid, Body::Raw(raw), in_flight, true)?;
         self.account().map_err(|_| ApiError::Closed)?;
         Ok(status)
     }
@@ -632,17 +661,25 @@ impl Core {
             };
             let before = self.output.len();
             // Nothing we queued fails to encode: the ids are valid and sizes were checked.
+            let message = match queued.body {
+                Body::Raw(message) => message,
+                Body::Chunked(chunked) => {
+                    let _ = self.encoder.encode_chunked(chunked, &mut self.output);
+                    self.bytes_chunked += (self.output.len() - before) as u64;
+                    continue;
+                }
+            };
             if self
                 .encoder
-                .encode(queued.csid, &queued.message, &mut self.output)
+                .encode(queued.csid, &message, &mut self.output)
                 .is_err()
             {
                 continue;
             }
             self.bytes_chunked += (self.output.len() - before) as u64;
-            if queued.message.type_id == type_id::SET_CHUNK_SIZE {
+            if message.type_id == type_id::SET_CHUNK_SIZE {
                 if let Ok(Message::SetChunkSize { chunk_size }) =
-                    Message::decode(&queued.message, &self.config.limits)
+                    Message::decode(&message, &self.config.limits)
                 {
                     let _ = self.encoder.set_chunk_size(chunk_size);
                 }

@@ -3,7 +3,7 @@
 
 use alloc::collections::{BTreeSet, VecDeque};
 
-use crate::chunk::ChunkStreamId;
+use crate::chunk::{ChunkStreamId, ChunkedMessage};
 use crate::RawMessage;
 
 use super::ApiError;
@@ -73,10 +73,28 @@ fn video_kind(payload: &[u8]) -> VideoKind {
     }
 }
 
+/// A queued message, as it was handed over.
+#[derive(Debug)]
+pub(crate) enum Body {
+    /// To be chunked by the connection's encoder.
+    Raw(RawMessage),
+    /// Chunked once for many connections (a relay's players).
+    Chunked(ChunkedMessage),
+}
+
+impl Body {
+    pub(crate) fn message(&self) -> &RawMessage {
+        match self {
+            Body::Raw(message) => message,
+            Body::Chunked(chunked) => chunked.message(),
+        }
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct Queued {
     pub(crate) csid: ChunkStreamId,
-    pub(crate) message: RawMessage,
+    pub(crate) body: Body,
     /// When it was queued, counted across lanes.
     sequence: u64,
     /// Goes only after everything queued before it, whatever the lanes: a command that ends a
@@ -167,7 +185,7 @@ impl OutboundQueue {
         message: RawMessage,
         in_flight: usize,
     ) -> Result<SendStatus, ApiError> {
-        self.push_ordered(priority, csid, message, in_flight, false)
+        self.push_ordered(priority, csid, Body::Raw(message), in_flight, false)
     }
 
     /// Queues `message` as [`push`](Self::push) does; with `after_earlier`, it (and what
@@ -177,9 +195,51 @@ impl OutboundQueue {
         &mut self,
         priority: Priority,
         csid: ChunkStreamId,
-        message: RawMessage,
+        body: Body,
         in_flight: usize,
         after_earlier: bool,
+    ) -> Result<SendStatus, ApiError> {
+        let status = self.admit(priority, body.message(), in_flight)?;
+        if status == SendStatus::DroppedVideo {
+            return Ok(status);
+        }
+        let size = body.message().payload.len().saturating_add(self.overhead);
+        let lane = priority.lane();
+        // Every priority has its lane: the `else` is never taken.
+        let (Some(lane_bytes), Some(queue)) =
+            (self.lane_bytes.get_mut(lane), self.lanes.get_mut(lane))
+        else {
+            return Err(ApiError::QueueFull);
+        };
+        *lane_bytes += size;
+        self.queued_bytes += size;
+        self.media_messages += usize::from(lane == MEDIA_LANE);
+        let sequence = self.next_sequence;
+        self.next_sequence += 1;
+        queue.push_back(Queued {
+            csid,
+            body,
+            sequence,
+            after_earlier,
+        });
+        Ok(status)
+    }
+
+    /// Whether nothing is queued: a message may then go straight to the output, as the next
+    /// [`pop`](Self::pop) would hand it over, once [`admit`](Self::admit)ted.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.queued_bytes == 0
+    }
+
+    /// Applies the queue's rules to `message` about to be queued, or to go straight out when
+    /// the queue [`is_empty`](Self::is_empty): inter-frame video is dropped under congestion
+    /// (and until the stream's next keyframe), the bounds refuse it, and reaching the
+    /// high-water mark marks the queue congested.
+    pub(crate) fn admit(
+        &mut self,
+        priority: Priority,
+        message: &RawMessage,
+        in_flight: usize,
     ) -> Result<SendStatus, ApiError> {
         let pending = self.queued_bytes.saturating_add(in_flight);
         let size = message.payload.len().saturating_add(self.overhead);
@@ -190,7 +250,9 @@ impl OutboundQueue {
             let congested = pending >= self.high_water;
             match kind {
                 VideoKind::Keyframe => {
-                    self.skipping_video.remove(&stream);
+                    if !self.skipping_video.is_empty() {
+                        self.skipping_video.remove(&stream);
+                    }
                 }
                 VideoKind::Other
                     if self.drop_video && (congested || self.skipping_video.contains(&stream)) =>
@@ -206,23 +268,6 @@ impl OutboundQueue {
         if over_commands || pending.saturating_add(size) > self.max {
             return Err(ApiError::QueueFull);
         }
-        // Every priority has its lane: the `else` is never taken.
-        let (Some(lane_bytes), Some(queue)) =
-            (self.lane_bytes.get_mut(lane), self.lanes.get_mut(lane))
-        else {
-            return Err(ApiError::QueueFull);
-        };
-        *lane_bytes += size;
-        self.queued_bytes += size;
-        self.media_messages += usize::from(lane == MEDIA_LANE);
-        let sequence = self.next_sequence;
-        self.next_sequence += 1;
-        queue.push_back(Queued {
-            csid,
-            message,
-            sequence,
-            after_earlier,
-        });
         if pending.saturating_add(size) >= self.high_water {
             self.congested = true;
             Ok(SendStatus::AboveHighWater)
@@ -241,16 +286,19 @@ impl OutboundQueue {
 
     /// The next message to chunk, highest priority first.
     pub(crate) fn pop(&mut self) -> Option<Queued> {
+        if self.is_empty() {
+            return None;
+        }
         let index = self.next_lane()?;
         let lane = self.lanes.get_mut(index)?;
         let lane_bytes = self.lane_bytes.get_mut(index)?;
         let queued = lane.pop_front()?;
-        if lane.is_empty() {
+        if lane.is_empty() && lane.capacity() > KEEP_PER_LANE {
             // Gives back what a burst (a GOP for a joining player, a flood of answers) made it
             // grow to.
             lane.shrink_to(KEEP_PER_LANE);
         }
-        let size = queued.message.payload.len() + self.overhead;
+        let size = queued.body.message().payload.len() + self.overhead;
         self.queued_bytes -= size;
         *lane_bytes -= size;
         self.media_messages -= usize::from(index == MEDIA_LANE);
@@ -348,7 +396,7 @@ mod tests {
                 .unwrap();
         }
         let order: alloc::vec::Vec<u8> =
-            core::iter::from_fn(|| queue.pop().map(|q| q.message.type_id)).collect();
+            core::iter::from_fn(|| queue.pop().map(|q| q.body.message().type_id)).collect();
         assert_eq!(order, [1, 20, 9, 8]);
         assert_eq!(queue.queued_bytes(), 0);
     }
@@ -362,7 +410,7 @@ mod tests {
                 .push_ordered(
                     priority,
                     csid,
-                    message(type_id, 1, KEYFRAME),
+                    Body::Raw(message(type_id, 1, KEYFRAME)),
                     0,
                     after_earlier,
                 )
@@ -376,7 +424,7 @@ mod tests {
         push(Priority::Audio, 108, false); // queued after it: goes after it
         push(Priority::Control, 1, false); // control still jumps
         let order: alloc::vec::Vec<u8> =
-            core::iter::from_fn(|| queue.pop().map(|q| q.message.type_id)).collect();
+            core::iter::from_fn(|| queue.pop().map(|q| q.body.message().type_id)).collect();
         assert_eq!(order, [1, 20, 9, 8, 21, 22, 108]);
         assert_eq!(queue.queued_bytes(), 0);
     }

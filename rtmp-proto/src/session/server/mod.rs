@@ -77,8 +77,9 @@ use bytes::Bytes;
 use rand::RngCore;
 
 use crate::amf::{Object, Value};
-use crate::chunk::ChunkOutput;
+use crate::chunk::{ChunkOutput, ChunkedMessage};
 use crate::message::{AmfEncoding, Command, Data, Message, UserControl};
+use crate::{type_id, RawMessage};
 
 use super::core::{Core, Inbound};
 use super::{ApiError, Instant, SendStatus, SessionError, Violation};
@@ -771,6 +772,35 @@ impl ServerConnection {
         self.check_playing(stream)?;
         self.core
             .send_message(stream, timestamp, &Message::Video(payload))
+    }
+
+    /// Sends audio or video chunked once for every player it goes to ([`ChunkedMessage`]: a
+    /// relay's fan-out) to a playing stream: as it was chunked when this connection sends at
+    /// its chunk size and `stream` is its message stream, chunked anew otherwise. Video may be
+    /// dropped above the high-water mark as with [`send_video`](Self::send_video); other
+    /// message types go as [`send_audio`](Self::send_audio) would send them, on their lane.
+    pub fn send_chunked(
+        &mut self,
+        stream: u32,
+        chunked: ChunkedMessage,
+    ) -> Result<SendStatus, ApiError> {
+        self.check_playing(stream)?;
+        let message = chunked.message();
+        let media = matches!(message.type_id, type_id::AUDIO | type_id::VIDEO);
+        if media && message.stream_id == stream {
+            return self.core.send_chunked(chunked);
+        }
+        let raw = RawMessage {
+            stream_id: stream,
+            ..message.clone()
+        };
+        self.core.send_raw(raw)
+    }
+
+    /// The chunk size this connection sends at once it has announced it
+    /// ([`SessionConfig::chunk_size`](crate::session::SessionConfig::chunk_size)).
+    pub(crate) fn configured_chunk_size(&self) -> u32 {
+        self.core.config.chunk_size
     }
 
     /// Sends a data message (RTMP 1.0 §7.1.2) on message stream 0 or an existing stream.

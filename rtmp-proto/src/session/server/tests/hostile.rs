@@ -181,7 +181,8 @@ fn a_flood_of_empty_video_to_a_player_counts_its_slots() {
         player.server.error(),
         Some(&SessionError::MemoryBudgetExceeded)
     );
-    assert!(sent * crate::session::queue::MESSAGE_OVERHEAD >= 256 * 1024);
+    // The slots filled the budget, but for the little else the connection holds (its output).
+    assert!(sent * crate::session::queue::MESSAGE_OVERHEAD >= 255 * 1024);
 }
 
 #[test]
