@@ -106,16 +106,23 @@ fn copy_into(buf: &mut [u8], at: usize, bytes: &[u8]) -> usize {
 }
 
 /// Appends `bytes` to the partial message of `stream`, growing its buffer by doubling up to
-/// the message's length: what a message holds is at most twice what arrived of it, however
+/// the message's length, or at once by the `ahead` bytes of input that arrived after `bytes`:
+/// what a message holds is at most twice what arrived of it, or what arrived with it, however
 /// long it said it was. Returns the bytes the buffer grew by.
 #[inline(always)]
-fn append(stream: &mut InboundStream, bytes: &[u8]) -> usize {
+fn append(stream: &mut InboundStream, bytes: &[u8], ahead: usize) -> usize {
     let partial = &mut stream.partial;
     let needed = partial.len() + bytes.len();
     let before = partial.capacity();
     if needed > before {
         let length = stream.length as usize;
-        let target = needed.max(before * 2).max(FIRST_PARTIAL).min(length);
+        // A message that arrived whole in one read is copied once, not regrown chunk by chunk.
+        let arrived = needed.saturating_add(ahead);
+        let target = needed
+            .max(before * 2)
+            .max(FIRST_PARTIAL)
+            .max(arrived)
+            .min(length);
         partial.reserve_exact(target - partial.len());
     }
     partial.extend_from_slice(bytes);
@@ -177,7 +184,8 @@ impl ChunkDecoder {
     }
 
     /// Memory held by the messages whose chunks have not all arrived (their buffers'
-    /// capacities): at most about twice what arrived of them, never their announced lengths.
+    /// capacities): at most about twice what arrived of them, or what arrived in the input they
+    /// were read from, never their announced lengths.
     pub fn held_bytes(&self) -> usize {
         self.held
     }
@@ -237,7 +245,7 @@ impl ChunkDecoder {
                     // Only after a type 3 chunk whose four bytes after the basic header turned out
                     // not to be an extended timestamp.
                     let take = (self.chunk_remaining as usize).min(self.pending_len);
-                    self.held += append(stream, self.pending.get(..take).unwrap_or_default());
+                    self.held += append(stream, self.pending.get(..take).unwrap_or_default(), 0);
                     self.pending.copy_within(take..self.pending_len, 0);
                     self.pending_len -= take;
                     take
@@ -247,7 +255,8 @@ impl ChunkDecoder {
                         return Ok(None);
                     }
                     let take = (self.chunk_remaining as usize).min(rest.len());
-                    self.held += append(stream, rest.get(..take).unwrap_or_default());
+                    let ahead = rest.len() - take;
+                    self.held += append(stream, rest.get(..take).unwrap_or_default(), ahead);
                     *pos += take;
                     take
                 };

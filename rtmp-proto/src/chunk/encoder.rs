@@ -82,7 +82,49 @@ struct Headers {
     continuation: HeaderBytes,
 }
 
+/// The 24-bit length field of `msg` (RTMP 1.0 §5.3.1.2.1), if its payload fits.
+fn message_length(msg: &RawMessage) -> Result<u32, ChunkError> {
+    match u32::try_from(msg.payload.len()) {
+        Ok(length) if length <= super::MAX_MESSAGE_LENGTH => Ok(length),
+        _ => Err(ChunkError::PayloadTooLong {
+            len: msg.payload.len(),
+        }),
+    }
+}
+
 impl Headers {
+    /// The headers of `msg` on chunk stream `csid` with header format `fmt` and timestamp
+    /// field `field` (absolute for type 0, a delta otherwise).
+    fn new(fmt: u8, field: u32, csid: u32, msg: &RawMessage, length: u32) -> Headers {
+        let extended = field >= EXTENDED_TIMESTAMP_MARKER;
+        let mut first = HeaderBytes::basic(fmt, csid);
+        if fmt < 3 {
+            first.push_u24(field.min(EXTENDED_TIMESTAMP_MARKER));
+        }
+        if fmt < 2 {
+            first.push_u24(length);
+            first.push(&[msg.type_id]);
+        }
+        if fmt == 0 {
+            // The one little-endian field of the chunk header (RTMP 1.0 §5.3.1.2.1).
+            first.push(&msg.stream_id.to_le_bytes());
+        }
+        if extended {
+            first.push(&field.to_be_bytes());
+        }
+
+        // Every chunk after the first has a type 3 header: the basic header, and the extended
+        // timestamp again if there is one.
+        let mut continuation = HeaderBytes::basic(3, csid);
+        if extended {
+            continuation.push(&field.to_be_bytes());
+        }
+        Headers {
+            first,
+            continuation,
+        }
+    }
+
     fn first(&self) -> &[u8] {
         self.first.as_slice()
     }
@@ -239,45 +281,10 @@ impl ChunkEncoder {
 
     /// Chooses and writes the header of the first chunk of `msg` and that of the chunks after it.
     fn prepare(&mut self, csid: ChunkStreamId, msg: &RawMessage) -> Result<Headers, ChunkError> {
-        let length = match u32::try_from(msg.payload.len()) {
-            Ok(length) if length <= super::MAX_MESSAGE_LENGTH => length,
-            _ => {
-                return Err(ChunkError::PayloadTooLong {
-                    len: msg.payload.len(),
-                })
-            }
-        };
+        let length = message_length(msg)?;
         let csid = csid.get();
         let (fmt, field) = self.compress(csid, msg, length);
-        let extended = field >= EXTENDED_TIMESTAMP_MARKER;
-
-        let mut first = HeaderBytes::basic(fmt, csid);
-        if fmt < 3 {
-            first.push_u24(field.min(EXTENDED_TIMESTAMP_MARKER));
-        }
-        if fmt < 2 {
-            first.push_u24(length);
-            first.push(&[msg.type_id]);
-        }
-        if fmt == 0 {
-            // The one little-endian field of the chunk header (RTMP 1.0 §5.3.1.2.1).
-            first.push(&msg.stream_id.to_le_bytes());
-        }
-        if extended {
-            first.push(&field.to_be_bytes());
-        }
-
-        // Every chunk after the first has a type 3 header: the basic header, and the extended
-        // timestamp again if there is one.
-        let mut continuation = HeaderBytes::basic(3, csid);
-        if extended {
-            continuation.push(&field.to_be_bytes());
-        }
-        let headers = Headers {
-            first,
-            continuation,
-        };
-        Ok(headers)
+        Ok(Headers::new(fmt, field, csid, msg, length))
     }
 
     /// Remembers a type 0 header for `msg` on chunk stream `csid` as sent.
@@ -369,9 +376,9 @@ impl ChunkedMessage {
         message: RawMessage,
         chunk_size: u32,
     ) -> Result<ChunkedMessage, ChunkError> {
-        let mut encoder = ChunkEncoder::new();
-        encoder.set_chunk_size(chunk_size)?;
-        let headers = encoder.prepare(csid, &message)?;
+        validate_chunk_size(chunk_size)?;
+        let length = message_length(&message)?;
+        let headers = Headers::new(0, message.timestamp, csid.get(), &message, length);
         let (first, continuation) = (headers.first(), headers.continuation());
         let payload = &message.payload[..];
         let step = chunk_size as usize;

@@ -141,7 +141,9 @@ fn partial_messages_share_the_budget_and_the_largest_go() {
     assert_eq!(budget.connections(), 5);
     let mut refused = 0;
     for attacker in &mut attackers {
-        let input = partial_video(300 * 1024);
+        // Each holds what arrived of its message in one read, 400 KiB: the third and the
+        // fourth would take the budget past its limit.
+        let input = partial_video(400 * 1024);
         match attacker.server.handle_input(attacker.now, &input) {
             Ok(()) => {}
             Err(SessionError::MemoryBudgetExceeded) => refused += 1,
