@@ -82,6 +82,12 @@ impl ChunkStreamState for InboundStream {
     }
 }
 
+/// Payloads shorter than this are copied out of a [`ChunkDecoder::decode_bytes`] input rather
+/// than sliced from it: a small message kept long (the join cache keeps a GOP's audio) would
+/// keep the whole input buffer alive, and the reader would read into fresh, cold memory each
+/// time instead of reusing its buffer.
+const SLICE_FROM: usize = 4096;
+
 /// Smallest buffer a partial message starts with (or its length, if smaller).
 const FIRST_PARTIAL: usize = 4096;
 
@@ -209,7 +215,8 @@ impl ChunkDecoder {
     }
 
     /// The same as [`decode`](Self::decode) over a [`Bytes`]: a message whose payload lies whole
-    /// in one chunk of `input` is returned as a slice of it, without a copy.
+    /// in one chunk of `input` is returned as a slice of it, without a copy, unless it is
+    /// shorter than 4 KiB (copied, so that it does not keep all of `input` alive).
     pub fn decode_bytes(&mut self, input: &mut Bytes) -> Result<Option<RawMessage>, ChunkError> {
         let mut consumed = 0;
         let result = self.decode_from(input, Some(&*input), &mut consumed);
@@ -511,8 +518,10 @@ impl ChunkDecoder {
             let start = *pos;
             if let Some(payload) = input.get(start..start + length as usize) {
                 let payload = match source {
-                    Some(bytes) => bytes.slice(start..start + payload.len()),
-                    None => Bytes::copy_from_slice(payload),
+                    Some(bytes) if payload.len() >= SLICE_FROM => {
+                        bytes.slice(start..start + payload.len())
+                    }
+                    _ => Bytes::copy_from_slice(payload),
                 };
                 *pos += length as usize;
                 let message = RawMessage {
@@ -676,13 +685,22 @@ mod tests {
     }
 
     #[test]
-    fn decode_bytes_slices_a_single_chunk_message() {
+    fn decode_bytes_slices_a_single_chunk_message_unless_it_is_small() {
         let mut decoder = ChunkDecoder::new(Limits::default());
-        let mut input = Bytes::from_static(&[0x03, 0, 0, 9, 0, 0, 2, 8, 1, 0, 0, 0, 0x42, 0x43]);
-        let start = input.as_ptr() as usize;
-        let message = decoder.decode_bytes(&mut input).unwrap().unwrap();
-        assert_eq!(message.payload.as_ptr() as usize, start + 12);
-        assert!(input.is_empty());
+        decoder.set_chunk_size(8192).unwrap();
+        for len in [SLICE_FROM, 5000, 2, SLICE_FROM - 1] {
+            let mut input = vec![0x03, 0, 0, 9];
+            input.extend_from_slice(&(len as u32).to_be_bytes()[1..]);
+            input.extend_from_slice(&[8, 1, 0, 0, 0]);
+            input.resize(12 + len, 0x42);
+            let mut input = Bytes::from(input);
+            let start = input.as_ptr() as usize;
+            let message = decoder.decode_bytes(&mut input).unwrap().unwrap();
+            assert_eq!(message.payload.len(), len);
+            let sliced = message.payload.as_ptr() as usize == start + 12;
+            assert_eq!(sliced, len >= SLICE_FROM, "{len}");
+            assert!(input.is_empty());
+        }
     }
 
     #[test]

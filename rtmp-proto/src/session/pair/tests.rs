@@ -1937,10 +1937,10 @@ fn is_slice_of(inner: &Bytes, outer: &Bytes) -> bool {
 }
 
 #[test]
-fn media_read_in_one_chunk_is_a_slice_of_what_was_read() {
+fn media_of_4_kib_or_more_read_in_one_chunk_is_a_slice_of_what_was_read() {
     // To the player.
     let mut pair = playing("cam");
-    let frame = video(true, 3000, 9);
+    let frame = video(true, 4096, 9);
     let _ = pair.server.send_video(1, 40, frame.clone()).unwrap();
     let out = pair.server.poll_transmit().expect("the frame to write");
     let read = out.to_bytes();
@@ -1956,7 +1956,7 @@ fn media_read_in_one_chunk_is_a_slice_of_what_was_read() {
 
     // From the publisher.
     let mut pair = publishing("key");
-    let _ = pair.client.send_audio(1, 40, audio(3000, 5)).unwrap();
+    let _ = pair.client.send_audio(1, 40, audio(4096, 5)).unwrap();
     let out = pair.client.poll_transmit().expect("the audio to write");
     let read = out.to_bytes();
     out.clear();
@@ -1966,8 +1966,23 @@ fn media_read_in_one_chunk_is_a_slice_of_what_was_read() {
     let Some(ServerEvent::Audio { payload, .. }) = pair.server.poll_event() else {
         panic!("audio");
     };
-    assert_eq!(payload, audio(3000, 5));
+    assert_eq!(payload, audio(4096, 5));
     assert!(is_slice_of(&payload, &read));
+
+    // Below 4 KiB, copied: the join cache keeps audio for seconds, and a slice would keep the
+    // whole read with it.
+    let _ = pair.client.send_audio(1, 60, audio(300, 6)).unwrap();
+    let out = pair.client.poll_transmit().expect("the audio to write");
+    let read = out.to_bytes();
+    out.clear();
+    pair.server
+        .handle_input_bytes(pair.now, read.clone())
+        .unwrap();
+    let Some(ServerEvent::Audio { payload, .. }) = pair.server.poll_event() else {
+        panic!("audio");
+    };
+    assert_eq!(payload, audio(300, 6));
+    assert!(!is_slice_of(&payload, &read));
 }
 
 // ---- closing ----
