@@ -27,6 +27,10 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 /// ```
 #[derive(Debug, Default, Clone)]
 pub struct ChunkOutput {
+    /// Everything to send, when that is one buffer of chunks encoded once for many connections
+    /// (a relay's player between two writes): kept out of the lists below, whose memory a
+    /// write would otherwise touch. When set, the lists hold nothing pending.
+    lone: Option<Bytes>,
     /// Header bytes (and small payloads) not yet written. Its first byte is at the absolute offset
     /// `headers_base`: segments keep absolute offsets so that dropping written bytes from the
     /// front does not rewrite them.
@@ -95,6 +99,9 @@ impl ChunkOutput {
 
     /// Number of segments, the count of slices a vectored write of everything takes.
     pub fn segment_count(&self) -> usize {
+        if self.lone.is_some() {
+            return 1;
+        }
         self.segments.len() - self.first_segment
     }
 
@@ -104,9 +111,12 @@ impl ChunkOutput {
 
     /// The bytes to send, in order, as slices for a vectored write.
     pub fn segments(&self) -> impl Iterator<Item = &[u8]> + '_ {
-        self.pending_segments()
-            .iter()
-            .map(|segment| self.segment_bytes(segment))
+        let lone = self.lone.as_deref();
+        lone.into_iter().chain(
+            self.pending_segments()
+                .iter()
+                .map(|segment| self.segment_bytes(segment)),
+        )
     }
 
     /// Fills `dst` with the first segments, as many as fit, for `write_vectored`; returns how
@@ -129,6 +139,11 @@ impl ChunkOutput {
             return;
         }
         self.len -= n;
+        if let Some(lone) = &mut self.lone {
+            lone.advance(n);
+            self.shared_len -= n;
+            return;
+        }
         while n > 0 {
             let Some(front) = self.segments.get_mut(self.first_segment) else {
                 break;
@@ -156,6 +171,7 @@ impl ChunkOutput {
 
     /// Drops everything, keeping the header buffer's memory for reuse.
     pub fn clear(&mut self) {
+        self.lone = None;
         self.headers.clear();
         self.headers_base = 0;
         self.payloads.clear();
@@ -169,8 +185,12 @@ impl ChunkOutput {
         if self.headers.capacity() > KEEP_HEADER_BYTES {
             self.headers = BytesMut::new();
         }
-        self.payloads.shrink_to(KEEP_PAYLOADS);
-        self.segments.shrink_to(KEEP_SEGMENTS);
+        if self.payloads.capacity() > KEEP_PAYLOADS {
+            self.payloads.shrink_to(KEEP_PAYLOADS);
+        }
+        if self.segments.capacity() > KEEP_SEGMENTS {
+            self.segments.shrink_to(KEEP_SEGMENTS);
+        }
     }
 
     /// Appends every byte to send to `out` (a copy: for tests and for transports that cannot
@@ -184,6 +204,9 @@ impl ChunkOutput {
 
     /// Every byte to send, in one buffer (a copy, except when there is a single segment).
     pub fn to_bytes(&self) -> Bytes {
+        if let Some(lone) = &self.lone {
+            return lone.clone();
+        }
         if let [Segment::Payload {
             payload,
             start,
@@ -267,6 +290,12 @@ impl ChunkOutput {
     /// like their payloads).
     pub(super) fn push_shared(&mut self, bytes: Bytes) {
         let len = bytes.len();
+        if self.len == 0 && len > 0 {
+            self.len = len;
+            self.shared_len = len;
+            self.lone = Some(bytes);
+            return;
+        }
         if len > 0 {
             let index = self.hold_payload(bytes);
             self.push_payload_range(index, 0, len, true);
@@ -276,6 +305,7 @@ impl ChunkOutput {
     /// Appends header bytes (or a small payload copied inline).
     #[inline]
     pub(super) fn push_inline(&mut self, bytes: &[u8]) {
+        self.unlone();
         let start = self.headers_base + self.headers.len();
         if let [byte] = bytes {
             // The usual type 3 header: spare a call to memcpy.
@@ -298,6 +328,7 @@ impl ChunkOutput {
     /// appends; returns its number.
     #[inline]
     pub(super) fn hold_payload(&mut self, payload: Bytes) -> usize {
+        self.unlone();
         self.payloads.push_back(payload);
         self.payloads_base + self.payloads.len() - 1
     }
@@ -322,6 +353,18 @@ impl ChunkOutput {
             end,
             shared,
         });
+    }
+
+    /// Moves a lone buffer into the lists, before anything is appended after it.
+    #[inline]
+    fn unlone(&mut self) {
+        if let Some(lone) = self.lone.take() {
+            let len = lone.len();
+            self.len -= len;
+            self.shared_len -= len;
+            let index = self.hold_payload(lone);
+            self.push_payload_range(index, 0, len, true);
+        }
     }
 
     /// Reserves room for `headers` more header bytes and `segments` more segments.
@@ -397,6 +440,34 @@ mod tests {
         assert_eq!(sample().owned_len(), sample().len(), "nothing shared");
         shared.clear();
         assert_eq!((shared.len(), shared.owned_len()), (0, 0));
+    }
+
+    #[test]
+    fn a_lone_shared_buffer_keeps_its_place_before_what_follows_at_every_point() {
+        let lone = Bytes::from_static(&[1, 2, 3, 4]);
+        let build = |n: usize| {
+            let mut out = ChunkOutput::new();
+            out.push_shared(lone.clone());
+            assert_eq!((out.segment_count(), out.owned_len()), (1, 0));
+            out.advance(n);
+            out.push_inline(&[5]);
+            let payload = out.hold_payload(Bytes::from_static(&[6, 7]));
+            out.push_payload_range(payload, 0, 2, false);
+            out.push_shared(Bytes::from_static(&[8]));
+            out
+        };
+        for n in 0..=4 {
+            let mut out = build(n);
+            let expected = [&[1, 2, 3, 4][n..], &[5, 6, 7, 8][..]].concat();
+            assert_eq!(collect(&out), expected, "advance {n}");
+            assert_eq!(out.len(), expected.len());
+            assert_eq!(out.owned_len(), 3);
+            assert_eq!(out.to_bytes(), expected);
+            out.advance(out.len());
+            assert!(out.is_empty());
+            out.push_shared(lone.clone());
+            assert_eq!(out.to_bytes(), lone);
+        }
     }
 
     #[test]

@@ -18,6 +18,7 @@
 use std::future::Future;
 use std::ops::{Deref, DerefMut};
 use std::pin::pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::task::{Context, Poll, Waker};
 
@@ -117,6 +118,7 @@ impl Fanout for DirectFanout {
     fn subscribe(&mut self) -> PlayerReceiver {
         PlayerReceiver {
             batches: self.sender.subscribe(),
+            taken: self.players.sent.load(Ordering::Acquire),
             players: self.players.clone(),
             registered: None,
         }
@@ -125,6 +127,7 @@ impl Fanout for DirectFanout {
     fn send(&mut self, batch: Batch) {
         // No receiver is no error: nobody plays the stream.
         let _ = self.sender.send(batch);
+        self.players.sent.fetch_add(1, Ordering::Release);
         // Pumped even with no player listed yet: one that registers meanwhile takes what it
         // missed itself, after registering (see `ConnectionCell::poll_step`).
         lock(&self.due).push(self.players.clone());
@@ -135,6 +138,9 @@ impl Fanout for DirectFanout {
 /// Recordings and pushes read it as the broadcast receiver it derefs to.
 pub(crate) struct PlayerReceiver {
     batches: broadcast::Receiver<Batch>,
+    /// Batches sent to the stream that this receiver took or skipped: while it is the count
+    /// sent, there is nothing to take (known without the channel's lock).
+    taken: u64,
     players: Arc<Players>,
     registered: Option<Weak<dyn Pump>>,
 }
@@ -176,6 +182,9 @@ impl Drop for PlayerReceiver {
 #[derive(Default)]
 pub(crate) struct Players {
     sinks: Mutex<Vec<Weak<dyn Pump>>>,
+    /// Batches sent to the stream, counted as they are sent (under the hub's lock, as
+    /// receivers subscribe).
+    sent: AtomicU64,
 }
 
 impl Players {
@@ -226,15 +235,26 @@ where
             let Some(receiver) = self.relay.receiver_mut() else {
                 return Verdict::Continue;
             };
+            let sent = receiver.players.sent.load(Ordering::Acquire);
+            if receiver.taken == sent {
+                return Verdict::Continue;
+            }
             match receiver.batches.try_recv() {
                 Ok(batch) => {
+                    receiver.taken += 1;
                     let verdict = self.relay.deliver(self.session.connection(), &batch, now);
                     if verdict != Verdict::Continue {
                         return verdict;
                     }
                 }
-                Err(TryRecvError::Lagged(_)) => self.relay.lagged(),
-                Err(TryRecvError::Empty | TryRecvError::Closed) => return Verdict::Continue,
+                Err(TryRecvError::Lagged(skipped)) => {
+                    receiver.taken += skipped;
+                    self.relay.lagged();
+                }
+                Err(TryRecvError::Empty | TryRecvError::Closed) => {
+                    receiver.taken = sent;
+                    return Verdict::Continue;
+                }
             }
         }
     }
