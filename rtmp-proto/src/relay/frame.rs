@@ -79,7 +79,18 @@ impl TrackSet {
 
     /// The ids in the set, in increasing order.
     pub fn iter(&self) -> impl Iterator<Item = u8> + '_ {
-        (0..=u8::MAX).filter(|id| self.contains(*id))
+        // Word by word, bit by bit: a set is read for every frame, and is mostly track 0.
+        (0u8..).zip(self.0).flat_map(|(word_index, word)| {
+            let mut bits = word;
+            core::iter::from_fn(move || {
+                if bits == 0 {
+                    return None;
+                }
+                let bit = bits.trailing_zeros() as u8;
+                bits &= bits - 1;
+                Some(word_index * 64 + bit)
+            })
+        })
     }
 
     /// How many tracks the set holds.
@@ -430,6 +441,10 @@ mod tests {
         assert!(set.contains_all(TrackSet::of(200)));
         assert!(!TrackSet::of(200).contains_all(set));
         assert!(TrackSet::EMPTY.is_empty() && !set.is_empty());
+        for id in 0..=u8::MAX {
+            assert_eq!(TrackSet::of(id).iter().collect::<Vec<_>>(), [id]);
+        }
+        assert_eq!(TrackSet::EMPTY.iter().count(), 0);
     }
 
     #[test]
