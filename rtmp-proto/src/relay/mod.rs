@@ -39,8 +39,13 @@
 //!   [`LocalFanout`] serves a driver that runs everything on one thread.
 //!
 //! Publishers' frames are read once ([`Frame::new`]), shared as [`Batch`]es of `Bytes` by
-//! every player: a payload is never copied, except track 0 of a message in multitrack form,
-//! rewritten once (not per player) for the players that take the default track.
+//! every player: a payload is never copied per player, except track 0 of a message in
+//! multitrack form, rewritten once (not per player) for the players that take the default
+//! track. Each frame is also chunked once ([`Frame::chunk`], a
+//! [`ChunkedMessage`](crate::chunk::ChunkedMessage)): a player that sends at the publisher's
+//! connection's chunk size on message stream 1 (every player the relay's servers make)
+//! writes those chunks as they are, headers included, one buffer per message; any other
+//! player chunks the frame itself.
 //!
 //! A driver, per connection: feed each [`ServerEvent`](crate::session::ServerEvent) of its
 //! connection to [`RelayConnection::handle_event`]; wait on
