@@ -1954,33 +1954,27 @@ fn media_of_4_kib_or_more_read_in_one_chunk_is_a_slice_of_what_was_read() {
     assert_eq!(payload, frame);
     assert!(is_slice_of(&payload, &read));
 
-    // From the publisher.
+    // From the publisher: what the server makes of one read of `payload` sent as audio.
     let mut pair = publishing("key");
-    let _ = pair.client.send_audio(1, 40, audio(4096, 5)).unwrap();
-    let out = pair.client.poll_transmit().expect("the audio to write");
-    let read = out.to_bytes();
-    out.clear();
-    pair.server
-        .handle_input_bytes(pair.now, read.clone())
-        .unwrap();
-    let Some(ServerEvent::Audio { payload, .. }) = pair.server.poll_event() else {
-        panic!("audio");
+    let mut read_as_audio = |timestamp: u32, payload: Bytes| {
+        let _ = pair.client.send_audio(1, timestamp, payload).unwrap();
+        let out = pair.client.poll_transmit().expect("the audio to write");
+        let read = out.to_bytes();
+        out.clear();
+        pair.server
+            .handle_input_bytes(pair.now, read.clone())
+            .unwrap();
+        let Some(ServerEvent::Audio { payload, .. }) = pair.server.poll_event() else {
+            panic!("audio");
+        };
+        (payload, read)
     };
+    let (payload, read) = read_as_audio(40, audio(4096, 5));
     assert_eq!(payload, audio(4096, 5));
     assert!(is_slice_of(&payload, &read));
-
     // Below 4 KiB, copied: the join cache keeps audio for seconds, and a slice would keep the
     // whole read with it.
-    let _ = pair.client.send_audio(1, 60, audio(300, 6)).unwrap();
-    let out = pair.client.poll_transmit().expect("the audio to write");
-    let read = out.to_bytes();
-    out.clear();
-    pair.server
-        .handle_input_bytes(pair.now, read.clone())
-        .unwrap();
-    let Some(ServerEvent::Audio { payload, .. }) = pair.server.poll_event() else {
-        panic!("audio");
-    };
+    let (payload, read) = read_as_audio(60, audio(300, 6));
     assert_eq!(payload, audio(300, 6));
     assert!(!is_slice_of(&payload, &read));
 }
