@@ -47,7 +47,8 @@
 //! round, prints every run, then each case's median, least and greatest CPU per Gbit beside
 //! nginx's and the per-round ratio (on a shared machine one run's CPU figure moves by a
 //! quarter or more, so a change smaller than that needs several rounds); the other tables take
-//! each case's run of median CPU per Gbit.
+//! each case's run of median CPU per Gbit. `FANOUT_WRAP="PROGRAM ARGS"` runs our server under
+//! PROGRAM (`tests/bench/fanout-callgrind.sh` runs both servers under callgrind with it).
 //!
 //! `FANOUT_TOPOLOGY=edge` measures a three-node deployment instead: the publisher publishes to
 //! an origin, two edges pull the stream from it (ours with `--origin`, nginx with `pull` in an
@@ -560,6 +561,8 @@ struct OurServer {
     binary: PathBuf,
     /// Its `--threads`.
     threads: usize,
+    /// `FANOUT_WRAP`: a program (and its arguments) the server runs under.
+    wrap: Option<(String, Vec<String>)>,
 }
 
 /// `FANOUT_TOPOLOGY`: one server, or an origin and two edges pulling from it.
@@ -597,7 +600,14 @@ impl Server {
         match (name, origin) {
             ("ours", _) => {
                 let port = free_port();
-                let mut command = Command::new(&ours.binary);
+                let mut command = match &ours.wrap {
+                    Some((program, args)) => {
+                        let mut command = Command::new(program);
+                        command.args(args).arg(&ours.binary);
+                        command
+                    }
+                    None => Command::new(&ours.binary),
+                };
                 command
                     .arg("--listen")
                     .arg(format!("127.0.0.1:{port}"))
@@ -1315,6 +1325,10 @@ fn main() {
             .ok()
             .and_then(|s| s.parse().ok())
             .unwrap_or(1),
+        wrap: std::env::var("FANOUT_WRAP").ok().and_then(|wrap| {
+            let mut words = wrap.split_whitespace().map(String::from);
+            Some((words.next()?, words.collect()))
+        }),
     };
     let dir = TempDir::new("fanout");
     let clip_path = dir.path().join("clip.flv");

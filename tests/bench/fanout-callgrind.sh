@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Instructions our relay server and nginx-rtmp execute for the same fan-out load, which unlike
+# CPU time do not move with the machine's other tenants: the fan-out bench runs both servers
+# under callgrind (ours through FANOUT_WRAP, nginx through a wrapper put first in PATH), each is
+# dumped every 2 s, and the dumps after the first two (start-up, warm-up) are summarised.
+#
+#   tests/bench/fanout-callgrind.sh [PLAYERS] [SECS] [WINDOW_MS]    # defaults 10 10 0
+#
+# Under callgrind a server runs some 50 times slower: keep PLAYERS small (10-20), or the server
+# falls behind and batches grow, which changes what is measured.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+players=${1:-10}
+secs=${2:-10}
+window=${3:-0}
+command -v valgrind >/dev/null && command -v callgrind_control >/dev/null \
+  || { echo "valgrind (callgrind) is needed: apt-get install valgrind"; exit 1; }
+nginx=$(command -v nginx) || { echo "nginx is needed"; exit 1; }
+out=$(mktemp -d)
+mkdir -p "$out/bin"
+cat > "$out/bin/nginx" <<EOF
+#!/bin/sh
+exec valgrind --tool=callgrind --compress-strings=no --callgrind-out-file=$out/nginx.%p $nginx "\$@"
+EOF
+chmod +x "$out/bin/nginx"
+(
+  # Bounded: the bench itself takes about 30 s plus twice SECS per server.
+  for _ in $(seq 1 $((60 + secs * 4))); do
+    for pid in $(pgrep -f "callgrind-out-file=$out" || true); do
+      callgrind_control -d "$pid" >/dev/null 2>&1 || true
+    done
+    sleep 2
+  done
+) &
+dumper=$!
+trap 'kill $dumper 2>/dev/null || true; rm -rf "$out"' EXIT
+FANOUT_WRAP="valgrind --tool=callgrind --compress-strings=no --callgrind-out-file=$out/ours.%p" \
+  PATH="$out/bin:$PATH" FANOUT_NS="$players" FANOUT_WINDOWS="$window" FANOUT_SECS="$secs" \
+  cargo bench -p rtmp-tests --bench fanout | grep -E '^\|( server| ours| nginx|---)' || true
+echo
+echo "instructions per 2 s dump (after the first two): median (least-most), dumps"
+for server in ours nginx; do
+  # In the order they were taken (version sort: .10 after .9), less the first two.
+  files=$(ls "$out/$server".*.* 2>/dev/null | sort -V | tail -n +3 || true)
+  # shellcheck disable=SC2086
+  grep -h '^summary:' $files /dev/null | awk '{print $2}' | sort -n \
+    | awk -v s="$server" '{ v[NR] = $1 } END {
+        if (NR == 0) { print s ": no dumps"; exit }
+        printf "%s: %.2f M (%.2f-%.2f M), %d dumps\n", s, v[int((NR + 1) / 2)] / 1e6, v[1] / 1e6, v[NR] / 1e6, NR }'
+done
