@@ -279,10 +279,16 @@ impl ChunkOutput {
     /// Appends bytes that are not chunks, such as handshake packets, so that one output carries
     /// everything a connection sends, in order. The bytes are held, not copied.
     pub fn push_bytes(&mut self, bytes: Bytes) {
+        self.push_whole(bytes, false);
+    }
+
+    /// Appends all of `bytes` as one segment; `shared` as for
+    /// [`push_payload_range`](Self::push_payload_range).
+    fn push_whole(&mut self, bytes: Bytes, shared: bool) {
         let len = bytes.len();
         if len > 0 {
             let index = self.hold_payload(bytes);
-            self.push_payload_range(index, 0, len, false);
+            self.push_payload_range(index, 0, len, shared);
         }
     }
 
@@ -296,10 +302,7 @@ impl ChunkOutput {
             self.lone = Some(bytes);
             return;
         }
-        if len > 0 {
-            let index = self.hold_payload(bytes);
-            self.push_payload_range(index, 0, len, true);
-        }
+        self.push_whole(bytes, true);
     }
 
     /// Appends header bytes (or a small payload copied inline).
@@ -359,11 +362,9 @@ impl ChunkOutput {
     #[inline]
     fn unlone(&mut self) {
         if let Some(lone) = self.lone.take() {
-            let len = lone.len();
-            self.len -= len;
-            self.shared_len -= len;
-            let index = self.hold_payload(lone);
-            self.push_payload_range(index, 0, len, true);
+            self.len -= lone.len();
+            self.shared_len -= lone.len();
+            self.push_whole(lone, true);
         }
     }
 

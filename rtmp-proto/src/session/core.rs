@@ -601,15 +601,17 @@ impl Core {
         let (priority, csid) = lane(chunked.message());
         let in_flight = self.output.len();
         // With nothing queued before it and room in the output, the next poll_transmit would
-        // move it to the output first thing: it goes there now, under the queue's rules.
+        // move it to the output first thing: it goes there now, under the queue's rules. Only
+        // chunked messages (a relay's fan-out, where this step is per player and frame): other
+        // sends wait in the queue for poll_transmit, so that control and commands sent after
+        // them in the same step still go first.
         let status = if self.queue.is_empty()
             && in_flight < TRANSMIT_BATCH
             && self.is_handshake_complete()
         {
             let status = self.queue.admit(priority, chunked.message(), in_flight)?;
             if status != SendStatus::DroppedVideo {
-                let _ = self.encoder.encode_chunked(chunked, &mut self.output);
-                self.bytes_chunked += (self.output.len() - in_flight) as u64;
+                self.output_chunked(chunked);
             }
             status
         } else {
@@ -618,6 +620,14 @@ impl Core {
         };
         self.account().map_err(|_| ApiError::Closed)?;
         Ok(status)
+    }
+
+    /// Appends `chunked` to the output, counting what it adds.
+    fn output_chunked(&mut self, chunked: ChunkedMessage) {
+        let before = self.output.len();
+        // Nothing chunked fails to encode again: its length was checked when it was chunked.
+        let _ = self.encoder.encode_chunked(chunked, &mut self.output);
+        self.bytes_chunked += (self.output.len() - before) as u64;
     }
 
     /// Queues an encoded message in its lane, to go only after everything queued before it,
@@ -664,8 +674,7 @@ impl Core {
             let message = match queued.body {
                 Body::Raw(message) => message,
                 Body::Chunked(chunked) => {
-                    let _ = self.encoder.encode_chunked(chunked, &mut self.output);
-                    self.bytes_chunked += (self.output.len() - before) as u64;
+                    self.output_chunked(chunked);
                     continue;
                 }
             };
