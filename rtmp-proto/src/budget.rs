@@ -138,6 +138,11 @@ pub(crate) struct BudgetShare {
 }
 
 impl BudgetShare {
+    /// Whether reporting `bytes` now would change nothing.
+    pub(crate) fn is_holding(&self, bytes: usize) -> bool {
+        bytes.div_ceil(GRAIN).saturating_mul(GRAIN) == self.held
+    }
+
     /// Reports that the connection now holds `bytes`. Returns `false` if that takes the total
     /// past the limit while the connection holds more than an equal share: it must end. What
     /// was reported stays counted until the next report or the drop.

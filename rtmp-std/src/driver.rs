@@ -257,7 +257,11 @@ impl<S: Transport, C: Connection> Driver<S, C> {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(written) => {
                     out.advance(written);
+                    let empty = out.is_empty();
                     wrote = true;
+                    if empty && self.conn.transmit_settled() {
+                        break;
+                    }
                 }
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
                 Err(error) => return Err(error),

@@ -649,7 +649,7 @@ fn pull_from(relay: &Relay, id: PullId, url: &RtmpUrl, stop: &AtomicBool) -> Res
             continue;
         };
         let now = relay.clock.now();
-        let batch: Batch = Arc::new(vec![item]);
+        let batch: Batch = Arc::new([item]);
         if !relay.hub.with(|hub| hub.pull_media(id, batch, now)) {
             return Ok(());
         }

@@ -419,8 +419,12 @@ where
                 }
                 Poll::Ready(Ok(written)) => {
                     out.advance(written);
+                    let empty = out.is_empty();
                     wrote = true;
                     *needs_flush = true;
+                    if empty && conn.transmit_settled() {
+                        break;
+                    }
                 }
                 Poll::Ready(Err(error)) => return (wrote, Poll::Ready(Err(error))),
                 Poll::Pending => return (wrote, Poll::Pending),

@@ -831,7 +831,7 @@ async fn pull_from(relay: &Relay, id: PullId, url: &RtmpUrl) -> Result<(), PullE
         }
         if !items.is_empty() {
             let now = relay.clock.now();
-            let batch = Arc::new(items);
+            let batch = items.into();
             if !relay.with_hub(|hub| hub.pull_media(id, batch, now)) {
                 return Ok(());
             }

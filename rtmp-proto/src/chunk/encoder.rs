@@ -241,7 +241,7 @@ impl ChunkEncoder {
     /// connection.
     pub fn encode_chunked(
         &mut self,
-        chunked: ChunkedMessage,
+        chunked: &ChunkedMessage,
         out: &mut ChunkOutput,
     ) -> Result<(), ChunkError> {
         let chunked = &chunked.0;
@@ -352,7 +352,7 @@ impl ChunkEncoder {
 /// let video = RawMessage { timestamp: 40, type_id: 9, stream_id: 1, payload: Bytes::from(vec![7; 300]) };
 /// let chunked = ChunkedMessage::new(ChunkStreamId::VIDEO, video.clone(), 128).unwrap();
 /// let (mut encoder, mut out) = (ChunkEncoder::new(), ChunkOutput::new());
-/// encoder.encode_chunked(chunked.clone(), &mut out).unwrap();
+/// encoder.encode_chunked(&chunked, &mut out).unwrap();
 /// assert_eq!(out.segment_count(), 1);
 /// assert_eq!(out.to_bytes(), *chunked.bytes());
 /// ```

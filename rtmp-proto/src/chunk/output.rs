@@ -134,16 +134,24 @@ impl ChunkOutput {
     /// Drops the first `n` bytes, which were written. `n` beyond [`len`](Self::len) drops
     /// everything.
     pub fn advance(&mut self, mut n: usize) {
+        if let Some(lone) = &mut self.lone {
+            // The lists hold nothing pending, and clearing them would touch their memory.
+            if n >= self.len {
+                self.lone = None;
+                self.len = 0;
+                self.shared_len = 0;
+                return;
+            }
+            self.len -= n;
+            lone.advance(n);
+            self.shared_len -= n;
+            return;
+        }
         if n >= self.len {
             self.clear();
             return;
         }
         self.len -= n;
-        if let Some(lone) = &mut self.lone {
-            lone.advance(n);
-            self.shared_len -= n;
-            return;
-        }
         while n > 0 {
             let Some(front) = self.segments.get_mut(self.first_segment) else {
                 break;

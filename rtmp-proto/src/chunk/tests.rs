@@ -606,7 +606,7 @@ fn encode_events(
                 let size = encoder.chunk_size();
                 let size = if *same { size } else { size % 300 + 1 };
                 let chunked = ChunkedMessage::new(csid(spec.csid), msg.clone(), size).unwrap();
-                encoder.encode_chunked(chunked, &mut out).unwrap();
+                encoder.encode_chunked(&chunked, &mut out).unwrap();
                 msg
             }
             Event::SetChunkSize(size) => {

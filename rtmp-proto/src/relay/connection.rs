@@ -360,6 +360,14 @@ impl<H: SharedHub> RelayConnection<H> {
         Counters::set(&counters.round_trip, round_trip);
     }
 
+    /// What sending changes of [`count`](Self::count)'s figures: the rest moves only with
+    /// the connection's events.
+    fn count_sent(&self, conn: &ServerConnection) {
+        let counters = &self.counters;
+        Counters::set(&counters.bytes_out, conn.bytes_sent());
+        Counters::set(&counters.queued_bytes, conn.pending_bytes() as u64);
+    }
+
     /// Acts on an event of the connection: answers its requests, takes what it publishes,
     /// notes a player catching up, releases what it used when it ends.
     pub fn handle_event(
@@ -753,7 +761,8 @@ impl<H: SharedHub> RelayConnection<H> {
         if publishing.batch.is_empty() {
             return;
         }
-        let batch: Batch = Arc::new(core::mem::take(&mut publishing.batch));
+        // One allocation; the list keeps its memory for the next batch.
+        let batch: Batch = publishing.batch.drain(..).collect();
         publishing.batch_bytes = 0;
         let (key, id, now) = (&publishing.key, publishing.id, self.now);
         self.hub.with(|hub| hub.hand_on(key, id, batch, now));
@@ -814,7 +823,7 @@ impl<H: SharedHub> RelayConnection<H> {
     pub fn deliver(&mut self, conn: &mut ServerConnection, batch: &Batch, now: Instant) -> Verdict {
         self.now = self.now.max(now);
         let verdict = self.send_items(conn, batch, now);
-        self.count(conn);
+        self.count_sent(conn);
         verdict
     }
 
@@ -835,7 +844,7 @@ impl<H: SharedHub> RelayConnection<H> {
                     };
                     len = payload.len() as u64;
                     match (chunked, frame.kind) {
-                        (Some(chunked), _) => conn.send_chunked(stream, chunked.clone()),
+                        (Some(chunked), _) => conn.send_chunked(stream, chunked),
                         (None, MediaKind::Audio) => {
                             conn.send_audio(stream, frame.timestamp, payload.clone())
                         }

@@ -4,7 +4,6 @@
 //! that no player parses it again.
 
 use alloc::sync::Arc;
-use alloc::vec::Vec;
 
 use bytes::Bytes;
 
@@ -419,7 +418,7 @@ impl Item {
 
 /// Items a publisher's connection hands on together, shared by every player (one allocation
 /// per batch, none per player).
-pub type Batch = Arc<Vec<Item>>;
+pub type Batch = Arc<[Item]>;
 
 #[cfg(test)]
 mod tests {

@@ -458,7 +458,7 @@ impl<F: Fanout> Hub<F> {
         entry.media = MediaWatch::default();
         self.set_role(connection, ConnectionRole::Publisher(key.clone()));
         let entry = self.entry(key);
-        entry.fanout.send(Arc::new(alloc::vec![Item::Published]));
+        entry.fanout.send(Arc::new([Item::Published]));
         self.next_publisher += 1;
         Some(id)
     }
@@ -495,7 +495,7 @@ impl<F: Fanout> Hub<F> {
         entry.publisher = None;
         entry.published_by = None;
         entry.cache = JoinCache::default();
-        entry.fanout.send(Arc::new(alloc::vec![Item::Unpublished]));
+        entry.fanout.send(Arc::new([Item::Unpublished]));
         self.forget_if_unused(key);
     }
 
@@ -613,17 +613,15 @@ impl<F: Fanout> Hub<F> {
                 if let Some(entry) = self.streams.get_mut(&key) {
                     entry.cache = JoinCache::default();
                     entry.media = MediaWatch::default();
-                    entry.fanout.send(Arc::new(alloc::vec![Item::Published]));
+                    entry.fanout.send(Arc::new([Item::Published]));
                 }
                 (key, claim, held, true)
             }
         };
         let batch = match held {
-            Some(metadata) => Arc::new(
-                core::iter::once(metadata)
-                    .chain(batch.iter().cloned())
-                    .collect(),
-            ),
+            Some(metadata) => core::iter::once(metadata)
+                .chain(batch.iter().cloned())
+                .collect(),
             None => batch,
         };
         let batch = self.pulls.retime(&key, batch, restart);
@@ -647,7 +645,7 @@ impl<F: Fanout> Hub<F> {
             }
             if ended.not_found {
                 if let Some(entry) = self.streams.get_mut(&ended.key) {
-                    entry.fanout.send(Arc::new(alloc::vec![Item::NotFound]));
+                    entry.fanout.send(Arc::new([Item::NotFound]));
                 }
             }
         }

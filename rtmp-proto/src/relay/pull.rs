@@ -521,7 +521,7 @@ impl Pulls {
         let batch = if shift == 0 && batch.iter().all(to_player) {
             batch
         } else {
-            let shifted = batch
+            let shifted: Batch = batch
                 .iter()
                 .filter(|item| to_player(item))
                 .map(|item| match item {
@@ -544,7 +544,7 @@ impl Pulls {
                     other => other.clone(),
                 })
                 .collect();
-            Arc::new(shifted)
+            shifted
         };
         if let Some(last) = batch.iter().rev().find_map(|item| match item {
             Item::Media(frame) => Some(frame.timestamp),
@@ -987,18 +987,16 @@ mod tests {
         let _ = pulls.media(a, &video(), ms(0));
         pulls.set_claim(&key, claim());
         let at = |timestamps: &[u32]| -> Batch {
-            Arc::new(
-                timestamps
-                    .iter()
-                    .map(|ts| {
-                        Item::Media(Frame::new(
-                            MediaKind::Video,
-                            *ts,
-                            bytes::Bytes::from_static(&[0x27, 1, 0, 0, 0]),
-                        ))
-                    })
-                    .collect(),
-            )
+            timestamps
+                .iter()
+                .map(|ts| {
+                    Item::Media(Frame::new(
+                        MediaKind::Video,
+                        *ts,
+                        bytes::Bytes::from_static(&[0x27, 1, 0, 0, 0]),
+                    ))
+                })
+                .collect()
         };
         let times = |batch: &Batch| -> Vec<u32> {
             batch
@@ -1027,7 +1025,7 @@ mod tests {
         };
         let mut items = alloc::vec![sample_access];
         items.extend(at(&[5120]).iter().cloned());
-        let kept = pulls.retime(&key, Arc::new(items), false);
+        let kept = pulls.retime(&key, items.into(), false);
         assert_eq!(kept.len(), 1);
         assert_eq!(times(&kept), [120]);
     }

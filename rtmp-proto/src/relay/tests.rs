@@ -3,7 +3,6 @@
 
 use alloc::rc::Rc;
 use alloc::string::{String, ToString};
-use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::cell::RefCell;
@@ -1219,7 +1218,7 @@ impl Mesh {
 
     fn pulled(&mut self, id: PullId, items: Vec<Item>) -> bool {
         let now = self.now;
-        let wanted = self.hub.borrow_mut().pull_media(id, Arc::new(items), now);
+        let wanted = self.hub.borrow_mut().pull_media(id, items.into(), now);
         self.drive();
         wanted
     }

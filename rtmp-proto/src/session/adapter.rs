@@ -51,6 +51,9 @@ pub trait Session {
     fn poll_event(&mut self) -> Option<Self::Event>;
     /// The bytes to write next, if any.
     fn poll_transmit(&mut self) -> Option<&mut ChunkOutput>;
+    /// Whether, its output written empty, [`poll_transmit`](Self::poll_transmit) has nothing
+    /// more to do: the driver need not call it again until it sends or reads.
+    fn transmit_settled(&self) -> bool;
     /// When [`handle_timeout`](Self::handle_timeout) is next due.
     fn poll_timeout(&self) -> Option<Instant>;
     /// Ends the connection from our side; its last bytes and its `Closed` event follow.
@@ -92,6 +95,10 @@ macro_rules! impl_session {
 
             fn poll_transmit(&mut self) -> Option<&mut ChunkOutput> {
                 $connection::poll_transmit(self)
+            }
+
+            fn transmit_settled(&self) -> bool {
+                $connection::transmit_settled(self)
             }
 
             fn poll_timeout(&self) -> Option<Instant> {

@@ -594,7 +594,7 @@ impl Core {
     /// Queues audio or video chunked once for many connections
     /// ([`ChunkedMessage`]) in the media lane; sent as it was chunked if this connection sends
     /// at its chunk size, chunked anew otherwise.
-    pub(crate) fn send_chunked(&mut self, chunked: ChunkedMessage) -> Result<SendStatus, ApiError> {
+    pub(crate) fn send_chunked(&mut self, chunked: &ChunkedMessage) -> Result<SendStatus, ApiError> {
         if self.is_closed() {
             return Err(ApiError::Closed);
         }
@@ -616,14 +616,14 @@ impl Core {
             status
         } else {
             self.queue
-                .push_ordered(priority, csid, Body::Chunked(chunked), in_flight, false)?
+                .push_ordered(priority, csid, Body::Chunked(chunked.clone()), in_flight, false)?
         };
         self.account().map_err(|_| ApiError::Closed)?;
         Ok(status)
     }
 
     /// Appends `chunked` to the output, counting what it adds.
-    fn output_chunked(&mut self, chunked: ChunkedMessage) {
+    fn output_chunked(&mut self, chunked: &ChunkedMessage) {
         let before = self.output.len();
         // Nothing chunked fails to encode again: its length was checked when it was chunked.
         let _ = self.encoder.encode_chunked(chunked, &mut self.output);
@@ -674,7 +674,7 @@ impl Core {
             let message = match queued.body {
                 Body::Raw(message) => message,
                 Body::Chunked(chunked) => {
-                    self.output_chunked(chunked);
+                    self.output_chunked(&chunked);
                     continue;
                 }
             };
@@ -702,6 +702,18 @@ impl Core {
             self.events.push_back(CoreEvent::Writable);
         }
         (!self.output.is_empty()).then_some(&mut self.output)
+    }
+
+    /// Whether an output written empty leaves [`poll_transmit`](Self::poll_transmit) nothing to
+    /// do: nothing queued, no congestion change to report, nothing to give back to the memory
+    /// budget (what was written was shared media, as a relay's fan-out writes).
+    pub(crate) fn transmit_settled(&self) -> bool {
+        self.output.is_empty()
+            && self.queue.is_settled()
+            && self
+                .budget
+                .as_ref()
+                .is_none_or(|budget| budget.is_holding(self.held_bytes()))
     }
 
     /// Bytes of chunk stream received (after the handshake).
@@ -866,6 +878,48 @@ mod tests {
                 round_trip: Duration::from_millis(25)
             }]
         );
+    }
+
+    #[test]
+    fn an_output_of_shared_media_written_whole_leaves_transmit_settled() {
+        let config = SessionConfig {
+            memory_budget: Some(crate::budget::MemoryBudget::new(1 << 20)),
+            ..SessionConfig::default()
+        };
+        let (mut client, mut server) = pair(config);
+        drive(&mut client, &mut server, Instant::default());
+        assert!(server.transmit_settled());
+        let chunk_size = server.encoder.chunk_size();
+        let video = RawMessage {
+            timestamp: 0,
+            type_id: type_id::VIDEO,
+            stream_id: 1,
+            payload: Bytes::from(alloc::vec![0x17; 3000]),
+        };
+        let chunked = ChunkedMessage::new(ChunkStreamId::VIDEO, video.clone(), chunk_size).unwrap();
+        // Chunked media in the express lane: shared, so written it leaves nothing to do.
+        assert_eq!(server.send_chunked(&chunked), Ok(SendStatus::Queued));
+        assert!(!server.transmit_settled(), "the output waits");
+        let out = server.poll_transmit().unwrap();
+        let written = out.len();
+        out.advance(written);
+        assert!(server.transmit_settled());
+        // A command's bytes are the connection's own: the budget must hear they were written.
+        server.queue_control(&Message::WindowAckSize { window_size: 4096 });
+        let out = server.poll_transmit().unwrap();
+        let written = out.len();
+        out.advance(written);
+        assert!(!server.transmit_settled());
+        assert!(server.poll_transmit().is_none());
+        assert!(server.transmit_settled());
+        // Anything queued behind a full output is left to poll_transmit.
+        for _ in 0..64 {
+            let _status = server.send_chunked(&chunked).unwrap();
+        }
+        let out = server.poll_transmit().unwrap();
+        let written = out.len();
+        out.advance(written);
+        assert!(!server.transmit_settled());
     }
 
     #[test]

@@ -339,6 +339,11 @@ impl OutboundQueue {
         }
     }
 
+    /// Whether nothing is queued and no change of congestion waits to be reported.
+    pub(crate) fn is_settled(&self) -> bool {
+        self.is_empty() && !self.congested && !self.writable_again
+    }
+
     /// Whether the queue drained to the low-water mark since the last call.
     pub(crate) fn take_writable_again(&mut self) -> bool {
         core::mem::take(&mut self.writable_again)

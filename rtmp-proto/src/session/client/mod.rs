@@ -427,6 +427,13 @@ impl ClientConnection {
         self.core.poll_transmit()
     }
 
+    /// Whether [`poll_transmit`](Self::poll_transmit) would find nothing to do now that its
+    /// output was written: a driver that wrote everything may skip asking again (a relay's
+    /// player, written one shared frame at a time, mostly is).
+    pub fn transmit_settled(&self) -> bool {
+        self.core.transmit_settled()
+    }
+
     /// When [`handle_timeout`](Self::handle_timeout) must be called next, if ever.
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.core.poll_timeout()

@@ -415,6 +415,13 @@ impl ServerConnection {
         self.core.poll_transmit()
     }
 
+    /// Whether [`poll_transmit`](Self::poll_transmit) would find nothing to do now that its
+    /// output was written: a driver that wrote everything may skip asking again (a relay's
+    /// player, written one shared frame at a time, mostly is).
+    pub fn transmit_settled(&self) -> bool {
+        self.core.transmit_settled()
+    }
+
     /// When [`handle_timeout`](Self::handle_timeout) must next be called; `None` once the
     /// connection has ended.
     pub fn poll_timeout(&self) -> Option<Instant> {
@@ -782,7 +789,7 @@ impl ServerConnection {
     pub fn send_chunked(
         &mut self,
         stream: u32,
-        chunked: ChunkedMessage,
+        chunked: &ChunkedMessage,
     ) -> Result<SendStatus, ApiError> {
         self.check_playing(stream)?;
         let message = chunked.message();
