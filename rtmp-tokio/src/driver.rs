@@ -7,7 +7,7 @@
 use std::future::Future;
 use std::io::{self, IoSlice};
 use std::pin::Pin;
-use std::task::{ready, Context, Poll};
+use std::task::{ready, Context, Poll, Waker};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -100,6 +100,9 @@ pub(crate) struct Driver<S, C: Connection> {
     wakeup_hold: Option<WakeupHold>,
     timer: Pin<Box<Sleep>>,
     timer_at: Option<Instant>,
+    /// The waker the armed timer was polled with since it was armed: polling it again with
+    /// the same one only registers it again.
+    timer_waker: Option<Waker>,
     vectored: bool,
     coalesced: Vec<u8>,
     needs_flush: bool,
@@ -135,6 +138,7 @@ where
             wakeup_hold: None,
             timer: Box::pin(tokio::time::sleep_until(far_future())),
             timer_at: None,
+            timer_waker: None,
             vectored,
             coalesced: Vec::new(),
             needs_flush: false,
@@ -211,7 +215,12 @@ where
             if self.closing.is_some() {
                 return self.poll_finish(cx).map(Some);
             }
-            let (wrote, write_result) = self.poll_write(cx);
+            // A publisher's connection mostly has nothing to write between two reads.
+            let (wrote, write_result) = if self.needs_flush || !self.conn.transmit_settled() {
+                self.poll_write(cx)
+            } else {
+                (false, Poll::Ready(Ok(())))
+            };
             if let Poll::Ready(Err(error)) = write_result {
                 self.fail(error);
                 continue;
@@ -366,6 +375,7 @@ where
         if self.timer.deadline() != until {
             self.timer.as_mut().reset(until);
             self.timer_at = None;
+            self.timer_waker = None;
         }
         self.timer.as_mut().poll(cx)
     }
@@ -453,11 +463,23 @@ where
         if self.timer_at.is_none_or(|armed| armed > deadline) {
             self.timer.as_mut().reset(self.clock.deadline(deadline));
             self.timer_at = Some(deadline);
+            self.timer_waker = None;
+        }
+        let registered = self
+            .timer_waker
+            .as_ref()
+            .is_some_and(|waker| waker.will_wake(cx.waker()));
+        if registered && !self.timer.is_elapsed() {
+            return false;
         }
         if self.timer.as_mut().poll(cx).is_pending() {
+            if !registered {
+                self.timer_waker = Some(cx.waker().clone());
+            }
             return false;
         }
         self.timer_at = None;
+        self.timer_waker = None;
         let now = self.clock.now();
         if now >= deadline {
             self.conn.handle_timeout(now);
