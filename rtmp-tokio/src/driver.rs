@@ -404,9 +404,8 @@ where
             ..
         } = self;
         while let Some(out) = conn.poll_transmit() {
-            let result = if out.segment_count() == 1 {
+            let result = if let Some(bytes) = out.single_segment() {
                 // One buffer (chunks shared by a relay's players): a plain write.
-                let bytes = out.segments().next().unwrap_or_default();
                 Pin::new(&mut *stream).poll_write(cx, bytes)
             } else if *vectored {
                 let mut slices = [IoSlice::new(&[]); MAX_SLICES];

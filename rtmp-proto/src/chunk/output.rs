@@ -105,6 +105,17 @@ impl ChunkOutput {
         self.segments.len() - self.first_segment
     }
 
+    /// Everything to send, when that is one slice: what a plain write takes.
+    pub fn single_segment(&self) -> Option<&[u8]> {
+        if let Some(lone) = &self.lone {
+            return Some(lone);
+        }
+        match self.pending_segments() {
+            [segment] => Some(self.segment_bytes(segment)),
+            _ => None,
+        }
+    }
+
     fn pending_segments(&self) -> &[Segment] {
         self.segments.get(self.first_segment..).unwrap_or_default()
     }
@@ -459,6 +470,7 @@ mod tests {
             out.push_shared(lone.clone());
             assert_eq!((out.segment_count(), out.owned_len()), (1, 0));
             out.advance(n);
+            assert_eq!(out.single_segment(), Some(&[1, 2, 3, 4][n..]).filter(|s| !s.is_empty()));
             out.push_inline(&[5]);
             let payload = out.hold_payload(Bytes::from_static(&[6, 7]));
             out.push_payload_range(payload, 0, 2, false);
@@ -472,10 +484,15 @@ mod tests {
             assert_eq!(out.len(), expected.len());
             assert_eq!(out.owned_len(), 3);
             assert_eq!(out.to_bytes(), expected);
-            out.advance(out.len());
+            assert_eq!(out.single_segment(), None, "several segments");
+            out.advance(out.len() - 1);
+            assert_eq!(out.single_segment(), Some(&[8][..]), "the last one");
+            out.advance(1);
             assert!(out.is_empty());
+            assert_eq!(out.single_segment(), None);
             out.push_shared(lone.clone());
             assert_eq!(out.to_bytes(), lone);
+            assert_eq!(out.single_segment(), Some(&lone[..]));
         }
     }
 

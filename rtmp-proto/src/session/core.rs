@@ -665,7 +665,10 @@ impl Core {
     /// waiting, and returns the bytes to write, if any. The adapter writes what it can and calls
     /// [`ChunkOutput::advance`].
     pub(crate) fn poll_transmit(&mut self) -> Option<&mut ChunkOutput> {
-        while self.output.len() < TRANSMIT_BATCH && self.is_handshake_complete() {
+        while !self.queue.is_empty()
+            && self.output.len() < TRANSMIT_BATCH
+            && self.is_handshake_complete()
+        {
             let Some(queued) = self.queue.pop() else {
                 break;
             };

@@ -263,8 +263,14 @@ impl OutboundQueue {
                 VideoKind::SequenceHeader | VideoKind::Other => {}
             }
         }
-        let commands = self.lane_bytes.iter().take(MEDIA_LANE).sum::<usize>();
-        let over_commands = lane < MEDIA_LANE && commands.saturating_add(size) > self.command_max;
+        let over_commands = lane < MEDIA_LANE
+            && self
+                .lane_bytes
+                .iter()
+                .take(MEDIA_LANE)
+                .sum::<usize>()
+                .saturating_add(size)
+                > self.command_max;
         if over_commands || pending.saturating_add(size) > self.max {
             return Err(ApiError::QueueFull);
         }
