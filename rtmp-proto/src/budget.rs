@@ -139,6 +139,7 @@ pub(crate) struct BudgetShare {
 
 impl BudgetShare {
     /// Whether reporting `bytes` now would change nothing.
+    #[inline]
     pub(crate) fn is_holding(&self, bytes: usize) -> bool {
         bytes.div_ceil(GRAIN).saturating_mul(GRAIN) == self.held
     }
@@ -146,6 +147,7 @@ impl BudgetShare {
     /// Reports that the connection now holds `bytes`. Returns `false` if that takes the total
     /// past the limit while the connection holds more than an equal share: it must end. What
     /// was reported stays counted until the next report or the drop.
+    #[inline]
     pub(crate) fn hold(&mut self, bytes: usize) -> bool {
         let rounded = bytes.div_ceil(GRAIN).saturating_mul(GRAIN);
         let shared = &self.budget.shared;

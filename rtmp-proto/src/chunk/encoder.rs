@@ -239,6 +239,7 @@ impl ChunkEncoder {
     /// starts from it as from any other); otherwise encodes its message as
     /// [`encode`](Self::encode) does. One buffer, one segment: no header is written per
     /// connection.
+    #[inline]
     pub fn encode_chunked(
         &mut self,
         chunked: &ChunkedMessage,
@@ -288,6 +289,7 @@ impl ChunkEncoder {
     }
 
     /// Remembers a type 0 header for `msg` on chunk stream `csid` as sent.
+    #[inline]
     fn remember_full_header(&mut self, csid: u32, msg: &RawMessage, length: u32) {
         let header = OutboundStream {
             csid,

@@ -106,6 +106,7 @@ impl ChunkOutput {
     }
 
     /// Everything to send, when that is one slice: what a plain write takes.
+    #[inline]
     pub fn single_segment(&self) -> Option<&[u8]> {
         if let Some(lone) = &self.lone {
             return Some(lone);
@@ -144,6 +145,7 @@ impl ChunkOutput {
 
     /// Drops the first `n` bytes, which were written. `n` beyond [`len`](Self::len) drops
     /// everything.
+    #[inline]
     pub fn advance(&mut self, mut n: usize) {
         if let Some(lone) = &mut self.lone {
             // The lists hold nothing pending, and clearing them would touch their memory.
@@ -313,6 +315,7 @@ impl ChunkOutput {
 
     /// Appends chunks encoded once for many connections (audio and video: counted as shared,
     /// like their payloads).
+    #[inline]
     pub(super) fn push_shared(&mut self, bytes: Bytes) {
         let len = bytes.len();
         if self.len == 0 && len > 0 {

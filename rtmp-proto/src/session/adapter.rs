@@ -68,6 +68,7 @@ macro_rules! impl_session {
         impl Session for $connection {
             type Event = $event;
 
+            #[inline]
             fn handle_input_bytes(
                 &mut self,
                 now: Instant,
@@ -76,6 +77,7 @@ macro_rules! impl_session {
                 $connection::handle_input_bytes(self, now, input)
             }
 
+            #[inline]
             fn handle_input_some(
                 &mut self,
                 now: Instant,
@@ -85,30 +87,37 @@ macro_rules! impl_session {
                 $connection::handle_input_some(self, now, input, max_messages)
             }
 
+            #[inline]
             fn handle_timeout(&mut self, now: Instant) {
                 $connection::handle_timeout(self, now)
             }
 
+            #[inline]
             fn poll_event(&mut self) -> Option<$event> {
                 $connection::poll_event(self)
             }
 
+            #[inline]
             fn poll_transmit(&mut self) -> Option<&mut ChunkOutput> {
                 $connection::poll_transmit(self)
             }
 
+            #[inline]
             fn transmit_settled(&self) -> bool {
                 $connection::transmit_settled(self)
             }
 
+            #[inline]
             fn poll_timeout(&self) -> Option<Instant> {
                 $connection::poll_timeout(self)
             }
 
+            #[inline]
             fn close(&mut self) {
                 $connection::close(self)
             }
 
+            #[inline]
             fn closed_reason(event: &$event) -> Option<&SessionError> {
                 match event {
                     $event::Closed(reason) => Some(reason),

@@ -503,6 +503,7 @@ impl Core {
     /// ([`hold_outside`](Self::hold_outside)); ends the connection with
     /// [`SessionError::MemoryBudgetExceeded`] if it must give way (which gives back what the
     /// decoder, the role above and, for that error, the queue and output held).
+    #[inline]
     fn account(&mut self) -> Result<(), SessionError> {
         let held = self.held_bytes();
         let Some(budget) = &mut self.budget else {
@@ -515,6 +516,7 @@ impl Core {
     }
 
     /// What this connection holds, as reported to the memory budget (before its rounding).
+    #[inline]
     pub(crate) fn held_bytes(&self) -> usize {
         self.decoder.held_bytes()
             + self.queue.owned_bytes()
@@ -594,6 +596,7 @@ impl Core {
     /// Queues audio or video chunked once for many connections
     /// ([`ChunkedMessage`]) in the media lane; sent as it was chunked if this connection sends
     /// at its chunk size, chunked anew otherwise.
+    #[inline]
     pub(crate) fn send_chunked(&mut self, chunked: &ChunkedMessage) -> Result<SendStatus, ApiError> {
         if self.is_closed() {
             return Err(ApiError::Closed);
@@ -623,6 +626,7 @@ impl Core {
     }
 
     /// Appends `chunked` to the output, counting what it adds.
+    #[inline]
     fn output_chunked(&mut self, chunked: &ChunkedMessage) {
         let before = self.output.len();
         // Nothing chunked fails to encode again: its length was checked when it was chunked.
@@ -664,6 +668,7 @@ impl Core {
     /// Chunks queued messages, highest priority first, until about [`TRANSMIT_BATCH`] bytes are
     /// waiting, and returns the bytes to write, if any. The adapter writes what it can and calls
     /// [`ChunkOutput::advance`].
+    #[inline]
     pub(crate) fn poll_transmit(&mut self) -> Option<&mut ChunkOutput> {
         while !self.queue.is_empty()
             && self.output.len() < TRANSMIT_BATCH
@@ -710,6 +715,7 @@ impl Core {
     /// Whether an output written empty leaves [`poll_transmit`](Self::poll_transmit) nothing to
     /// do: nothing queued, no congestion change to report, nothing to give back to the memory
     /// budget (what was written was shared media, as a relay's fan-out writes).
+    #[inline]
     pub(crate) fn transmit_settled(&self) -> bool {
         self.output.is_empty()
             && self.queue.is_settled()
@@ -725,16 +731,19 @@ impl Core {
     }
 
     /// Bytes of chunk stream written (chunked, and no longer waiting in the output).
+    #[inline]
     pub(crate) fn bytes_sent(&self) -> u64 {
         self.bytes_chunked.saturating_sub(self.output.len() as u64)
     }
 
     /// Bytes queued or chunked but not yet written.
+    #[inline]
     pub(crate) fn pending_bytes(&self) -> usize {
         self.queue.queued_bytes() + self.output.len()
     }
 
     /// The next core event; after the connection ends, one `Closed` and then nothing.
+    #[inline]
     pub(crate) fn poll_event(&mut self) -> Option<CoreEvent> {
         if let Some(event) = self.events.pop_front() {
             return Some(event);

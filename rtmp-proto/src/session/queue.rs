@@ -170,6 +170,7 @@ impl OutboundQueue {
 
     /// Bytes this queue holds of its own: everything but audio and video payloads, which are
     /// shared with other connections (each media message's slot counts).
+    #[inline]
     pub(crate) fn owned_bytes(&self) -> usize {
         let commands: usize = self.lane_bytes.iter().take(MEDIA_LANE).sum();
         commands + self.media_messages * self.overhead
@@ -235,6 +236,7 @@ impl OutboundQueue {
     /// the queue [`is_empty`](Self::is_empty): inter-frame video is dropped under congestion
     /// (and until the stream's next keyframe), the bounds refuse it, and reaching the
     /// high-water mark marks the queue congested.
+    #[inline]
     pub(crate) fn admit(
         &mut self,
         priority: Priority,
@@ -338,6 +340,7 @@ impl OutboundQueue {
 
     /// Records how much is still pending (queued plus in flight) after a write, noting when a
     /// congested queue drains to the low-water mark.
+    #[inline]
     pub(crate) fn note_pending(&mut self, in_flight: usize) {
         if self.congested && self.queued_bytes.saturating_add(in_flight) <= self.low_water {
             self.congested = false;
@@ -346,11 +349,13 @@ impl OutboundQueue {
     }
 
     /// Whether nothing is queued and no change of congestion waits to be reported.
+    #[inline]
     pub(crate) fn is_settled(&self) -> bool {
         self.is_empty() && !self.congested && !self.writable_again
     }
 
     /// Whether the queue drained to the low-water mark since the last call.
+    #[inline]
     pub(crate) fn take_writable_again(&mut self) -> bool {
         core::mem::take(&mut self.writable_again)
     }

@@ -22,6 +22,7 @@ use crate::{type_id, RawMessage};
 
 impl ServerConnection {
     /// Moves the core's events through the conversation, in order.
+    #[inline]
     pub(super) fn pump(&mut self) {
         while let Some(event) = self.core.poll_event() {
             match event {

@@ -410,6 +410,7 @@ impl ServerConnection {
     /// The bytes to write to the peer, if any: write [`ChunkOutput::segments`] (vectored),
     /// then [`ChunkOutput::advance`] by what was written. Keep calling it after the connection
     /// ended until it returns `None`, so that a last answer (e.g. a refused connect) is sent.
+    #[inline]
     pub fn poll_transmit(&mut self) -> Option<&mut ChunkOutput> {
         self.pump();
         self.core.poll_transmit()
@@ -418,6 +419,7 @@ impl ServerConnection {
     /// Whether [`poll_transmit`](Self::poll_transmit) would find nothing to do now that its
     /// output was written: a driver that wrote everything may skip asking again (a relay's
     /// player, written one shared frame at a time, mostly is).
+    #[inline]
     pub fn transmit_settled(&self) -> bool {
         self.core.transmit_settled()
     }
@@ -786,6 +788,7 @@ impl ServerConnection {
     /// its chunk size and `stream` is its message stream, chunked anew otherwise. Video may be
     /// dropped above the high-water mark as with [`send_video`](Self::send_video); other
     /// message types go as [`send_audio`](Self::send_audio) would send them, on their lane.
+    #[inline]
     pub fn send_chunked(
         &mut self,
         stream: u32,
@@ -940,6 +943,7 @@ impl ServerConnection {
         }
     }
 
+    #[inline]
     fn check_playing(&self, stream: u32) -> Result<(), ApiError> {
         self.check_open()?;
         match self.streams.get(&stream) {
