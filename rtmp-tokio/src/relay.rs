@@ -83,7 +83,7 @@ pub struct RelayConfig {
     /// small in-memory pipe). Default 25 ms, chosen from the curve the fan-out benchmark
     /// measures (README, "Fan-out benchmark"): with 100 players it costs less CPU per
     /// delivered bit than nginx-rtmp and adds a p99 of about 14 ms, where 0 and 10 ms cost
-    /// 1.1-1.3 times nginx's CPU and 50 and 100 ms add a p99 of 60 and 160 ms.
+    /// 1.0-1.3 times nginx's CPU and 50 and 100 ms add a p99 of 60 and 160 ms.
     pub merge_window: Duration,
     /// Who decides on the requests [`HubConfig::ask`] names; `None` (the default) allows
     /// them all. Set it with [`access`](Self::access).

@@ -49,6 +49,10 @@
 //! quarter or more, so a change smaller than that needs several rounds); the other tables take
 //! each case's run of median CPU per Gbit. `FANOUT_WRAP="PROGRAM ARGS"` runs our server under
 //! PROGRAM (`tests/bench/fanout-callgrind.sh` runs both servers under callgrind with it).
+//! `FANOUT_PIN=1` runs every server on the machine's last CPU and the publisher and players
+//! on the others (`taskset`), as a server with a core of its own serves remote players: the
+//! server's caches are then not shared with the load, whose placement otherwise moves a
+//! small case's CPU figure by half from one run to the next.
 //!
 //! `FANOUT_TOPOLOGY=edge` measures a three-node deployment instead: the publisher publishes to
 //! an origin, two edges pull the stream from it (ours with `--origin`, nginx with `pull` in an
@@ -561,6 +565,8 @@ struct OurServer {
     binary: PathBuf,
     /// Its `--threads`.
     threads: usize,
+    /// `FANOUT_PIN`: the CPU every server runs on, the load on the others.
+    pin: Option<usize>,
     /// `FANOUT_WRAP`: a program (and its arguments) the server runs under.
     wrap: Option<(String, Vec<String>)>,
 }
@@ -622,16 +628,26 @@ impl Server {
                 }
                 let process = Process::spawn("relay server", &mut command);
                 wait_for_port(port, Duration::from_secs(10));
-                Server::Ours { port, process }
+                let server = Server::Ours { port, process };
+                pin_process(server.pid(), ours.pin);
+                server
             }
-            (_, None) => Server::Nginx {
-                nginx: Nginx::start(4096),
-                app: "live",
-            },
-            (_, Some(origin)) => Server::Nginx {
-                nginx: Nginx::start_edge(4096, origin),
-                app: "edge",
-            },
+            (_, None) => {
+                let server = Server::Nginx {
+                    nginx: Nginx::start(4096),
+                    app: "live",
+                };
+                pin_process(server.pid(), ours.pin);
+                server
+            }
+            (_, Some(origin)) => {
+                let server = Server::Nginx {
+                    nginx: Nginx::start_edge(4096, origin),
+                    app: "edge",
+                };
+                pin_process(server.pid(), ours.pin);
+                server
+            }
         }
     }
 
@@ -1104,6 +1120,19 @@ fn median_min_max(mut values: Vec<f64>) -> [f64; 3] {
     ]
 }
 
+/// Puts every thread of `pid` on CPU `cpu`, if given (threads it starts later inherit it).
+fn pin_process(pid: u32, cpu: Option<usize>) {
+    let Some(cpu) = cpu else {
+        return;
+    };
+    let status = Command::new(require("taskset"))
+        .args(["-a", "-p", "-c", &cpu.to_string(), &pid.to_string()])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("run taskset");
+    assert!(status.success(), "taskset could not pin {pid} to CPU {cpu}");
+}
+
 fn env_list(name: &str, default: &[usize]) -> Vec<usize> {
     match std::env::var(name) {
         Ok(text) => text
@@ -1325,6 +1354,11 @@ fn main() {
             .ok()
             .and_then(|s| s.parse().ok())
             .unwrap_or(1),
+        pin: (std::env::var("FANOUT_PIN").as_deref() == Ok("1")).then(|| {
+            let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+            assert!(cpus >= 2, "FANOUT_PIN needs two CPUs or more");
+            cpus - 1
+        }),
         wrap: std::env::var("FANOUT_WRAP").ok().and_then(|wrap| {
             let mut words = wrap.split_whitespace().map(String::from);
             Some((words.next()?, words.collect()))
@@ -1337,6 +1371,19 @@ fn main() {
     let stream_mbit = clip_bytes as f64 * 8.0 / 1e6 / f64::from(CLIP_SECONDS);
     let clip = Arc::new(Clip::read(&clip_path));
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if let Some(server_cpu) = ours.pin {
+        // The load (this process, and the runtime's threads started below) on the others.
+        let others = format!("0-{}", server_cpu.saturating_sub(1));
+        let status = Command::new(require("taskset"))
+            .args(["-p", "-c", &others, &std::process::id().to_string()])
+            .stdout(std::process::Stdio::null())
+            .status()
+            .expect("run taskset");
+        assert!(
+            status.success(),
+            "taskset could not pin the load to CPUs {others}"
+        );
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(cores.min(2))
         .enable_all()

@@ -473,7 +473,10 @@ mod tests {
             out.push_shared(lone.clone());
             assert_eq!((out.segment_count(), out.owned_len()), (1, 0));
             out.advance(n);
-            assert_eq!(out.single_segment(), Some(&[1, 2, 3, 4][n..]).filter(|s| !s.is_empty()));
+            assert_eq!(
+                out.single_segment(),
+                Some(&[1, 2, 3, 4][n..]).filter(|s| !s.is_empty())
+            );
             out.push_inline(&[5]);
             let payload = out.hold_payload(Bytes::from_static(&[6, 7]));
             out.push_payload_range(payload, 0, 2, false);

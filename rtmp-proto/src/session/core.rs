@@ -597,7 +597,10 @@ impl Core {
     /// ([`ChunkedMessage`]) in the media lane; sent as it was chunked if this connection sends
     /// at its chunk size, chunked anew otherwise.
     #[inline]
-    pub(crate) fn send_chunked(&mut self, chunked: &ChunkedMessage) -> Result<SendStatus, ApiError> {
+    pub(crate) fn send_chunked(
+        &mut self,
+        chunked: &ChunkedMessage,
+    ) -> Result<SendStatus, ApiError> {
         if self.is_closed() {
             return Err(ApiError::Closed);
         }
@@ -618,8 +621,13 @@ impl Core {
             }
             status
         } else {
-            self.queue
-                .push_ordered(priority, csid, Body::Chunked(chunked.clone()), in_flight, false)?
+            self.queue.push_ordered(
+                priority,
+                csid,
+                Body::Chunked(chunked.clone()),
+                in_flight,
+                false,
+            )?
         };
         self.account().map_err(|_| ApiError::Closed)?;
         Ok(status)
