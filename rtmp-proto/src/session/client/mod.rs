@@ -430,6 +430,7 @@ impl ClientConnection {
     /// Whether [`poll_transmit`](Self::poll_transmit) would find nothing to do now that its
     /// output was written: a driver that wrote everything may skip asking again (a relay's
     /// player, written one shared frame at a time, mostly is).
+    #[inline]
     pub fn transmit_settled(&self) -> bool {
         self.core.transmit_settled()
     }
