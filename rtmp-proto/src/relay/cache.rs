@@ -11,6 +11,13 @@ use super::frame::{Frame, Item, MediaKind, Role};
 /// send, so this is far more than any needs, and bounds what a hostile one can make us keep.
 pub(crate) const MAX_CACHED_CONFIGURATIONS: usize = 64;
 
+/// What a cached frame holds beside its payload, counted against
+/// [`HubConfig::max_gop_bytes`](super::HubConfig::max_gop_bytes): its entry in the cache and
+/// the bookkeeping of its payload's allocation. Without it a publisher of tiny frames (a byte
+/// or two of payload each) would have the cache keep millions of them within a budget meant
+/// for megabytes.
+pub(crate) const CACHED_FRAME_OVERHEAD: usize = core::mem::size_of::<(u64, Frame)>() + 64;
+
 /// Metadata, the configuration of every track, and the current GOP of every video track.
 #[derive(Debug, Default)]
 pub(crate) struct JoinCache {
@@ -26,6 +33,11 @@ pub(crate) struct JoinCache {
     /// GOP cached (a joining player waits for its next keyframe).
     keyframes: Vec<(u8, u64)>,
     next_sequence: u64,
+}
+
+/// What `frame` costs the GOP's budget.
+fn held(frame: &Frame) -> usize {
+    frame.len() + CACHED_FRAME_OVERHEAD
 }
 
 /// How much a stream's join cache may hold.
@@ -113,14 +125,14 @@ impl JoinCache {
     fn push(&mut self, frame: &Frame, max_bytes: usize) {
         let sequence = self.next_sequence;
         self.next_sequence += 1;
-        self.gop_bytes += frame.len();
+        self.gop_bytes += held(frame);
         self.gop.push_back((sequence, frame.without_chunks()));
         // Over budget: the oldest frames go, and with a keyframe its track's GOP.
         while self.gop_bytes > max_bytes {
             let Some((sequence, old)) = self.gop.pop_front() else {
                 break;
             };
-            self.gop_bytes -= old.len();
+            self.gop_bytes -= held(&old);
             self.keyframes.retain(|(_, keyframe)| *keyframe != sequence);
         }
         self.prune_front();
@@ -139,7 +151,7 @@ impl JoinCache {
             .is_some_and(|(sequence, _)| *sequence < oldest)
         {
             if let Some((_, old)) = self.gop.pop_front() {
-                self.gop_bytes -= old.len();
+                self.gop_bytes -= held(&old);
             }
         }
     }
@@ -165,8 +177,53 @@ impl JoinCache {
         items
     }
 
-    /// Bytes of media payload held.
+    /// Bytes held: payloads, and [`CACHED_FRAME_OVERHEAD`] per GOP frame.
     pub(crate) fn bytes(&self) -> usize {
         self.gop_bytes + self.configuration_bytes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+
+    use super::*;
+
+    fn video(key: bool, len: usize) -> Item {
+        let mut payload = alloc::vec![0; len.max(5)];
+        payload[0] = if key { 0x17 } else { 0x27 };
+        payload[1] = 1;
+        Item::Media(Frame::new(MediaKind::Video, 0, Bytes::from(payload)))
+    }
+
+    const LIMITS: CacheLimits = CacheLimits {
+        max_gop_bytes: 1024 * 1024,
+        max_configuration_bytes: 1024,
+    };
+
+    #[test]
+    fn tiny_frames_count_what_they_hold_beside_their_payload() {
+        let mut cache = JoinCache::default();
+        cache.remember(&video(true, 5), LIMITS);
+        for _ in 0..100_000 {
+            cache.remember(&video(false, 5), LIMITS);
+        }
+        // Five bytes of payload each would let 200 000 in; what each holds allows a few
+        // thousand, and the memory they take stays near the budget.
+        assert!(cache.gop.len() < LIMITS.max_gop_bytes / CACHED_FRAME_OVERHEAD);
+        assert!(cache.bytes() <= LIMITS.max_gop_bytes);
+        let held = cache.gop.len() * (core::mem::size_of::<(u64, Frame)>() + 5);
+        assert!(held <= LIMITS.max_gop_bytes, "{held}");
+    }
+
+    #[test]
+    fn a_gop_within_the_budget_is_kept_whole() {
+        let mut cache = JoinCache::default();
+        cache.remember(&video(true, 10_000), LIMITS);
+        for _ in 0..50 {
+            cache.remember(&video(false, 10_000), LIMITS);
+        }
+        assert_eq!(cache.gop.len(), 51);
+        assert_eq!(cache.bytes(), 51 * (10_000 + CACHED_FRAME_OVERHEAD));
     }
 }

@@ -73,8 +73,10 @@ pub enum MultitrackPolicy {
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct HubConfig {
-    /// Most payload bytes of a stream's cached GOPs (all its video tracks, and the audio
-    /// between); past it the oldest frames go, and a track whose keyframe goes has no GOP
+    /// Most bytes of a stream's cached GOPs (all its video tracks, and the audio between),
+    /// each frame counted as its payload plus a fixed overhead of about 200 bytes, what it
+    /// holds beside (so that tiny frames cannot make it keep millions); past it the oldest
+    /// frames go, and a track whose keyframe goes has no GOP
     /// cached until its next one (players joining meanwhile wait for it). Default 16 MiB: the
     /// GOP of a 4K stream at 20 Mbit/s with a 4 s keyframe interval... twice over.
     pub max_gop_bytes: usize,
@@ -224,7 +226,7 @@ pub struct StreamSummary {
     pub published: bool,
     /// How many players play it (or wait for its publisher).
     pub players: usize,
-    /// Payload bytes its join cache holds.
+    /// Bytes its join cache holds: payloads, and a fixed overhead per cached frame.
     pub cached_bytes: usize,
 }
 
