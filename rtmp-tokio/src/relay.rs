@@ -372,6 +372,7 @@ impl Relay {
         // connection publishes (a drain asks nothing of another connection, and a publish
         // accepted later asks by itself): each poll takes the watch's lock.
         let mut drain = std::pin::pin!(drain_started(&mut draining));
+        let mut drain_armed = false;
         let verdict = loop {
             let (pending_batch, deadline, publishing) = cell.with(|conn| {
                 let relay = &conn.relay;
@@ -395,18 +396,30 @@ impl Relay {
             } else {
                 let wait =
                     deadline.map(|deadline| deadline.saturating_duration_since(self.clock.now()));
-                let watch_drain = !drain_seen && publishing;
+                if wait.is_none() {
+                    deciding = None;
+                }
+                // Polled once, the drain's future keeps this task's waker until the drain
+                // starts; polling it again on every pass would take the watch's lock for
+                // nothing (a publisher's task passes here twice per frame).
+                let watch_drain =
+                    !drain_seen && publishing && (!drain_armed || *self.draining.borrow());
+                let armed = &mut drain_armed;
+                let drain = std::future::poll_fn(|cx| {
+                    *armed = true;
+                    drain.as_mut().poll(cx)
+                });
                 // In this order, not a random one: the connection's own step first.
                 tokio::select! {
                     biased;
                     verdict = std::future::poll_fn(|cx| cell.poll_step(cx, &self.clock)) => verdict,
-                    () = &mut drain, if watch_drain => {
+                    () = drain, if watch_drain => {
                         // Once: the core asks by itself for a later publish.
                         drain_seen = true;
                         cell.with(|conn| conn.relay.drain_step(conn.session.connection()));
                         Verdict::Continue
                     }
-                    decided = decision(&mut deciding, wait) => {
+                    decided = decision(&mut deciding, wait), if wait.is_some() => {
                         let now = self.clock.now();
                         cell.with(|conn| {
                             let session = conn.session.connection();

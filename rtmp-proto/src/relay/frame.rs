@@ -232,9 +232,14 @@ impl Frame {
     /// sent from a cache (a joining player's burst) is sent once.
     pub fn without_chunks(&self) -> Frame {
         Frame {
+            kind: self.kind,
+            timestamp: self.timestamp,
+            payload: self.payload.clone(),
+            tracks: self.tracks,
+            role: self.role,
+            default_track: self.default_track.clone(),
             chunked: None,
             default_chunked: None,
-            ..self.clone()
         }
     }
 
