@@ -373,16 +373,20 @@ impl Relay {
         // accepted later asks by itself): each poll takes the watch's lock.
         let mut drain = std::pin::pin!(drain_started(&mut draining));
         let mut drain_armed = false;
+        let state = |relay: &RelayConnection<TokioHub>| {
+            (
+                relay.has_pending_batch(),
+                relay.access_deadline(),
+                relay.publishing().is_some(),
+            )
+        };
+        // What the end of the last pass saw under the same lock, if nothing changed since.
+        let mut seen = None;
         let verdict = loop {
-            let (pending_batch, deadline, publishing) = cell.with(|conn| {
-                let relay = &conn.relay;
-                let publishing = relay.publishing().is_some();
-                (
-                    relay.has_pending_batch(),
-                    relay.access_deadline(),
-                    publishing,
-                )
-            });
+            let (pending_batch, deadline, publishing) = match seen.take() {
+                Some(seen) => seen,
+                None => cell.with(|conn| state(&conn.relay)),
+            };
             let verdict = if pending_batch {
                 // The batch goes once everything read so far is handled.
                 let step = std::future::poll_fn(|cx| Poll::Ready(cell.poll_step(cx, &self.clock)));
@@ -431,12 +435,13 @@ impl Relay {
                     }
                 }
             };
-            let (request, events, publishing) = cell.with(|conn| {
+            let (request, events, next) = cell.with(|conn| {
                 let request = conn.relay.poll_access_request();
                 let events: Vec<RelayEvent> =
                     std::iter::from_fn(|| conn.relay.poll_event()).collect();
-                (request, events, conn.relay.publishing().is_some())
+                (request, events, state(&conn.relay))
             });
+            let publishing = next.2;
             if let Some(request) = request {
                 match &self.config.access_hook {
                     Some(hook) => deciding = Some((request.id, hook.call(request, peer))),
@@ -465,6 +470,8 @@ impl Relay {
             if let Verdict::Close(reason) = verdict {
                 break reason;
             }
+            // Only this task changes what `state` reads; the hub's calls above do not.
+            seen = Some(next);
         };
         // Boxed: a session held across the shutdown's await would have its room in the
         // future for the connection's whole life.

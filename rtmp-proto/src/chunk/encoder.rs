@@ -4,9 +4,10 @@ use super::output::ChunkOutput;
 use super::streams::{ChunkStreamState, ChunkStreams};
 use super::{validate_chunk_size, ChunkError, ChunkStreamId, DEFAULT_CHUNK_SIZE};
 use alloc::sync::Arc;
+#[cfg(test)]
 use alloc::vec::Vec;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 
 use crate::{type_id, RawMessage};
 
@@ -385,8 +386,9 @@ impl ChunkedMessage {
         let payload = &message.payload[..];
         let step = chunk_size as usize;
         let chunks = payload.len().div_ceil(step).max(1);
-        let mut bytes =
-            Vec::with_capacity(first.len() + (chunks - 1) * continuation.len() + payload.len());
+        let mut bytes = BytesMut::with_capacity(
+            first.len() + (chunks - 1) * continuation.len() + payload.len(),
+        );
         for (index, chunk) in payload.chunks(step).enumerate() {
             bytes.extend_from_slice(if index == 0 { first } else { continuation });
             bytes.extend_from_slice(chunk);
@@ -398,7 +400,10 @@ impl ChunkedMessage {
             message,
             csid,
             chunk_size,
-            bytes: Bytes::from(bytes),
+            // Split off rather than frozen: the buffer is shared from the start, so each
+            // player's clone and drop is a plain reference count, where a `Bytes` made from a
+            // vector checks on every clone whether it was shared yet.
+            bytes: bytes.split().freeze(),
         })))
     }
 

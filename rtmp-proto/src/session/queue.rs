@@ -246,13 +246,15 @@ impl OutboundQueue {
         let pending = self.queued_bytes.saturating_add(in_flight);
         let size = message.payload.len().saturating_add(self.overhead);
         let lane = priority.lane();
-        if priority == Priority::Video {
-            let kind = video_kind(&message.payload);
+        let congested = pending >= self.high_water;
+        // The frame's kind matters only to a connection that skips video, or would start to:
+        // most sends (a relay's, per player and frame) need not parse it.
+        let skipping = !self.skipping_video.is_empty();
+        if priority == Priority::Video && (skipping || (self.drop_video && congested)) {
             let stream = message.stream_id;
-            let congested = pending >= self.high_water;
-            match kind {
+            match video_kind(&message.payload) {
                 VideoKind::Keyframe => {
-                    if !self.skipping_video.is_empty() {
+                    if skipping {
                         self.skipping_video.remove(&stream);
                     }
                 }
