@@ -2,7 +2,7 @@
 //! block in a read bounded by the connection's next deadline, feed what was read a step at a
 //! time, and hand out the events.
 
-use std::io::{self, IoSlice};
+use std::io;
 use std::time::{Duration, Instant as StdInstant};
 
 use bytes::{Bytes, BytesMut};
@@ -13,10 +13,6 @@ use crate::{Error, Transport};
 /// Bytes read per call; a read buffer is replaced once less than [`MIN_READ`] of it is left.
 const READ_BUFFER: usize = 64 * 1024;
 const MIN_READ: usize = 4 * 1024;
-/// Slices per vectored write: a chunk is two (header, payload), so this writes up to 32 chunks
-/// (128 KiB at a 4096-byte chunk size) per call, more than a live player's frame. The array
-/// is initialized for every write, so a bigger one costs more than the calls it saves.
-const MAX_SLICES: usize = 64;
 /// What is read is fed to the connection in steps of at most this many messages, each step's
 /// events handed out before the next step is fed (as the tokio driver does).
 ///
@@ -251,9 +247,8 @@ impl<S: Transport, C: Connection> Driver<S, C> {
     fn write_queued(&mut self) -> io::Result<()> {
         let mut wrote = false;
         while let Some(out) = self.conn.poll_transmit() {
-            let mut slices = [IoSlice::new(&[]); MAX_SLICES];
-            let count = out.io_slices(&mut slices);
-            match self.stream.write_vectored(&slices[..count]) {
+            let stream = &mut self.stream;
+            match out.with_io_slices(|slices| stream.write_vectored(slices)) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(written) => {
                     out.advance(written);
@@ -368,7 +363,7 @@ mod tests {
             self.inner.write(&buf[..buf.len().min(7)])
         }
 
-        fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
             let first = bufs.iter().find(|buf| !buf.is_empty());
             self.write(first.map_or(&[][..], |buf| &buf[..]))
         }

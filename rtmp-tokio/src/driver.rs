@@ -5,7 +5,7 @@
 //! polls it can be dropped at any await point without losing bytes or events (cancel safety).
 
 use std::future::Future;
-use std::io::{self, IoSlice};
+use std::io;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll, Waker};
 use std::time::Duration;
@@ -24,10 +24,6 @@ const FIRST_READ: usize = 2 * 1024;
 const MAX_READ: usize = 64 * 1024;
 /// The least room worth a read into what is left of a buffer that cannot be taken back.
 const MIN_READ_ROOM: usize = 16 * 1024;
-/// Slices per vectored write: a chunk is two (header, payload), so this writes up to 32 chunks
-/// (128 KiB at a 4096-byte chunk size) per call, more than a live player's frame. The array
-/// is initialized for every write, so a bigger one costs more than the calls it saves.
-const MAX_SLICES: usize = 64;
 /// Bytes copied per write for streams that cannot write vectored (TLS, for one).
 const COALESCE: usize = 64 * 1024;
 /// What is read is fed to the connection in steps of at most this many messages, each step
@@ -408,9 +404,7 @@ where
                 // One buffer (chunks shared by a relay's players): a plain write.
                 Pin::new(&mut *stream).poll_write(cx, bytes)
             } else if *vectored {
-                let mut slices = [IoSlice::new(&[]); MAX_SLICES];
-                let count = out.io_slices(&mut slices);
-                Pin::new(&mut *stream).poll_write_vectored(cx, &slices[..count])
+                out.with_io_slices(|slices| Pin::new(&mut *stream).poll_write_vectored(cx, slices))
             } else {
                 coalesced.clear();
                 for segment in out.segments() {

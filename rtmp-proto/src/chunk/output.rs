@@ -62,6 +62,10 @@ enum Segment {
     },
 }
 
+/// Slices a short output's vectored write takes at most: a frame of up to four chunks.
+#[cfg(feature = "std")]
+const FEW_IO_SLICES: usize = 8;
+
 /// What [`ChunkOutput::clear`] keeps of its buffers' capacity: enough for a live stream's
 /// steady flow (a few messages of a few chunks per write), not a burst's.
 const KEEP_HEADER_BYTES: usize = 4 * 1024;
@@ -142,6 +146,30 @@ impl ChunkOutput {
         }
         filled
     }
+
+    /// Calls `write` with the first segments as `std::io::IoSlice`s, at most
+    /// [`MAX_IO_SLICES`](Self::MAX_IO_SLICES): what one `write_vectored` takes. The slices live
+    /// on the stack, in an array sized to what there is: one of the largest size would be
+    /// filled for every write, a kilobyte for the two slices a player's frame or a short
+    /// message usually is.
+    #[cfg(feature = "std")]
+    #[inline]
+    pub fn with_io_slices<R>(&self, write: impl FnOnce(&[std::io::IoSlice<'_>]) -> R) -> R {
+        if self.segment_count() <= FEW_IO_SLICES {
+            let mut slices = [std::io::IoSlice::new(&[]); FEW_IO_SLICES];
+            let count = self.io_slices(&mut slices);
+            write(slices.get(..count).unwrap_or_default())
+        } else {
+            let mut slices = [std::io::IoSlice::new(&[]); Self::MAX_IO_SLICES];
+            let count = self.io_slices(&mut slices);
+            write(slices.get(..count).unwrap_or_default())
+        }
+    }
+
+    /// The most slices [`with_io_slices`](Self::with_io_slices) hands out: a chunk is two
+    /// (header, payload), so 32 chunks, 128 KiB at a 4096-byte chunk size, more than a live
+    /// stream's frame; the rest goes with the next write.
+    pub const MAX_IO_SLICES: usize = 64;
 
     /// Drops the first `n` bytes, which were written. `n` beyond [`len`](Self::len) drops
     /// everything.
@@ -533,5 +561,30 @@ mod tests {
         assert_eq!(&*slots[1], &[10, 11, 12]);
         let mut many = [std::io::IoSlice::new(&[]); 8];
         assert_eq!(out.io_slices(&mut many), 4);
+    }
+
+    #[cfg(feature = "std")]
+    #[test]
+    fn with_io_slices_hands_out_every_segment_up_to_the_most() {
+        let out = sample();
+        let joined = |slices: &[std::io::IoSlice<'_>]| -> Vec<u8> {
+            slices
+                .iter()
+                .flat_map(|slice| slice.iter().copied())
+                .collect()
+        };
+        let whole = out.with_io_slices(joined);
+        assert_eq!(whole, collect(&out));
+        let mut long = ChunkOutput::new();
+        let mut expected = Vec::new();
+        for round in 0..100u8 {
+            long.push_inline(&[round]);
+            long.push_whole(Bytes::from(vec![round; 3]), false);
+            expected.push(round);
+            expected.extend_from_slice(&[round; 3]);
+        }
+        let (count, first) = long.with_io_slices(|slices| (slices.len(), joined(slices)));
+        assert_eq!(count, ChunkOutput::MAX_IO_SLICES);
+        assert_eq!(first, expected[..ChunkOutput::MAX_IO_SLICES / 2 * 4]);
     }
 }
