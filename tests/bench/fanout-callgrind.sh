@@ -6,6 +6,10 @@
 #
 #   tests/bench/fanout-callgrind.sh [PLAYERS] [SECS] [WINDOW_MS]    # defaults 10 10 0
 #
+# FANOUT_CALLGRIND_KEEP=DIR keeps the dumps in DIR (ours.PID.N, nginx.PID.N) for
+# callgrind_annotate, e.g. `callgrind_annotate --inclusive=yes DIR/ours.*.5`; and
+# FANOUT_CALLGRIND_ARGS adds options to both valgrind commands (e.g. --cache-sim=yes).
+#
 # Under callgrind a server runs some 50 times slower: keep PLAYERS small (10-20), or the server
 # falls behind and batches grow, which changes what is measured.
 set -euo pipefail
@@ -16,11 +20,18 @@ window=${3:-0}
 command -v valgrind >/dev/null && command -v callgrind_control >/dev/null \
   || { echo "valgrind (callgrind) is needed: apt-get install valgrind"; exit 1; }
 nginx=$(command -v nginx) || { echo "nginx is needed"; exit 1; }
-out=$(mktemp -d)
+keep=${FANOUT_CALLGRIND_KEEP:-}
+extra=${FANOUT_CALLGRIND_ARGS:-}
+if [ -n "$keep" ]; then
+  mkdir -p "$keep"
+  out=$(cd "$keep" && pwd)
+else
+  out=$(mktemp -d)
+fi
 mkdir -p "$out/bin"
 cat > "$out/bin/nginx" <<EOF
 #!/bin/sh
-exec valgrind --tool=callgrind --compress-strings=no --callgrind-out-file=$out/nginx.%p $nginx "\$@"
+exec valgrind --tool=callgrind --compress-strings=no $extra --callgrind-out-file=$out/nginx.%p $nginx "\$@"
 EOF
 chmod +x "$out/bin/nginx"
 (
@@ -33,8 +44,12 @@ chmod +x "$out/bin/nginx"
   done
 ) &
 dumper=$!
-trap 'kill $dumper 2>/dev/null || true; rm -rf "$out"' EXIT
-FANOUT_WRAP="valgrind --tool=callgrind --compress-strings=no --callgrind-out-file=$out/ours.%p" \
+if [ -n "$keep" ]; then
+  trap 'kill $dumper 2>/dev/null || true' EXIT
+else
+  trap 'kill $dumper 2>/dev/null || true; rm -rf "$out"' EXIT
+fi
+FANOUT_WRAP="valgrind --tool=callgrind --compress-strings=no $extra --callgrind-out-file=$out/ours.%p" \
   PATH="$out/bin:$PATH" FANOUT_NS="$players" FANOUT_WINDOWS="$window" FANOUT_SECS="$secs" \
   cargo bench -p rtmp-tests --bench fanout | grep -E '^\|( server| ours| nginx|---)' || true
 echo

@@ -23,8 +23,7 @@ use crate::chunk::ChunkOutput;
 use crate::handshake::ClientConfig;
 use crate::message::Data;
 use crate::session::client::{
-    ClientConnection, ClientConnectionConfig, ClientEvent, ConnectParams, Status, StreamStatus,
-    TransactionId,
+    ClientConnection, ClientConnectionConfig, ClientEvent, ConnectParams, Status, TransactionId,
 };
 use crate::session::server::{ServerConnection, ServerEvent};
 use crate::session::{Instant, SessionConfig, SessionError};
@@ -626,7 +625,7 @@ impl Awaited for AwaitStart {
 
     fn answer(
         &mut self,
-        connection: &ClientConnection,
+        _connection: &ClientConnection,
         event: &ClientEvent,
     ) -> Option<Result<u32, Refusal>> {
         match event {
@@ -644,12 +643,7 @@ impl Awaited for AwaitStart {
             ClientEvent::PlayStarted { stream } if self.kind == StartKind::Play => {
                 (Some(*stream) == self.stream).then_some(Ok(*stream))
             }
-            // The connection marks a refused publish or play by putting the stream back
-            // to idle; the status says why.
-            ClientEvent::Status { stream, status }
-                if Some(*stream) == self.stream
-                    && connection.stream_status(*stream) == Some(StreamStatus::Created) =>
-            {
+            ClientEvent::StartRefused { stream, status } if Some(*stream) == self.stream => {
                 let (code, description) = (status.code.clone(), status.description.clone());
                 Some(Err(match self.kind {
                     StartKind::Publish => Refusal::PublishRejected { code, description },

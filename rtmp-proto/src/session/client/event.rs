@@ -131,6 +131,17 @@ pub enum ClientEvent {
         /// The message stream.
         stream: u32,
     },
+    /// The publish or play asked for on `stream` was refused (RTMP 1.0 §7.2.2): the status
+    /// that said so, e.g. `NetStream.Play.StreamNotFound` or `NetStream.Publish.BadName`
+    /// (also reported as a `Status`, just before). Told apart when it is decoded, not when it
+    /// is polled: a refusal that arrives in one read with an earlier status of the same
+    /// stream (`NetStream.Play.Reset`) is not mistaken for that one.
+    StartRefused {
+        /// The message stream, idle again.
+        stream: u32,
+        /// What the server said.
+        status: Status,
+    },
     /// User Control Stream Begin (RTMP 1.0 §7.1.7).
     StreamBegin {
         /// The message stream.

@@ -1296,6 +1296,10 @@ impl ClientConnection {
         let mut started = None;
         if let Some(state) = self.streams.get_mut(&stream) {
             let current = state.status;
+            let requested = matches!(
+                current,
+                StreamStatus::PublishRequested | StreamStatus::PlayRequested
+            );
             let next = match code {
                 "NetStream.Publish.Start" if current.is_publishing() => {
                     started = Some(ClientEvent::PublishStarted { stream });
@@ -1319,17 +1323,16 @@ impl ClientConnection {
                 "NetStream.Unpause.Notify" if current == StreamStatus::Paused => {
                     StreamStatus::Playing
                 }
-                _ if status.is_error()
-                    && matches!(
-                        current,
-                        StreamStatus::PublishRequested | StreamStatus::PlayRequested
-                    ) =>
-                {
-                    StreamStatus::Created
-                }
+                _ if status.is_error() && requested => StreamStatus::Created,
                 _ => current,
             };
             state.status = next;
+            if requested && next == StreamStatus::Created {
+                started = Some(ClientEvent::StartRefused {
+                    stream,
+                    status: status.clone(),
+                });
+            }
         }
         self.events
             .push_back(ClientEvent::Status { stream, status });

@@ -409,7 +409,10 @@ fn publish_refused_returns_the_stream_to_idle() {
     );
     let events = pair.events();
     assert!(
-        matches!(&events[..], [ClientEvent::Status { stream: 1, status }] if status.is_error() && status.code == "NetStream.Publish.BadName"),
+        matches!(&events[..], [
+            ClientEvent::Status { stream: 1, status },
+            ClientEvent::StartRefused { stream: 1, status: refusal },
+        ] if status.is_error() && status.code == "NetStream.Publish.BadName" && refusal == status),
         "{events:?}"
     );
     assert_eq!(pair.client.stream_status(1), Some(StreamStatus::Created));
@@ -704,6 +707,60 @@ fn play_options_pause_seek_receive_and_buffer_length() {
         on_status("error", "NetStream.Play.StreamNotFound", "No such stream"),
     );
     let _ = pair.events();
+    assert_eq!(pair.client.stream_status(1), Some(StreamStatus::Created));
+}
+
+/// An edge that waits for its origin says Play.Reset, then StreamNotFound when the origin
+/// fails: in one read, the refusal is still told from the status before it.
+#[test]
+fn a_refusal_read_with_an_earlier_status_is_told_apart_from_it() {
+    let mut pair = Pair::connected(player());
+    let stream = pair.created_stream(1);
+    pair.client
+        .play(stream, "cam", PlayOptions::default())
+        .unwrap();
+    pair.server_sends(
+        1,
+        0,
+        on_status("status", "NetStream.Play.Reset", "Resetting"),
+    );
+    pair.server_sends(
+        1,
+        0,
+        on_status("error", "NetStream.Play.StreamNotFound", "No such stream"),
+    );
+    let events = pair.events();
+    let codes: Vec<(&str, &str)> = events
+        .iter()
+        .filter_map(|event| match event {
+            ClientEvent::Status { status, .. } => Some(("status", status.code.as_str())),
+            ClientEvent::StartRefused { stream: 1, status } => {
+                Some(("refused", status.code.as_str()))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            ("status", "NetStream.Play.Reset"),
+            ("status", "NetStream.Play.StreamNotFound"),
+            ("refused", "NetStream.Play.StreamNotFound"),
+        ]
+    );
+    // A stop after playing is no refusal.
+    pair.client
+        .play(stream, "cam", PlayOptions::default())
+        .unwrap();
+    pair.server_sends(1, 0, on_status("status", "NetStream.Play.Start", ""));
+    pair.server_sends(1, 0, on_status("status", "NetStream.Play.Stop", ""));
+    let events = pair.events();
+    assert!(
+        !events
+            .iter()
+            .any(|event| matches!(event, ClientEvent::StartRefused { .. })),
+        "{events:?}"
+    );
     assert_eq!(pair.client.stream_status(1), Some(StreamStatus::Created));
 }
 

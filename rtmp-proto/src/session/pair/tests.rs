@@ -62,6 +62,19 @@ fn status(stream: u32, information: Object) -> ClientEvent {
     }
 }
 
+/// The status that refused a publish or play, and the refusal after it.
+fn refusal(stream: u32, information: Object) -> [ClientEvent; 2] {
+    let said = status(stream, information);
+    let ClientEvent::Status { status, .. } = &said else {
+        unreachable!("status() makes a Status");
+    };
+    let refused = ClientEvent::StartRefused {
+        stream,
+        status: status.clone(),
+    };
+    [said, refused]
+}
+
 fn publish_start(stream: u32, name: &str) -> ClientEvent {
     let information = info(
         "status",
@@ -453,15 +466,17 @@ fn publish_rejected_bad_name() {
                 request,
                 stream_id: 1
             },
-            status(
-                1,
-                info(
-                    "error",
-                    "NetStream.Publish.BadName",
-                    "key is already published."
-                )
-            ),
         ]
+        .into_iter()
+        .chain(refusal(
+            1,
+            info(
+                "error",
+                "NetStream.Publish.BadName",
+                "key is already published."
+            )
+        ))
+        .collect::<Vec<_>>()
     );
     assert!(matches!(&server[..], [ServerEvent::PublishRequest(_)]));
     assert_eq!(pair.client.stream_status(1), Some(StreamStatus::Created));
@@ -533,7 +548,7 @@ fn media_sent_before_the_publish_answer_is_held_then_delivered_or_dropped() {
             assert_eq!(server, []);
             assert_eq!(
                 client,
-                [status(1, info("error", "NetStream.Publish.Denied", "No."))]
+                refusal(1, info("error", "NetStream.Publish.Denied", "No."))
             );
         }
     }
@@ -813,16 +828,16 @@ fn play_rejected_stream_not_found() {
     let (client, server) = pair.events();
     assert_eq!(
         client,
-        [
-            ClientEvent::StreamCreated {
-                request,
-                stream_id: 1
-            },
-            status(
-                1,
-                info("error", "NetStream.Play.StreamNotFound", "No such stream.")
-            ),
-        ]
+        [ClientEvent::StreamCreated {
+            request,
+            stream_id: 1
+        },]
+        .into_iter()
+        .chain(refusal(
+            1,
+            info("error", "NetStream.Play.StreamNotFound", "No such stream.")
+        ))
+        .collect::<Vec<_>>()
     );
     assert!(matches!(
         &server[..],
