@@ -161,6 +161,8 @@ fn main() -> ExitCode {
     };
     // A player sends next to nothing: ping it so the idle timeout only ends dead ones.
     server.config_mut().session.ping_interval = Some(Duration::from_secs(20));
+    // Frames go to the players as one chunk each, header then payload, not copied.
+    server.config_mut().session.chunk_size = rtmp_std::proto::relay::RELAY_CHUNK_SIZE;
     match (certificate, key) {
         (Some(certificate), Some(key)) => {
             if let Err(error) = serve_tls(&mut server, &certificate, &key) {

@@ -68,7 +68,9 @@ pub struct RelayConfig {
     /// Each connection's configuration. The default keeps the outbound queue small for live
     /// playback: video is thinned above 2 MiB queued, the queue is full at 16 MiB. It pings a
     /// peer silent for 20 s: a player of a low-bitrate stream acknowledges only every window
-    /// (minutes apart) and must not hit the 60 s idle timeout while it is alive.
+    /// (minutes apart) and must not hit the 60 s idle timeout while it is alive. It sends with
+    /// a chunk size of [`RELAY_CHUNK_SIZE`](rtmp_proto::relay::RELAY_CHUNK_SIZE), under which
+    /// a frame goes to the players without a copy.
     pub connection: ServerConnectionConfig,
     /// What the hub decides with: cache bounds, the slow-player verdict, multitrack.
     pub hub: HubConfig,
@@ -213,6 +215,7 @@ impl Default for RelayConfig {
         connection.session.outbound_max = 16 * 1024 * 1024;
         connection.session.drop_video_when_congested = true;
         connection.session.ping_interval = Some(Duration::from_secs(20));
+        connection.session.chunk_size = rtmp_proto::relay::RELAY_CHUNK_SIZE;
         RelayConfig {
             connection,
             hub: HubConfig::default(),

@@ -1,6 +1,6 @@
 //! Messages in, chunks out (RTMP 1.0 §5.3).
 use super::header::{write_basic_header, EXTENDED_TIMESTAMP_MARKER, MAX_HEADER_LEN};
-use super::output::ChunkOutput;
+use super::output::{ChunkOutput, LoneHeader};
 use super::streams::{ChunkStreamState, ChunkStreams};
 use super::{validate_chunk_size, ChunkError, ChunkStreamId, DEFAULT_CHUNK_SIZE};
 use alloc::sync::Arc;
@@ -253,7 +253,12 @@ impl ChunkEncoder {
         // `ChunkedMessage::new` checked the length.
         let length = chunked.message.payload.len() as u32;
         self.remember_full_header(chunked.csid.get(), &chunked.message, length);
-        out.push_shared(chunked.bytes.clone());
+        match &chunked.chunks {
+            Chunks::Copied(bytes) => out.push_shared(bytes.clone()),
+            Chunks::OneChunk(header) => {
+                out.push_shared_after_header(header, chunked.message.payload.clone())
+            }
+        }
         Ok(())
     }
 
@@ -344,7 +349,10 @@ impl ChunkEncoder {
 /// players): its first chunk has a type 0 header (RTMP 1.0 §5.3.1.2.1), which means the same
 /// whatever a connection sent before on the chunk stream, so the same bytes serve every
 /// connection that sends at the same chunk size. [`ChunkEncoder::encode_chunked`] appends them
-/// as one shared segment, or chunks the message anew at another chunk size.
+/// as one shared segment, or chunks the message anew at another chunk size. A message that
+/// fits in one chunk is not copied at all: its header is kept apart and goes before the
+/// payload itself (two slices of one vectored write; a server that sets a chunk size as large
+/// as its frames, as SRS's 60000 bytes, makes every frame so).
 ///
 /// A type 0 header costs up to 11 bytes more than a compressed one: a few hundred bytes a
 /// second for a live stream, against a header written per message per connection.
@@ -357,7 +365,16 @@ impl ChunkEncoder {
 /// let (mut encoder, mut out) = (ChunkEncoder::new(), ChunkOutput::new());
 /// encoder.encode_chunked(&chunked, &mut out).unwrap();
 /// assert_eq!(out.segment_count(), 1);
-/// assert_eq!(out.to_bytes(), *chunked.bytes());
+/// assert_eq!(out.to_bytes(), chunked.to_bytes());
+///
+/// let one_chunk = ChunkedMessage::new(ChunkStreamId::VIDEO, video.clone(), 4096).unwrap();
+/// let (mut encoder, mut out) = (ChunkEncoder::new(), ChunkOutput::new());
+/// encoder.set_chunk_size(4096).unwrap();
+/// encoder.encode_chunked(&one_chunk, &mut out).unwrap();
+/// assert_eq!(out.segment_count(), 2);
+/// assert_eq!(out.segments().nth(1), Some(&video.payload[..]));
+/// assert_eq!(out.to_bytes(), one_chunk.to_bytes());
+/// assert_eq!(out.len(), 12 + 300);
 /// ```
 #[derive(Debug, Clone)]
 pub struct ChunkedMessage(Arc<Chunked>);
@@ -368,7 +385,16 @@ struct Chunked {
     message: RawMessage,
     csid: ChunkStreamId,
     chunk_size: u32,
-    bytes: Bytes,
+    chunks: Chunks,
+}
+
+/// A chunked message's bytes.
+#[derive(Debug)]
+enum Chunks {
+    /// Headers and payload copied into one buffer: a message of several chunks (or none).
+    Copied(Bytes),
+    /// A message of one chunk: this header, then the payload itself, not copied.
+    OneChunk(LoneHeader),
 }
 
 impl ChunkedMessage {
@@ -382,6 +408,16 @@ impl ChunkedMessage {
         validate_chunk_size(chunk_size)?;
         let length = message_length(&message)?;
         let headers = Headers::new(0, message.timestamp, csid.get(), &message, length);
+        if let Some(header) = LoneHeader::new(headers.first())
+            .filter(|_| !message.payload.is_empty() && length <= chunk_size)
+        {
+            return Ok(ChunkedMessage(Arc::new(Chunked {
+                message,
+                csid,
+                chunk_size,
+                chunks: Chunks::OneChunk(header),
+            })));
+        }
         let (first, continuation) = (headers.first(), headers.continuation());
         let payload = &message.payload[..];
         let step = chunk_size as usize;
@@ -403,7 +439,7 @@ impl ChunkedMessage {
             // Split off rather than frozen: the buffer is shared from the start, so each
             // player's clone and drop is a plain reference count, where a `Bytes` made from a
             // vector checks on every clone whether it was shared yet.
-            bytes: bytes.split().freeze(),
+            chunks: Chunks::Copied(bytes.split().freeze()),
         })))
     }
 
@@ -422,9 +458,26 @@ impl ChunkedMessage {
         self.0.chunk_size
     }
 
-    /// The chunks, headers included.
-    pub fn bytes(&self) -> &Bytes {
-        &self.0.bytes
+    /// Bytes on the wire, headers included.
+    pub fn wire_len(&self) -> usize {
+        match &self.0.chunks {
+            Chunks::Copied(bytes) => bytes.len(),
+            Chunks::OneChunk(header) => header.len() + self.0.message.payload.len(),
+        }
+    }
+
+    /// The chunks, headers included, in one buffer: for a message of one chunk (header and
+    /// payload kept apart, the payload not copied), a copy.
+    pub fn to_bytes(&self) -> Bytes {
+        match &self.0.chunks {
+            Chunks::Copied(bytes) => bytes.clone(),
+            Chunks::OneChunk(header) => {
+                let mut bytes = BytesMut::with_capacity(self.wire_len());
+                bytes.extend_from_slice(header.as_slice());
+                bytes.extend_from_slice(&self.0.message.payload);
+                bytes.freeze()
+            }
+        }
     }
 }
 

@@ -5,6 +5,8 @@ use alloc::vec::Vec;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 
+use super::header::MAX_HEADER_LEN;
+
 /// Chunks ready to send (RTMP 1.0 §5.3): a sequence of segments, each either header bytes from an
 /// internal buffer or a range of a message payload shared with the caller, never copied (payloads
 /// of a few dozen bytes or less are copied next to their header instead, which is cheaper than a
@@ -28,9 +30,11 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 #[derive(Debug, Default, Clone)]
 pub struct ChunkOutput {
     /// Everything to send, when that is one buffer of chunks encoded once for many connections
-    /// (a relay's player between two writes): kept out of the lists below, whose memory a
-    /// write would otherwise touch. When set, the lists hold nothing pending.
+    /// (a relay's player between two writes), after `lone_header` if that is not empty (a
+    /// message of one chunk: its header, then its payload as is): kept out of the lists below,
+    /// whose memory a write would otherwise touch. When set, the lists hold nothing pending.
     lone: Option<Bytes>,
+    lone_header: LoneHeader,
     /// Header bytes (and small payloads) not yet written. Its first byte is at the absolute offset
     /// `headers_base`: segments keep absolute offsets so that dropping written bytes from the
     /// front does not rewrite them.
@@ -46,6 +50,40 @@ pub struct ChunkOutput {
     /// Of `len`, the bytes in payloads of audio, video and aggregate messages, which are
     /// shared with the other connections they go to (see [`owned_len`](ChunkOutput::owned_len)).
     shared_len: usize,
+}
+
+/// A chunk header kept inline: before a lone payload, in the output itself (no memory of its
+/// own), and in a [`ChunkedMessage`](super::ChunkedMessage) of one chunk, built once for all
+/// the connections it goes to.
+#[derive(Debug, Default, Clone, Copy)]
+pub(super) struct LoneHeader {
+    bytes: [u8; MAX_HEADER_LEN],
+    start: u8,
+    end: u8,
+}
+
+impl LoneHeader {
+    /// `header`, if it is no longer than a chunk header can be.
+    pub(super) fn new(header: &[u8]) -> Option<LoneHeader> {
+        let mut bytes = [0; MAX_HEADER_LEN];
+        bytes.get_mut(..header.len())?.copy_from_slice(header);
+        Some(LoneHeader {
+            bytes,
+            start: 0,
+            // At most MAX_HEADER_LEN, checked above.
+            end: header.len() as u8,
+        })
+    }
+
+    pub(super) fn as_slice(&self) -> &[u8] {
+        self.bytes
+            .get(usize::from(self.start)..usize::from(self.end))
+            .unwrap_or_default()
+    }
+
+    pub(super) fn len(&self) -> usize {
+        usize::from(self.end - self.start)
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -91,7 +129,9 @@ impl ChunkOutput {
     /// copied next to them, command, data and control payloads, and bytes pushed with
     /// [`push_bytes`](Self::push_bytes). The rest are audio, video and aggregate payloads, shared
     /// by every connection they go to (one keyframe sent to a thousand players is one keyframe in
-    /// memory), so a server's memory budget counts them once, not per connection.
+    /// memory), so a server's memory budget counts them once, not per connection; and the
+    /// header of a shared message of one chunk while it is all there is to send, which the
+    /// output keeps in itself, in no memory of its own.
     pub fn owned_len(&self) -> usize {
         self.len - self.shared_len
     }
@@ -104,7 +144,7 @@ impl ChunkOutput {
     /// Number of segments, the count of slices a vectored write of everything takes.
     pub fn segment_count(&self) -> usize {
         if self.lone.is_some() {
-            return 1;
+            return 1 + usize::from(self.lone_header.len() > 0);
         }
         self.segments.len() - self.first_segment
     }
@@ -113,7 +153,7 @@ impl ChunkOutput {
     #[inline]
     pub fn single_segment(&self) -> Option<&[u8]> {
         if let Some(lone) = &self.lone {
-            return Some(lone);
+            return (self.lone_header.len() == 0).then_some(&lone[..]);
         }
         match self.pending_segments() {
             [segment] => Some(self.segment_bytes(segment)),
@@ -128,7 +168,8 @@ impl ChunkOutput {
     /// The bytes to send, in order, as slices for a vectored write.
     pub fn segments(&self) -> impl Iterator<Item = &[u8]> + '_ {
         let lone = self.lone.as_deref();
-        lone.into_iter().chain(
+        let lone_header = Some(self.lone_header.as_slice()).filter(|header| !header.is_empty());
+        lone_header.into_iter().chain(lone).chain(
             self.pending_segments()
                 .iter()
                 .map(|segment| self.segment_bytes(segment)),
@@ -155,6 +196,14 @@ impl ChunkOutput {
     #[cfg(feature = "std")]
     #[inline]
     pub fn with_io_slices<R>(&self, write: impl FnOnce(&[std::io::IoSlice<'_>]) -> R) -> R {
+        if let Some(lone) = &self.lone {
+            let header = self.lone_header.as_slice();
+            return if header.is_empty() {
+                write(&[std::io::IoSlice::new(lone)])
+            } else {
+                write(&[std::io::IoSlice::new(header), std::io::IoSlice::new(lone)])
+            };
+        }
         if self.segment_count() <= FEW_IO_SLICES {
             let mut slices = [std::io::IoSlice::new(&[]); FEW_IO_SLICES];
             let count = self.io_slices(&mut slices);
@@ -179,13 +228,21 @@ impl ChunkOutput {
             // The lists hold nothing pending, and clearing them would touch their memory.
             if n >= self.len {
                 self.lone = None;
+                self.lone_header = LoneHeader::default();
                 self.len = 0;
                 self.shared_len = 0;
                 return;
             }
             self.len -= n;
-            lone.advance(n);
             self.shared_len -= n;
+            let header = self.lone_header.len();
+            if n < header {
+                // Less than the header's length, which fits a u8.
+                self.lone_header.start += n as u8;
+                return;
+            }
+            self.lone_header = LoneHeader::default();
+            lone.advance(n - header);
             return;
         }
         if n >= self.len {
@@ -221,6 +278,7 @@ impl ChunkOutput {
     /// Drops everything, keeping the header buffer's memory for reuse.
     pub fn clear(&mut self) {
         self.lone = None;
+        self.lone_header = LoneHeader::default();
         self.headers.clear();
         self.headers_base = 0;
         self.payloads.clear();
@@ -254,7 +312,9 @@ impl ChunkOutput {
     /// Every byte to send, in one buffer (a copy, except when there is a single segment).
     pub fn to_bytes(&self) -> Bytes {
         if let Some(lone) = &self.lone {
-            return lone.clone();
+            if self.lone_header.len() == 0 {
+                return lone.clone();
+            }
         }
         if let [Segment::Payload {
             payload,
@@ -355,6 +415,22 @@ impl ChunkOutput {
         self.push_whole(bytes, true);
     }
 
+    /// Appends a message of one chunk shared by many connections: its `header`, then
+    /// `payload` as is. Counted as shared while it is all there is to send (the header is then
+    /// kept in the output itself), like [`push_shared`](Self::push_shared).
+    #[inline]
+    pub(super) fn push_shared_after_header(&mut self, header: &LoneHeader, payload: Bytes) {
+        if self.len == 0 && !payload.is_empty() {
+            self.len = header.len() + payload.len();
+            self.shared_len = self.len;
+            self.lone_header = *header;
+            self.lone = Some(payload);
+            return;
+        }
+        self.push_inline(header.as_slice());
+        self.push_whole(payload, true);
+    }
+
     /// Appends header bytes (or a small payload copied inline).
     #[inline]
     pub(super) fn push_inline(&mut self, bytes: &[u8]) {
@@ -412,8 +488,13 @@ impl ChunkOutput {
     #[inline]
     fn unlone(&mut self) {
         if let Some(lone) = self.lone.take() {
-            self.len -= lone.len();
-            self.shared_len -= lone.len();
+            let header = core::mem::take(&mut self.lone_header);
+            self.len -= header.len() + lone.len();
+            self.shared_len -= header.len() + lone.len();
+            if header.len() > 0 {
+                // Into the lists, where a header is the output's own.
+                self.push_inline(header.as_slice());
+            }
             self.push_whole(lone, true);
         }
     }
@@ -527,6 +608,51 @@ mod tests {
             out.push_shared(lone.clone());
             assert_eq!(out.to_bytes(), lone);
             assert_eq!(out.single_segment(), Some(&lone[..]));
+        }
+    }
+
+    fn header(bytes: &[u8]) -> LoneHeader {
+        LoneHeader::new(bytes).unwrap()
+    }
+
+    #[test]
+    fn a_lone_header_and_payload_keep_their_place_before_what_follows_at_every_point() {
+        let payload = Bytes::from_static(&[4, 5, 6]);
+        let whole = [1, 2, 3, 4, 5, 6];
+        for n in 0..=whole.len() {
+            let mut out = ChunkOutput::new();
+            out.push_shared_after_header(&header(&[1, 2, 3]), payload.clone());
+            assert_eq!((out.segment_count(), out.owned_len()), (2, 0));
+            out.advance(n);
+            assert_eq!(collect(&out), whole[n..], "advance {n}");
+            assert_eq!(out.len(), whole.len() - n);
+            assert_eq!(out.owned_len(), 0, "kept in the output itself");
+            assert_eq!(out.to_bytes(), whole[n..]);
+            let slices = out.with_io_slices(|slices| {
+                slices
+                    .iter()
+                    .map(|slice| slice.to_vec())
+                    .collect::<Vec<_>>()
+            });
+            assert_eq!(slices.concat(), whole[n..]);
+            // The header written, the payload is left alone: a plain write.
+            let single = (n >= 3)
+                .then(|| &whole[n..])
+                .filter(|rest| !rest.is_empty());
+            assert_eq!(out.single_segment(), single, "advance {n}");
+            // What follows goes after it; the header becomes the output's own.
+            out.push_inline(&[7]);
+            out.push_shared_after_header(&header(&[8]), Bytes::from_static(&[9]));
+            let expected = [&whole[n..], &[7, 8, 9][..]].concat();
+            assert_eq!(collect(&out), expected, "advance {n}");
+            assert_eq!(out.len(), expected.len());
+            assert_eq!(out.owned_len(), 2 + 3usize.saturating_sub(n), "advance {n}");
+            out.advance(out.len());
+            assert!(out.is_empty());
+            out.push_shared_after_header(&header(&[1, 2, 3]), payload.clone());
+            assert_eq!(out.to_bytes(), whole[..]);
+            out.advance(whole.len() + 1);
+            assert!(out.is_empty() && out.segment_count() == 0);
         }
     }
 

@@ -45,7 +45,9 @@
 //! [`ChunkedMessage`](crate::chunk::ChunkedMessage)): a player that sends at the publisher's
 //! connection's chunk size on message stream 1 (every player the relay's servers make)
 //! writes those chunks as they are, headers included, one buffer per message; any other
-//! player chunks the frame itself.
+//! player chunks the frame itself. At [`RELAY_CHUNK_SIZE`], what the relay servers send
+//! with, a live stream's frames fit in one chunk, which is not copied at all: each player
+//! writes the frame's header and then the publisher's payload itself.
 //!
 //! A driver, per connection: feed each [`ServerEvent`](crate::session::ServerEvent) of its
 //! connection to [`RelayConnection::handle_event`]; wait on
@@ -63,6 +65,13 @@
 //! assert_eq!(hub.borrow().stream_count(), 0);
 //! # drop(connection);
 //! ```
+
+/// The chunk size a relay's connections send with (Set Chunk Size, RTMP 1.0 §5.4.1): 64 KiB,
+/// larger than the frames of a live stream but its keyframes, so that a frame is one chunk,
+/// whose bytes are the header and then the publisher's payload as is: nothing is copied for
+/// the players ([`ChunkedMessage`](crate::chunk::ChunkedMessage)). Players of every kind
+/// take it (SRS sends 60000 by default); a larger message is chunked, into a copy.
+pub const RELAY_CHUNK_SIZE: u32 = 64 * 1024;
 
 mod access;
 mod cache;
