@@ -5,7 +5,7 @@
 //! polls it can be dropped at any await point without losing bytes or events (cancel safety).
 
 use std::future::Future;
-use std::io;
+use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::task::{ready, Context, Poll, Waker};
 use std::time::Duration;
@@ -83,8 +83,16 @@ enum Transport {
 }
 
 /// Owns a byte stream and a sans-IO connection and moves bytes between them.
+/// A write that answers at once whether the stream takes bytes, without a task context (a TCP
+/// socket's `try_write_vectored`).
+pub(crate) type TryWrite<S> = fn(&S, &[IoSlice<'_>]) -> io::Result<usize>;
+
 pub(crate) struct Driver<S, C: Connection> {
     stream: S,
+    /// Tried before the polled write: it skips the readiness and budget bookkeeping the poll
+    /// makes around every write (a relay writes a player once per frame). `WouldBlock` falls
+    /// back to the polled write, which registers the task for writability.
+    try_write: Option<TryWrite<S>>,
     pub(crate) conn: C,
     pub(crate) clock: Clock,
     /// Empty between reads; its spare capacity is the room for the next one.
@@ -125,6 +133,7 @@ where
         let vectored = stream.is_write_vectored();
         Driver {
             stream,
+            try_write: None,
             conn,
             clock,
             read_buffer: BytesMut::new(),
@@ -146,6 +155,11 @@ where
             reading_to_eof: false,
             ended: None,
         }
+    }
+
+    /// Writes with `try_write` first (see [`TryWrite`]).
+    pub(crate) fn set_try_write(&mut self, try_write: TryWrite<S>) {
+        self.try_write = Some(try_write);
     }
 
     /// Why the connection ended, once its `Closed` event was handed out.
@@ -393,6 +407,7 @@ where
         }
         let Driver {
             stream,
+            try_write,
             conn,
             vectored,
             coalesced,
@@ -400,7 +415,22 @@ where
             ..
         } = self;
         while let Some(out) = conn.poll_transmit() {
-            let result = if let Some(bytes) = out.single_segment() {
+            let tried = try_write.and_then(|try_write| {
+                match out.with_io_slices(|slices| try_write(stream, slices)) {
+                    Err(error)
+                        if matches!(
+                            error.kind(),
+                            io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+                        ) =>
+                    {
+                        None
+                    }
+                    result => Some(result),
+                }
+            });
+            let result = if let Some(result) = tried {
+                Poll::Ready(result)
+            } else if let Some(bytes) = out.single_segment() {
                 // One buffer (chunks shared by a relay's players): a plain write.
                 Pin::new(&mut *stream).poll_write(cx, bytes)
             } else if *vectored {

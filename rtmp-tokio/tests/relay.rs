@@ -338,6 +338,48 @@ async fn a_player_that_stops_reading_is_cut_off_and_others_get_everything() {
     assert!(received < 2 * count, "received all {received} frames");
 }
 
+/// A player whose socket fills while it does not read: the relay's writes find it full (the
+/// non-waiting write says so, and the polled one waits for room), then carry on once it
+/// reads, with every frame whole and in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_player_that_pauses_until_its_socket_fills_then_gets_every_frame() {
+    let mut config = RelayConfig::default();
+    config.hub.max_behind = Duration::from_secs(15);
+    // All of it queued without thinning: the socket (up to 4 MiB of send buffer) fills first.
+    config.connection.session.outbound_high_water = 32 * 1024 * 1024;
+    config.connection.session.outbound_low_water = 8 * 1024 * 1024;
+    config.connection.session.outbound_max = 64 * 1024 * 1024;
+    let url = start_relay(config).await;
+    let address = url
+        .trim_start_matches("rtmp://")
+        .trim_end_matches("/live")
+        .parse()
+        .unwrap();
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let stream = socket.connect(address).await.unwrap();
+    let mut paused = Client::connect_over(stream, &url, ClientOptions::default())
+        .await
+        .unwrap()
+        .play("pause")
+        .await
+        .unwrap();
+    let mut publisher = publisher(&url, "pause").await.unwrap();
+    // About 8 MB, more than the two sockets hold, below the queue's high-water mark.
+    let (count, size) = (400, 20 * 1024);
+    send_frames(&mut publisher, 0, count, 25, size).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let receiving = tokio::spawn(async move { collect(&mut paused).await });
+    publisher.close().await.unwrap();
+    let frames: Vec<Frame> = receiving
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|f| !matches!(f, Frame::Data { .. } | Frame::Status(_)))
+        .collect();
+    assert_frames_eq(&frames, &expected(0, count, 25, size));
+}
+
 fn hevc(frame_type: VideoFrameType, packet_type: VideoPacketType, body: &[u8]) -> Bytes {
     VideoInfo::enhanced(frame_type, VideoCodec::Hevc, packet_type, 0, body)
         .to_bytes()
