@@ -182,7 +182,18 @@ impl Client<MaybeTls> {
             Scheme::Rtmp => None,
             Scheme::Rtmps => Some(options.rtmps_trust()?),
         };
-        Client::connect_parsed(parsed, options, |tcp, host| secure(tcp, host, trust)).await
+        let mut client =
+            Client::connect_parsed(parsed, options, |tcp, host| secure(tcp, host, trust)).await?;
+        // Plain TCP takes the non-waiting write first, as the server's connections do; TLS
+        // goes through its session, polled.
+        client.driver.set_try_write(|stream, slices| {
+            if stream.is_tls() {
+                Err(std::io::ErrorKind::WouldBlock.into())
+            } else {
+                stream.tcp().try_write_vectored(slices)
+            }
+        });
+        Ok(client)
     }
 }
 

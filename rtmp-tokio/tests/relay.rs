@@ -380,6 +380,51 @@ async fn a_player_that_pauses_until_its_socket_fills_then_gets_every_frame() {
     assert_frames_eq(&frames, &expected(0, count, 25, size));
 }
 
+/// The client's side of the same: a publisher whose socket fills while the server does not
+/// read waits, then delivers every frame whole and in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_publisher_whose_socket_fills_waits_then_delivers_every_frame() {
+    let server = Server::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("rtmp://{}/live", server.local_addr().unwrap());
+    // About 8 MB: more than the publisher's socket and the server's receive window hold.
+    let (count, size) = (400, 20 * 1024);
+    let receiving = tokio::spawn(async move {
+        let (mut session, _) = server.accept().await.unwrap();
+        let mut frames = Vec::new();
+        let mut paused = false;
+        loop {
+            match timeout(LIMIT, session.next_event()).await.unwrap() {
+                Ok(ServerEvent::ConnectRequest(request)) => {
+                    session.accept_connect(request.id).unwrap()
+                }
+                Ok(ServerEvent::PublishRequest(request)) => {
+                    session.accept_publish(request.id).unwrap()
+                }
+                Ok(ServerEvent::Video {
+                    timestamp, payload, ..
+                }) => {
+                    if !paused {
+                        paused = true;
+                        tokio::time::sleep(Duration::from_millis(300)).await;
+                    }
+                    frames.push(Frame::Video { timestamp, payload });
+                }
+                Ok(ServerEvent::Audio {
+                    timestamp, payload, ..
+                }) => frames.push(Frame::Audio { timestamp, payload }),
+                Ok(ServerEvent::Closed(_)) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+        frames
+    });
+    let mut publisher = publisher(&url, "cam").await.unwrap();
+    send_frames(&mut publisher, 0, count, 25, size).await;
+    publisher.close().await.unwrap();
+    let frames = receiving.await.unwrap();
+    assert_frames_eq(&frames, &expected(0, count, 25, size));
+}
+
 fn hevc(frame_type: VideoFrameType, packet_type: VideoPacketType, body: &[u8]) -> Bytes {
     VideoInfo::enhanced(frame_type, VideoCodec::Hevc, packet_type, 0, body)
         .to_bytes()
