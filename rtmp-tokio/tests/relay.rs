@@ -44,6 +44,25 @@ async fn player(app_url: &str, name: &str) -> Player {
         .unwrap()
 }
 
+/// A player of `name` at `app_url` (`rtmp://ADDRESS/live`) whose socket takes 4 KiB at a
+/// time: the relay's writes to it soon find it full.
+async fn player_with_a_tiny_window(app_url: &str, name: &str) -> Player<tokio::net::TcpStream> {
+    let address = app_url
+        .trim_start_matches("rtmp://")
+        .trim_end_matches("/live")
+        .parse()
+        .unwrap();
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let stream = socket.connect(address).await.unwrap();
+    Client::connect_over(stream, app_url, ClientOptions::default())
+        .await
+        .unwrap()
+        .play(name)
+        .await
+        .unwrap()
+}
+
 /// A publisher's queue never drops: its sends wait for the network instead.
 fn not_dropped(status: SendStatus) {
     assert_ne!(status, SendStatus::DroppedVideo);
@@ -105,6 +124,14 @@ async fn collect<S: AsyncRead + AsyncWrite + Unpin + Send>(player: &mut Player<S
         }
     }
     frames
+}
+
+/// The audio, video and metadata of `frames`: without data messages and statuses.
+fn media(frames: Vec<Frame>) -> Vec<Frame> {
+    frames
+        .into_iter()
+        .filter(|f| !matches!(f, Frame::Data { .. } | Frame::Status(_)))
+        .collect()
 }
 
 fn expected(first: u32, count: u32, gop: u32, size: usize) -> Vec<Frame> {
@@ -198,10 +225,7 @@ async fn players_get_every_frame_in_order_then_unpublish_notify() {
         })
         .collect();
     assert_eq!(data.last(), Some(&text));
-    let frames: Vec<Frame> = frames
-        .into_iter()
-        .filter(|f| !matches!(f, Frame::Data { .. } | Frame::Status(_)))
-        .collect();
+    let frames = media(frames);
     assert_eq!(frames.len(), wanted.len());
     assert_frames_eq(&frames, &wanted);
     assert_eq!(
@@ -226,12 +250,7 @@ async fn a_late_player_starts_with_headers_and_the_current_gop() {
     send_frames(&mut publisher, 25, 5, 10, 500).await;
     let receiving = tokio::spawn(async move { collect(&mut late).await });
     publisher.close().await.unwrap();
-    let frames: Vec<Frame> = receiving
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|f| !matches!(f, Frame::Data { .. } | Frame::Status(_)))
-        .collect();
+    let frames = media(receiving.await.unwrap());
 
     let mut wanted = vec![
         Frame::Metadata(metadata()),
@@ -291,20 +310,7 @@ async fn a_player_that_stops_reading_is_cut_off_and_others_get_everything() {
     let url = start_relay(config).await;
 
     // A player with a tiny receive window that never reads after Play.Start.
-    let address = url
-        .trim_start_matches("rtmp://")
-        .trim_end_matches("/live")
-        .parse()
-        .unwrap();
-    let socket = TcpSocket::new_v4().unwrap();
-    socket.set_recv_buffer_size(4096).unwrap();
-    let stream = socket.connect(address).await.unwrap();
-    let mut stuck = Client::connect_over(stream, &url, ClientOptions::default())
-        .await
-        .unwrap()
-        .play("busy")
-        .await
-        .unwrap();
+    let mut stuck = player_with_a_tiny_window(&url, "busy").await;
     let mut good = player(&url, "busy").await;
     let receiving = tokio::spawn(async move { collect(&mut good).await });
 
@@ -317,10 +323,7 @@ async fn a_player_that_stops_reading_is_cut_off_and_others_get_everything() {
     }
     publisher.close().await.unwrap();
     let frames = receiving.await.unwrap();
-    let frames: Vec<Frame> = frames
-        .into_iter()
-        .filter(|f| !matches!(f, Frame::Data { .. } | Frame::Status(_)))
-        .collect();
+    let frames = media(frames);
     assert_frames_eq(&frames, &expected(0, count, 25, size));
 
     // The stuck player gets what was in flight, then finds its connection closed.
@@ -350,20 +353,7 @@ async fn a_player_that_pauses_until_its_socket_fills_then_gets_every_frame() {
     config.connection.session.outbound_low_water = 8 * 1024 * 1024;
     config.connection.session.outbound_max = 64 * 1024 * 1024;
     let url = start_relay(config).await;
-    let address = url
-        .trim_start_matches("rtmp://")
-        .trim_end_matches("/live")
-        .parse()
-        .unwrap();
-    let socket = TcpSocket::new_v4().unwrap();
-    socket.set_recv_buffer_size(4096).unwrap();
-    let stream = socket.connect(address).await.unwrap();
-    let mut paused = Client::connect_over(stream, &url, ClientOptions::default())
-        .await
-        .unwrap()
-        .play("pause")
-        .await
-        .unwrap();
+    let mut paused = player_with_a_tiny_window(&url, "pause").await;
     let mut publisher = publisher(&url, "pause").await.unwrap();
     // About 8 MB, more than the two sockets hold, below the queue's high-water mark.
     let (count, size) = (400, 20 * 1024);
@@ -371,12 +361,7 @@ async fn a_player_that_pauses_until_its_socket_fills_then_gets_every_frame() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let receiving = tokio::spawn(async move { collect(&mut paused).await });
     publisher.close().await.unwrap();
-    let frames: Vec<Frame> = receiving
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|f| !matches!(f, Frame::Data { .. } | Frame::Status(_)))
-        .collect();
+    let frames = media(receiving.await.unwrap());
     assert_frames_eq(&frames, &expected(0, count, 25, size));
 }
 
@@ -508,10 +493,7 @@ async fn next_frame_is_cancel_safe() {
     publisher.close().await.unwrap();
     let (frames, cancelled) = receiving.await.unwrap();
     assert!(cancelled > 0, "no wait was cancelled");
-    let frames: Vec<Frame> = frames
-        .into_iter()
-        .filter(|f| !matches!(f, Frame::Data { .. } | Frame::Status(_)))
-        .collect();
+    let frames = media(frames);
     assert_frames_eq(&frames, &expected(0, 100, 10, 5000));
 }
 
@@ -616,12 +598,7 @@ async fn any_byte_stream_works_even_one_that_takes_61_bytes_at_a_time() {
         .unwrap();
     send_frames(&mut publisher, 0, 50, 10, 2000).await;
     publisher.close().await.unwrap();
-    let frames: Vec<Frame> = receiving
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|f| !matches!(f, Frame::Data { .. } | Frame::Status(_)))
-        .collect();
+    let frames = media(receiving.await.unwrap());
     assert_frames_eq(&frames, &expected(0, 50, 10, 2000));
 }
 
