@@ -185,14 +185,17 @@ impl Client<MaybeTls> {
         let mut client =
             Client::connect_parsed(parsed, options, |tcp, host| secure(tcp, host, trust)).await?;
         // Plain TCP takes the non-waiting write first, as the server's connections do; TLS
-        // goes through its session, polled.
-        client.driver.set_try_write(|stream, slices| {
-            if stream.is_tls() {
-                Err(std::io::ErrorKind::WouldBlock.into())
-            } else {
-                stream.tcp().try_write_vectored(slices)
-            }
-        });
+        // goes through its session, polled (the check stays in the write: the transport is
+        // reachable through `transport_mut`).
+        if !client.driver.stream().is_tls() {
+            client.driver.set_try_write(|stream, slices| {
+                if stream.is_tls() {
+                    Err(std::io::ErrorKind::WouldBlock.into())
+                } else {
+                    stream.tcp().try_write_vectored(slices)
+                }
+            });
+        }
         Ok(client)
     }
 }
