@@ -5,11 +5,12 @@
 //! tracks a player gets, statuses, the slow-player verdict); this module runs it on tokio:
 //!
 //! - each connection is a task of its own, and a stream's batches reach its players through a
-//!   broadcast channel whose payloads are shared `Bytes` (one payload, N players, no copy).
+//!   ring of the last batches whose payloads are shared `Bytes` (one payload, N players, no
+//!   copy).
 //!   The task that hands a batch on (the publisher's) then writes it to each player's socket
 //!   itself, with the player's waker, instead of waking each player's task (`direct`): a
 //!   player's task wakes for what its peer sends or for a socket that was full. The
-//!   publisher never waits for a player; a player that lags the channel by more than
+//!   publisher never waits for a player; a player that lags the ring by more than
 //!   [`RelayConfig::fan_out_capacity`] batches skips to the next keyframe;
 //! - a publisher's connection reads about every [`RelayConfig::merge_window`] and hands what
 //!   one read brought on to the players as one batch, so that the publisher and each player

@@ -9,14 +9,17 @@
 //! task wakes only for what its peer sends, for a socket that was full (its waker is the one
 //! the stream keeps), or for a verdict reached meanwhile (a player left behind).
 //!
-//! The batches still go through the stream's broadcast channel, so what the core decides
-//! about lag (a player whose queue filled skips to a keyframe) is unchanged, and recordings
-//! and pushes read it as before. The writes happen after the hub's lock is released (the
-//! hub is never held across another connection's socket), and a player whose connection is
-//! locked by its own task at that moment is woken instead: that task takes the batch.
+//! The batches go through the stream's [`Players`]: the last `capacity` batches sent, which a
+//! receiver that fell further behind skips (the core then starts it again at a keyframe), as
+//! a broadcast channel would. A pump hands each player the batch just sent by reference; only
+//! a player that is behind (its task held its connection, or its socket was full) takes
+//! batches from the ring, under its lock. Recordings and pushes await the ring. The writes
+//! happen after the hub's lock is released (the hub is never held across another
+//! connection's socket), and a player whose connection is locked by its own task at that
+//! moment is woken instead: that task takes the batch.
 
+use std::collections::VecDeque;
 use std::future::Future;
-use std::ops::{Deref, DerefMut};
 use std::pin::pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
@@ -25,7 +28,8 @@ use std::task::{Context, Poll, Waker};
 use rtmp_proto::relay::{Batch, Fanout, Hub, RelayConnection, SharedHub, Verdict};
 use rtmp_proto::session::Instant;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::broadcast::{self, error::TryRecvError};
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+use tokio::sync::Notify;
 
 use crate::driver::Clock;
 use crate::server::ServerSession;
@@ -36,8 +40,16 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|poison| poison.into_inner())
 }
 
-/// Player lists with a batch to write, gathered under the hub's lock, pumped after it.
-type Due = Arc<Mutex<Vec<Arc<Players>>>>;
+/// A batch handed to a stream under the hub's lock, for its players to be pumped with after.
+struct DueBatch {
+    players: Arc<Players>,
+    /// The batch's number in its stream (see [`Players::sent`]).
+    sequence: u64,
+    batch: Batch,
+}
+
+/// The batches handed out under the hub's lock, pumped after it.
+type Due = Arc<Mutex<Vec<DueBatch>>>;
 
 /// The relay's hub and what its locking leaves to do: after each use, the players of every
 /// stream that got a batch are pumped.
@@ -54,8 +66,7 @@ impl TokioHub {
         let due = Due::default();
         let for_streams = due.clone();
         let hub = Hub::new(config, move || DirectFanout {
-            sender: broadcast::channel(capacity).0,
-            players: Arc::default(),
+            players: Arc::new(Players::new(capacity)),
             due: for_streams.clone(),
         });
         TokioHub {
@@ -66,16 +77,21 @@ impl TokioHub {
     }
 
     /// Writes what was handed to the streams in `due` to their players.
-    fn pump(&self, due: &[Arc<Players>]) {
+    fn pump(&self, due: &[DueBatch]) {
         let now = self.clock.now();
         // The writes are the handing task's work for its players, not a share of its own
         // budget: with tokio's budget spent, a write would answer `Pending` and wake the
         // player's task, the cost this module exists to avoid.
         let all = std::future::poll_fn(|_| {
-            for (index, players) in due.iter().enumerate() {
-                let seen = due.get(..index).unwrap_or_default();
-                if !seen.iter().any(|earlier| Arc::ptr_eq(earlier, players)) {
-                    players.pump(now);
+            for (index, handed) in due.iter().enumerate() {
+                // Each stream once, with the last batch it was handed (a player takes the
+                // earlier ones from the ring).
+                let later = due.get(index + 1..).unwrap_or_default();
+                if !later
+                    .iter()
+                    .any(|after| Arc::ptr_eq(&after.players, &handed.players))
+                {
+                    handed.players.pump(now, handed.sequence, &handed.batch);
                 }
             }
             Poll::Ready(())
@@ -104,10 +120,9 @@ impl SharedHub for TokioHub {
     }
 }
 
-/// A stream's channel: batches go to its broadcast, and its players are pumped once the hub
-/// is unlocked.
+/// A stream's channel: batches go to its [`Players`], which are pumped once the hub is
+/// unlocked.
 pub(crate) struct DirectFanout {
-    sender: broadcast::Sender<Batch>,
     players: Arc<Players>,
     due: Due,
 }
@@ -116,31 +131,46 @@ impl Fanout for DirectFanout {
     type Receiver = PlayerReceiver;
 
     fn subscribe(&mut self) -> PlayerReceiver {
+        let next = self.players.sent.load(Ordering::Acquire);
+        let cursor = Arc::new(AtomicU64::new(next));
+        lock(&self.players.cursors).push(cursor.clone());
         PlayerReceiver {
-            batches: self.sender.subscribe(),
-            taken: self.players.sent.load(Ordering::Acquire),
+            next,
+            cursor,
             players: self.players.clone(),
             registered: None,
         }
     }
 
     fn send(&mut self, batch: Batch) {
-        // No receiver is no error: nobody plays the stream.
-        let _ = self.sender.send(batch);
-        self.players.sent.fetch_add(1, Ordering::Release);
+        let sequence = self.players.keep(batch.clone());
         // Pumped even with no player listed yet: one that registers meanwhile takes what it
         // missed itself, after registering (see `ConnectionCell::poll_step`).
-        lock(&self.due).push(self.players.clone());
+        lock(&self.due).push(DueBatch {
+            players: self.players.clone(),
+            sequence,
+            batch,
+        });
+    }
+}
+
+impl Drop for DirectFanout {
+    /// The stream is gone: receivers take what is left, then hear that it closed.
+    fn drop(&mut self) {
+        lock(&self.players.ring).closed = true;
+        self.players.arrived.notify_waiters();
     }
 }
 
 /// A receiver of a stream's batches; a player's connection registers with it to be pumped.
-/// Recordings and pushes read it as the broadcast receiver it derefs to.
+/// Recordings and pushes take batches with [`recv`](Self::recv) and
+/// [`try_recv`](Self::try_recv), which answer as a tokio broadcast receiver's do.
 pub(crate) struct PlayerReceiver {
-    batches: broadcast::Receiver<Batch>,
-    /// Batches sent to the stream that this receiver took or skipped: while it is the count
-    /// sent, there is nothing to take (known without the channel's lock).
-    taken: u64,
+    /// The number of the next batch this receiver takes: while it is the count sent, there is
+    /// nothing to take (known without the ring's lock).
+    next: u64,
+    /// `next`, as the ring sees it when it drops what every receiver took.
+    cursor: Arc<AtomicU64>,
     players: Arc<Players>,
     registered: Option<Weak<dyn Pump>>,
 }
@@ -154,19 +184,57 @@ impl PlayerReceiver {
             self.registered = Some(sink);
         }
     }
-}
 
-impl Deref for PlayerReceiver {
-    type Target = broadcast::Receiver<Batch>;
-
-    fn deref(&self) -> &Self::Target {
-        &self.batches
+    /// Moves on to batch number `next`.
+    #[inline]
+    fn move_to(&mut self, next: u64) {
+        self.next = next;
+        self.cursor.store(next, Ordering::Relaxed);
     }
-}
 
-impl DerefMut for PlayerReceiver {
-    fn deref_mut(&mut self) -> &mut Self::Target {
-        &mut self.batches
+    /// Whether a batch was sent that this receiver has not taken (or skipped).
+    #[inline]
+    fn has_waiting(&self) -> bool {
+        self.next != self.players.sent.load(Ordering::Acquire)
+    }
+
+    /// The next batch, if one was sent; `Lagged` with the number skipped if the ring no
+    /// longer holds it (the receiver goes on from the oldest it holds).
+    pub(crate) fn try_recv(&mut self) -> Result<Batch, TryRecvError> {
+        let ring = lock(&self.players.ring);
+        if self.next < ring.first {
+            let skipped = ring.first - self.next;
+            let first = ring.first;
+            drop(ring);
+            self.move_to(first);
+            return Err(TryRecvError::Lagged(skipped));
+        }
+        let index = usize::try_from(self.next - ring.first).unwrap_or(usize::MAX);
+        match ring.batches.get(index) {
+            Some(batch) => {
+                let batch = batch.clone();
+                drop(ring);
+                self.move_to(self.next + 1);
+                Ok(batch)
+            }
+            None if ring.closed => Err(TryRecvError::Closed),
+            None => Err(TryRecvError::Empty),
+        }
+    }
+
+    /// Waits for the next batch, as [`try_recv`](Self::try_recv) takes it. Cancel-safe.
+    pub(crate) async fn recv(&mut self) -> Result<Batch, RecvError> {
+        let players = self.players.clone();
+        loop {
+            // Created before looking, so that a batch sent in between still wakes it.
+            let arrived = players.arrived.notified();
+            match self.try_recv() {
+                Ok(batch) => return Ok(batch),
+                Err(TryRecvError::Lagged(skipped)) => return Err(RecvError::Lagged(skipped)),
+                Err(TryRecvError::Closed) => return Err(RecvError::Closed),
+                Err(TryRecvError::Empty) => arrived.await,
+            }
+        }
     }
 }
 
@@ -175,35 +243,136 @@ impl Drop for PlayerReceiver {
         if let Some(sink) = self.registered.take() {
             lock(&self.players.sinks).retain(|listed| !Weak::ptr_eq(listed, &sink));
         }
+        lock(&self.players.cursors).retain(|listed| !Arc::ptr_eq(listed, &self.cursor));
     }
 }
 
-/// The connections playing a stream.
-#[derive(Default)]
+/// Every this many batches, the ring drops those every receiver has taken: it holds about
+/// this many beyond what the receiver furthest behind still needs (a tokio broadcast channel
+/// drops each as its last receiver takes it).
+const RING_TRIM_LEN: usize = 16;
+
+/// The last batches sent to a stream, numbered from 0 in the order sent.
+struct Ring {
+    batches: VecDeque<Batch>,
+    /// The number of `batches[0]`.
+    first: u64,
+    /// How many batches are kept ([`RelayConfig::fan_out_capacity`](crate::relay::RelayConfig::fan_out_capacity)).
+    capacity: usize,
+    /// The stream is gone: no more batches come.
+    closed: bool,
+    /// Past this many batches, those every receiver took go.
+    trim_at: usize,
+}
+
+/// A stream's batches and the connections playing it.
 pub(crate) struct Players {
     sinks: Mutex<Vec<Weak<dyn Pump>>>,
+    ring: Mutex<Ring>,
+    /// Where each receiver is (its next batch's number).
+    cursors: Mutex<Vec<Arc<AtomicU64>>>,
+    /// Wakes the receivers waiting in [`PlayerReceiver::recv`].
+    arrived: Notify,
     /// Batches sent to the stream, counted as they are sent (under the hub's lock, as
     /// receivers subscribe).
     sent: AtomicU64,
 }
 
 impl Players {
-    fn pump(&self, now: Instant) {
+    fn new(capacity: usize) -> Self {
+        let capacity = capacity.max(1);
+        Players {
+            sinks: Mutex::default(),
+            cursors: Mutex::default(),
+            ring: Mutex::new(Ring {
+                batches: VecDeque::with_capacity(capacity.min(64)),
+                first: 0,
+                capacity,
+                closed: false,
+                trim_at: RING_TRIM_LEN,
+            }),
+            arrived: Notify::new(),
+            sent: AtomicU64::new(0),
+        }
+    }
+
+    /// Keeps `batch` in the ring and returns its number. The oldest goes once the ring is
+    /// full (receivers that had not taken it skip it), and past [`RING_TRIM_LEN`] batches those
+    /// every receiver took.
+    fn keep(&self, batch: Batch) -> u64 {
+        let sequence = {
+            let mut ring = lock(&self.ring);
+            if ring.batches.len() >= ring.trim_at {
+                let sent = ring.first + ring.batches.len() as u64;
+                let needed = lock(&self.cursors)
+                    .iter()
+                    .map(|cursor| cursor.load(Ordering::Relaxed))
+                    .min()
+                    .unwrap_or(sent);
+                let taken = usize::try_from(needed.saturating_sub(ring.first))
+                    .unwrap_or(usize::MAX)
+                    .min(ring.batches.len());
+                ring.batches.drain(..taken);
+                ring.first += taken as u64;
+                // Looked at again only after as many more batches, however far behind the
+                // furthest receiver stays: not a pass over every receiver per batch.
+                ring.trim_at = ring.batches.len() + RING_TRIM_LEN;
+            }
+            if ring.batches.len() == ring.capacity {
+                ring.first += 1;
+                ring.batches.pop_front();
+            }
+            ring.batches.push_back(batch);
+            let sequence = ring.first + ring.batches.len() as u64 - 1;
+            self.sent.store(sequence + 1, Ordering::Release);
+            sequence
+        };
+        self.arrived.notify_waiters();
+        sequence
+    }
+
+    /// Pumps every listed connection, `batch` (number `sequence`) being the last sent.
+    fn pump(&self, now: Instant, sequence: u64, batch: &Batch) {
+        let mut all_taken = true;
+        let mut listed = 0;
         lock(&self.sinks).retain(|sink| match sink.upgrade() {
             Some(sink) => {
-                sink.pump(now);
+                all_taken &= sink.pump(now, sequence, batch);
+                listed += 1;
                 true
             }
             None => false,
         });
+        if all_taken {
+            self.forget_through(sequence, listed);
+        }
+    }
+
+    /// Drops the batches through number `sequence` if `listed` is every receiver there is
+    /// (none waits unlisted: a recording, a push, a player not yet registered), all of which
+    /// took them: as soon as a tokio broadcast channel would, so that the allocator gets
+    /// each batch back while it is still warm.
+    fn forget_through(&self, sequence: u64, listed: usize) {
+        let mut ring = lock(&self.ring);
+        if lock(&self.cursors).len() != listed {
+            return;
+        }
+        let taken = usize::try_from((sequence + 1).saturating_sub(ring.first))
+            .unwrap_or(usize::MAX)
+            .min(ring.batches.len());
+        ring.batches.drain(..taken);
+        ring.first += taken as u64;
     }
 }
 
 /// A connection that can be handed what its receiver holds by another task.
 pub(crate) trait Pump: Send + Sync {
     /// Delivers the batches waiting and writes them, or wakes the connection's task to.
-    /// Never blocks: a connection locked meanwhile is woken.
-    fn pump(&self, now: Instant);
+    /// Never blocks: a connection locked meanwhile is woken. `batch`, number `sequence`, is
+    /// the last sent: a connection that took every batch before it is handed it as it is.
+    /// Returns whether the connection has taken every batch through `sequence` (or holds no
+    /// receiver any more).
+    fn pump(&self, now: Instant, sequence: u64, batch: &Batch) -> bool;
 }
 
 /// A relay connection's session and its part in the hub, shared between its own task and
@@ -229,32 +398,35 @@ impl<S> Conn<S>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
-    /// Delivers every batch waiting in the receiver of the stream played, if any.
-    fn deliver_waiting(&mut self, now: Instant) -> Verdict {
+    /// Delivers every batch waiting in the receiver of the stream played, if any; `newest`,
+    /// when given, is the last batch sent and its number, handed over without the ring.
+    fn deliver_waiting(&mut self, now: Instant, newest: Option<(u64, &Batch)>) -> Verdict {
         loop {
             let Some(receiver) = self.relay.receiver_mut() else {
                 return Verdict::Continue;
             };
-            let sent = receiver.players.sent.load(Ordering::Acquire);
-            if receiver.taken == sent {
-                return Verdict::Continue;
-            }
-            match receiver.batches.try_recv() {
-                Ok(batch) => {
-                    receiver.taken += 1;
-                    let verdict = self.relay.deliver(self.session.connection(), &batch, now);
-                    if verdict != Verdict::Continue {
-                        return verdict;
+            let taken;
+            let batch = match newest {
+                Some((sequence, batch)) if sequence == receiver.next => {
+                    receiver.move_to(sequence + 1);
+                    batch
+                }
+                _ if !receiver.has_waiting() => return Verdict::Continue,
+                _ => match receiver.try_recv() {
+                    Ok(batch) => {
+                        taken = batch;
+                        &taken
                     }
-                }
-                Err(TryRecvError::Lagged(skipped)) => {
-                    receiver.taken += skipped;
-                    self.relay.lagged();
-                }
-                Err(TryRecvError::Empty | TryRecvError::Closed) => {
-                    receiver.taken = sent;
-                    return Verdict::Continue;
-                }
+                    Err(TryRecvError::Lagged(_)) => {
+                        self.relay.lagged();
+                        continue;
+                    }
+                    Err(TryRecvError::Empty | TryRecvError::Closed) => return Verdict::Continue,
+                },
+            };
+            let verdict = self.relay.deliver(self.session.connection(), batch, now);
+            if verdict != Verdict::Continue {
+                return verdict;
             }
         }
     }
@@ -326,7 +498,7 @@ where
             receiver.register(|| Arc::downgrade(self) as Weak<dyn Pump>);
             // After registering: what was sent before is taken here, what is sent after is
             // pumped.
-            let verdict = conn.deliver_waiting(clock.now());
+            let verdict = conn.deliver_waiting(clock.now(), None);
             if verdict != Verdict::Continue {
                 return Poll::Ready(verdict);
             }
@@ -350,25 +522,29 @@ impl<S> Pump for ConnectionCell<S>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    fn pump(&self, now: Instant) {
+    fn pump(&self, now: Instant, sequence: u64, batch: &Batch) -> bool {
         let Ok(mut state) = self.state.try_lock() else {
             // Its task holds it (on another thread, or it is the task pumping): woken, the
             // task takes the batch itself.
             self.wake();
-            return;
+            return false;
         };
         let Some(conn) = state.as_mut() else {
-            return;
+            return true;
         };
         if conn.verdict.is_some() {
-            return;
+            return false;
         }
         let Some(waker) = conn.waker.take() else {
             drop(state);
             self.wake();
-            return;
+            return false;
         };
-        let verdict = conn.deliver_waiting(now);
+        let verdict = conn.deliver_waiting(now, Some((sequence, batch)));
+        let taken = conn
+            .relay
+            .receiver_mut()
+            .is_none_or(|receiver| receiver.next > sequence);
         let wake = if verdict != Verdict::Continue {
             conn.verdict = Some(verdict);
             true
@@ -380,5 +556,160 @@ where
         if wake {
             self.wake();
         }
+        taken
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rtmp_proto::relay::Item;
+    use std::time::Duration;
+
+    fn fanout(capacity: usize) -> DirectFanout {
+        DirectFanout {
+            players: Arc::new(Players::new(capacity)),
+            due: Due::default(),
+        }
+    }
+
+    fn batch(items: usize) -> Batch {
+        (0..items).map(|_| Item::Published).collect()
+    }
+
+    #[test]
+    fn a_receiver_takes_what_was_sent_after_it_subscribed_in_order() {
+        let mut fanout = fanout(4);
+        fanout.send(batch(1));
+        let mut receiver = fanout.subscribe();
+        assert!(!receiver.has_waiting());
+        fanout.send(batch(2));
+        fanout.send(batch(3));
+        assert!(receiver.has_waiting());
+        assert_eq!(receiver.try_recv().map(|b| b.len()), Ok(2));
+        assert_eq!(receiver.try_recv().map(|b| b.len()), Ok(3));
+        assert_eq!(
+            receiver.try_recv().map(|b| b.len()),
+            Err(TryRecvError::Empty)
+        );
+        // Each send is due to be pumped, with its number in the stream.
+        let due = lock(&fanout.due);
+        let numbers: Vec<u64> = due.iter().map(|handed| handed.sequence).collect();
+        assert_eq!(numbers, [0, 1, 2]);
+    }
+
+    #[test]
+    fn a_receiver_further_behind_than_the_ring_hears_how_many_it_skipped() {
+        let mut fanout = fanout(2);
+        let mut receiver = fanout.subscribe();
+        for items in 1..=5 {
+            fanout.send(batch(items));
+        }
+        assert_eq!(
+            receiver.try_recv().map(|b| b.len()),
+            Err(TryRecvError::Lagged(3))
+        );
+        assert_eq!(receiver.try_recv().map(|b| b.len()), Ok(4));
+        assert_eq!(receiver.try_recv().map(|b| b.len()), Ok(5));
+        assert_eq!(
+            receiver.try_recv().map(|b| b.len()),
+            Err(TryRecvError::Empty)
+        );
+    }
+
+    #[test]
+    fn once_the_stream_is_gone_a_receiver_takes_the_rest_then_hears_it_closed() {
+        let mut fanout = fanout(4);
+        let mut receiver = fanout.subscribe();
+        fanout.send(batch(1));
+        drop(fanout);
+        assert_eq!(receiver.try_recv().map(|b| b.len()), Ok(1));
+        assert_eq!(
+            receiver.try_recv().map(|b| b.len()),
+            Err(TryRecvError::Closed)
+        );
+    }
+
+    #[test]
+    fn the_ring_lets_go_of_what_every_receiver_took() {
+        let mut fanout = fanout(1024);
+        let mut player = fanout.subscribe();
+        let mut recording = fanout.subscribe();
+        let held = |fanout: &DirectFanout| lock(&fanout.players.ring).batches.len();
+        for items in 0..100 {
+            fanout.send(batch(items));
+            assert_eq!(player.try_recv().map(|b| b.len()), Ok(items));
+        }
+        // The recording took nothing: all is kept for it.
+        assert_eq!(held(&fanout), 100);
+        while recording.try_recv().is_ok() {}
+        for items in 0..(2 * RING_TRIM_LEN) {
+            fanout.send(batch(items));
+            assert!(player.try_recv().is_ok() && recording.try_recv().is_ok());
+        }
+        assert!(held(&fanout) <= RING_TRIM_LEN, "{} kept", held(&fanout));
+        // A receiver gone no longer holds anything back.
+        drop(recording);
+        let mut late = fanout.subscribe();
+        for items in 0..(2 * RING_TRIM_LEN) {
+            fanout.send(batch(items));
+            assert!(player.try_recv().is_ok() && late.try_recv().is_ok());
+        }
+        assert!(held(&fanout) <= RING_TRIM_LEN, "{} kept", held(&fanout));
+    }
+
+    #[test]
+    fn batches_every_listed_receiver_took_go_at_once_unless_another_receiver_waits() {
+        let mut fanout = fanout(1024);
+        let held = |fanout: &DirectFanout| lock(&fanout.players.ring).batches.len();
+        let mut players = [fanout.subscribe(), fanout.subscribe()];
+        for items in 0..3 {
+            fanout.send(batch(items));
+        }
+        for player in &mut players {
+            while player.try_recv().is_ok() {}
+        }
+        // A third receiver (a recording) is not among those pumped: nothing goes.
+        let recording = fanout.subscribe();
+        fanout.players.forget_through(2, players.len());
+        assert_eq!(held(&fanout), 3);
+        drop(recording);
+        fanout.players.forget_through(1, players.len());
+        assert_eq!(held(&fanout), 1);
+        fanout.players.forget_through(2, players.len());
+        assert_eq!(held(&fanout), 0);
+        fanout.send(batch(4));
+        assert_eq!(players[0].try_recv().map(|b| b.len()), Ok(4));
+    }
+
+    #[tokio::test]
+    async fn recv_waits_for_the_next_batch_and_for_the_end() {
+        let mut fanout = fanout(4);
+        let mut receiver = fanout.subscribe();
+        let waiting = tokio::spawn(async move {
+            let first = receiver.recv().await.map(|b| b.len());
+            let end = receiver.recv().await.map(|b| b.len());
+            (first, end)
+        });
+        tokio::task::yield_now().await;
+        fanout.send(batch(7));
+        tokio::task::yield_now().await;
+        drop(fanout);
+        let (first, end) = tokio::time::timeout(Duration::from_secs(1), waiting)
+            .await
+            .expect("recv returns")
+            .expect("the task ends");
+        assert_eq!(first, Ok(7));
+        assert_eq!(end, Err(RecvError::Closed));
+    }
+
+    #[tokio::test]
+    async fn a_recv_cancelled_while_waiting_loses_no_batch() {
+        let mut fanout = fanout(4);
+        let mut receiver = fanout.subscribe();
+        let cancelled = tokio::time::timeout(Duration::from_millis(10), receiver.recv()).await;
+        assert!(cancelled.is_err());
+        fanout.send(batch(2));
+        assert_eq!(receiver.recv().await.map(|b| b.len()), Ok(2));
     }
 }
