@@ -21,7 +21,7 @@
 use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::task::{Context, Poll, Waker};
 
@@ -225,6 +225,9 @@ impl PlayerReceiver {
     /// Waits for the next batch, as [`try_recv`](Self::try_recv) takes it. Cancel-safe.
     pub(crate) async fn recv(&mut self) -> Result<Batch, RecvError> {
         let players = self.players.clone();
+        // Counted before looking, for as long as it waits (however it ends): a send wakes the
+        // receivers only while one is counted.
+        let _waiting = Waiting::count(&players.waiting);
         loop {
             // Created before looking, so that a batch sent in between still wakes it.
             let arrived = players.arrived.notified();
@@ -252,6 +255,22 @@ impl Drop for PlayerReceiver {
 /// drops each as its last receiver takes it).
 const RING_TRIM_LEN: usize = 16;
 
+/// A receiver counted in [`Players::waiting`] while this lives.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn count(waiting: &'a AtomicUsize) -> Self {
+        waiting.fetch_add(1, Ordering::SeqCst);
+        Waiting(waiting)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 /// The last batches sent to a stream, numbered from 0 in the order sent.
 struct Ring {
     batches: VecDeque<Batch>,
@@ -273,6 +292,9 @@ pub(crate) struct Players {
     cursors: Mutex<Vec<Arc<AtomicU64>>>,
     /// Wakes the receivers waiting in [`PlayerReceiver::recv`].
     arrived: Notify,
+    /// How many receivers are in [`PlayerReceiver::recv`] (recordings and pushes; players are
+    /// pumped instead).
+    waiting: AtomicUsize,
     /// Batches sent to the stream, counted as they are sent (under the hub's lock, as
     /// receivers subscribe).
     sent: AtomicU64,
@@ -292,6 +314,7 @@ impl Players {
                 trim_at: RING_TRIM_LEN,
             }),
             arrived: Notify::new(),
+            waiting: AtomicUsize::new(0),
             sent: AtomicU64::new(0),
         }
     }
@@ -327,7 +350,11 @@ impl Players {
             self.sent.store(sequence + 1, Ordering::Release);
             sequence
         };
-        self.arrived.notify_waiters();
+        // After the ring's lock: a receiver counted after this load looks at the ring after
+        // the batch is in it.
+        if self.waiting.load(Ordering::SeqCst) > 0 {
+            self.arrived.notify_waiters();
+        }
         sequence
     }
 
@@ -357,11 +384,10 @@ impl Players {
         if lock(&self.cursors).len() != listed {
             return;
         }
-        let taken = usize::try_from((sequence + 1).saturating_sub(ring.first))
-            .unwrap_or(usize::MAX)
-            .min(ring.batches.len());
-        ring.batches.drain(..taken);
-        ring.first += taken as u64;
+        // Mostly the one batch just sent: popped, not drained (a drain costs more for one).
+        while ring.first <= sequence && ring.batches.pop_front().is_some() {
+            ring.first += 1;
+        }
     }
 }
 
@@ -709,6 +735,7 @@ mod tests {
         let mut receiver = fanout.subscribe();
         let cancelled = tokio::time::timeout(Duration::from_millis(10), receiver.recv()).await;
         assert!(cancelled.is_err());
+        assert_eq!(fanout.players.waiting.load(Ordering::SeqCst), 0);
         fanout.send(batch(2));
         assert_eq!(receiver.recv().await.map(|b| b.len()), Ok(2));
     }
