@@ -607,19 +607,43 @@ async fn any_byte_stream_works_even_one_that_takes_61_bytes_at_a_time() {
 /// meet without a gap or an overlap.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn players_joining_between_batches_get_every_frame_once() {
+    joining_and_leaving_players_get_every_frame_once(Duration::from_millis(30)).await;
+}
+
+/// The same with each frame handed on as it is read: the publisher's task writes each frame
+/// to the players itself, while players join and others hang up mid-stream.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn players_joining_and_leaving_frame_by_frame_get_every_frame_once() {
+    joining_and_leaving_players_get_every_frame_once(Duration::ZERO).await;
+}
+
+async fn joining_and_leaving_players_get_every_frame_once(merge_window: Duration) {
     let mut config = RelayConfig::default();
-    config.merge_window = Duration::from_millis(30);
+    config.merge_window = merge_window;
     let url = start_relay(config).await;
     let mut publisher = publisher(&url, "joins").await.unwrap();
     let (count, gop) = (120, 10);
     let mut receivers = Vec::new();
+    let mut leavers = Vec::new();
     for first in (0..count).step_by(5) {
         send_frames(&mut publisher, first, 5, gop, 700).await;
         if first % 20 == 5 {
             let mut late = player(&url, "joins").await;
             receivers.push((first, tokio::spawn(async move { collect(&mut late).await })));
         }
+        if first % 20 == 15 {
+            // Takes a few frames, then hangs up while the stream goes on.
+            let mut leaving = player(&url, "joins").await;
+            leavers.push(tokio::spawn(async move {
+                for _ in 0..3 {
+                    timeout(LIMIT, leaving.next_frame()).await.unwrap().unwrap();
+                }
+            }));
+        }
         tokio::time::sleep(Duration::from_millis(7)).await;
+    }
+    for leaving in leavers {
+        leaving.await.unwrap();
     }
     publisher.close().await.unwrap();
     assert!(receivers.len() >= 5);

@@ -603,6 +603,11 @@ mod tests {
         (0..items).map(|_| Item::Published).collect()
     }
 
+    /// The length of the batch `receiver` takes next, which tells the test's batches apart.
+    fn taken(receiver: &mut PlayerReceiver) -> Result<usize, TryRecvError> {
+        receiver.try_recv().map(|batch| batch.len())
+    }
+
     #[test]
     fn a_receiver_takes_what_was_sent_after_it_subscribed_in_order() {
         let mut fanout = fanout(4);
@@ -612,12 +617,9 @@ mod tests {
         fanout.send(batch(2));
         fanout.send(batch(3));
         assert!(receiver.has_waiting());
-        assert_eq!(receiver.try_recv().map(|b| b.len()), Ok(2));
-        assert_eq!(receiver.try_recv().map(|b| b.len()), Ok(3));
-        assert_eq!(
-            receiver.try_recv().map(|b| b.len()),
-            Err(TryRecvError::Empty)
-        );
+        assert_eq!(taken(&mut receiver), Ok(2));
+        assert_eq!(taken(&mut receiver), Ok(3));
+        assert_eq!(taken(&mut receiver), Err(TryRecvError::Empty));
         // Each send is due to be pumped, with its number in the stream.
         let due = lock(&fanout.due);
         let numbers: Vec<u64> = due.iter().map(|handed| handed.sequence).collect();
@@ -631,16 +633,10 @@ mod tests {
         for items in 1..=5 {
             fanout.send(batch(items));
         }
-        assert_eq!(
-            receiver.try_recv().map(|b| b.len()),
-            Err(TryRecvError::Lagged(3))
-        );
-        assert_eq!(receiver.try_recv().map(|b| b.len()), Ok(4));
-        assert_eq!(receiver.try_recv().map(|b| b.len()), Ok(5));
-        assert_eq!(
-            receiver.try_recv().map(|b| b.len()),
-            Err(TryRecvError::Empty)
-        );
+        assert_eq!(taken(&mut receiver), Err(TryRecvError::Lagged(3)));
+        assert_eq!(taken(&mut receiver), Ok(4));
+        assert_eq!(taken(&mut receiver), Ok(5));
+        assert_eq!(taken(&mut receiver), Err(TryRecvError::Empty));
     }
 
     #[test]
@@ -649,11 +645,8 @@ mod tests {
         let mut receiver = fanout.subscribe();
         fanout.send(batch(1));
         drop(fanout);
-        assert_eq!(receiver.try_recv().map(|b| b.len()), Ok(1));
-        assert_eq!(
-            receiver.try_recv().map(|b| b.len()),
-            Err(TryRecvError::Closed)
-        );
+        assert_eq!(taken(&mut receiver), Ok(1));
+        assert_eq!(taken(&mut receiver), Err(TryRecvError::Closed));
     }
 
     #[test]
@@ -664,7 +657,7 @@ mod tests {
         let held = |fanout: &DirectFanout| lock(&fanout.players.ring).batches.len();
         for items in 0..100 {
             fanout.send(batch(items));
-            assert_eq!(player.try_recv().map(|b| b.len()), Ok(items));
+            assert_eq!(taken(&mut player), Ok(items));
         }
         // The recording took nothing: all is kept for it.
         assert_eq!(held(&fanout), 100);
@@ -705,7 +698,7 @@ mod tests {
         fanout.players.forget_through(2, players.len());
         assert_eq!(held(&fanout), 0);
         fanout.send(batch(4));
-        assert_eq!(players[0].try_recv().map(|b| b.len()), Ok(4));
+        assert_eq!(taken(&mut players[0]), Ok(4));
     }
 
     #[tokio::test]
