@@ -55,6 +55,7 @@ use tokio::sync::{watch, Notify};
 use tracing::Instrument;
 
 mod direct;
+mod ring;
 
 use direct::{ConnectionCell, DirectFanout, PlayerReceiver, TokioHub};
 
