@@ -41,7 +41,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 /// A batch handed to a stream under the hub's lock, for its players to be pumped with after.
 struct DueBatch {
     players: Arc<Players>,
-    /// The batch's number in its stream (see [`Players::sent`]).
+    /// The batch's number in its stream's ring.
     sequence: u64,
     batch: Batch,
 }
