@@ -11,6 +11,7 @@ use std::task::{ready, Context, Poll, Waker};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
+use rtmp_proto::chunk::ChunkOutput;
 use rtmp_proto::session::{Instant, SessionError};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::Sleep;
@@ -428,23 +429,9 @@ where
                     result => Some(result),
                 }
             });
-            let result = if let Some(result) = tried {
-                Poll::Ready(result)
-            } else if let Some(bytes) = out.single_segment() {
-                // One buffer (chunks shared by a relay's players): a plain write.
-                Pin::new(&mut *stream).poll_write(cx, bytes)
-            } else if *vectored {
-                out.with_io_slices(|slices| Pin::new(&mut *stream).poll_write_vectored(cx, slices))
-            } else {
-                coalesced.clear();
-                for segment in out.segments() {
-                    let room = COALESCE.saturating_sub(coalesced.len());
-                    if room == 0 {
-                        break;
-                    }
-                    coalesced.extend_from_slice(&segment[..segment.len().min(room)]);
-                }
-                Pin::new(&mut *stream).poll_write(cx, coalesced)
+            let result = match tried {
+                Some(result) => Poll::Ready(result),
+                None => poll_write_output(stream, out, *vectored, coalesced, cx),
             };
             match result {
                 Poll::Ready(Ok(0)) => {
@@ -581,6 +568,37 @@ where
         }
         spend_budget(cx, (before - self.unread.len()) / BYTES_PER_UNIT);
         true
+    }
+}
+
+/// Writes what `out` holds with the stream's polled write: for a stream that has no write
+/// that answers at once (TLS, QUIC, a pipe), or whose socket was full. Apart from
+/// [`Driver::poll_write`], whose every call (a relay's, per player and frame) would otherwise
+/// carry this path's stack and registers.
+#[cold]
+#[inline(never)]
+fn poll_write_output<S: AsyncWrite + Unpin>(
+    stream: &mut S,
+    out: &ChunkOutput,
+    vectored: bool,
+    coalesced: &mut Vec<u8>,
+    cx: &mut Context<'_>,
+) -> Poll<io::Result<usize>> {
+    if let Some(bytes) = out.single_segment() {
+        // One buffer (chunks shared by a relay's players): a plain write.
+        Pin::new(stream).poll_write(cx, bytes)
+    } else if vectored {
+        out.with_io_slices(|slices| Pin::new(stream).poll_write_vectored(cx, slices))
+    } else {
+        coalesced.clear();
+        for segment in out.segments() {
+            let room = COALESCE.saturating_sub(coalesced.len());
+            if room == 0 {
+                break;
+            }
+            coalesced.extend_from_slice(&segment[..segment.len().min(room)]);
+        }
+        Pin::new(stream).poll_write(cx, coalesced)
     }
 }
 
