@@ -14,6 +14,7 @@ use crate::message::{LimitType, Message, UserControl};
 use crate::{type_id, RawMessage};
 
 use super::queue::{Body, Bounds, OutboundQueue, Priority};
+use super::time::earliest;
 use super::{ApiError, Instant, SendStatus, SessionConfig, SessionError};
 use crate::budget::BudgetShare;
 
@@ -821,7 +822,7 @@ impl Core {
             Some(sent_at) => Some(sent_at + self.config.ping_timeout),
             None => self.config.ping_interval.map(|d| self.last_input_at + d),
         };
-        [idle, ping].into_iter().flatten().min()
+        earliest(idle, ping)
     }
 
     /// The bandwidth the peer asked us to keep to (Set Peer Bandwidth), if it did.

@@ -82,6 +82,7 @@ use crate::message::{AmfEncoding, Command, Data, Message, UserControl};
 use crate::{type_id, RawMessage};
 
 use super::core::{Core, Inbound};
+use super::time::earliest;
 use super::{ApiError, Instant, SendStatus, SessionError, Violation};
 
 /// Messages decoded from the input before their events are handed through the conversation.
@@ -432,10 +433,7 @@ impl ServerConnection {
         }
         let calls = self.peer_calls.values().map(|call| call.deadline).min();
         let step = self.step_deadline.as_ref().map(|(deadline, _)| *deadline);
-        [self.core.poll_timeout(), calls, step]
-            .into_iter()
-            .flatten()
-            .min()
+        earliest(earliest(self.core.poll_timeout(), calls), step)
     }
 
     // ---- Getters ----
