@@ -83,11 +83,11 @@ enum Transport {
     Failed(Error),
 }
 
-/// Owns a byte stream and a sans-IO connection and moves bytes between them.
 /// A write that answers at once whether the stream takes bytes, without a task context (a TCP
 /// socket's `try_write_vectored`).
 pub(crate) type TryWrite<S> = fn(&S, &[IoSlice<'_>]) -> io::Result<usize>;
 
+/// Owns a byte stream and a sans-IO connection and moves bytes between them.
 pub(crate) struct Driver<S, C: Connection> {
     stream: S,
     /// Tried before the polled write: it skips the readiness and budget bookkeeping the poll

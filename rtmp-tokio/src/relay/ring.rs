@@ -89,7 +89,7 @@ impl BatchRing {
     }
 
     /// How many receivers there are.
-    pub(crate) fn receivers(&self) -> usize {
+    fn receivers(&self) -> usize {
         lock(&self.cursors).len()
     }
 
