@@ -385,10 +385,13 @@ impl ServerConnection {
 
     /// closeStream (RTMP 1.0 §7.2.2.3 of the errata): the stream stops what it did and stays.
     fn close_stream(&mut self, stream: u32) {
-        let Some(state) = self.streams.get_mut(&stream) else {
+        if !self.streams.contains_key(&stream) {
+            return;
+        }
+        let Some(state) = self.streams.insert(stream, StreamState::Idle) else {
             return;
         };
-        match core::mem::replace(state, StreamState::Idle) {
+        match state {
             StreamState::Publishing { name } => {
                 let information = status_object(
                     StatusLevel::Status,
@@ -682,21 +685,21 @@ impl ServerConnection {
     }
 
     fn on_media(&mut self, stream: u32, timestamp: u32, kind: u8, payload: Bytes) {
-        match self.streams.get(&stream) {
-            // No FLV tag header: nothing a player could decode or a recorder write. Dropped
-            // here, a flood of them costs nothing further on.
-            Some(StreamState::Publishing { .. }) if payload.is_empty() => return,
-            Some(StreamState::Publishing { .. }) => {}
-            Some(StreamState::PublishRefused) => return,
-            _ => {
+        if !self.streams.is_publishing(stream) {
+            if !matches!(self.streams.get(&stream), Some(StreamState::PublishRefused)) {
                 let kind = if kind == type_id::AUDIO {
                     MediaKind::Audio
                 } else {
                     MediaKind::Video
                 };
                 self.violation(Violation::MediaWithoutPublish { kind, stream });
-                return;
             }
+            return;
+        }
+        // No FLV tag header: nothing a player could decode or a recorder write. Dropped here, a
+        // flood of them costs nothing further on.
+        if payload.is_empty() {
+            return;
         }
         let event = if kind == type_id::AUDIO {
             ServerEvent::Audio {

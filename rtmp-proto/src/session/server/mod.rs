@@ -145,6 +145,69 @@ enum StreamState {
     },
 }
 
+/// A connection's message streams (createStream, RTMP 1.0 §7.2.1.3) by id. The stream last set
+/// playing and the one last set publishing are also kept beside the map: a relay sends each
+/// frame to every player's stream and takes each frame from its publisher's, and asking about
+/// those then costs a comparison rather than a search of the map (and its cold nodes).
+#[derive(Debug, Default)]
+struct Streams {
+    states: BTreeMap<u32, StreamState>,
+    /// A stream whose state is `Playing`, when one is known.
+    playing: Option<u32>,
+    /// A stream whose state is `Publishing`, when one is known.
+    publishing: Option<u32>,
+}
+
+impl Streams {
+    fn get(&self, id: &u32) -> Option<&StreamState> {
+        self.states.get(id)
+    }
+
+    fn contains_key(&self, id: &u32) -> bool {
+        self.states.contains_key(id)
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&u32, &StreamState)> {
+        self.states.iter()
+    }
+
+    /// Sets the state of stream `id`, returning the one it replaces.
+    fn insert(&mut self, id: u32, state: StreamState) -> Option<StreamState> {
+        self.forget(id);
+        match state {
+            StreamState::Playing { .. } => self.playing = Some(id),
+            StreamState::Publishing { .. } => self.publishing = Some(id),
+            StreamState::Idle | StreamState::PublishRefused => {}
+        }
+        self.states.insert(id, state)
+    }
+
+    fn remove(&mut self, id: &u32) -> Option<StreamState> {
+        self.forget(*id);
+        self.states.remove(id)
+    }
+
+    fn is_playing(&self, id: u32) -> bool {
+        self.playing == Some(id)
+            || matches!(self.states.get(&id), Some(StreamState::Playing { .. }))
+    }
+
+    fn is_publishing(&self, id: u32) -> bool {
+        self.publishing == Some(id)
+            || matches!(self.states.get(&id), Some(StreamState::Publishing { .. }))
+    }
+
+    /// Stream `id` is about to change: neither remembered role may name it any more.
+    fn forget(&mut self, id: u32) {
+        if self.playing == Some(id) {
+            self.playing = None;
+        }
+        if self.publishing == Some(id) {
+            self.publishing = None;
+        }
+    }
+}
+
 /// A request that waits for the application and holds later input until answered.
 #[derive(Debug)]
 enum Blocker {
@@ -240,7 +303,7 @@ pub struct ServerConnection {
     phase: Phase,
     /// The encoding of messages of our own (onStatus, calls).
     encoding: AmfEncoding,
-    streams: BTreeMap<u32, StreamState>,
+    streams: Streams,
     blocker: Option<Blocker>,
     held: VecDeque<Held>,
     held_bytes: usize,
@@ -273,7 +336,7 @@ impl ServerConnection {
             now,
             phase: Phase::AwaitingConnect,
             encoding: AmfEncoding::Amf0,
-            streams: BTreeMap::new(),
+            streams: Streams::default(),
             blocker: None,
             held: VecDeque::new(),
             held_bytes: 0,
@@ -944,9 +1007,10 @@ impl ServerConnection {
     #[inline]
     fn check_playing(&self, stream: u32) -> Result<(), ApiError> {
         self.check_open()?;
-        match self.streams.get(&stream) {
-            Some(StreamState::Playing { .. }) => Ok(()),
-            _ => Err(ApiError::UnknownStream(stream)),
+        if self.streams.is_playing(stream) {
+            Ok(())
+        } else {
+            Err(ApiError::UnknownStream(stream))
         }
     }
 

@@ -28,6 +28,40 @@ mod hostile;
 /// Bytes of S0, S1 and S2, which come before the server's first chunk.
 const HANDSHAKE_LEN: usize = 1 + 1536 + 1536;
 
+#[test]
+fn remembered_playing_and_publishing_streams_follow_every_change() {
+    let playing = || StreamState::Playing {
+        name: String::from("cam"),
+    };
+    let publishing = || StreamState::Publishing {
+        name: String::from("cam"),
+    };
+    let mut streams = Streams::default();
+    assert!(!streams.is_playing(1) && !streams.is_publishing(1));
+    streams.insert(1, StreamState::Idle);
+    streams.insert(2, StreamState::Idle);
+    streams.insert(1, playing());
+    streams.insert(2, publishing());
+    assert!(streams.is_playing(1) && !streams.is_publishing(1));
+    assert!(streams.is_publishing(2) && !streams.is_playing(2));
+    // A stream that stops (closeStream) or changes role is no longer remembered in its old one.
+    assert_eq!(streams.insert(1, StreamState::Idle), Some(playing()));
+    assert!(!streams.is_playing(1));
+    streams.insert(2, playing());
+    assert!(streams.is_playing(2) && !streams.is_publishing(2));
+    streams.insert(2, StreamState::PublishRefused);
+    assert!(!streams.is_playing(2) && !streams.is_publishing(2));
+    // Two players on one connection: the one not remembered is found in the map.
+    streams.insert(1, playing());
+    streams.insert(3, playing());
+    assert!(streams.is_playing(1) && streams.is_playing(3));
+    assert_eq!(streams.remove(&3), Some(playing()));
+    assert!(!streams.is_playing(3) && streams.is_playing(1));
+    assert_eq!(streams.remove(&1), Some(playing()));
+    assert!(!streams.is_playing(1));
+    assert_eq!(streams.iter().count(), 1);
+}
+
 /// A message the server sent, as the client's chunk decoder saw it.
 #[derive(Clone, Debug, PartialEq)]
 pub(super) struct Sent {
