@@ -396,7 +396,7 @@ impl<H: SharedHub> RelayConnection<H> {
             self.hand_on();
         }
         match event {
-            ServerEvent::ConnectRequest(request) => return self.on_connect(conn, request, now),
+            ServerEvent::ConnectRequest(request) => return self.on_connect(conn, *request, now),
             ServerEvent::PublishRequest(request) => return self.on_publish(conn, request, now),
             ServerEvent::PlayRequest(request) => return self.on_play(conn, request, now),
             ServerEvent::Audio {

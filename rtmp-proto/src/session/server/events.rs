@@ -1,6 +1,7 @@
 //! What a [`ServerConnection`](super::ServerConnection) reports to the application, and the
 //! requests it asks the application to answer.
 
+use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::time::Duration;
@@ -169,8 +170,10 @@ pub enum CallOutcome {
 #[non_exhaustive]
 pub enum ServerEvent {
     /// The client asks to connect; answer it. Nothing else the client sent after it is
-    /// reported before it is answered.
-    ConnectRequest(ConnectRequest),
+    /// reported before it is answered. Boxed: the request is several times the size of any
+    /// other event, and every event, each frame a publisher sends among them, is moved through
+    /// the connection's queue to the application.
+    ConnectRequest(Box<ConnectRequest>),
     /// The client asks to publish; answer it. Its media (and anything else it sent after the
     /// request) is held, bounded by [`ServerOptions::max_held_bytes`](super::ServerOptions),
     /// and reported once the request is answered: after an accept as media of the stream,

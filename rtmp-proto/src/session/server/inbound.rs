@@ -1,6 +1,7 @@
 //! What the peer sends, in order: commands, data, media, and input held while a request
 //! waits for the application (RTMP 1.0 §7.1, §7.2).
 
+use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec;
@@ -231,7 +232,7 @@ impl ServerConnection {
         self.phase = Phase::Connecting;
         self.step_deadline = None;
         self.events
-            .push_back(ServerEvent::ConnectRequest(ConnectRequest {
+            .push_back(ServerEvent::ConnectRequest(Box::new(ConnectRequest {
                 id,
                 app: app.unwrap_or_default(),
                 tc_url,
@@ -243,7 +244,7 @@ impl ServerConnection {
                 caps_ex,
                 command_object: command.command_object,
                 arguments: command.arguments,
-            }));
+            })));
     }
 
     /// The Enhanced RTMP properties of the connect answer: what the client offered that this

@@ -194,7 +194,7 @@ impl Harness {
 
     fn connect_request(&mut self) -> ConnectRequest {
         match self.events().as_slice() {
-            [ServerEvent::ConnectRequest(request)] => request.clone(),
+            [ServerEvent::ConnectRequest(request)] => (**request).clone(),
             other => panic!("expected a connect request, got {other:?}"),
         }
     }
