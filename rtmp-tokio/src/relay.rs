@@ -369,6 +369,7 @@ impl Relay {
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         tracing::info!("connection accepted");
+        let _release = cell.release_on_drop();
         let mut deciding: Option<(RequestId, AccessFuture)> = None;
         let mut paced = false;
         let mut draining = self.draining.subscribe();

@@ -20,7 +20,7 @@
 
 use std::future::Future;
 use std::pin::pin;
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
 use rtmp_proto::relay::{Batch, Fanout, Hub, RelayConnection, SharedHub, Verdict};
@@ -164,16 +164,19 @@ impl Drop for DirectFanout {
 pub(crate) struct PlayerReceiver {
     cursor: Cursor,
     players: Arc<Players>,
-    registered: Option<Weak<dyn Pump>>,
+    /// The connection listed with the stream's players, by its address (the list holds it).
+    registered: Option<usize>,
 }
 
 impl PlayerReceiver {
-    /// Lists the connection `sink` gives, once, to be pumped with this stream's batches.
-    fn register(&mut self, sink: impl FnOnce() -> Weak<dyn Pump>) {
+    /// Lists the connection `sink` gives, once, to be pumped with this stream's batches. The
+    /// list holds it until this receiver is dropped, which its connection's task makes sure of
+    /// ([`ConnectionCell::release_on_drop`]).
+    fn register(&mut self, sink: impl FnOnce() -> Arc<dyn Pump>) {
         if self.registered.is_none() {
             let sink = sink();
-            lock(&self.players.sinks).push(sink.clone());
-            self.registered = Some(sink);
+            self.registered = Some(Arc::as_ptr(&sink).cast::<()>().addr());
+            lock(&self.players.sinks).push(sink);
         }
     }
 
@@ -191,14 +194,24 @@ impl PlayerReceiver {
 impl Drop for PlayerReceiver {
     fn drop(&mut self) {
         if let Some(sink) = self.registered.take() {
-            lock(&self.players.sinks).retain(|listed| !Weak::ptr_eq(listed, &sink));
+            let gone = {
+                let mut sinks = lock(&self.players.sinks);
+                let at = sinks
+                    .iter()
+                    .position(|listed| Arc::as_ptr(listed).cast::<()>().addr() == sink);
+                at.map(|at| sinks.swap_remove(at))
+            };
+            // Dropped with the list unlocked: it may be the connection's last reference.
+            drop(gone);
         }
     }
 }
 
 /// A stream's batches and the connections playing it.
 pub(crate) struct Players {
-    sinks: Mutex<Vec<Weak<dyn Pump>>>,
+    /// The connections playing the stream: each is listed by its receiver and taken off the
+    /// list when that receiver is dropped.
+    sinks: Mutex<Vec<Arc<dyn Pump>>>,
     ring: Arc<BatchRing>,
 }
 
@@ -206,15 +219,12 @@ impl Players {
     /// Pumps every listed connection, `batch` (number `sequence`) being the last sent.
     fn pump(&self, now: Instant, sequence: u64, batch: &Batch) {
         let mut all_taken = true;
-        let mut listed = 0;
-        lock(&self.sinks).retain(|sink| match sink.upgrade() {
-            Some(sink) => {
-                all_taken &= sink.pump(now, sequence, batch);
-                listed += 1;
-                true
-            }
-            None => false,
-        });
+        let sinks = lock(&self.sinks);
+        for sink in sinks.iter() {
+            all_taken &= sink.pump(now, sequence, batch);
+        }
+        let listed = sinks.len();
+        drop(sinks);
         if all_taken {
             // Every listed player took it: gone now, unless another receiver is there.
             self.ring.forget_through(sequence, listed);
@@ -314,6 +324,14 @@ where
         f(conn)
     }
 
+    /// A guard that drops the connection when the task holding it is dropped before the
+    /// connection was taken out ([`take`](Self::take)), as when the runtime shuts down: the
+    /// connection's receiver lists the cell with its stream's players, and only dropping the
+    /// receiver takes it off that list.
+    pub(crate) fn release_on_drop(self: &Arc<Self>) -> ReleaseOnDrop<S> {
+        ReleaseOnDrop(self.clone())
+    }
+
     /// Takes the connection out, for its task's last steps; pumps find nothing after.
     pub(crate) fn take(&self) -> Conn<S> {
         lock(&self.state)
@@ -352,7 +370,7 @@ where
             return Poll::Ready(verdict);
         }
         if let Some(receiver) = conn.relay.receiver_mut() {
-            receiver.register(|| Arc::downgrade(self) as Weak<dyn Pump>);
+            receiver.register(|| self.clone() as Arc<dyn Pump>);
             // After registering: what was sent before is taken here, what is sent after is
             // pumped.
             let verdict = conn.deliver_waiting(clock.now(), None);
@@ -372,6 +390,17 @@ where
         if let Some(waker) = lock(&self.task).as_ref() {
             waker.wake_by_ref();
         }
+    }
+}
+
+/// See [`ConnectionCell::release_on_drop`].
+pub(crate) struct ReleaseOnDrop<S>(Arc<ConnectionCell<S>>);
+
+impl<S> Drop for ReleaseOnDrop<S> {
+    fn drop(&mut self) {
+        let conn = lock(&self.0.state).take();
+        // Dropped with the cell unlocked: the receiver's drop takes the stream's list's lock.
+        drop(conn);
     }
 }
 
@@ -421,6 +450,81 @@ where
 mod tests {
     use super::*;
     use rtmp_proto::relay::Item;
+
+    /// A listed player that counts its pumps and says when it is dropped.
+    struct Listed {
+        pumps: std::sync::atomic::AtomicUsize,
+        dropped: Arc<std::sync::atomic::AtomicBool>,
+    }
+
+    impl Pump for Listed {
+        fn pump(&self, _: Instant, _: u64, _: &Batch) -> bool {
+            self.pumps
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            true
+        }
+    }
+
+    impl Drop for Listed {
+        fn drop(&mut self) {
+            self.dropped
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    #[test]
+    fn a_player_is_pumped_while_its_receiver_lives_and_let_go_with_it() {
+        let hub = TokioHub::new(rtmp_proto::relay::HubConfig::default(), 4, Clock::start());
+        let mut fanout = DirectFanout {
+            players: Arc::new(Players {
+                sinks: Mutex::default(),
+                ring: Arc::new(BatchRing::new(4)),
+            }),
+            due: hub.due.clone(),
+        };
+        let dropped = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let listed = Arc::new(Listed {
+            pumps: Default::default(),
+            dropped: dropped.clone(),
+        });
+        let mut receiver = fanout.subscribe();
+        receiver.register(|| listed.clone() as Arc<dyn Pump>);
+        // Listed once, however often its task registers.
+        receiver.register(|| unreachable!("already listed"));
+        let batch: Batch = [Item::Published].into_iter().collect();
+        fanout.send(batch.clone());
+        let players = fanout.players.clone();
+        players.pump(Instant::from_millis(0), 0, &batch);
+        assert_eq!(listed.pumps.load(std::sync::atomic::Ordering::Relaxed), 1);
+        drop(listed);
+        assert!(
+            !dropped.load(std::sync::atomic::Ordering::Relaxed),
+            "the list holds it"
+        );
+        drop(receiver);
+        assert!(dropped.load(std::sync::atomic::Ordering::Relaxed));
+        assert!(lock(&players.sinks).is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_task_dropped_before_its_end_drops_its_connection() {
+        let hub = TokioHub::new(rtmp_proto::relay::HubConfig::default(), 4, Clock::start());
+        let (ours, _peer) = tokio::io::duplex(1024);
+        let session = ServerSession::new(ours, Default::default());
+        let cell = ConnectionCell::new(session, RelayConnection::new(hub));
+        let guard = cell.release_on_drop();
+        assert!(lock(&cell.state).is_some());
+        drop(guard);
+        assert!(lock(&cell.state).is_none());
+        // A task that ended took its connection itself; the guard then finds nothing.
+        let (ours, _peer) = tokio::io::duplex(1024);
+        let hub = TokioHub::new(rtmp_proto::relay::HubConfig::default(), 4, Clock::start());
+        let session = ServerSession::new(ours, Default::default());
+        let cell = ConnectionCell::new(session, RelayConnection::new(hub));
+        let guard = cell.release_on_drop();
+        drop(cell.take());
+        drop(guard);
+    }
 
     #[test]
     fn each_batch_sent_is_due_to_be_pumped_with_its_number_and_kept_for_receivers() {
