@@ -170,9 +170,9 @@ pub enum CallOutcome {
 #[non_exhaustive]
 pub enum ServerEvent {
     /// The client asks to connect; answer it. Nothing else the client sent after it is
-    /// reported before it is answered. Boxed: the request is several times the size of any
-    /// other event, and every event, each frame a publisher sends among them, is moved through
-    /// the connection's queue to the application.
+    /// reported before it is answered. Boxed: the request would make every event its size,
+    /// and every event, each frame a publisher sends among them, is moved through the
+    /// connection's queue to the application.
     ConnectRequest(Box<ConnectRequest>),
     /// The client asks to publish; answer it. Its media (and anything else it sent after the
     /// request) is held, bounded by [`ServerOptions::max_held_bytes`](super::ServerOptions),
