@@ -3,11 +3,13 @@
 # CPU time do not move with the machine's other tenants: the fan-out bench runs both servers
 # under callgrind (ours through FANOUT_WRAP, nginx through a wrapper put first in PATH), each is
 # dumped every 2 s, and the dumps after the first two (start-up, warm-up) are summarised: the
-# instructions executed, and the code run over and over (64-byte lines of machine code, and
-# the 4 KiB pages they lie on, in which some instruction ran at least 40 times in the dump: the
-# clip brings 50 video and about 86 audio messages per 2 s). A server that wakes for every
-# message, its caches cooled by the rest of the machine meanwhile, fetches that code again for
-# each: at a few players it costs more than the instructions (README, "Fan-out benchmark").
+# instructions executed, per dump and per publisher message (a dump holds 139 to 157 of them,
+# and the last one the stream's end: the median per message is the steadier figure), and the
+# code run over and over (64-byte lines of machine code, and the 4 KiB pages they lie on, in
+# which some instruction ran at least 40 times in the dump: the clip brings 50 video and about
+# 86 audio messages per 2 s). A server that wakes for every message, its caches cooled by the
+# rest of the machine meanwhile, fetches that code again for each: at a few players it costs
+# more than the instructions (README, "Fan-out benchmark").
 #
 #   tests/bench/fanout-callgrind.sh [PLAYERS] [SECS] [WINDOW_MS]    # defaults 10 10 0
 #
@@ -67,6 +69,14 @@ for server in ours nginx; do
     | awk -v s="$server" '{ v[NR] = $1 } END {
         if (NR == 0) { print s ": no dumps"; exit }
         printf "%s: %.2f M (%.2f-%.2f M), %d dumps\n", s, v[int((NR + 1) / 2)] / 1e6, v[1] / 1e6, v[NR] / 1e6, NR }'
+done
+echo
+echo "instructions per publisher message, per dump (after the first two): median (least-most)"
+for server in ours:rtmp_proto::relay::frame::Frame::chunk nginx:ngx_rtmp_receive_message; do
+  files=$(ls "$out/${server%%:*}".*.* 2>/dev/null | sort -V | tail -n +3 || true)
+  [ -n "$files" ] || { echo "${server%%:*}: no dumps"; continue; }
+  # shellcheck disable=SC2086
+  python3 tests/bench/callgrind-per-message.py "${server%%:*}" "${server#*:}" $files
 done
 echo
 echo "code run at least 40 times per 2 s dump: 64-byte lines, 4 KiB pages; median (least-most)"
