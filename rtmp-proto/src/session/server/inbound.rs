@@ -386,10 +386,7 @@ impl ServerConnection {
 
     /// closeStream (RTMP 1.0 §7.2.2.3 of the errata): the stream stops what it did and stays.
     fn close_stream(&mut self, stream: u32) {
-        if !self.streams.contains_key(&stream) {
-            return;
-        }
-        let Some(state) = self.streams.insert(stream, StreamState::Idle) else {
+        let Some(state) = self.streams.set_idle(stream) else {
             return;
         };
         match state {

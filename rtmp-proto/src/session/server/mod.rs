@@ -182,6 +182,14 @@ impl Streams {
         self.states.insert(id, state)
     }
 
+    /// Sets stream `id` back to `Idle` if it exists, returning what it was doing.
+    fn set_idle(&mut self, id: u32) -> Option<StreamState> {
+        if !self.states.contains_key(&id) {
+            return None;
+        }
+        self.insert(id, StreamState::Idle)
+    }
+
     fn remove(&mut self, id: &u32) -> Option<StreamState> {
         self.forget(*id);
         self.states.remove(id)

@@ -44,9 +44,12 @@ fn remembered_playing_and_publishing_streams_follow_every_change() {
     streams.insert(2, publishing());
     assert!(streams.is_playing(1) && !streams.is_publishing(1));
     assert!(streams.is_publishing(2) && !streams.is_playing(2));
-    // A stream that stops (closeStream) or changes role is no longer remembered in its old one.
-    assert_eq!(streams.insert(1, StreamState::Idle), Some(playing()));
+    // A stream that stops (closeStream) or changes role is no longer remembered in its old one;
+    // one that does not exist is not created by stopping.
+    assert_eq!(streams.set_idle(1), Some(playing()));
     assert!(!streams.is_playing(1));
+    assert_eq!(streams.set_idle(9), None);
+    assert!(!streams.contains_key(&9));
     streams.insert(2, playing());
     assert!(streams.is_playing(2) && !streams.is_publishing(2));
     streams.insert(2, StreamState::PublishRefused);
