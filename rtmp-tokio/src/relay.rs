@@ -35,7 +35,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::Poll;
 use std::time::{Duration, SystemTime};
 
@@ -56,6 +56,12 @@ use tracing::Instrument;
 
 mod direct;
 mod ring;
+
+/// Locks one of the relay's mutexes (`direct`, `ring`). Each guards state that every change
+/// leaves consistent: a panic elsewhere that poisoned one does not matter to the next user.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poison| poison.into_inner())
+}
 
 use direct::{ConnectionCell, DirectFanout, PlayerReceiver, TokioHub};
 

@@ -20,7 +20,7 @@
 
 use std::future::Future;
 use std::pin::pin;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
 use rtmp_proto::relay::{Batch, Fanout, Hub, RelayConnection, SharedHub, Verdict};
@@ -28,15 +28,10 @@ use rtmp_proto::session::Instant;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
+use super::lock;
 use super::ring::{BatchRing, Cursor};
 use crate::driver::Clock;
 use crate::server::ServerSession;
-
-/// Every lock here guards state that each change leaves consistent: a panic elsewhere that
-/// poisoned one does not matter to the next user.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poison| poison.into_inner())
-}
 
 /// A batch handed to a stream under the hub's lock, for its players to be pumped with after.
 struct DueBatch {

@@ -11,17 +11,13 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 use rtmp_proto::relay::Batch;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::sync::Notify;
 
-/// Every lock here guards state that each change leaves consistent: a panic elsewhere that
-/// poisoned one does not matter to the next user.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poison| poison.into_inner())
-}
+use super::lock;
 
 /// Every this many batches, the ring drops those every receiver has taken: it holds about
 /// this many beyond what the receiver furthest behind still needs (a tokio broadcast channel
