@@ -57,17 +57,17 @@ use tracing::Instrument;
 mod direct;
 mod ring;
 
-/// Locks one of the relay's mutexes (`direct`, `ring`). Each guards state that every change
-/// leaves consistent: a panic elsewhere that poisoned one does not matter to the next user.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poison| poison.into_inner())
-}
-
 use direct::{ConnectionCell, DirectFanout, PlayerReceiver, TokioHub};
 
 use crate::client::{Client, ClientOptions, Publisher};
 use crate::driver::Clock;
 use crate::server::{Server, ServerSession};
+
+/// Locks one of the relay's mutexes (`direct`, `ring`). Each guards state that every change
+/// leaves consistent: a panic elsewhere that poisoned one does not matter to the next user.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poison| poison.into_inner())
+}
 
 /// How the relay treats its connections.
 #[derive(Clone, Debug)]
