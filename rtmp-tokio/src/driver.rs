@@ -84,8 +84,35 @@ enum Transport {
 }
 
 /// A write that answers at once whether the stream takes bytes, without a task context (a TCP
-/// socket's `try_write_vectored`).
+/// socket's `try_write_vectored`). Only for streams whose writes need no flush: bytes it took
+/// are on their way.
 pub(crate) type TryWrite<S> = fn(&S, &[IoSlice<'_>]) -> io::Result<usize>;
+
+/// The stream's [`TryWrite`], handed to the core to write what it sends at once when nothing
+/// waits before it ([`ServerConnection::send_chunked_through`](rtmp_proto::session::ServerConnection::send_chunked_through)).
+pub(crate) struct DirectWrite<'a, S> {
+    stream: &'a S,
+    try_write: Option<TryWrite<S>>,
+}
+
+impl<S> DirectWrite<'_, S> {
+    /// Writes what the stream takes now of `bufs` (the core hands one or two); how many bytes
+    /// that was. None when the stream has no [`TryWrite`], would block, or failed: the bytes
+    /// then wait in the output, whose polled write registers for writability or meets the
+    /// failure again and reports it.
+    #[inline]
+    pub(crate) fn write(&mut self, bufs: &[&[u8]]) -> usize {
+        let Some(try_write) = self.try_write else {
+            return 0;
+        };
+        let mut slices = [IoSlice::new(&[]); 2];
+        let count = bufs.len().min(slices.len());
+        for (slot, buf) in slices.iter_mut().zip(bufs) {
+            *slot = IoSlice::new(buf);
+        }
+        try_write(self.stream, slices.get(..count).unwrap_or_default()).unwrap_or(0)
+    }
+}
 
 /// Owns a byte stream and a sans-IO connection and moves bytes between them.
 pub(crate) struct Driver<S, C: Connection> {
@@ -156,6 +183,24 @@ where
             reading_to_eof: false,
             ended: None,
         }
+    }
+
+    /// Runs `f` with the connection and a [`DirectWrite`] to the stream (which takes nothing
+    /// once the stream failed or the connection is closing: what is sent then waits for the
+    /// task's own steps).
+    #[inline]
+    pub(crate) fn with_direct_write<R>(
+        &mut self,
+        f: impl FnOnce(&mut C, &mut DirectWrite<'_, S>) -> R,
+    ) -> R {
+        let open = matches!(self.transport, Transport::Open)
+            && self.ended.is_none()
+            && self.closing.is_none();
+        let mut direct = DirectWrite {
+            stream: &self.stream,
+            try_write: self.try_write.filter(|_| open),
+        };
+        f(&mut self.conn, &mut direct)
     }
 
     /// Writes with `try_write` first (see [`TryWrite`]).
@@ -280,6 +325,10 @@ where
     pub(crate) fn poll_push(&mut self, cx: &mut Context<'_>) -> bool {
         if self.ended.is_some() || self.closing.is_some() {
             return true;
+        }
+        if !self.needs_flush && self.conn.transmit_settled() {
+            // Written already (a direct write), or nothing was sent.
+            return false;
         }
         match self.poll_write(cx) {
             (_, Poll::Ready(Err(error))) => {

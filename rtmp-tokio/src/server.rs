@@ -18,7 +18,7 @@ use rtmp_proto::session::SessionError;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
 
-use crate::driver::{Clock, Driver, WakeupHold};
+use crate::driver::{Clock, DirectWrite, Driver, WakeupHold};
 use crate::Error;
 
 mod commands;
@@ -157,6 +157,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> ServerSession<S> {
             (Err(_), Some(closed)) => closed.clone(),
             (Err(_), None) => ServerEvent::Closed(SessionError::Closed),
         })
+    }
+
+    /// Runs `f` with the connection and a writer that takes what the stream accepts at once
+    /// (see [`DirectWrite`]), for the relay to write a player's frame in the step that sends
+    /// it.
+    #[inline]
+    pub(crate) fn with_direct_write<R>(
+        &mut self,
+        f: impl FnOnce(&mut ServerConnection, &mut DirectWrite<'_, S>) -> R,
+    ) -> R {
+        self.driver.with_direct_write(f)
     }
 
     /// Writes what is queued, as far as the stream takes it now (`cx`'s waker is woken when

@@ -262,6 +262,46 @@ impl ChunkEncoder {
         Ok(())
     }
 
+    /// Sends `chunked` as [`encode_chunked`](Self::encode_chunked) does, but when `out` is
+    /// empty and the message was chunked at this encoder's chunk size, first offers its bytes
+    /// to `write` (one or two slices, in order); only what `write` did not take goes to `out`.
+    /// `write` returns how many bytes it took; a transport that would block takes none.
+    /// Returns the length of the chunked message, written or not.
+    #[inline]
+    pub fn encode_chunked_through(
+        &mut self,
+        chunked: &ChunkedMessage,
+        out: &mut ChunkOutput,
+        write: impl FnOnce(&[&[u8]]) -> usize,
+    ) -> Result<usize, ChunkError> {
+        let inner = &chunked.0;
+        if inner.chunk_size != self.chunk_size || !out.is_empty() {
+            let before = out.len();
+            self.encode_chunked(chunked, out)?;
+            return Ok(out.len() - before);
+        }
+        let payload = &inner.message.payload;
+        // `ChunkedMessage::new` checked the length.
+        self.remember_full_header(inner.csid.get(), &inner.message, payload.len() as u32);
+        let (total, written) = match &inner.chunks {
+            Chunks::Copied(bytes) => (bytes.len(), write(&[bytes])),
+            Chunks::OneChunk(header) => {
+                let header = header.as_slice();
+                (header.len() + payload.len(), write(&[header, payload]))
+            }
+        };
+        if written < total {
+            match &inner.chunks {
+                Chunks::Copied(bytes) => out.push_shared(bytes.clone()),
+                Chunks::OneChunk(header) => out.push_shared_after_header(header, payload.clone()),
+            }
+            if written > 0 {
+                out.advance(written);
+            }
+        }
+        Ok(total)
+    }
+
     /// Encodes `msg` as [`encode`](Self::encode) does, but returns each chunk on its own, so
     /// that tests can interleave the chunks of several chunk streams.
     #[cfg(test)]

@@ -526,6 +526,15 @@ enum Event {
     /// A message chunked once beforehand ([`ChunkedMessage`]), at the encoder's chunk size
     /// (`true`) or at another one, which makes the encoder chunk it anew.
     Chunked(MessageSpec, bool),
+    /// As `Chunked`, offered to a direct write ([`ChunkEncoder::encode_chunked_through`])
+    /// that takes at most `take` bytes, after what the output holds was written (`drain`) or
+    /// with it still waiting.
+    Through {
+        spec: MessageSpec,
+        same: bool,
+        drain: bool,
+        take: usize,
+    },
     SetChunkSize(u32),
 }
 
@@ -538,6 +547,18 @@ fn events() -> impl Strategy<Value = Vec<Event>> {
             12 => message_spec(CSIDS).prop_map(Event::Message),
             4 => (message_spec(CSIDS), any::<bool>())
                 .prop_map(|(spec, same)| Event::Chunked(spec, same)),
+            4 => (
+                message_spec(CSIDS),
+                any::<bool>(),
+                any::<bool>(),
+                prop_oneof![0usize..20, 0usize..5000, Just(usize::MAX)]
+            )
+                .prop_map(|(spec, same, drain, take)| Event::Through {
+                    spec,
+                    same,
+                    drain,
+                    take
+                }),
             1 => chunk_size().prop_map(Event::SetChunkSize),
         ],
         1..24,
@@ -593,6 +614,8 @@ fn encode_events(
     decoder.set_chunk_size(initial_chunk_size).unwrap();
     let mut resolver = Resolver::new();
     let mut out = ChunkOutput::new();
+    // What direct writes took, and what the output held before each (written first).
+    let mut wire = Vec::new();
     let mut expected = Vec::new();
     for event in events {
         let msg = match event {
@@ -609,6 +632,37 @@ fn encode_events(
                 encoder.encode_chunked(&chunked, &mut out).unwrap();
                 msg
             }
+            Event::Through {
+                spec,
+                same,
+                drain,
+                take,
+            } => {
+                let msg = resolver.resolve(spec);
+                let size = encoder.chunk_size();
+                let size = if *same { size } else { size % 300 + 1 };
+                let chunked = ChunkedMessage::new(csid(spec.csid), msg.clone(), size).unwrap();
+                if *drain {
+                    out.copy_to(&mut wire);
+                    out.advance(out.len());
+                }
+                let offered = out.is_empty() && size == encoder.chunk_size();
+                let before = out.len();
+                let mut took = 0;
+                let length = encoder
+                    .encode_chunked_through(&chunked, &mut out, |bufs| {
+                        assert!(offered, "offered only to an empty output at its chunk size");
+                        for buf in bufs {
+                            let part = buf.get(..take - took).unwrap_or(buf);
+                            wire.extend_from_slice(part);
+                            took += part.len();
+                        }
+                        took
+                    })
+                    .unwrap();
+                assert_eq!(length, took + out.len() - before);
+                msg
+            }
             Event::SetChunkSize(size) => {
                 let msg = message(0, type_id::SET_CHUNK_SIZE, 0, &size.to_be_bytes());
                 encoder
@@ -620,9 +674,8 @@ fn encode_events(
         };
         expected.push(msg);
     }
-    let mut bytes = Vec::new();
-    out.copy_to(&mut bytes);
-    (bytes, expected, decoder)
+    out.copy_to(&mut wire);
+    (wire, expected, decoder)
 }
 
 fn fresh_decoder_like(decoder: &ChunkDecoder) -> ChunkDecoder {

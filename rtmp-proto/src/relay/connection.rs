@@ -721,7 +721,7 @@ impl<H: SharedHub> RelayConnection<H> {
             gate: KeyframeGate::default(),
             behind_since: None,
         });
-        self.send_items(conn, &snapshot, now)
+        self.send_items(conn, &snapshot, now, &mut |_| 0)
     }
 
     fn publish_media(
@@ -821,13 +821,32 @@ impl<H: SharedHub> RelayConnection<H> {
 
     /// Sends the player what `batch` holds for it.
     pub fn deliver(&mut self, conn: &mut ServerConnection, batch: &Batch, now: Instant) -> Verdict {
+        self.deliver_through(conn, batch, now, &mut |_| 0)
+    }
+
+    /// [`deliver`](Self::deliver), offering each frame to `write` at once when nothing waits
+    /// to be written before it ([`ServerConnection::send_chunked_through`]): for a driver that
+    /// can write to the player's transport without blocking outside its poll.
+    pub fn deliver_through(
+        &mut self,
+        conn: &mut ServerConnection,
+        batch: &Batch,
+        now: Instant,
+        write: &mut impl FnMut(&[&[u8]]) -> usize,
+    ) -> Verdict {
         self.now = self.now.max(now);
-        let verdict = self.send_items(conn, batch, now);
+        let verdict = self.send_items(conn, batch, now, write);
         self.count_sent(conn);
         verdict
     }
 
-    fn send_items(&mut self, conn: &mut ServerConnection, items: &[Item], now: Instant) -> Verdict {
+    fn send_items(
+        &mut self,
+        conn: &mut ServerConnection,
+        items: &[Item],
+        now: Instant,
+        write: &mut impl FnMut(&[&[u8]]) -> usize,
+    ) -> Verdict {
         let max_behind = self.config.max_behind;
         let Some(playing) = &mut self.playing else {
             return Verdict::Continue;
@@ -844,7 +863,9 @@ impl<H: SharedHub> RelayConnection<H> {
                     };
                     len = payload.len() as u64;
                     match (chunked, frame.kind) {
-                        (Some(chunked), _) => conn.send_chunked(stream, chunked),
+                        (Some(chunked), _) => {
+                            conn.send_chunked_through(stream, chunked, &mut *write)
+                        }
                         (None, MediaKind::Audio) => {
                             conn.send_audio(stream, frame.timestamp, payload.clone())
                         }

@@ -596,11 +596,15 @@ impl Core {
 
     /// Queues audio or video chunked once for many connections
     /// ([`ChunkedMessage`]) in the media lane; sent as it was chunked if this connection sends
-    /// at its chunk size, chunked anew otherwise.
+    /// at its chunk size, chunked anew otherwise. When nothing waits to be written before it,
+    /// its bytes are first offered to `write` (see
+    /// [`ChunkEncoder::encode_chunked_through`]): a relay's player then costs one write per
+    /// frame, without the output's bookkeeping.
     #[inline]
-    pub(crate) fn send_chunked(
+    pub(crate) fn send_chunked_through(
         &mut self,
         chunked: &ChunkedMessage,
+        write: impl FnOnce(&[&[u8]]) -> usize,
     ) -> Result<SendStatus, ApiError> {
         if self.is_closed() {
             return Err(ApiError::Closed);
@@ -618,7 +622,13 @@ impl Core {
         {
             let status = self.queue.admit(priority, chunked.message(), in_flight)?;
             if status != SendStatus::DroppedVideo {
-                self.output_chunked(chunked);
+                // Nothing chunked fails to encode again: its length was checked when it was
+                // chunked.
+                let length = self
+                    .encoder
+                    .encode_chunked_through(chunked, &mut self.output, write)
+                    .unwrap_or(0);
+                self.bytes_chunked += length as u64;
             }
             status
         } else {
@@ -919,7 +929,10 @@ mod tests {
         };
         let chunked = ChunkedMessage::new(ChunkStreamId::VIDEO, video.clone(), chunk_size).unwrap();
         // Chunked media in the express lane: shared, so written it leaves nothing to do.
-        assert_eq!(server.send_chunked(&chunked), Ok(SendStatus::Queued));
+        assert_eq!(
+            server.send_chunked_through(&chunked, |_| 0),
+            Ok(SendStatus::Queued)
+        );
         assert!(!server.transmit_settled(), "the output waits");
         let out = server.poll_transmit().unwrap();
         let written = out.len();
@@ -935,12 +948,58 @@ mod tests {
         assert!(server.transmit_settled());
         // Anything queued behind a full output is left to poll_transmit.
         for _ in 0..64 {
-            let _status = server.send_chunked(&chunked).unwrap();
+            let _status = server.send_chunked_through(&chunked, |_| 0).unwrap();
         }
         let out = server.poll_transmit().unwrap();
         let written = out.len();
         out.advance(written);
         assert!(!server.transmit_settled());
+    }
+
+    #[test]
+    fn a_chunked_frame_is_offered_to_a_direct_write_only_with_nothing_before_it() {
+        let (mut client, mut server) = pair(SessionConfig::default());
+        drive(&mut client, &mut server, Instant::default());
+        let video = RawMessage {
+            timestamp: 0,
+            type_id: type_id::VIDEO,
+            stream_id: 1,
+            payload: Bytes::from(alloc::vec![0x17; 300]),
+        };
+        let chunk_size = server.encoder.chunk_size();
+        let chunked = ChunkedMessage::new(ChunkStreamId::VIDEO, video.clone(), chunk_size).unwrap();
+        let mut wire = Vec::new();
+        let sent = server.bytes_sent();
+        // Taken whole: nothing waits, and it counts as sent.
+        let status = server.send_chunked_through(&chunked, |bufs| {
+            bufs.iter().for_each(|buf| wire.extend_from_slice(buf));
+            wire.len()
+        });
+        assert_eq!(status, Ok(SendStatus::Queued));
+        assert!(server.transmit_settled());
+        assert!(server.poll_transmit().is_none());
+        let whole = wire.len();
+        assert_eq!(server.bytes_sent() - sent, whole as u64);
+        // Taken in part: the rest waits in the output, in order.
+        let status = server.send_chunked_through(&chunked, |bufs| {
+            wire.extend_from_slice(&bufs[0][..5]);
+            5
+        });
+        assert_eq!(status, Ok(SendStatus::Queued));
+        assert_eq!(server.pending_bytes(), whole - 5);
+        // Behind waiting bytes it is not offered.
+        let status = server.send_chunked_through(&chunked, |_| unreachable!("bytes wait"));
+        assert_eq!(status, Ok(SendStatus::Queued));
+        let out = server.poll_transmit().unwrap();
+        out.copy_to(&mut wire);
+        let written = out.len();
+        out.advance(written);
+        let mut input = Bytes::from(wire);
+        let mut decoded = Vec::new();
+        while let Some(message) = client.decoder.decode_bytes(&mut input).unwrap() {
+            decoded.push(message);
+        }
+        assert_eq!(decoded, [video.clone(), video.clone(), video]);
     }
 
     #[test]

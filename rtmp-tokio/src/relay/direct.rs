@@ -286,7 +286,10 @@ where
                     Err(TryRecvError::Empty | TryRecvError::Closed) => return Verdict::Continue,
                 },
             };
-            let verdict = self.relay.deliver(self.session.connection(), batch, now);
+            let relay = &mut self.relay;
+            let verdict = self.session.with_direct_write(|connection, direct| {
+                relay.deliver_through(connection, batch, now, &mut |bufs| direct.write(bufs))
+            });
             if verdict != Verdict::Continue {
                 return verdict;
             }

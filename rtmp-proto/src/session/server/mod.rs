@@ -863,11 +863,27 @@ impl ServerConnection {
         stream: u32,
         chunked: &ChunkedMessage,
     ) -> Result<SendStatus, ApiError> {
+        self.send_chunked_through(stream, chunked, |_| 0)
+    }
+
+    /// [`send_chunked`](Self::send_chunked), offering the bytes to `write` first when nothing
+    /// waits to be written before them: `write` takes what the transport accepts at once
+    /// without blocking (one or two slices, in order) and returns how many bytes that was;
+    /// the rest is queued as [`send_chunked`](Self::send_chunked) queues it. For a driver that
+    /// can try a write outside its poll (a TCP socket's `try_write`), so that a frame sent to
+    /// an idle player is written in the same step, without passing through
+    /// [`poll_transmit`](Self::poll_transmit).
+    pub fn send_chunked_through(
+        &mut self,
+        stream: u32,
+        chunked: &ChunkedMessage,
+        write: impl FnOnce(&[&[u8]]) -> usize,
+    ) -> Result<SendStatus, ApiError> {
         self.check_playing(stream)?;
         let message = chunked.message();
         let media = matches!(message.type_id, type_id::AUDIO | type_id::VIDEO);
         if media && message.stream_id == stream {
-            return self.core.send_chunked(chunked);
+            return self.core.send_chunked_through(chunked, write);
         }
         let raw = RawMessage {
             stream_id: stream,
