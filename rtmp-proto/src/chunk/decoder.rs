@@ -3,7 +3,7 @@
 use alloc::vec::Vec;
 use core::mem;
 
-use bytes::{Buf, Bytes};
+use bytes::{Buf, Bytes, BytesMut};
 
 use super::header::{
     read_basic_header, read_u24, EXTENDED_TIMESTAMP_MARKER, MAX_HEADER_LEN, MESSAGE_HEADER_LEN,
@@ -17,7 +17,8 @@ use crate::{type_id, Limits, RawMessage};
 /// Each chunk payload is copied once, from the input straight into the message it belongs to;
 /// a message whose payload lies whole inside one chunk of a [`decode_bytes`](Self::decode_bytes)
 /// input is not copied at all. Between calls the decoder keeps, besides each chunk stream's
-/// partial message, at most one incomplete chunk header (18 bytes).
+/// partial message, at most one incomplete chunk header (18 bytes), and, once audio or video
+/// arrived, the rest of the block it copies them into ([`ARENA_BLOCK`] bytes).
 ///
 /// Set Chunk Size (RTMP 1.0 §5.4.1) and Abort (§5.4.2) messages take effect as they are decoded;
 /// they are still returned. Timestamps come out absolute and wrap at 2^32 (§5.3.1.3, serial
@@ -46,8 +47,14 @@ pub struct ChunkDecoder {
     chunk_remaining: u32,
     /// Sum of the announced lengths of the partial messages.
     buffered: usize,
-    /// Sum of the capacities of the partial messages' buffers: the memory they hold.
+    /// Sum of the capacities of the partial messages' buffers and of the arena's block: the
+    /// memory they hold.
     held: usize,
+    /// What is left of the block audio and video payloads up to [`CARVE_UP_TO`] bytes are
+    /// copied into, one after the other: such a payload costs no allocation of its own.
+    arena: BytesMut,
+    /// The size of the arena's block, counted in `held` while the decoder holds it.
+    arena_block: usize,
     /// Bytes that arrived before the rest of the input: an incomplete chunk header, or payload
     /// bytes that were read to tell whether a type 3 chunk carries an extended timestamp.
     pending: [u8; MAX_HEADER_LEN],
@@ -73,7 +80,44 @@ struct InboundStream {
     extended: Option<u32>,
     /// Whether a message has started and not all its chunks arrived.
     open: bool,
-    partial: Vec<u8>,
+    partial: Partial,
+}
+
+/// The payload of a message whose chunks have not all arrived.
+#[derive(Debug)]
+enum Partial {
+    /// A buffer of its own, grown with what arrives (see `append`).
+    Grown(Vec<u8>),
+    /// Room for the whole payload, carved from the decoder's arena once it had all arrived
+    /// (counted in `held` with the arena's block).
+    Carved(BytesMut),
+}
+
+impl Partial {
+    const EMPTY: Partial = Partial::Grown(Vec::new());
+
+    fn len(&self) -> usize {
+        match self {
+            Partial::Grown(buffer) => buffer.len(),
+            Partial::Carved(region) => region.len(),
+        }
+    }
+
+    /// The memory it holds of its own.
+    fn held(&self) -> usize {
+        match self {
+            Partial::Grown(buffer) => buffer.capacity(),
+            Partial::Carved(_) => 0,
+        }
+    }
+
+    /// The payload, leaving the stream empty.
+    fn take(&mut self) -> Bytes {
+        match mem::replace(self, Partial::EMPTY) {
+            Partial::Grown(buffer) => Bytes::from(buffer),
+            Partial::Carved(region) => region.freeze(),
+        }
+    }
 }
 
 impl ChunkStreamState for InboundStream {
@@ -90,6 +134,26 @@ const SLICE_FROM: usize = 4096;
 
 /// Smallest buffer a partial message starts with (or its length, if smaller).
 const FIRST_PARTIAL: usize = 4096;
+
+/// Size of the blocks audio and video payloads are copied into (see [`CARVE_UP_TO`]). A
+/// payload kept shares its block's memory: the join cache keeps the frames of the current GOP,
+/// which arrived one after the other and so fill whole blocks, and copies the few it keeps for
+/// longer (sequence headers) out of them.
+pub const ARENA_BLOCK: usize = 64 * 1024;
+
+/// Audio and video payloads of at most this many bytes are copied into a block shared with
+/// the ones before and after them rather than into an allocation of their own: a live
+/// stream's frames then cost no allocation each. At most this much of a block goes unused
+/// when the next payload does not fit, a quarter of it. Larger payloads, and a message
+/// whose chunks have not all arrived in the input its first chunk came in, get a buffer of
+/// their own.
+pub const CARVE_UP_TO: usize = 16 * 1024;
+
+/// Whether payloads of messages of this type are carved from the arena.
+#[inline(always)]
+fn carved_type(type_id: u8) -> bool {
+    matches!(type_id, type_id::AUDIO | type_id::VIDEO)
+}
 
 /// The big-endian u32 at `at` in `buf`, if `buf` holds it whole.
 #[inline(always)]
@@ -117,7 +181,14 @@ fn copy_into(buf: &mut [u8], at: usize, bytes: &[u8]) -> usize {
 /// long it said it was. Returns the bytes the buffer grew by.
 #[inline(always)]
 fn append(stream: &mut InboundStream, bytes: &[u8], ahead: usize) -> usize {
-    let partial = &mut stream.partial;
+    let partial = match &mut stream.partial {
+        Partial::Grown(partial) => partial,
+        Partial::Carved(region) => {
+            // Carved at the message's length: what arrives of it always fits.
+            region.extend_from_slice(bytes);
+            return 0;
+        }
+    };
     let needed = partial.len() + bytes.len();
     let before = partial.capacity();
     if needed > before {
@@ -160,6 +231,8 @@ impl ChunkDecoder {
             chunk_remaining: 0,
             buffered: 0,
             held: 0,
+            arena: BytesMut::new(),
+            arena_block: 0,
             pending: [0; MAX_HEADER_LEN],
             pending_len: 0,
             failed: None,
@@ -191,7 +264,8 @@ impl ChunkDecoder {
 
     /// Memory held by the messages whose chunks have not all arrived (their buffers'
     /// capacities): at most about twice what arrived of them, or what arrived in the input they
-    /// were read from, never their announced lengths.
+    /// were read from, never their announced lengths; and by the block audio and video
+    /// payloads are copied into ([`ARENA_BLOCK`]), once one arrived.
     pub fn held_bytes(&self) -> usize {
         self.held
     }
@@ -521,6 +595,11 @@ impl ChunkDecoder {
                     Some(bytes) if payload.len() >= SLICE_FROM => {
                         bytes.slice(start..start + payload.len())
                     }
+                    _ if carved_type(type_id) && payload.len() <= CARVE_UP_TO => {
+                        let mut region = self.carve(payload.len());
+                        region.extend_from_slice(payload);
+                        region.freeze()
+                    }
                     _ => Bytes::copy_from_slice(payload),
                 };
                 *pos += length as usize;
@@ -535,23 +614,52 @@ impl ChunkDecoder {
             }
         }
 
+        // Room for the announced length only once that much arrived; otherwise the buffer grows
+        // with what arrives (see `append`).
+        let arrived = input.len().saturating_sub(*pos);
+        let partial = if carved_type(type_id)
+            && length as usize <= CARVE_UP_TO
+            && self.pending_len == 0
+            && arrived >= length as usize
+        {
+            Partial::Carved(self.carve(length as usize))
+        } else {
+            Partial::EMPTY
+        };
+        let stream = &mut self.streams[index];
         stream.open = true;
-        // Not the announced length: the buffer grows with what arrives (see `append`).
-        stream.partial = Vec::new();
+        stream.partial = partial;
         self.buffered = needed;
         self.chunk_remaining = chunk_size.min(length);
         self.current = index;
         Ok(None)
     }
 
-    /// Drops every partial message, giving their memory back; for a decoder that has failed
-    /// (it decodes nothing more) or whose connection has ended.
+    /// Room for a payload of `len` bytes (at most [`CARVE_UP_TO`]) from the arena, which
+    /// takes a new block when what is left of its own is too small.
+    #[inline]
+    fn carve(&mut self, len: usize) -> BytesMut {
+        if self.arena.capacity() < len {
+            // The old block lives on while a payload carved from it does.
+            self.held -= self.arena_block;
+            self.arena = BytesMut::with_capacity(ARENA_BLOCK);
+            self.arena_block = ARENA_BLOCK;
+            self.held += ARENA_BLOCK;
+        }
+        let rest = self.arena.split_off(len);
+        mem::replace(&mut self.arena, rest)
+    }
+
+    /// Drops every partial message and the arena's block, giving their memory back; for a
+    /// decoder that has failed (it decodes nothing more) or whose connection has ended.
     pub fn release(&mut self) {
         for index in 0..self.streams.len() {
             let stream = &mut self.streams[index];
             stream.open = false;
-            stream.partial = Vec::new();
+            stream.partial = Partial::EMPTY;
         }
+        self.arena = BytesMut::new();
+        self.arena_block = 0;
         self.buffered = 0;
         self.held = 0;
     }
@@ -573,7 +681,7 @@ impl ChunkDecoder {
             stream_id: 0,
             extended: None,
             open: false,
-            partial: Vec::new(),
+            partial: Partial::EMPTY,
         }))
     }
 
@@ -582,12 +690,12 @@ impl ChunkDecoder {
         let stream = &mut self.streams[index];
         stream.open = false;
         self.buffered -= stream.length as usize;
-        self.held -= stream.partial.capacity();
+        self.held -= stream.partial.held();
         let message = RawMessage {
             timestamp: stream.timestamp,
             type_id: stream.type_id,
             stream_id: stream.stream_id,
-            payload: Bytes::from(mem::take(&mut stream.partial)),
+            payload: stream.partial.take(),
         };
         self.apply_control(&message)?;
         Ok(message)
@@ -622,8 +730,8 @@ impl ChunkDecoder {
                     let stream = &mut self.streams[index];
                     if stream.open {
                         stream.open = false;
-                        self.held -= stream.partial.capacity();
-                        stream.partial = Vec::new();
+                        self.held -= stream.partial.held();
+                        stream.partial = Partial::EMPTY;
                         self.buffered -= stream.length as usize;
                     }
                 }
@@ -777,6 +885,63 @@ mod tests {
             }
         }
         assert!(limits.max_command_message_size * 16 <= limits.max_media_message_size);
+    }
+
+    #[test]
+    fn small_audio_and_video_share_a_block_and_the_rest_own_their_memory() {
+        let mut decoder = ChunkDecoder::new(Limits::default());
+        decoder.set_chunk_size(1000).unwrap();
+        let chunk = |csid: u8, type_id: u8, payload: &[u8]| {
+            let [_, a, b, c] = (payload.len() as u32).to_be_bytes();
+            let mut bytes = alloc::vec![csid, 0, 0, 0, a, b, c, type_id, 1, 0, 0, 0];
+            bytes.extend_from_slice(payload);
+            bytes
+        };
+        // Audio in one chunk, video in three (type 3 continuations), a command, in one input.
+        let mut input = chunk(0x04, 8, &[0xAF; 300]);
+        let video: Vec<u8> = (0..2500u32).map(|i| i as u8).collect();
+        for (index, part) in video.chunks(1000).enumerate() {
+            if index == 0 {
+                let mut first = chunk(0x06, 9, part);
+                first[4..7].copy_from_slice(&[0, 0x09, 0xC4]);
+                input.extend(first);
+            } else {
+                input.push(0xC6);
+                input.extend_from_slice(part);
+            }
+        }
+        input.extend(chunk(0x03, 20, &[0x05; 50]));
+        let mut input = Bytes::from(input);
+        let audio = decoder.decode_bytes(&mut input).unwrap().unwrap();
+        let frame = decoder.decode_bytes(&mut input).unwrap().unwrap();
+        let command = decoder.decode_bytes(&mut input).unwrap().unwrap();
+        assert!(input.is_empty());
+        assert_eq!(&audio.payload[..], &[0xAF; 300]);
+        assert_eq!(&frame.payload[..], &video[..]);
+        assert_eq!(&command.payload[..], &[0x05; 50]);
+        // One after the other in one block, which the decoder counts while it holds it.
+        let after_audio = audio.payload.as_ptr() as usize + audio.payload.len();
+        assert_eq!(frame.payload.as_ptr() as usize, after_audio);
+        assert_eq!(decoder.held_bytes(), ARENA_BLOCK);
+        let command_at = command.payload.as_ptr() as usize;
+        assert!(command_at < audio.payload.as_ptr() as usize || command_at > after_audio + 2500);
+        // A payload larger than CARVE_UP_TO gets memory of its own.
+        let big = alloc::vec![0x27; CARVE_UP_TO + 1];
+        decoder.set_chunk_size(65536).unwrap();
+        let mut input = Bytes::from(chunk(0x06, 9, &big));
+        let message = decoder.decode_bytes(&mut input).unwrap().unwrap();
+        assert_eq!(&message.payload[..], &big[..]);
+        assert_eq!(decoder.held_bytes(), ARENA_BLOCK);
+        // A full block gives way to a new one; the old one lives on with its payloads.
+        for _ in 0..ARENA_BLOCK / 1000 + 1 {
+            let input = chunk(0x04, 8, &[0xAF; 1000]);
+            let message = decoder.decode(&mut &input[..]).unwrap().unwrap();
+            assert_eq!(&message.payload[..], &[0xAF; 1000]);
+        }
+        assert_eq!(decoder.held_bytes(), ARENA_BLOCK);
+        assert_eq!(&audio.payload[..], &[0xAF; 300]);
+        decoder.release();
+        assert_eq!(decoder.held_bytes(), 0);
     }
 
     #[test]

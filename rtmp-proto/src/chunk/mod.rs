@@ -18,7 +18,7 @@ mod streams;
 #[cfg(test)]
 mod tests;
 
-pub use decoder::ChunkDecoder;
+pub use decoder::{ChunkDecoder, ARENA_BLOCK, CARVE_UP_TO};
 pub use encoder::{ChunkEncoder, ChunkedMessage};
 pub use output::ChunkOutput;
 

@@ -78,7 +78,7 @@ impl JoinCache {
             self.prune_front();
         }
         self.configuration_bytes += frame.len();
-        self.configurations.push(frame.without_chunks());
+        self.configurations.push(frame.detached());
         while self.configurations.len() > MAX_CACHED_CONFIGURATIONS
             || (self.configuration_bytes > max_bytes && !self.configurations.is_empty())
         {

@@ -243,6 +243,27 @@ impl Frame {
         }
     }
 
+    /// The frame without its chunked forms and with payloads of its own, for keeping long (a
+    /// stream's sequence headers): the decoder copies small audio and video payloads into
+    /// blocks shared with the frames around them
+    /// ([`CARVE_UP_TO`](crate::chunk::CARVE_UP_TO)), which a frame kept for the stream's
+    /// whole life would keep alive.
+    pub fn detached(&self) -> Frame {
+        let payload = Bytes::copy_from_slice(&self.payload);
+        let default_track = self.default_track.as_ref().map(|default| {
+            if default.as_ptr() == self.payload.as_ptr() && default.len() == self.payload.len() {
+                payload.clone()
+            } else {
+                Bytes::copy_from_slice(default)
+            }
+        });
+        Frame {
+            payload,
+            default_track,
+            ..self.without_chunks()
+        }
+    }
+
     /// Whether this is a video message.
     pub fn is_video(&self) -> bool {
         self.kind == MediaKind::Video
@@ -458,6 +479,38 @@ mod tests {
         assert_eq!(frame.tracks, TrackSet::DEFAULT);
         assert_eq!(frame.role, Role::Keyframe);
         assert_eq!(frame.default_track, Some(payload));
+    }
+
+    #[test]
+    fn a_detached_frame_owns_its_payloads_and_keeps_them_one_when_they_were() {
+        let header = bytes(&[0x17, 0x00, 0, 0, 0, 0x01, 0x64]);
+        let frame = Frame::new(MediaKind::Video, 0, header.clone());
+        let kept = frame.detached();
+        assert_eq!(kept.payload, header);
+        assert_ne!(kept.payload.as_ptr(), header.as_ptr());
+        let default = kept.default_track.as_ref().unwrap();
+        assert_eq!(default.as_ptr(), kept.payload.as_ptr());
+        assert_eq!((kept.role, kept.tracks), (frame.role, frame.tracks));
+        // A multitrack message's default form is a payload of its own: copied apart.
+        let audio = AudioInfo::multitrack(
+            MultitrackType::OneTrack,
+            alloc::vec![AudioTrack::new(
+                0,
+                AudioCodec::Aac,
+                AudioPacketType::SequenceStart,
+                &[0x12u8, 0x10][..]
+            )],
+        )
+        .to_bytes()
+        .unwrap();
+        let frame = Frame::new(MediaKind::Audio, 0, audio);
+        let kept = frame.detached();
+        assert_eq!(kept.default_track, frame.default_track);
+        assert_ne!(
+            kept.default_track.as_ref().unwrap().as_ptr(),
+            frame.default_track.as_ref().unwrap().as_ptr()
+        );
+        assert!(kept.chunked.is_none() && kept.default_chunked.is_none());
     }
 
     #[test]
