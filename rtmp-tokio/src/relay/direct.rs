@@ -268,16 +268,18 @@ where
                 return Verdict::Continue;
             };
             let taken;
-            let batch = match newest {
+            let (batch, last) = match newest {
                 Some((sequence, batch)) if sequence == receiver.cursor.next() => {
                     receiver.cursor.move_to(sequence + 1);
-                    batch
+                    // The last batch handed to the stream: any sent after it is pumped in
+                    // turn, so nothing is left to look for.
+                    (batch, true)
                 }
                 _ if !receiver.cursor.has_waiting() => return Verdict::Continue,
                 _ => match receiver.try_recv() {
                     Ok(batch) => {
                         taken = batch;
-                        &taken
+                        (&taken, false)
                     }
                     Err(TryRecvError::Lagged(_)) => {
                         self.relay.lagged();
@@ -290,7 +292,7 @@ where
             let verdict = self.session.with_direct_write(|connection, direct| {
                 relay.deliver_through(connection, batch, now, &mut |bufs| direct.write(bufs))
             });
-            if verdict != Verdict::Continue {
+            if verdict != Verdict::Continue || last {
                 return verdict;
             }
         }
