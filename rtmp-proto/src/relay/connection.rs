@@ -824,9 +824,10 @@ impl<H: SharedHub> RelayConnection<H> {
         self.deliver_through(conn, batch, now, &mut |_| 0)
     }
 
-    /// [`deliver`](Self::deliver), offering each frame to `write` at once when nothing waits
-    /// to be written before it ([`ServerConnection::send_chunked_through`]): for a driver that
-    /// can write to the player's transport without blocking outside its poll.
+    /// [`deliver`](Self::deliver), offering a batch of one frame to `write` at once when
+    /// nothing waits to be written before it ([`ServerConnection::send_chunked_through`]):
+    /// for a driver that can write to the player's transport without blocking outside its
+    /// poll. A batch of several items goes to the output whole, for one write of them all.
     pub fn deliver_through(
         &mut self,
         conn: &mut ServerConnection,
@@ -835,7 +836,11 @@ impl<H: SharedHub> RelayConnection<H> {
         write: &mut impl FnMut(&[&[u8]]) -> usize,
     ) -> Verdict {
         self.now = self.now.max(now);
-        let verdict = self.send_items(conn, batch, now, write);
+        let verdict = if batch.len() == 1 {
+            self.send_items(conn, batch, now, write)
+        } else {
+            self.send_items(conn, batch, now, &mut |_| 0)
+        };
         self.count_sent(conn);
         verdict
     }

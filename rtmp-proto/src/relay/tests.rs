@@ -270,6 +270,47 @@ fn a_player_gets_what_a_publisher_of_the_same_key_sends_and_the_query_is_not_par
     );
 }
 
+#[test]
+fn a_lone_frame_is_offered_to_a_direct_write_and_a_batch_of_several_goes_out_whole() {
+    let mut mesh = Mesh::new(HubConfig::default());
+    let player = mesh.join("live", false, true);
+    let stream = mesh.play(player, "cam");
+    let _ = mesh.received(player);
+    let pair = &mut mesh.pairs[player];
+    let chunk_size = pair.server.configured_chunk_size();
+    let frame = |key: bool, fill: u8| {
+        let mut frame = Frame::new(MediaKind::Video, 0, legacy_video(key, fill));
+        frame.chunk(chunk_size, stream);
+        Item::Media(frame)
+    };
+    let relay = pair.relay.as_mut().expect("a relay connection");
+    let offered = RefCell::new(Vec::new());
+    let mut write = |bufs: &[&[u8]]| {
+        let len = bufs.iter().map(|buf| buf.len()).sum::<usize>();
+        offered.borrow_mut().push(len);
+        0
+    };
+    let lone: Batch = [frame(true, 1)].into_iter().collect();
+    let verdict = relay.deliver_through(&mut pair.server, &lone, mesh.now, &mut write);
+    assert_eq!(verdict, Verdict::Continue);
+    let one = offered.borrow().clone();
+    assert_eq!(one.len(), 1, "the lone frame is offered");
+    // Not taken: it waits in the output. Written, the output is empty again.
+    let out = pair.server.poll_transmit().expect("the frame waits");
+    assert_eq!(out.len(), one[0]);
+    out.advance(one[0]);
+    let several: Batch = [frame(false, 2), frame(false, 3)].into_iter().collect();
+    let verdict = relay.deliver_through(&mut pair.server, &several, mesh.now, &mut write);
+    assert_eq!(verdict, Verdict::Continue);
+    assert_eq!(
+        offered.borrow().len(),
+        1,
+        "a batch of several is not offered"
+    );
+    let out = pair.server.poll_transmit().expect("both wait");
+    assert_eq!(out.len(), 2 * one[0]);
+}
+
 /// Frames are chunked once, for players at the publisher's chunk size on message stream 1;
 /// a player at another chunk size or on another stream gets the same messages, chunked by its
 /// own connection, and each decodes what it is sent.
