@@ -97,7 +97,7 @@ pub(crate) struct DirectWrite<'a, S> {
 
 impl<S> DirectWrite<'_, S> {
     /// Writes what the stream takes now of `bufs` (the core hands one or two); how many bytes
-    /// that was. None when the stream has no [`TryWrite`], would block, or failed: the bytes
+    /// that was. Nothing when the stream has no [`TryWrite`], would block, or failed: the bytes
     /// then wait in the output, whose polled write registers for writability or meets the
     /// failure again and reports it.
     #[inline]

@@ -136,9 +136,10 @@ const SLICE_FROM: usize = 4096;
 const FIRST_PARTIAL: usize = 4096;
 
 /// Size of the blocks audio and video payloads are copied into (see [`CARVE_UP_TO`]). A
-/// payload kept shares its block's memory: the join cache keeps the frames of the current GOP,
-/// which arrived one after the other and so fill whole blocks, and copies the few it keeps for
-/// longer (sequence headers) out of them.
+/// payload kept keeps its whole block alive: the relay's join cache keeps the frames of the
+/// current GOP, which arrived one after the other and so fill whole blocks, and copies the few
+/// it keeps for longer (sequence headers) out of them; an application that keeps a few
+/// payloads for long does the same (`Bytes::copy_from_slice`).
 pub const ARENA_BLOCK: usize = 64 * 1024;
 
 /// Audio and video payloads of at most this many bytes are copied into a block shared with

@@ -455,6 +455,21 @@ mod tests {
         Bytes::copy_from_slice(data)
     }
 
+    /// An AAC sequence header as track 0 of a multitrack audio message.
+    fn multitrack_aac_sequence_header() -> Bytes {
+        AudioInfo::multitrack(
+            MultitrackType::OneTrack,
+            alloc::vec![AudioTrack::new(
+                0,
+                AudioCodec::Aac,
+                AudioPacketType::SequenceStart,
+                &[0x12u8, 0x10][..]
+            )],
+        )
+        .to_bytes()
+        .unwrap()
+    }
+
     #[test]
     fn track_sets_hold_every_id() {
         let mut set = TrackSet::EMPTY;
@@ -492,17 +507,7 @@ mod tests {
         assert_eq!(default.as_ptr(), kept.payload.as_ptr());
         assert_eq!((kept.role, kept.tracks), (frame.role, frame.tracks));
         // A multitrack message's default form is a payload of its own: copied apart.
-        let audio = AudioInfo::multitrack(
-            MultitrackType::OneTrack,
-            alloc::vec![AudioTrack::new(
-                0,
-                AudioCodec::Aac,
-                AudioPacketType::SequenceStart,
-                &[0x12u8, 0x10][..]
-            )],
-        )
-        .to_bytes()
-        .unwrap();
+        let audio = multitrack_aac_sequence_header();
         let frame = Frame::new(MediaKind::Audio, 0, audio);
         let kept = frame.detached();
         assert_eq!(kept.default_track, frame.default_track);
@@ -535,17 +540,7 @@ mod tests {
             Some(&[0x17, 0x01, 0, 0, 33, 0x65, 0x88][..])
         );
 
-        let audio = AudioInfo::multitrack(
-            MultitrackType::OneTrack,
-            alloc::vec![AudioTrack::new(
-                0,
-                AudioCodec::Aac,
-                AudioPacketType::SequenceStart,
-                &[0x12u8, 0x10][..]
-            )],
-        )
-        .to_bytes()
-        .unwrap();
+        let audio = multitrack_aac_sequence_header();
         let frame = Frame::new(MediaKind::Audio, 0, audio);
         assert_eq!(frame.role, Role::SequenceHeader);
         assert_eq!(
