@@ -325,6 +325,13 @@ impl<H: SharedHub> RelayConnection<H> {
             .is_some_and(|publishing| !publishing.batch.is_empty())
     }
 
+    /// Whether the driver has nothing to act on but the connection's next event: no event to
+    /// take, no request waiting for the application, no batch to hand on. A driver may then
+    /// hand it the next event at once, without its own steps in between.
+    pub fn is_settled(&self) -> bool {
+        self.events.is_empty() && self.parked.is_none() && !self.has_pending_batch()
+    }
+
     /// The receiver of the stream played, to wait on for batches.
     pub fn receiver_mut(&mut self) -> Option<&mut <H::Fanout as Fanout>::Receiver> {
         self.playing.as_mut().map(|playing| &mut playing.receiver)

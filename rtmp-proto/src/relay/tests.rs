@@ -802,6 +802,41 @@ fn answer(mesh: &mut Mesh, index: usize, access: Access) -> Verdict {
 }
 
 #[test]
+fn a_relay_connection_is_settled_only_with_nothing_for_its_driver_to_do() {
+    let mut mesh = Mesh::new(asking(AskFor {
+        publish: true,
+        ..AskFor::default()
+    }));
+    let publisher = mesh.join("live", true, false);
+    let _ = mesh.relay_events(publisher);
+    let settled = |mesh: &Mesh| mesh.pairs[publisher].relay.as_ref().unwrap().is_settled();
+    assert!(settled(&mesh));
+    let stream = mesh.publish(publisher, "cam");
+    assert!(!settled(&mesh), "a request waits for the application");
+    assert_eq!(
+        answer(&mut mesh, publisher, Access::Allow),
+        Verdict::Continue
+    );
+    assert!(!settled(&mesh), "its events wait to be taken");
+    let _ = mesh.relay_events(publisher);
+    assert!(settled(&mesh));
+    // Frames the relay hands on by itself leave it settled; a batch held back does not.
+    mesh.video(publisher, stream, 0, legacy_video(true, 1));
+    mesh.drive();
+    assert!(settled(&mesh));
+    mesh.pairs[publisher]
+        .relay
+        .as_mut()
+        .unwrap()
+        .set_batching(true);
+    mesh.video(publisher, stream, 40, legacy_video(false, 2));
+    mesh.drive();
+    assert!(!settled(&mesh), "a batch waits to be handed on");
+    mesh.pairs[publisher].relay.as_mut().unwrap().hand_on();
+    assert!(settled(&mesh));
+}
+
+#[test]
 fn a_refused_publish_hears_publish_denied_and_is_closed() {
     let mut mesh = Mesh::new(asking(AskFor::ALL));
     let publisher = mesh.join("live", true, false);

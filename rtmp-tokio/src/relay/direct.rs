@@ -33,6 +33,10 @@ use super::ring::{BatchRing, Cursor};
 use crate::driver::Clock;
 use crate::server::ServerSession;
 
+/// Most events [`ConnectionCell::poll_step`] hands the relay in one call (the session's
+/// share of tokio's budget bounds them too).
+const EVENTS_PER_STEP: usize = 32;
+
 /// A batch handed to a stream under the hub's lock, for its players to be pumped with after.
 struct DueBatch {
     players: Arc<Players>,
@@ -378,12 +382,20 @@ where
                 return Poll::Ready(verdict);
             }
         }
-        let event = std::task::ready!(conn.session.poll_event_or_closed(cx));
-        let now = clock.now();
-        Poll::Ready(
-            conn.relay
-                .handle_event(conn.session.connection(), event, now),
-        )
+        // Events the relay answers by itself (a publisher's frames) follow one another here,
+        // under one lock, until the session has none: the task's loop is only for what it
+        // must act on (the relay's events, a request, a batch to hand on).
+        for _ in 0..EVENTS_PER_STEP {
+            let event = std::task::ready!(conn.session.poll_event_or_closed(cx));
+            let now = clock.now();
+            let verdict = conn
+                .relay
+                .handle_event(conn.session.connection(), event, now);
+            if verdict != Verdict::Continue || !conn.relay.is_settled() {
+                return Poll::Ready(verdict);
+            }
+        }
+        Poll::Ready(Verdict::Continue)
     }
 
     fn wake(&self) {
