@@ -924,21 +924,29 @@ mod tests {
         let after_audio = audio.payload.as_ptr() as usize + audio.payload.len();
         assert_eq!(frame.payload.as_ptr() as usize, after_audio);
         assert_eq!(decoder.held_bytes(), ARENA_BLOCK);
-        let command_at = command.payload.as_ptr() as usize;
-        assert!(command_at < audio.payload.as_ptr() as usize || command_at > after_audio + 2500);
+        let block_start = audio.payload.as_ptr() as usize;
+        let first_block = block_start..block_start + ARENA_BLOCK;
+        let in_first_block = |payload: &Bytes| first_block.contains(&(payload.as_ptr() as usize));
+        assert!(
+            !in_first_block(&command.payload),
+            "a command owns its payload"
+        );
         // A payload larger than CARVE_UP_TO gets memory of its own.
         let big = alloc::vec![0x27; CARVE_UP_TO + 1];
         decoder.set_chunk_size(65536).unwrap();
         let mut input = Bytes::from(chunk(0x06, 9, &big));
         let message = decoder.decode_bytes(&mut input).unwrap().unwrap();
         assert_eq!(&message.payload[..], &big[..]);
+        assert!(!in_first_block(&message.payload));
         assert_eq!(decoder.held_bytes(), ARENA_BLOCK);
         // A full block gives way to a new one; the old one lives on with its payloads.
+        let mut last = Bytes::new();
         for _ in 0..ARENA_BLOCK / 1000 + 1 {
             let input = chunk(0x04, 8, &[0xAF; 1000]);
-            let message = decoder.decode(&mut &input[..]).unwrap().unwrap();
-            assert_eq!(&message.payload[..], &[0xAF; 1000]);
+            last = decoder.decode(&mut &input[..]).unwrap().unwrap().payload;
+            assert_eq!(&last[..], &[0xAF; 1000]);
         }
+        assert!(!in_first_block(&last), "carved from the next block");
         assert_eq!(decoder.held_bytes(), ARENA_BLOCK);
         assert_eq!(&audio.payload[..], &[0xAF; 300]);
         decoder.release();

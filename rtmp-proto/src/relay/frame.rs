@@ -258,9 +258,14 @@ impl Frame {
             }
         });
         Frame {
+            kind: self.kind,
+            timestamp: self.timestamp,
             payload,
+            tracks: self.tracks,
+            role: self.role,
             default_track,
-            ..self.without_chunks()
+            chunked: None,
+            default_chunked: None,
         }
     }
 
