@@ -415,13 +415,17 @@ impl Relay {
                 if wait.is_none() {
                     deciding = None;
                 }
-                // Polled once, the drain's future keeps this task's waker until the drain
-                // starts; polling it again on every pass would take the watch's lock for
-                // nothing (a publisher's task passes here twice per frame).
-                let watch_drain =
-                    !drain_seen && publishing && (!drain_armed || *self.draining.borrow());
+                let watch_drain = !drain_seen && publishing;
                 let armed = &mut drain_armed;
+                let draining = &self.draining;
                 let drain = std::future::poll_fn(|cx| {
+                    // Polled once, the drain's future keeps this task's waker until the drain
+                    // starts. This select stays pending across wake-ups (a publisher's, one
+                    // per frame, while its step settles every event), and each would poll the
+                    // watch's future again for nothing.
+                    if *armed && !*draining.borrow() {
+                        return Poll::Pending;
+                    }
                     *armed = true;
                     drain.as_mut().poll(cx)
                 });
