@@ -276,9 +276,16 @@ impl<S: Transport, C: Connection> Driver<S, C> {
             return self.fail(error);
         }
         if self.read_buffer.len() < MIN_READ {
-            // Zeroed once per buffer, so reads need no unsafe code; earlier buffers live on
-            // while the media sliced from them does.
-            self.read_buffer = BytesMut::zeroed(READ_BUFFER);
+            // Zeroed before reads, so they need no unsafe code. The buffer's memory is taken
+            // back when nothing read into it is still in use (it is warm, and no allocation
+            // is needed); otherwise a new one is started, and the old one lives on while the
+            // media sliced from it does.
+            let left = self.read_buffer.len();
+            if self.unread.is_empty() && self.read_buffer.try_reclaim(READ_BUFFER - left) {
+                self.read_buffer.resize(READ_BUFFER, 0);
+            } else {
+                self.read_buffer = BytesMut::zeroed(READ_BUFFER);
+            }
         }
         match self.stream.read(&mut self.read_buffer[..]) {
             Ok(0) => {
@@ -310,6 +317,10 @@ impl<S: Transport, C: Connection> Driver<S, C> {
             .handle_input_some(now, &mut self.unread, MESSAGES_PER_STEP)
             .is_err()
         {
+            self.unread = Bytes::new();
+        }
+        if self.unread.is_empty() {
+            // An empty slice still holds the read buffer, which could not be taken back.
             self.unread = Bytes::new();
         }
     }
@@ -464,5 +475,79 @@ mod tests {
             timeouts_set < 10,
             "the read timeout was set {timeouts_set} times"
         );
+    }
+    /// Bytes a peer sends in reads of at most `read_size` each.
+    struct Scripted {
+        input: std::collections::VecDeque<u8>,
+        read_size: usize,
+    }
+
+    impl Read for Scripted {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let count = buf.len().min(self.read_size).min(self.input.len());
+            for (to, from) in buf.iter_mut().zip(self.input.drain(..count)) {
+                *to = from;
+            }
+            Ok(count)
+        }
+    }
+
+    impl Write for Scripted {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Transport for Scripted {
+        fn set_read_timeout(&mut self, _: Option<Duration>) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// Reads fed whole leave nothing holding their buffer: once it runs low, the next read
+    /// takes the same memory back rather than a new buffer.
+    #[test]
+    fn reads_fed_whole_take_their_buffer_back() {
+        use rtmp_proto::session::server::ServerConnection;
+        // C0, C1 and C2 (RTMP 1.0 §5.2), then Window Acknowledgement Size messages (§5.4.4).
+        let handshake = 1 + 2 * 1536;
+        let mut input = vec![3u8];
+        input.resize(handshake, 0);
+        for _ in 0..20_000 {
+            input.extend([0x02, 0, 0, 0, 0, 0, 4, 5, 0, 0, 0, 0, 0, 0x26, 0x25, 0xA0]);
+        }
+        let stream = Scripted {
+            input: input.into(),
+            read_size: 16_000,
+        };
+        let clock = Clock::start();
+        let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(1);
+        let conn = ServerConnection::new(ServerConnectionConfig::default(), &mut rng, clock.now());
+        let mut driver = Driver::new(stream, conn, clock);
+        // Where the buffer a read went into starts: each read takes its front.
+        let buffer_start = |driver: &Driver<Scripted, ServerConnection>| {
+            driver.read_buffer.as_ptr() as usize - (READ_BUFFER - driver.read_buffer.len())
+        };
+        driver.read_once(None);
+        let first = buffer_start(&driver);
+        let mut reads = 1;
+        while !driver.stream.input.is_empty() {
+            while !driver.unread.is_empty() {
+                driver.feed_step();
+                while driver.conn.poll_event().is_some() {}
+            }
+            driver.read_once(None);
+            reads += 1;
+            assert_eq!(
+                buffer_start(&driver),
+                first,
+                "read {reads} took a new buffer"
+            );
+        }
+        assert!(reads > 2 * READ_BUFFER / 16_000, "{reads} reads");
     }
 }

@@ -616,6 +616,12 @@ where
             self.unread = Bytes::new();
         }
         spend_budget(cx, (before - self.unread.len()) / BYTES_PER_UNIT);
+        if self.unread.is_empty() {
+            // An empty slice still holds the read buffer: let go of it, so that the next read
+            // takes the buffer back and reads into the same warm memory rather than a fresh
+            // block every few reads.
+            self.unread = Bytes::new();
+        }
         true
     }
 }
@@ -899,6 +905,39 @@ mod tests {
         assert!(
             took >= bound && took < bound + Duration::from_secs(1),
             "{took:?}"
+        );
+    }
+
+    /// A read fed to the connection whole leaves nothing holding its buffer, so the next read
+    /// takes the same memory back instead of a new block.
+    #[tokio::test]
+    async fn a_read_fed_whole_gives_its_buffer_back_for_the_next_read() {
+        use rtmp_proto::session::server::{ServerConnection, ServerConnectionConfig};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let (ours, mut peer) = tokio::io::duplex(8 * 1024);
+        let clock = Clock::start();
+        let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(1);
+        let conn = ServerConnection::new(ServerConnectionConfig::default(), &mut rng, clock.now());
+        let mut driver = Driver::new(ours, conn, clock);
+        // C0 and C1 (RTMP 1.0 §5.2.2, §5.2.3): the handshake takes all of it.
+        let mut c0c1 = vec![3u8];
+        c0c1.extend((0..1536u32).map(|i| i as u8));
+        peer.write_all(&c0c1).await.unwrap();
+        let read = std::future::poll_fn(|cx| Poll::Ready(driver.poll_read(cx))).await;
+        assert!(read);
+        std::future::poll_fn(|cx| driver.poll_flush(cx)).await;
+        let mut s0s1s2 = vec![0; 1 + 2 * 1536];
+        peer.read_exact(&mut s0s1s2).await.unwrap();
+        // C2 echoes S1; then a message past the handshake (Set Chunk Size, §5.4.1).
+        let mut c2 = s0s1s2[1..1537].to_vec();
+        c2.extend([0x02, 0, 0, 0, 0, 0, 4, 1, 0, 0, 0, 0, 0, 0, 0x10, 0]);
+        peer.write_all(&c2).await.unwrap();
+        let read = std::future::poll_fn(|cx| Poll::Ready(driver.poll_read(cx))).await;
+        assert!(read);
+        assert!(driver.unread.is_empty(), "the connection took it all");
+        assert!(
+            driver.read_buffer.try_reclaim(FIRST_READ),
+            "nothing holds the buffer read into"
         );
     }
 
