@@ -476,6 +476,7 @@ mod tests {
             "the read timeout was set {timeouts_set} times"
         );
     }
+
     /// Bytes a peer sends in reads of at most `read_size` each.
     struct Scripted {
         input: std::collections::VecDeque<u8>,
