@@ -291,6 +291,13 @@ impl Frame {
 type Classified = (TrackSet, Role, Option<Option<Bytes>>);
 
 fn classify_video(payload: &[u8]) -> Classified {
+    match legacy_avc_role(payload) {
+        Some(role) => (TrackSet::DEFAULT, role, None),
+        None => classify_parsed_video(payload),
+    }
+}
+
+fn classify_parsed_video(payload: &[u8]) -> Classified {
     let Ok(info) = VideoInfo::parse(payload) else {
         return (TrackSet::DEFAULT, Role::Other, None);
     };
@@ -319,6 +326,39 @@ fn classify_video(payload: &[u8]) -> Classified {
             )
         },
     )
+}
+
+/// The role of a legacy AVC key or inter frame (E-RTMP's ExHeader bit clear, codec id 7,
+/// frame type 1 or 2, AVCPacketType 0-2 and the composition time present: FLV 10.1 §E.4.3.1),
+/// which most publishers send, read from its first two bytes; `None` for any other message,
+/// which [`VideoInfo::parse`] reads in full. The same answer as that parse, without it.
+#[inline]
+fn legacy_avc_role(payload: &[u8]) -> Option<Role> {
+    let [first, packet_type, _, _, _, ..] = *payload else {
+        return None;
+    };
+    let frame_type = first >> 4;
+    if first & 0x0F != 7 || !matches!(frame_type, 1 | 2) {
+        return None;
+    }
+    match packet_type {
+        0 => Some(Role::SequenceHeader),
+        1 if frame_type == 1 => Some(Role::Keyframe),
+        1 | 2 => Some(Role::Other),
+        _ => None,
+    }
+}
+
+/// The role of a legacy AAC message (sound format 10, AACPacketType 0 or 1: FLV 10.1
+/// §E.4.2.1) from its first two bytes; `None` for any other message, which
+/// [`AudioInfo::parse`] reads in full.
+#[inline]
+fn legacy_aac_role(payload: &[u8]) -> Option<Role> {
+    match *payload {
+        [first, 0, ..] if first >> 4 == 10 => Some(Role::SequenceHeader),
+        [first, 1, ..] if first >> 4 == 10 => Some(Role::Other),
+        _ => None,
+    }
 }
 
 /// The track set of a message with these track ids (a command frame, which has none, belongs
@@ -366,6 +406,13 @@ fn single_track_video(
 }
 
 fn classify_audio(payload: &[u8]) -> Classified {
+    match legacy_aac_role(payload) {
+        Some(role) => (TrackSet::DEFAULT, role, None),
+        None => classify_parsed_audio(payload),
+    }
+}
+
+fn classify_parsed_audio(payload: &[u8]) -> Classified {
     let Ok(info) = AudioInfo::parse(payload) else {
         return (TrackSet::DEFAULT, Role::Other, None);
     };
@@ -601,5 +648,65 @@ mod tests {
             assert_eq!(frame.tracks, TrackSet::DEFAULT);
             assert_eq!(frame.default_track.as_deref(), Some(payload));
         }
+    }
+
+    /// Payloads near the legacy forms: a first byte that is often legacy AVC or AAC, a packet
+    /// type byte around the valid ones, any length.
+    fn near_legacy() -> impl proptest::strategy::Strategy<Value = alloc::vec::Vec<u8>> {
+        use proptest::prelude::*;
+        let first = prop_oneof![
+            prop::sample::select(alloc::vec![
+                0x17u8, 0x27, 0x37, 0x47, 0x57, 0x97, 0x12, 0xAF, 0xAE, 0xA0, 0x2F, 0x9F
+            ]),
+            any::<u8>(),
+        ];
+        (first, 0u8..4, prop::collection::vec(any::<u8>(), 0..8))
+            .prop_map(|(first, packet_type, rest)| {
+                let mut payload = alloc::vec![first, packet_type];
+                payload.extend(rest);
+                payload
+            })
+            .boxed()
+            .prop_union(prop::collection::vec(any::<u8>(), 0..6).boxed())
+    }
+
+    proptest::proptest! {
+        #![proptest_config(crate::test_support::proptest_config!("frame"))]
+
+        /// The legacy shortcuts answer what the full parse answers, whenever they answer.
+        #[test]
+        fn the_legacy_shortcuts_classify_as_the_full_parse_does(payload in near_legacy()) {
+            if let Some(role) = legacy_avc_role(&payload) {
+                proptest::prop_assert_eq!(classify_parsed_video(&payload), (TrackSet::DEFAULT, role, None));
+            }
+            if let Some(role) = legacy_aac_role(&payload) {
+                proptest::prop_assert_eq!(classify_parsed_audio(&payload), (TrackSet::DEFAULT, role, None));
+            }
+        }
+    }
+
+    #[test]
+    fn the_legacy_shortcuts_take_the_common_forms() {
+        assert_eq!(
+            legacy_avc_role(&[0x17, 0, 0, 0, 0, 1]),
+            Some(Role::SequenceHeader)
+        );
+        assert_eq!(
+            legacy_avc_role(&[0x17, 1, 0, 0, 0, 9]),
+            Some(Role::Keyframe)
+        );
+        assert_eq!(legacy_avc_role(&[0x27, 1, 0, 0, 0, 9]), Some(Role::Other));
+        assert_eq!(legacy_avc_role(&[0x17, 2, 0, 0, 0]), Some(Role::Other));
+        // A command frame, a short header, an enhanced header: the full parse.
+        assert_eq!(legacy_avc_role(&[0x57, 0]), None);
+        assert_eq!(legacy_avc_role(&[0x17, 1, 0, 0]), None);
+        assert_eq!(legacy_avc_role(&[0x97, 1, 0, 0, 0]), None);
+        assert_eq!(
+            legacy_aac_role(&[0xAF, 0, 0x12, 0x10]),
+            Some(Role::SequenceHeader)
+        );
+        assert_eq!(legacy_aac_role(&[0xAF, 1, 0x21]), Some(Role::Other));
+        assert_eq!(legacy_aac_role(&[0xAF, 2]), None);
+        assert_eq!(legacy_aac_role(&[0x2F, 0]), None);
     }
 }
