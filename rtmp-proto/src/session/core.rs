@@ -396,9 +396,15 @@ impl Core {
     }
 
     fn handle_raw(&mut self, raw: RawMessage) -> Result<(), SessionError> {
-        let message = match Message::decode(&raw, &self.config.limits) {
-            Ok(message) => message,
-            Err(error) => return Err(self.fail(error.into())),
+        let (timestamp, stream_id) = (raw.timestamp, raw.stream_id);
+        // Audio and video, most of what a peer sends, need no decoding: the payload moves on.
+        let message = match raw.type_id {
+            type_id::AUDIO => Message::Audio(raw.payload),
+            type_id::VIDEO => Message::Video(raw.payload),
+            _ => match Message::decode(&raw, &self.config.limits) {
+                Ok(message) => message,
+                Err(error) => return Err(self.fail(error.into())),
+            },
         };
         match message {
             // The chunk decoder applied these already (RTMP 1.0 §5.4.1, §5.4.2).
@@ -427,8 +433,8 @@ impl Core {
                 }
             }
             message => self.events.push_back(CoreEvent::Message(Inbound {
-                timestamp: raw.timestamp,
-                stream_id: raw.stream_id,
+                timestamp,
+                stream_id,
                 message,
             })),
         }
