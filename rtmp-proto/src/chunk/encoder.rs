@@ -72,6 +72,27 @@ impl HeaderBytes {
         self.push(&[high, middle, low]);
     }
 
+    /// The header of the first chunk of `msg` on chunk stream `csid`, with header format `fmt`
+    /// and timestamp field `field` (absolute for type 0, a delta otherwise).
+    fn first(fmt: u8, field: u32, csid: u32, msg: &RawMessage, length: u32) -> HeaderBytes {
+        let mut first = HeaderBytes::basic(fmt, csid);
+        if fmt < 3 {
+            first.push_u24(field.min(EXTENDED_TIMESTAMP_MARKER));
+        }
+        if fmt < 2 {
+            first.push_u24(length);
+            first.push(&[msg.type_id]);
+        }
+        if fmt == 0 {
+            // The one little-endian field of the chunk header (RTMP 1.0 §5.3.1.2.1).
+            first.push(&msg.stream_id.to_le_bytes());
+        }
+        if field >= EXTENDED_TIMESTAMP_MARKER {
+            first.push(&field.to_be_bytes());
+        }
+        first
+    }
+
     fn as_slice(&self) -> &[u8] {
         self.bytes.get(..self.len).unwrap_or_default()
     }
@@ -97,31 +118,14 @@ impl Headers {
     /// The headers of `msg` on chunk stream `csid` with header format `fmt` and timestamp
     /// field `field` (absolute for type 0, a delta otherwise).
     fn new(fmt: u8, field: u32, csid: u32, msg: &RawMessage, length: u32) -> Headers {
-        let extended = field >= EXTENDED_TIMESTAMP_MARKER;
-        let mut first = HeaderBytes::basic(fmt, csid);
-        if fmt < 3 {
-            first.push_u24(field.min(EXTENDED_TIMESTAMP_MARKER));
-        }
-        if fmt < 2 {
-            first.push_u24(length);
-            first.push(&[msg.type_id]);
-        }
-        if fmt == 0 {
-            // The one little-endian field of the chunk header (RTMP 1.0 §5.3.1.2.1).
-            first.push(&msg.stream_id.to_le_bytes());
-        }
-        if extended {
-            first.push(&field.to_be_bytes());
-        }
-
         // Every chunk after the first has a type 3 header: the basic header, and the extended
         // timestamp again if there is one.
         let mut continuation = HeaderBytes::basic(3, csid);
-        if extended {
+        if field >= EXTENDED_TIMESTAMP_MARKER {
             continuation.push(&field.to_be_bytes());
         }
         Headers {
-            first,
+            first: HeaderBytes::first(fmt, field, csid, msg, length),
             continuation,
         }
     }
@@ -447,17 +451,19 @@ impl ChunkedMessage {
     ) -> Result<ChunkedMessage, ChunkError> {
         validate_chunk_size(chunk_size)?;
         let length = message_length(&message)?;
-        let headers = Headers::new(0, message.timestamp, csid.get(), &message, length);
-        if let Some(header) = LoneHeader::new(headers.first())
-            .filter(|_| !message.payload.is_empty() && length <= chunk_size)
-        {
-            return Ok(ChunkedMessage(Arc::new(Chunked {
-                message,
-                csid,
-                chunk_size,
-                chunks: Chunks::OneChunk(header),
-            })));
+        if !message.payload.is_empty() && length <= chunk_size {
+            // One chunk: its type 0 header alone, kept apart from the payload.
+            let first = HeaderBytes::first(0, message.timestamp, csid.get(), &message, length);
+            if let Some(header) = LoneHeader::new(first.as_slice()) {
+                return Ok(ChunkedMessage(Arc::new(Chunked {
+                    message,
+                    csid,
+                    chunk_size,
+                    chunks: Chunks::OneChunk(header),
+                })));
+            }
         }
+        let headers = Headers::new(0, message.timestamp, csid.get(), &message, length);
         let (first, continuation) = (headers.first(), headers.continuation());
         let payload = &message.payload[..];
         let step = chunk_size as usize;
