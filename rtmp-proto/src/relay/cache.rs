@@ -128,14 +128,19 @@ impl JoinCache {
         self.gop_bytes += held(frame);
         self.gop.push_back((sequence, frame.without_chunks()));
         // Over budget: the oldest frames go, and with a keyframe its track's GOP.
+        let mut evicted = false;
         while self.gop_bytes > max_bytes {
             let Some((sequence, old)) = self.gop.pop_front() else {
                 break;
             };
             self.gop_bytes -= held(&old);
             self.keyframes.retain(|(_, keyframe)| *keyframe != sequence);
+            evicted = true;
         }
-        self.prune_front();
+        // A frame added at the back leaves the oldest keyframe, and so the front, where it was.
+        if evicted {
+            self.prune_front();
+        }
     }
 
     /// Drops the frames older than every track's current keyframe.
@@ -225,5 +230,54 @@ mod tests {
         }
         assert_eq!(cache.gop.len(), 51);
         assert_eq!(cache.bytes(), 51 * (10_000 + CACHED_FRAME_OVERHEAD));
+    }
+
+    fn audio(len: usize) -> Item {
+        let mut payload = alloc::vec![0; len.max(2)];
+        payload[0] = 0xAF;
+        payload[1] = 1;
+        Item::Media(Frame::new(MediaKind::Audio, 0, Bytes::from(payload)))
+    }
+
+    fn sequence_header() -> Item {
+        Item::Media(Frame::new(
+            MediaKind::Video,
+            0,
+            Bytes::from_static(&[0x17, 0, 0, 0, 0, 1, 2]),
+        ))
+    }
+
+    proptest::proptest! {
+        #![proptest_config(crate::test_support::proptest_config!("cache"))]
+
+        /// Whatever the publisher sends and whatever the budget, the GOP starts at the oldest
+        /// current keyframe, holds nothing without one, and stays within its budget.
+        #[test]
+        fn the_gop_starts_at_the_oldest_current_keyframe(
+            items in proptest::collection::vec((0u8..4, 1usize..3000), 1..200),
+            max_gop_bytes in 1usize..40_000,
+        ) {
+            let limits = CacheLimits { max_gop_bytes, max_configuration_bytes: 1024 };
+            let mut cache = JoinCache::default();
+            for (kind, len) in items {
+                let item = match kind {
+                    0 => video(true, len),
+                    1 => video(false, len),
+                    2 => audio(len),
+                    _ => sequence_header(),
+                };
+                cache.remember(&item, limits);
+                let oldest = cache.keyframes.iter().map(|(_, sequence)| *sequence).min();
+                match oldest {
+                    None => proptest::prop_assert!(cache.gop.is_empty()),
+                    Some(oldest) => proptest::prop_assert!(
+                        cache.gop.front().is_none_or(|(sequence, _)| *sequence >= oldest)
+                    ),
+                }
+                proptest::prop_assert!(cache.gop_bytes <= max_gop_bytes);
+                let counted: usize = cache.gop.iter().map(|(_, frame)| held(frame)).sum();
+                proptest::prop_assert_eq!(counted, cache.gop_bytes);
+            }
+        }
     }
 }
