@@ -100,8 +100,8 @@ impl Server {
 /// to a channel of frames to send.
 pub struct ServerSession<S> {
     driver: Driver<S, ServerConnection>,
-    /// The `Closed` event, repeated once handed out.
-    closed: Option<ServerEvent>,
+    /// Why the connection closed, once the `Closed` event was handed out (it is repeated).
+    closed: Option<SessionError>,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> ServerSession<S> {
@@ -143,8 +143,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> ServerSession<S> {
         }
         let event =
             ready!(self.driver.poll_event(cx)).unwrap_or(ServerEvent::Closed(SessionError::Closed));
-        if matches!(event, ServerEvent::Closed(_)) {
-            self.closed = Some(event.clone());
+        if let ServerEvent::Closed(error) = &event {
+            self.closed = Some(error.clone());
         }
         Poll::Ready(Ok(event))
     }
@@ -154,7 +154,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> ServerSession<S> {
     pub(crate) fn poll_event_or_closed(&mut self, cx: &mut Context<'_>) -> Poll<ServerEvent> {
         Poll::Ready(match (ready!(self.poll_next_event(cx)), &self.closed) {
             (Ok(event), _) => event,
-            (Err(_), Some(closed)) => closed.clone(),
+            (Err(_), Some(error)) => ServerEvent::Closed(error.clone()),
             (Err(_), None) => ServerEvent::Closed(SessionError::Closed),
         })
     }
