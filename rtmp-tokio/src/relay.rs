@@ -34,7 +34,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::Poll;
 use std::time::{Duration, SystemTime};
@@ -252,6 +252,9 @@ pub struct Relay {
     recordings: Arc<[AtomicU64; 2]>,
     /// Becomes true once [`drain`](Self::drain) is called.
     draining: watch::Sender<bool>,
+    /// Set with `draining`, for what looks at it on every wake-up (a publisher's task):
+    /// without the watch's lock.
+    drain_requested: Arc<AtomicBool>,
     /// Told whenever a connection ends (a drain checks the hub then).
     ended: Arc<Notify>,
     /// The task that carries out the hub's pull commands, once started, and its wake-up.
@@ -278,6 +281,7 @@ impl Relay {
             clock,
             recordings: Arc::default(),
             draining: watch::channel(false).0,
+            drain_requested: Arc::default(),
             ended: Arc::new(Notify::new()),
             pulling: Arc::default(),
         }
@@ -321,6 +325,7 @@ impl Relay {
     /// connections left are not closed: dropping the runtime does that.
     pub async fn drain(&self, reconnect_to: Option<String>, timeout: Duration) -> bool {
         self.with_hub(|hub| hub.drain(reconnect_to));
+        self.drain_requested.store(true, Ordering::Release);
         self.draining.send_replace(true);
         let waited = tokio::time::timeout(timeout, async {
             loop {
@@ -417,13 +422,13 @@ impl Relay {
                 }
                 let watch_drain = !drain_seen && publishing;
                 let armed = &mut drain_armed;
-                let draining = &self.draining;
+                let drain_requested = &self.drain_requested;
                 let drain = std::future::poll_fn(|cx| {
                     // Polled once, the drain's future keeps this task's waker until the drain
                     // starts. This select stays pending across wake-ups (a publisher's, one
                     // per frame, while its step settles every event), and each would poll the
                     // watch's future again for nothing.
-                    if *armed && !*draining.borrow() {
+                    if *armed && !drain_requested.load(Ordering::Acquire) {
                         return Poll::Pending;
                     }
                     *armed = true;

@@ -350,25 +350,20 @@ where
         cx: &mut Context<'_>,
         clock: &Clock,
     ) -> Poll<Verdict> {
-        {
-            let mut task = lock(&self.task);
-            if !task
-                .as_ref()
-                .is_some_and(|waker| waker.will_wake(cx.waker()))
-            {
-                *task = Some(cx.waker().clone());
-            }
-        }
         let mut state = lock(&self.state);
         let Some(conn) = state.as_mut() else {
             return Poll::Pending;
         };
+        // Both copies of the waker change together, so the one under this lock tells whether
+        // the other needs the second lock (a pump takes `task` without `state` held, never the
+        // other way round).
         if !conn
             .waker
             .as_ref()
             .is_some_and(|waker| waker.will_wake(cx.waker()))
         {
             conn.waker = Some(cx.waker().clone());
+            *lock(&self.task) = Some(cx.waker().clone());
         }
         if let Some(verdict) = conn.verdict.take() {
             return Poll::Ready(verdict);
