@@ -281,7 +281,7 @@ impl<S: Transport, C: Connection> Driver<S, C> {
             // is needed); otherwise a new one is started, and the old one lives on while the
             // media sliced from it does.
             let left = self.read_buffer.len();
-            if self.unread.is_empty() && self.read_buffer.try_reclaim(READ_BUFFER - left) {
+            if self.read_buffer.try_reclaim(READ_BUFFER - left) {
                 self.read_buffer.resize(READ_BUFFER, 0);
             } else {
                 self.read_buffer = BytesMut::zeroed(READ_BUFFER);
