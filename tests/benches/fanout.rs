@@ -9,11 +9,12 @@
 //! FANOUT_WINDOWS=0,10,25,50,100 FANOUT_CSV=fanout.csv cargo bench -p rtmp-tests --bench fanout
 //! ```
 //!
-//! For each N and each server, one after the other (never both at once): start the server,
-//! publish a generated clip from this process, looped forever with continuous timestamps and
-//! paced in real time as `ffmpeg -re -stream_loop -1 -c copy` would, attach N of our `Player`s
-//! from one tokio runtime in this process (the same load client for both servers), wait until
-//! every player has received a frame, let it settle, then measure for a fixed window:
+//! For each N and each server, one after the other (unless `FANOUT_TOGETHER=1`): start the
+//! server, publish a generated clip from this process, looped forever with continuous
+//! timestamps and paced in real time as `ffmpeg -re -stream_loop -1 -c copy` would, attach N of
+//! our `Player`s from one tokio runtime in this process (the same load client for both
+//! servers), wait until every player has received a frame, let it settle, then measure for a
+//! fixed window:
 //! - delivered Mbit/s: audio and video payload bytes received by all players (not counting
 //!   RTMP headers), over the window;
 //! - server CPU seconds per delivered Gbit: the time the server's threads were on a CPU across
@@ -53,6 +54,17 @@
 //! on the others (`taskset`), as a server with a core of its own serves remote players: the
 //! server's caches are then not shared with the load, whose placement otherwise moves a
 //! small case's CPU figure by half from one run to the next.
+//!
+//! `FANOUT_TOGETHER=1` runs every case of a round at the same time, each with its own
+//! publisher and players, over one window (the servers share the CPU when pinned): whatever the
+//! machine does meanwhile (another tenant, the hour's load, the interrupts a wake-up costs in
+//! a virtual machine) then touches every case alike, which one case after another does not.
+//! A server that is woken while another runs is not woken from idle, so the figures are those
+//! of a busy server, lower than one case's alone; compare them with each other, not with a
+//! run in turn. Each round starts the cases in another order. `FANOUT_OURS_B=PATH` runs a
+//! second build of our server (PATH, its `server` binary) as the case `ours-b` beside ours,
+//! and prints build B's CPU per Gbit over build A's per round: with `FANOUT_TOGETHER=1`, an
+//! A/B comparison under the same conditions.
 //!
 //! `FANOUT_TOPOLOGY=edge` measures a three-node deployment instead: the publisher publishes to
 //! an origin, two edges pull the stream from it (ours with `--origin`, nginx with `pull` in an
@@ -563,6 +575,8 @@ fn make_fanout_clip(path: &Path) {
 /// How our relay server is run.
 struct OurServer {
     binary: PathBuf,
+    /// `FANOUT_OURS_B`: a second build, run beside the first as the case `ours-b`.
+    binary_b: Option<PathBuf>,
     /// Its `--threads`.
     threads: usize,
     /// `FANOUT_PIN`: the CPU every server runs on, the load on the others.
@@ -604,15 +618,19 @@ impl Server {
         origin: Option<&str>,
     ) -> Server {
         match (name, origin) {
-            ("ours", _) => {
+            ("ours" | "ours-b", _) => {
                 let port = free_port();
+                let binary = match name {
+                    "ours-b" => ours.binary_b.as_ref().expect("FANOUT_OURS_B"),
+                    _ => &ours.binary,
+                };
                 let mut command = match &ours.wrap {
                     Some((program, args)) => {
                         let mut command = Command::new(program);
-                        command.args(args).arg(&ours.binary);
+                        command.args(args).arg(binary);
                         command
                     }
-                    None => Command::new(&ours.binary),
+                    None => Command::new(binary),
                 };
                 command
                     .arg("--listen")
@@ -787,6 +805,8 @@ impl Measurement {
     fn window_label(&self) -> String {
         match (self.server, self.merge_window_ms) {
             ("nginx", _) => "-".into(),
+            ("ours-b", Some(ms)) => format!("{ms} (B)"),
+            ("ours-b", None) => "default (B)".into(),
             (_, Some(ms)) => ms.to_string(),
             (_, None) => "default".into(),
         }
@@ -810,6 +830,7 @@ impl Measurement {
 }
 
 /// One server, one N, one merge window.
+#[derive(Clone, Copy)]
 struct Case {
     server: &'static str,
     topology: Topology,
@@ -818,228 +839,337 @@ struct Case {
     window: Duration,
 }
 
+/// A case under way: its servers, its publisher and, once attached, its players.
+struct Trial {
+    case: Case,
+    deployment: Deployment,
+    pids: Vec<u32>,
+    /// Player i plays from node `player_node[i]`.
+    player_node: Vec<usize>,
+    clock: Arc<Clock>,
+    stop: Arc<AtomicBool>,
+    publisher: JoinHandle<PublisherReport>,
+    stats: Vec<Arc<PlayerStats>>,
+}
+
+/// A trial's counters at one instant.
+struct Snapshot {
+    /// Per node: utime ticks and on-CPU nanoseconds.
+    cpu: Vec<(u64, u64)>,
+    /// Per node: payload bytes its players received.
+    bytes: Vec<u64>,
+}
+
+impl Trial {
+    /// Starts the case's servers and its publisher (returns once the publish was accepted).
+    fn start(case: &Case, clip: &Arc<Clip>, ours: &OurServer) -> Trial {
+        let deployment = Deployment::start(case.server, case.topology, ours, case.merge_window_ms);
+        let pids: Vec<u32> = deployment.nodes.iter().map(|(_, s)| s.pid()).collect();
+        let player_nodes = deployment.player_nodes();
+        // Round robin over the player nodes.
+        let player_node: Vec<usize> = (0..case.players)
+            .map(|i| player_nodes[i % player_nodes.len()])
+            .collect();
+        let clock = Arc::new(Clock {
+            window_start_us: AtomicU64::new(u64::MAX),
+        });
+        let stop = Arc::new(AtomicBool::new(false));
+        // The publisher stops by itself past the longest this case can take.
+        let connecting = Duration::from_millis(100)
+            * u32::try_from(case.players / CONNECT_BATCH + 1).unwrap_or(u32::MAX);
+        let limit =
+            connecting + FIRST_FRAME_TIMEOUT + SETTLE + case.window + Duration::from_secs(60);
+        let publisher = start_publisher(
+            deployment.publish_url(),
+            clip.clone(),
+            clock.clone(),
+            stop.clone(),
+            limit,
+        );
+        let stats = (0..case.players)
+            .map(|_| Arc::new(PlayerStats::default()))
+            .collect();
+        Trial {
+            case: *case,
+            deployment,
+            pids,
+            player_node,
+            clock,
+            stop,
+            publisher,
+            stats,
+        }
+    }
+
+    /// Connects the players, in batches of `CONNECT_BATCH`.
+    async fn attach(&self) -> Vec<tokio::task::JoinHandle<()>> {
+        let mut tasks = Vec::with_capacity(self.stats.len());
+        for (index, player_stats) in self.stats.iter().enumerate() {
+            if index > 0 && index % CONNECT_BATCH == 0 {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            tasks.push(tokio::spawn(run_player(
+                self.deployment.nodes[self.player_node[index]].1.play_url(),
+                player_stats.clone(),
+                self.clock.clone(),
+            )));
+        }
+        tasks
+    }
+
+    /// Whether a player is still waiting for its first frame.
+    fn waiting_for_first_frame(&self) -> bool {
+        self.stats.iter().any(|s| {
+            s.state.load(Ordering::Relaxed) == RUNNING && s.frames.load(Ordering::Relaxed) == 0
+        })
+    }
+
+    fn snapshot(&self, ticks_per_second: u64) -> Snapshot {
+        let mut bytes = vec![0; self.pids.len()];
+        for (s, &node) in self.stats.iter().zip(&self.player_node) {
+            bytes[node] += s.payload_bytes.load(Ordering::Relaxed);
+        }
+        Snapshot {
+            cpu: self
+                .pids
+                .iter()
+                .map(|&pid| cpu_sample(pid, ticks_per_second))
+                .collect(),
+            bytes,
+        }
+    }
+
+    /// Stops everything and works out the figures of the window from `before` to `after`.
+    fn finish(
+        self,
+        runtime: &tokio::runtime::Runtime,
+        tasks: Vec<tokio::task::JoinHandle<()>>,
+        window: (Snapshot, Snapshot, u64),
+        client_cpu_s: f64,
+        syscalls: Option<String>,
+    ) -> Measurement {
+        let Trial {
+            case,
+            deployment,
+            pids,
+            player_node,
+            clock: _,
+            stop,
+            publisher,
+            stats,
+        } = self;
+        let (before, after, window_us) = window;
+        let ticks_per_second = clock_ticks_per_second() as f64;
+        let peak_rss_mib: Vec<f64> = pids
+            .iter()
+            .map(|&pid| peak_rss_kib(pid) as f64 / 1024.0)
+            .collect();
+        stop.store(true, Ordering::Relaxed);
+
+        let stall_us = micros(STALL);
+        let mut failed = 0;
+        let mut stalled = 0;
+        for s in &stats {
+            let never_started = s.frames.load(Ordering::Relaxed) == 0
+                || s.last_frame_us.load(Ordering::Relaxed) == 0;
+            if s.state.load(Ordering::Relaxed) != RUNNING || never_started {
+                failed += 1;
+            } else if s.max_gap_us.load(Ordering::Relaxed) > stall_us {
+                stalled += 1;
+            }
+        }
+        runtime.block_on(async {
+            for task in &tasks {
+                task.abort();
+            }
+            for task in tasks {
+                let _ = task.await;
+            }
+        });
+        let mut latencies = Vec::new();
+        let mut unstamped = 0;
+        for s in &stats {
+            latencies.append(&mut s.latencies_us.lock().expect("latencies"));
+            unstamped += s.unstamped.load(Ordering::Relaxed);
+        }
+        // The publisher sees `stop` within a frame's interval; if it is stuck in a send,
+        // stopping the servers ends that.
+        let deadline = Instant::now() + PUBLISHER_STOP_TIMEOUT;
+        while !publisher.is_finished() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let player_nodes = deployment.player_nodes();
+        let names: Vec<&'static str> = deployment.nodes.iter().map(|(name, _)| *name).collect();
+        drop(deployment);
+        let report = publisher.join().expect("the publisher thread");
+
+        let seconds = window_us as f64 / 1e6;
+        let mut node_bytes: Vec<u64> = before
+            .bytes
+            .iter()
+            .zip(&after.bytes)
+            .map(|(before, after)| after - before)
+            .collect();
+        let players_delivered: u64 = node_bytes.iter().sum();
+        // An origin sends each edge one stream: an edge's players' mean take.
+        if case.topology == Topology::Edge {
+            node_bytes[0] = player_nodes
+                .iter()
+                .map(|&node| {
+                    let on_node = player_node.iter().filter(|&&n| n == node).count() as u64;
+                    node_bytes[node].checked_div(on_node).unwrap_or(0)
+                })
+                .sum();
+        }
+        let node_cpu = before
+            .cpu
+            .iter()
+            .zip(&after.cpu)
+            .map(|(before, after)| (after.0 - before.0, after.1 - before.1));
+        let nodes = names
+            .iter()
+            .zip(node_cpu.zip(&node_bytes))
+            .zip(&peak_rss_mib)
+            .map(|((&name, ((user, on_cpu_ns), &bytes)), &peak_rss_mib)| {
+                let cpu_s = on_cpu_ns as f64 / 1e9;
+                let gbit = bytes as f64 * 8.0 / 1e9;
+                NodeFigures {
+                    name,
+                    cpu_s,
+                    user_s: user as f64 / ticks_per_second,
+                    delivered_bytes: bytes,
+                    cpu_s_per_gbit: if gbit > 0.0 { cpu_s / gbit } else { f64::NAN },
+                    peak_rss_mib,
+                }
+            })
+            .collect();
+        Measurement {
+            server: case.server,
+            players: case.players,
+            merge_window_ms: case.merge_window_ms,
+            mbit_per_s: players_delivered as f64 * 8.0 / 1e6 / seconds,
+            window_s: seconds,
+            nodes,
+            client_cpu_s,
+            latency: Spread::of(latencies),
+            unstamped,
+            publisher_lag: Spread::of(report.lags_us),
+            publisher_error: report.error,
+            stalled,
+            failed,
+            syscalls,
+        }
+    }
+}
+
+/// Measures `cases` over one window, all at once (`FANOUT_TOGETHER`), or a single case. With
+/// `trace_syscalls`, strace follows the first case's first node that serves players.
 fn measure(
     runtime: &tokio::runtime::Runtime,
-    case: &Case,
+    cases: &[Case],
     clip: &Arc<Clip>,
     ours: &OurServer,
     trace_syscalls: Option<&str>,
-) -> Measurement {
-    let Case {
-        server: server_name,
-        topology,
-        players,
-        merge_window_ms,
-        window,
-    } = *case;
-    let ticks_per_second = clock_ticks_per_second() as f64;
-    let deployment = Deployment::start(server_name, topology, ours, merge_window_ms);
-    let pids: Vec<u32> = deployment.nodes.iter().map(|(_, s)| s.pid()).collect();
-    let player_nodes = deployment.player_nodes();
-    // Player i plays from node `player_node[i]`: round robin over the player nodes.
-    let player_node: Vec<usize> = (0..players)
-        .map(|i| player_nodes[i % player_nodes.len()])
+) -> Vec<Measurement> {
+    let ticks_per_second = clock_ticks_per_second();
+    let window = cases
+        .iter()
+        .map(|case| case.window)
+        .max()
+        .unwrap_or_default();
+    let trials: Vec<Trial> = cases
+        .iter()
+        .map(|case| Trial::start(case, clip, ours))
         .collect();
-
-    let clock = Arc::new(Clock {
-        window_start_us: AtomicU64::new(u64::MAX),
-    });
-    let stop = Arc::new(AtomicBool::new(false));
-    // The publisher stops by itself past the longest this case can take.
-    let connecting =
-        Duration::from_millis(100) * u32::try_from(players / CONNECT_BATCH + 1).unwrap_or(u32::MAX);
-    let limit = connecting + FIRST_FRAME_TIMEOUT + SETTLE + window + Duration::from_secs(60);
-    let publisher = start_publisher(
-        deployment.publish_url(),
-        clip.clone(),
-        clock.clone(),
-        stop.clone(),
-        limit,
-    );
-    // Let the publisher start so that players find the stream live.
+    // Let the publishers start so that players find the streams live.
     std::thread::sleep(Duration::from_secs(1));
+    let traced_pid = trials.first().map(|trial| {
+        let player_nodes = trial.deployment.player_nodes();
+        trial.pids[player_nodes[0]]
+    });
 
-    let stats: Vec<Arc<PlayerStats>> = (0..players)
-        .map(|_| Arc::new(PlayerStats::default()))
-        .collect();
-    let delivered = |stats: &[Arc<PlayerStats>]| -> Vec<u64> {
-        let mut bytes = vec![0; pids.len()];
-        for (s, &node) in stats.iter().zip(&player_node) {
-            bytes[node] += s.payload_bytes.load(Ordering::Relaxed);
+    let (tasks, syscalls, client_cpu_s, snapshots, window_us) = runtime.block_on(async {
+        let mut tasks = Vec::with_capacity(trials.len());
+        for trial in &trials {
+            tasks.push(trial.attach().await);
         }
-        bytes
-    };
-    let ticks = ticks_per_second as u64;
-    let all_cpu =
-        || -> Vec<(u64, u64)> { pids.iter().map(|&pid| cpu_sample(pid, ticks)).collect() };
-    // strace follows the first node that serves players.
-    let traced_pid = pids[player_nodes[0]];
+        let deadline = Instant::now() + FIRST_FRAME_TIMEOUT;
+        while Instant::now() < deadline && trials.iter().any(Trial::waiting_for_first_frame) {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        tokio::time::sleep(SETTLE).await;
 
-    let (tasks, syscalls, client_cpu_s, node_cpu, node_bytes, window_us) =
-        runtime.block_on(async {
-            let mut tasks = Vec::with_capacity(players);
-            for (index, player_stats) in stats.iter().enumerate() {
-                if index > 0 && index % CONNECT_BATCH == 0 {
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-                tasks.push(tokio::spawn(run_player(
-                    deployment.nodes[player_node[index]].1.play_url(),
-                    player_stats.clone(),
-                    clock.clone(),
-                )));
-            }
-            let deadline = Instant::now() + FIRST_FRAME_TIMEOUT;
-            while Instant::now() < deadline
-                && stats.iter().any(|s| {
-                    s.state.load(Ordering::Relaxed) == RUNNING
-                        && s.frames.load(Ordering::Relaxed) == 0
-                })
-            {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            tokio::time::sleep(SETTLE).await;
-
-            let bytes_before = delivered(&stats);
-            let cpu_before = all_cpu();
-            let client_before = cpu_total_ticks(std::process::id());
-            let window_start = micros(since_origin());
-            clock.window_start_us.store(window_start, Ordering::Relaxed);
-            let tracer = trace_syscalls.is_some().then(|| {
-                Process::spawn(
-                    "strace",
-                    Command::new("timeout")
-                        .args(["-s", "INT"])
-                        .arg(window.as_secs_f64().to_string())
-                        .arg(require("strace"))
-                        .args(["-c", "-f", "-e"])
-                        .arg(format!("trace={}", trace_syscalls.unwrap_or("all")))
-                        .arg("-p")
-                        .arg(traced_pid.to_string()),
-                )
-            });
-            tokio::time::sleep(window).await;
-            let window_end = micros(since_origin());
-            let cpu_after = all_cpu();
-            let client_after = cpu_total_ticks(std::process::id());
-            let bytes_after = delivered(&stats);
-            clock.window_start_us.store(u64::MAX, Ordering::Relaxed);
+        let before: Vec<Snapshot> = trials
+            .iter()
+            .map(|trial| trial.snapshot(ticks_per_second))
+            .collect();
+        let client_before = cpu_total_ticks(std::process::id());
+        let window_start = micros(since_origin());
+        for trial in &trials {
+            trial
+                .clock
+                .window_start_us
+                .store(window_start, Ordering::Relaxed);
+        }
+        let tracer = trace_syscalls.zip(traced_pid).map(|(calls, pid)| {
+            Process::spawn(
+                "strace",
+                Command::new("timeout")
+                    .args(["-s", "INT"])
+                    .arg(window.as_secs_f64().to_string())
+                    .arg(require("strace"))
+                    .args(["-c", "-f", "-e"])
+                    .arg(format!("trace={calls}"))
+                    .arg("-p")
+                    .arg(pid.to_string()),
+            )
+        });
+        tokio::time::sleep(window).await;
+        let window_end = micros(since_origin());
+        let after: Vec<Snapshot> = trials
+            .iter()
+            .map(|trial| trial.snapshot(ticks_per_second))
+            .collect();
+        let client_after = cpu_total_ticks(std::process::id());
+        for trial in &trials {
+            trial
+                .clock
+                .window_start_us
+                .store(u64::MAX, Ordering::Relaxed);
             // The gap from each player's last frame to the window's end counts too.
-            for s in &stats {
+            for s in &trial.stats {
                 let last = s.last_frame_us.load(Ordering::Relaxed).max(window_start);
                 s.max_gap_us
                     .fetch_max(window_end.saturating_sub(last), Ordering::Relaxed);
             }
-            let syscalls = tracer.map(|tracer| {
-                let output = tracer.wait(Duration::from_secs(30));
-                String::from_utf8_lossy(&output.stderr).into_owned()
-            });
-            let node_cpu: Vec<(u64, u64)> = cpu_before
-                .iter()
-                .zip(&cpu_after)
-                .map(|(before, after)| (after.0 - before.0, after.1 - before.1))
-                .collect();
-            let node_bytes: Vec<u64> = bytes_before
-                .iter()
-                .zip(&bytes_after)
-                .map(|(before, after)| after - before)
-                .collect();
-            (
-                tasks,
-                syscalls,
-                (client_after - client_before) as f64 / ticks_per_second,
-                node_cpu,
-                node_bytes,
-                window_end - window_start,
-            )
+        }
+        let syscalls = tracer.map(|tracer| {
+            let output = tracer.wait(Duration::from_secs(30));
+            String::from_utf8_lossy(&output.stderr).into_owned()
         });
-    let peak_rss_mib: Vec<f64> = pids
-        .iter()
-        .map(|&pid| peak_rss_kib(pid) as f64 / 1024.0)
-        .collect();
-    stop.store(true, Ordering::Relaxed);
-
-    let stall_us = micros(STALL);
-    let mut failed = 0;
-    let mut stalled = 0;
-    for s in &stats {
-        let never_started =
-            s.frames.load(Ordering::Relaxed) == 0 || s.last_frame_us.load(Ordering::Relaxed) == 0;
-        if s.state.load(Ordering::Relaxed) != RUNNING || never_started {
-            failed += 1;
-        } else if s.max_gap_us.load(Ordering::Relaxed) > stall_us {
-            stalled += 1;
-        }
-    }
-    runtime.block_on(async {
-        for task in &tasks {
-            task.abort();
-        }
-        for task in tasks {
-            let _ = task.await;
-        }
+        (
+            tasks,
+            syscalls,
+            (client_after - client_before) as f64 / ticks_per_second as f64,
+            before.into_iter().zip(after).collect::<Vec<_>>(),
+            window_end - window_start,
+        )
     });
-    let mut latencies = Vec::new();
-    let mut unstamped = 0;
-    for s in &stats {
-        latencies.append(&mut s.latencies_us.lock().expect("latencies"));
-        unstamped += s.unstamped.load(Ordering::Relaxed);
-    }
-    // The publisher sees `stop` within a frame's interval; if it is stuck in a send, stopping
-    // the servers ends that.
-    let deadline = Instant::now() + PUBLISHER_STOP_TIMEOUT;
-    while !publisher.is_finished() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let names: Vec<&'static str> = deployment.nodes.iter().map(|(name, _)| *name).collect();
-    drop(deployment);
-    let report = publisher.join().expect("the publisher thread");
-
-    let seconds = window_us as f64 / 1e6;
-    let players_delivered: u64 = node_bytes.iter().sum();
-    // An origin sends each edge one stream: an edge's players' mean take.
-    let mut node_bytes = node_bytes;
-    if topology == Topology::Edge {
-        node_bytes[0] = player_nodes
-            .iter()
-            .map(|&node| {
-                let on_node = player_node.iter().filter(|&&n| n == node).count() as u64;
-                node_bytes[node].checked_div(on_node).unwrap_or(0)
-            })
-            .sum();
-    }
-    let nodes = names
-        .iter()
-        .zip(node_cpu.iter().zip(&node_bytes))
-        .zip(&peak_rss_mib)
-        .map(|((&name, (&(user, on_cpu_ns), &bytes)), &peak_rss_mib)| {
-            let cpu_s = on_cpu_ns as f64 / 1e9;
-            let gbit = bytes as f64 * 8.0 / 1e9;
-            NodeFigures {
-                name,
-                cpu_s,
-                user_s: user as f64 / ticks_per_second,
-                delivered_bytes: bytes,
-                cpu_s_per_gbit: if gbit > 0.0 { cpu_s / gbit } else { f64::NAN },
-                peak_rss_mib,
-            }
+    let mut syscalls = syscalls;
+    trials
+        .into_iter()
+        .zip(tasks)
+        .zip(snapshots)
+        .map(|((trial, tasks), (before, after))| {
+            trial.finish(
+                runtime,
+                tasks,
+                (before, after, window_us),
+                client_cpu_s,
+                syscalls.take(),
+            )
         })
-        .collect();
-    Measurement {
-        server: server_name,
-        players,
-        merge_window_ms,
-        mbit_per_s: players_delivered as f64 * 8.0 / 1e6 / seconds,
-        window_s: seconds,
-        nodes,
-        client_cpu_s,
-        latency: Spread::of(latencies),
-        unstamped,
-        publisher_lag: Spread::of(report.lags_us),
-        publisher_error: report.error,
-        stalled,
-        failed,
-        syscalls,
-    }
+        .collect()
 }
 
 /// The run whose CPU per delivered Gbit is the median of `runs` (the upper one of an even
@@ -1343,6 +1473,7 @@ fn main() {
         Ok("edge") => Topology::Edge,
         Ok(other) => panic!("FANOUT_TOPOLOGY: single or edge, not {other}"),
     };
+    let together = std::env::var("FANOUT_TOGETHER").as_deref() == Ok("1");
     let mut csv = std::env::var("FANOUT_CSV")
         .ok()
         .map(|path| Csv::create(&path));
@@ -1350,6 +1481,7 @@ fn main() {
     // nginx runs one worker process; our server gets one thread unless told otherwise.
     let ours = OurServer {
         binary: release_example("rtmp-tokio", "server"),
+        binary_b: std::env::var_os("FANOUT_OURS_B").map(PathBuf::from),
         threads: std::env::var("FANOUT_THREADS")
             .ok()
             .and_then(|s| s.parse().ok())
@@ -1430,25 +1562,57 @@ fn main() {
     // Per N: our rows (one per merge window), then nginx's.
     let mut results: Vec<(Vec<Measurement>, Measurement)> = Vec::new();
     let mut spreads = Vec::new();
+    // With FANOUT_OURS_B: per N and window, build B's CPU per Gbit over build A's, per round.
+    let mut b_over_a: Vec<(usize, String, [f64; 3])> = Vec::new();
     for &players in &ns {
         let cases: Vec<(&'static str, Option<usize>)> = merge_windows
             .iter()
             .map(|&merge_window_ms| ("ours", merge_window_ms))
+            .chain(
+                merge_windows
+                    .iter()
+                    .filter(|_| ours.binary_b.is_some())
+                    .map(|&merge_window_ms| ("ours-b", merge_window_ms)),
+            )
             .chain([("nginx", None)])
             .collect();
         // One list of runs per case, the cases taken in turn each round: a drift of the
         // machine's speed during the rounds touches every case alike.
         let mut runs: Vec<Vec<Measurement>> = cases.iter().map(|_| Vec::new()).collect();
-        for _round in 0..repeat {
-            for (&(server, merge_window_ms), case_runs) in cases.iter().zip(&mut runs) {
-                let case = Case {
+        for round_index in 0..repeat {
+            let mut round: Vec<Case> = cases
+                .iter()
+                .map(|&(server, merge_window_ms)| Case {
                     server,
                     topology,
                     players,
                     merge_window_ms,
                     window,
-                };
-                let m = measure(&runtime, &case, &clip, &ours, trace_syscalls);
+                })
+                .collect();
+            let measured: Vec<Measurement> = if together {
+                // Each round starts the cases in another order: the first started is not
+                // always the same server.
+                let turn = round_index % round.len();
+                round.rotate_left(turn);
+                let mut measured = measure(&runtime, &round, &clip, &ours, trace_syscalls);
+                measured.rotate_right(turn);
+                measured
+            } else {
+                round
+                    .iter()
+                    .flat_map(|case| {
+                        measure(
+                            &runtime,
+                            std::slice::from_ref(case),
+                            &clip,
+                            &ours,
+                            trace_syscalls,
+                        )
+                    })
+                    .collect()
+            };
+            for (m, case_runs) in measured.into_iter().zip(&mut runs) {
                 let expected = stream_mbit * players as f64;
                 print_row(&m, expected);
                 if let Some(syscalls) = &m.syscalls {
@@ -1461,6 +1625,20 @@ fn main() {
             }
         }
         let nginx_runs = runs.pop().expect("nginx's runs");
+        if ours.binary_b.is_some() {
+            let (a_runs, b_runs) = runs.split_at(merge_windows.len());
+            for (a, b) in a_runs.iter().zip(b_runs) {
+                let ratios = a
+                    .iter()
+                    .zip(b)
+                    .map(|(a, b)| b.cpu_s_per_delivered_gbit() / a.cpu_s_per_delivered_gbit())
+                    .collect();
+                let window = a
+                    .first()
+                    .map_or_else(String::new, Measurement::window_label);
+                b_over_a.push((players, window, median_min_max(ratios)));
+            }
+        }
         spreads.extend(
             runs.iter()
                 .map(|ours_runs| Spreads::of(ours_runs, &nginx_runs)),
@@ -1473,6 +1651,14 @@ fn main() {
     if repeat > 1 {
         Spreads::print(&spreads, repeat);
         println!();
+        if !b_over_a.is_empty() {
+            println!("| N | window ms | CPU s/Gbit ours-b/ours, median (min-max) |");
+            println!("|---:|---:|---:|");
+            for (players, window, [median, min, max]) in &b_over_a {
+                println!("| {players} | {window} | {median:.3} ({min:.3}-{max:.3}) |");
+            }
+            println!();
+        }
         println!("the tables below take, for each case, its run of median CPU s/Gbit");
         println!();
     }
