@@ -1062,11 +1062,13 @@ impl Trial {
     }
 }
 
-/// Measures `cases` over one window, all at once (`FANOUT_TOGETHER`), or a single case. With
-/// `trace_syscalls`, strace follows the first case's first node that serves players.
+/// Measures `cases` over one window, all at once (`FANOUT_TOGETHER`), or a single case, each
+/// case started `stagger` after the one before. With `trace_syscalls`, strace follows the first
+/// case's first node that serves players.
 fn measure(
     runtime: &tokio::runtime::Runtime,
     cases: &[Case],
+    stagger: Duration,
     clip: &Arc<Clip>,
     ours: &OurServer,
     trace_syscalls: Option<&str>,
@@ -1079,7 +1081,13 @@ fn measure(
         .unwrap_or_default();
     let trials: Vec<Trial> = cases
         .iter()
-        .map(|case| Trial::start(case, clip, ours))
+        .enumerate()
+        .map(|(index, case)| {
+            if index > 0 {
+                std::thread::sleep(stagger);
+            }
+            Trial::start(case, clip, ours)
+        })
         .collect();
     // Let the publishers start so that players find the streams live.
     std::thread::sleep(Duration::from_secs(1));
@@ -1591,11 +1599,14 @@ fn main() {
                 })
                 .collect();
             let measured: Vec<Measurement> = if together {
-                // Each round starts the cases in another order: the first started is not
-                // always the same server.
+                // Each round starts the cases in another order, and a varying time apart: the
+                // publishers pace the same clip, so how their frames interleave (which server
+                // finds the CPU busy when its publisher's frame comes) is set by when they
+                // started, for the whole round.
                 let turn = round_index % round.len();
                 round.rotate_left(turn);
-                let mut measured = measure(&runtime, &round, &clip, &ours, trace_syscalls);
+                let stagger = Duration::from_millis((round_index as u64 * 23) % 40);
+                let mut measured = measure(&runtime, &round, stagger, &clip, &ours, trace_syscalls);
                 measured.rotate_right(turn);
                 measured
             } else {
@@ -1605,6 +1616,7 @@ fn main() {
                         measure(
                             &runtime,
                             std::slice::from_ref(case),
+                            Duration::ZERO,
                             &clip,
                             &ours,
                             trace_syscalls,
