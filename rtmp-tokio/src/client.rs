@@ -192,7 +192,7 @@ impl Client<MaybeTls> {
                 if stream.is_tls() {
                     Err(std::io::ErrorKind::WouldBlock.into())
                 } else {
-                    stream.tcp().try_write_vectored(slices)
+                    crate::driver::tcp_try_send(stream.tcp(), slices)
                 }
             });
         }

@@ -13,7 +13,8 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use rtmp_proto::chunk::ChunkOutput;
 use rtmp_proto::session::{Instant, SessionError};
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncWrite, Interest};
+use tokio::net::TcpStream;
 use tokio::time::Sleep;
 
 use crate::Error;
@@ -87,6 +88,17 @@ enum Transport {
 /// socket's `try_write_vectored`). Only for streams whose writes need no flush: bytes it took
 /// are on their way.
 pub(crate) type TryWrite<S> = fn(&S, &[IoSlice<'_>]) -> io::Result<usize>;
+
+/// The [`TryWrite`] of a TCP socket: `sendmsg` (`MSG_NOSIGNAL`) rather than the `writev` of
+/// `TcpStream::try_write_vectored`, which reaches the socket through the file layer's generic
+/// write path (`vfs_writev`) on every call. A relay writes each player once per frame:
+/// side by side with `writev` in the fan-out bench (10 players, window 0, 16 rounds), 0.965
+/// (0.901-1.022) of its CPU per delivered Gbit.
+pub(crate) fn tcp_try_send(stream: &TcpStream, slices: &[IoSlice<'_>]) -> io::Result<usize> {
+    stream.try_io(Interest::WRITABLE, || {
+        socket2::SockRef::from(stream).send_vectored(slices)
+    })
+}
 
 /// The stream's [`TryWrite`], handed to the core to write what it sends at once when nothing
 /// waits before it ([`ServerConnection::send_chunked_through`](rtmp_proto::session::ServerConnection::send_chunked_through)).
@@ -968,6 +980,49 @@ mod tests {
     }
 
     #[cfg(target_os = "linux")]
+    /// The TCP `TryWrite` sends both slices in order, never waits, answers `WouldBlock` on a
+    /// full socket, and writes again once the peer has read. Loopback TCP, bounded in time.
+    #[tokio::test]
+    async fn the_tcp_try_send_writes_in_order_and_answers_would_block_when_full() {
+        use tokio::io::AsyncReadExt;
+        tokio::time::timeout(Duration::from_secs(10), async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let writer = TcpStream::connect(listener.local_addr().unwrap())
+                .await
+                .unwrap();
+            let (mut reader, _) = listener.accept().await.unwrap();
+            writer.writable().await.unwrap();
+            let sent = tcp_try_send(&writer, &[IoSlice::new(b"head"), IoSlice::new(b"body")]);
+            assert_eq!(sent.unwrap(), 8);
+            let mut received = [0; 8];
+            reader.read_exact(&mut received).await.unwrap();
+            assert_eq!(&received, b"headbody");
+
+            let chunk = vec![7u8; 64 * 1024];
+            let mut queued = 0;
+            let full = loop {
+                match tcp_try_send(&writer, &[IoSlice::new(&chunk)]) {
+                    Ok(n) => queued += n,
+                    Err(error) => break error,
+                }
+                assert!(queued < 256 * 1024 * 1024, "the socket never filled");
+            };
+            assert_eq!(full.kind(), io::ErrorKind::WouldBlock);
+            let drain = async {
+                let mut buffer = vec![0; 64 * 1024];
+                let mut drained = 0;
+                while drained < queued {
+                    drained += reader.read(&mut buffer).await.unwrap();
+                }
+            };
+            let (_, writable) = tokio::join!(drain, writer.writable());
+            writable.unwrap();
+            assert!(tcp_try_send(&writer, &[IoSlice::new(b"more")]).unwrap() > 0);
+        })
+        .await
+        .expect("bounded");
+    }
+
     #[tokio::test]
     async fn a_held_tcp_socket_does_not_wake_its_reader_until_released() {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -83,9 +83,7 @@ impl Server {
         let hold = WakeupHold::for_tcp(&stream);
         let mut session = ServerSession::new(stream, self.config.clone());
         session.driver.set_wakeup_hold(hold);
-        session
-            .driver
-            .set_try_write(|stream, slices| stream.try_write_vectored(slices));
+        session.driver.set_try_write(crate::driver::tcp_try_send);
         Ok((session, peer))
     }
 }
