@@ -979,7 +979,6 @@ mod tests {
         assert_eq!(pacing.pause, interval, "a slow peer: back to the interval");
     }
 
-    #[cfg(target_os = "linux")]
     /// The TCP `TryWrite` sends both slices in order, never waits, answers `WouldBlock` on a
     /// full socket, and writes again once the peer has read. Loopback TCP, bounded in time.
     #[tokio::test]
@@ -1023,6 +1022,7 @@ mod tests {
         .expect("bounded");
     }
 
+    #[cfg(target_os = "linux")]
     #[tokio::test]
     async fn a_held_tcp_socket_does_not_wake_its_reader_until_released() {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
