@@ -311,16 +311,14 @@ impl<S: Transport, C: Connection> Driver<S, C> {
     fn feed_step(&mut self) {
         let now = self.clock.now();
         // An error is also reported as the connection's Closed event (and leaves nothing to
-        // feed).
+        // feed). An empty slice would still hold the read buffer, which could not be taken
+        // back.
         if self
             .conn
             .handle_input_some(now, &mut self.unread, MESSAGES_PER_STEP)
             .is_err()
+            || self.unread.is_empty()
         {
-            self.unread = Bytes::new();
-        }
-        if self.unread.is_empty() {
-            // An empty slice still holds the read buffer, which could not be taken back.
             self.unread = Bytes::new();
         }
     }

@@ -619,21 +619,18 @@ where
         let before = self.unread.len();
         let now = self.clock.now();
         // An error is also reported as the connection's Closed event (and leaves nothing to
-        // feed).
+        // feed). An empty slice would still hold the read buffer: let go of it, so that the
+        // next read takes the buffer back and reads into the same warm memory rather than a
+        // fresh block every few reads.
         if self
             .conn
             .handle_input_some(now, &mut self.unread, MESSAGES_PER_STEP)
             .is_err()
+            || self.unread.is_empty()
         {
             self.unread = Bytes::new();
         }
         spend_budget(cx, (before - self.unread.len()) / BYTES_PER_UNIT);
-        if self.unread.is_empty() {
-            // An empty slice still holds the read buffer: let go of it, so that the next read
-            // takes the buffer back and reads into the same warm memory rather than a fresh
-            // block every few reads.
-            self.unread = Bytes::new();
-        }
         true
     }
 }

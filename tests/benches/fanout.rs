@@ -945,6 +945,7 @@ impl Trial {
         runtime: &tokio::runtime::Runtime,
         tasks: Vec<tokio::task::JoinHandle<()>>,
         window: (Snapshot, Snapshot, u64),
+        ticks_per_second: u64,
         client_cpu_s: f64,
         syscalls: Option<String>,
     ) -> Measurement {
@@ -959,7 +960,7 @@ impl Trial {
             stats,
         } = self;
         let (before, after, window_us) = window;
-        let ticks_per_second = clock_ticks_per_second() as f64;
+        let ticks_per_second = ticks_per_second as f64;
         let peak_rss_mib: Vec<f64> = pids
             .iter()
             .map(|&pid| peak_rss_kib(pid) as f64 / 1024.0)
@@ -1173,6 +1174,7 @@ fn measure(
                 runtime,
                 tasks,
                 (before, after, window_us),
+                ticks_per_second,
                 client_cpu_s,
                 syscalls.take(),
             )
