@@ -61,10 +61,10 @@
 //! a virtual machine) then touches every case alike, which one case after another does not.
 //! A server that is woken while another runs is not woken from idle, so the figures are those
 //! of a busy server, lower than one case's alone; compare them with each other, not with a
-//! run in turn. Each round starts the cases in another order. `FANOUT_OURS_B=PATH` runs a
-//! second build of our server (PATH, its `server` binary) as the case `ours-b` beside ours,
-//! and prints build B's CPU per Gbit over build A's per round: with `FANOUT_TOGETHER=1`, an
-//! A/B comparison under the same conditions.
+//! run in turn. Each round, in turn or together, takes the cases in another order.
+//! `FANOUT_OURS_B=PATH` runs a second build of our server (PATH, its `server` binary) as the
+//! case `ours-b` beside ours, and prints build B's CPU per Gbit over build A's per round: with
+//! `FANOUT_TOGETHER=1`, an A/B comparison under the same conditions.
 //!
 //! `FANOUT_TOPOLOGY=edge` measures a three-node deployment instead: the publisher publishes to
 //! an origin, two edges pull the stream from it (ours with `--origin`, nginx with `pull` in an
@@ -1600,17 +1600,17 @@ fn main() {
                     window,
                 })
                 .collect();
-            let measured: Vec<Measurement> = if together {
-                // Each round starts the cases in another order, and a varying time apart: the
-                // publishers pace the same clip, so how their frames interleave (which server
-                // finds the CPU busy when its publisher's frame comes) is set by when they
-                // started, for the whole round.
-                let turn = round_index % round.len();
-                round.rotate_left(turn);
+            // Each round takes the cases in another order: in turn, a case that always ran
+            // first (after the load's set-up, or after the previous round's last case) would
+            // always meet the machine in the same state.
+            let turn = round_index % round.len();
+            round.rotate_left(turn);
+            let mut measured: Vec<Measurement> = if together {
+                // Started a varying time apart: the publishers pace the same clip, so how
+                // their frames interleave (which server finds the CPU busy when its
+                // publisher's frame comes) is set by when they started, for the whole round.
                 let stagger = Duration::from_millis((round_index as u64 * 23) % 40);
-                let mut measured = measure(&runtime, &round, stagger, &clip, &ours, trace_syscalls);
-                measured.rotate_right(turn);
-                measured
+                measure(&runtime, &round, stagger, &clip, &ours, trace_syscalls)
             } else {
                 round
                     .iter()
@@ -1626,6 +1626,7 @@ fn main() {
                     })
                     .collect()
             };
+            measured.rotate_right(turn);
             for (m, case_runs) in measured.into_iter().zip(&mut runs) {
                 let expected = stream_mbit * players as f64;
                 print_row(&m, expected);
