@@ -17,6 +17,15 @@
 # callgrind_annotate, e.g. `callgrind_annotate --inclusive=yes DIR/ours.*.5`; and
 # FANOUT_CALLGRIND_ARGS adds options to both valgrind commands (e.g. --cache-sim=yes).
 #
+# FANOUT_CALLGRIND_COLD=1 simulates caches so small (4 KiB first level, 8 KiB last) that every
+# message runs cold, as on an idle server whose caches the rest of the machine emptied between
+# two frames, and prints the misses per message: the last-level ones (ILmr for code, DLmr and
+# DLmw for data) count the 64-byte lines a message brings in from memory. They move by 2-3 %
+# from run to run, where the CPU time of a round in turn moves by a quarter, so a change too
+# small to see in CPU time shows in them. As measured in turn (docs/fanout-window-zero.md,
+# eleventh pass), a line of code run once per message costs about 0.02 % of the server's CPU at
+# 10 players, and a line of data read in parallel a quarter of that.
+#
 # Under callgrind a server runs some 50 times slower: keep PLAYERS small (10-20), or the server
 # falls behind and batches grow, which changes what is measured.
 set -euo pipefail
@@ -29,6 +38,9 @@ command -v valgrind >/dev/null && command -v callgrind_control >/dev/null \
 nginx=$(command -v nginx) || { echo "nginx is needed"; exit 1; }
 keep=${FANOUT_CALLGRIND_KEEP:-}
 extra=${FANOUT_CALLGRIND_ARGS:-}
+if [ "${FANOUT_CALLGRIND_COLD:-}" = 1 ]; then
+  extra="--cache-sim=yes --I1=4096,2,64 --D1=4096,2,64 --LL=8192,2,64 $extra"
+fi
 if [ -n "$keep" ]; then
   mkdir -p "$keep"
   out=$(cd "$keep" && pwd)
@@ -71,7 +83,8 @@ for server in ours nginx; do
         printf "%s: %.2f M (%.2f-%.2f M), %d dumps\n", s, v[int((NR + 1) / 2)] / 1e6, v[1] / 1e6, v[NR] / 1e6, NR }'
 done
 echo
-echo "instructions per publisher message, per dump (after the first two): median (least-most)"
+echo "instructions per publisher message, per dump (after the first two): median (least-most);"
+echo "with the cache simulation, its misses per message too"
 for server in ours:rtmp_proto::relay::frame::Frame::chunk nginx:ngx_rtmp_receive_message; do
   files=$(ls "$out/${server%%:*}".*.* 2>/dev/null | sort -V | tail -n +3 || true)
   [ -n "$files" ] || { echo "${server%%:*}: no dumps"; continue; }
