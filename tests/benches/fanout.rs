@@ -1193,7 +1193,8 @@ fn median_run(mut runs: Vec<Measurement>) -> Measurement {
     runs.swap_remove(middle)
 }
 
-/// How one of our cases' CPU per delivered Gbit spread over the rounds, beside nginx's.
+/// How one of our cases' CPU per delivered Gbit spread over the rounds, beside nginx's (or,
+/// for build B, beside build A's: then `ratio` is B over A).
 struct Spreads {
     players: usize,
     window: String,
@@ -1228,7 +1229,7 @@ impl Spreads {
 
     fn print(spreads: &[Spreads], rounds: usize) {
         println!(
-            "CPU s/Gbit over {rounds} rounds (FANOUT_REPEAT), each round every case once, in turn: \
+            "CPU s/Gbit over {rounds} rounds (FANOUT_REPEAT), each round every case once: \
              median (min-max); ours/nginx is per round"
         );
         println!("| N | window ms | CPU s/Gbit ours | CPU s/Gbit nginx | ours/nginx |");
@@ -1572,8 +1573,9 @@ fn main() {
     // Per N: our rows (one per merge window), then nginx's.
     let mut results: Vec<(Vec<Measurement>, Measurement)> = Vec::new();
     let mut spreads = Vec::new();
-    // With FANOUT_OURS_B: per N and window, build B's CPU per Gbit over build A's, per round.
-    let mut b_over_a: Vec<(usize, String, [f64; 3])> = Vec::new();
+    // With FANOUT_OURS_B: per N and window, build B's runs against build A's (B over A per
+    // round).
+    let mut b_over_a: Vec<Spreads> = Vec::new();
     for &players in &ns {
         let cases: Vec<(&'static str, Option<usize>)> = merge_windows
             .iter()
@@ -1642,17 +1644,7 @@ fn main() {
         let nginx_runs = runs.pop().expect("nginx's runs");
         if ours.binary_b.is_some() {
             let (a_runs, b_runs) = runs.split_at(merge_windows.len());
-            for (a, b) in a_runs.iter().zip(b_runs) {
-                let ratios = a
-                    .iter()
-                    .zip(b)
-                    .map(|(a, b)| b.cpu_s_per_delivered_gbit() / a.cpu_s_per_delivered_gbit())
-                    .collect();
-                let window = a
-                    .first()
-                    .map_or_else(String::new, Measurement::window_label);
-                b_over_a.push((players, window, median_min_max(ratios)));
-            }
+            b_over_a.extend(a_runs.iter().zip(b_runs).map(|(a, b)| Spreads::of(b, a)));
         }
         spreads.extend(
             runs.iter()
@@ -1669,8 +1661,12 @@ fn main() {
         if !b_over_a.is_empty() {
             println!("| N | window ms | CPU s/Gbit ours-b/ours, median (min-max) |");
             println!("|---:|---:|---:|");
-            for (players, window, [median, min, max]) in &b_over_a {
-                println!("| {players} | {window} | {median:.3} ({min:.3}-{max:.3}) |");
+            for spread in &b_over_a {
+                let [median, min, max] = spread.ratio;
+                println!(
+                    "| {} | {} | {median:.3} ({min:.3}-{max:.3}) |",
+                    spread.players, spread.window
+                );
             }
             println!();
         }
