@@ -355,6 +355,8 @@ where
     /// connection closed on purpose, reads what the peer still sends until it closes its side
     /// (bounded by the core's [`CLOSE_LINGER`](rtmp_proto::session::adapter::CLOSE_LINGER),
     /// the std driver's bound too), and hands out the `Closed` event.
+    #[cold]
+    #[inline(never)]
     fn poll_finish(&mut self, cx: &mut Context<'_>) -> Poll<C::Event> {
         if matches!(self.transport, Transport::Open) && !self.last_bytes_done {
             let mut shut = false;
@@ -549,13 +551,22 @@ where
             }
             return false;
         }
+        self.fire_timer(deadline);
+        true
+    }
+
+    /// The timer armed for `deadline` fired: the connection handles its timeouts if that is
+    /// due (apart from [`poll_timer`](Self::poll_timer), which runs at every step, as it
+    /// hardly ever runs and is pages of code).
+    #[cold]
+    #[inline(never)]
+    fn fire_timer(&mut self, deadline: Instant) {
         self.timer_at = None;
         self.timer_waker = None;
         let now = self.clock.now();
         if now >= deadline {
             self.conn.handle_timeout(now);
         }
-        true
     }
 
     /// Reads once if bytes are ready and feeds them to the connection, sharing the buffer with

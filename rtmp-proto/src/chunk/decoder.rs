@@ -381,34 +381,51 @@ impl ChunkDecoder {
                     }
                 }
             } else {
-                let rest = input.get(*pos..).unwrap_or_default();
-                let mut joined = [0u8; 2 * MAX_HEADER_LEN];
-                let held = self.pending_len;
-                let pending = self.pending.get(..held).unwrap_or_default();
-                let joined_len = copy_into(&mut joined, 0, pending);
-                let joined_len = copy_into(&mut joined, joined_len, rest);
-                match self.parse_header(joined.get(..joined_len).unwrap_or_default())? {
-                    Some((header, len)) => {
-                        if len >= held {
-                            *pos += len - held;
-                            self.pending_len = 0;
-                        } else {
-                            self.pending.copy_within(len..held, 0);
-                            self.pending_len = held - len;
-                        }
-                        header
-                    }
-                    None => {
-                        // Still incomplete: what was joined is shorter than any header.
-                        self.pending_len = copy_into(&mut self.pending, held, rest);
-                        *pos += self.pending_len - held;
-                        return Ok(None);
-                    }
+                match self.parse_split_header(input, pos)? {
+                    Some(header) => header,
+                    None => return Ok(None),
                 }
             };
 
             if let Some(message) = self.start_chunk(header, input, source, pos)? {
                 return Ok(Some(message));
+            }
+        }
+    }
+
+    /// Parses a chunk header that the previous input ended in the middle of: the part held in
+    /// `pending`, then `input` from `pos`. `None` if it is still incomplete (what arrived is
+    /// held). Apart from the decoding loop, whose every message would otherwise carry it: a
+    /// header split between two reads is rare.
+    #[cold]
+    #[inline(never)]
+    fn parse_split_header(
+        &mut self,
+        input: &[u8],
+        pos: &mut usize,
+    ) -> Result<Option<ChunkHeader>, ChunkError> {
+        let rest = input.get(*pos..).unwrap_or_default();
+        let mut joined = [0u8; 2 * MAX_HEADER_LEN];
+        let held = self.pending_len;
+        let pending = self.pending.get(..held).unwrap_or_default();
+        let joined_len = copy_into(&mut joined, 0, pending);
+        let joined_len = copy_into(&mut joined, joined_len, rest);
+        match self.parse_header(joined.get(..joined_len).unwrap_or_default())? {
+            Some((header, len)) => {
+                if len >= held {
+                    *pos += len - held;
+                    self.pending_len = 0;
+                } else {
+                    self.pending.copy_within(len..held, 0);
+                    self.pending_len = held - len;
+                }
+                Ok(Some(header))
+            }
+            None => {
+                // Still incomplete: what was joined is shorter than any header.
+                self.pending_len = copy_into(&mut self.pending, held, rest);
+                *pos += self.pending_len - held;
+                Ok(None)
             }
         }
     }

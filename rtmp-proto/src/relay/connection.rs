@@ -390,15 +390,37 @@ impl<H: SharedHub> RelayConnection<H> {
     }
 
     fn handle(&mut self, conn: &mut ServerConnection, event: ServerEvent, now: Instant) -> Verdict {
+        match event {
+            ServerEvent::Audio {
+                stream,
+                timestamp,
+                payload,
+            } => self.publish_media(conn, stream, MediaKind::Audio, timestamp, payload),
+            ServerEvent::Video {
+                stream,
+                timestamp,
+                payload,
+            } => self.publish_media(conn, stream, MediaKind::Video, timestamp, payload),
+            other => return self.handle_other(conn, other, now),
+        }
+        Verdict::Continue
+    }
+
+    /// Every event but a publisher's audio and video, which come with every frame: apart, so
+    /// that the frames' path stays small.
+    #[cold]
+    #[inline(never)]
+    fn handle_other(
+        &mut self,
+        conn: &mut ServerConnection,
+        event: ServerEvent,
+        now: Instant,
+    ) -> Verdict {
         // What a publisher sent before a command reaches the players (and the cache) before the
         // command is answered.
         if !matches!(
             event,
-            ServerEvent::Audio { .. }
-                | ServerEvent::Video { .. }
-                | ServerEvent::Metadata { .. }
-                | ServerEvent::Data { .. }
-                | ServerEvent::Writable
+            ServerEvent::Metadata { .. } | ServerEvent::Data { .. } | ServerEvent::Writable
         ) {
             self.hand_on();
         }
@@ -454,6 +476,7 @@ impl<H: SharedHub> RelayConnection<H> {
                 self.release();
                 return Verdict::Close(CloseReason::Ended(error));
             }
+            // Audio and video (`handle` takes them), and what the relay does not act on.
             _ => {}
         }
         Verdict::Continue
@@ -843,6 +866,8 @@ impl<H: SharedHub> RelayConnection<H> {
         write: &mut impl FnMut(&[&[u8]]) -> usize,
     ) -> Verdict {
         self.now = self.now.max(now);
+        // `send_items` takes the writer as `dyn`: both calls share one copy of its code, where
+        // a second copy beside the first spread a frame's path over more pages.
         let verdict = if batch.len() == 1 {
             self.send_items(conn, batch, now, write)
         } else {
@@ -857,7 +882,7 @@ impl<H: SharedHub> RelayConnection<H> {
         conn: &mut ServerConnection,
         items: &[Item],
         now: Instant,
-        write: &mut impl FnMut(&[&[u8]]) -> usize,
+        write: &mut dyn FnMut(&[&[u8]]) -> usize,
     ) -> Verdict {
         let max_behind = self.config.max_behind;
         let Some(playing) = &mut self.playing else {
@@ -886,45 +911,13 @@ impl<H: SharedHub> RelayConnection<H> {
                         }
                     }
                 }
-                Item::Metadata { metadata, .. } => {
-                    conn.send_metadata(stream, Value::clone(metadata))
-                }
-                Item::Data { timestamp, data } => {
-                    conn.send_data(stream, *timestamp, crate::message::Data::clone(data))
-                }
-                Item::Published => {
-                    playing.gate.reset();
-                    let description = format!("{} is now published.", playing.key);
-                    conn.send_status(
-                        stream,
-                        StatusLevel::Status,
-                        "NetStream.Play.PublishNotify",
-                        &description,
-                    )
-                }
-                Item::NotFound => {
-                    let key = playing.key.clone();
-                    let description = format!("{key} was not found at any origin.");
-                    let _ = conn.send_status(
-                        stream,
-                        StatusLevel::Error,
-                        "NetStream.Play.StreamNotFound",
-                        &description,
-                    );
-                    Counters::add(&self.counters.media_out, media_out);
-                    return Verdict::Close(CloseReason::StreamNotFound(key));
-                }
-                // The connection's queue keeps a stream's statuses behind the media queued
-                // before them, so the player gets every frame before this.
-                Item::Unpublished => {
-                    let description = format!("{} is now unpublished.", playing.key);
-                    conn.send_status(
-                        stream,
-                        StatusLevel::Status,
-                        "NetStream.Play.UnpublishNotify",
-                        &description,
-                    )
-                }
+                other => match send_other(conn, playing, other) {
+                    Ok(sent) => sent,
+                    Err(verdict) => {
+                        Counters::add(&self.counters.media_out, media_out);
+                        return verdict;
+                    }
+                },
             };
             match sent {
                 Ok(SendStatus::AboveHighWater) => {
@@ -952,6 +945,58 @@ impl<H: SharedHub> RelayConnection<H> {
         }
         Verdict::Continue
     }
+}
+
+/// Sends a player what a batch holds besides media: metadata, data and the stream's statuses
+/// (a few per stream, where media comes every frame: kept apart so that the frames' path stays
+/// small). `Err` with the verdict when the item ends the connection (no stream to play).
+#[cold]
+#[inline(never)]
+fn send_other<R>(
+    conn: &mut ServerConnection,
+    playing: &mut Playing<R>,
+    item: &Item,
+) -> Result<Result<SendStatus, ApiError>, Verdict> {
+    let stream = playing.stream;
+    Ok(match item {
+        Item::Media(_) => Ok(SendStatus::Queued),
+        Item::Metadata { metadata, .. } => conn.send_metadata(stream, Value::clone(metadata)),
+        Item::Data { timestamp, data } => {
+            conn.send_data(stream, *timestamp, crate::message::Data::clone(data))
+        }
+        Item::Published => {
+            playing.gate.reset();
+            let description = format!("{} is now published.", playing.key);
+            conn.send_status(
+                stream,
+                StatusLevel::Status,
+                "NetStream.Play.PublishNotify",
+                &description,
+            )
+        }
+        Item::NotFound => {
+            let key = playing.key.clone();
+            let description = format!("{key} was not found at any origin.");
+            let _ = conn.send_status(
+                stream,
+                StatusLevel::Error,
+                "NetStream.Play.StreamNotFound",
+                &description,
+            );
+            return Err(Verdict::Close(CloseReason::StreamNotFound(key)));
+        }
+        // The connection's queue keeps a stream's statuses behind the media queued before
+        // them, so the player gets every frame before this.
+        Item::Unpublished => {
+            let description = format!("{} is now unpublished.", playing.key);
+            conn.send_status(
+                stream,
+                StatusLevel::Status,
+                "NetStream.Play.UnpublishNotify",
+                &description,
+            )
+        }
+    })
 }
 
 impl<H: SharedHub> Drop for RelayConnection<H> {

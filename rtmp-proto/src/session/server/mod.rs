@@ -502,9 +502,22 @@ impl ServerConnection {
         if self.core.is_closed() {
             return None;
         }
-        let calls = self.peer_calls.values().map(|call| call.deadline).min();
+        let calls = if self.peer_calls.is_empty() {
+            None
+        } else {
+            self.earliest_call()
+        };
         let step = self.step_deadline.as_ref().map(|(deadline, _)| *deadline);
         earliest(earliest(self.core.poll_timeout(), calls), step)
+    }
+
+    /// The earliest deadline of the calls waiting for the peer's answer: apart from
+    /// [`poll_timeout`](Self::poll_timeout), which a driver asks at every step, as a map's walk
+    /// is a page of code that hardly ever runs.
+    #[cold]
+    #[inline(never)]
+    fn earliest_call(&self) -> Option<Instant> {
+        self.peer_calls.values().map(|call| call.deadline).min()
     }
 
     // ---- Getters ----
