@@ -959,6 +959,7 @@ fn send_other<R>(
 ) -> Result<Result<SendStatus, ApiError>, Verdict> {
     let stream = playing.stream;
     Ok(match item {
+        // `send_items` sends media itself and never hands it here.
         Item::Media(_) => Ok(SendStatus::Queued),
         Item::Metadata { metadata, .. } => conn.send_metadata(stream, Value::clone(metadata)),
         Item::Data { timestamp, data } => {
