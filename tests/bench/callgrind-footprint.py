@@ -13,40 +13,14 @@ line for all: the median and range of each.
 import sys
 from collections import defaultdict
 
+from callgrind_dump import self_costs
+
 
 def runs_per_line(path):
     """Most runs of any instruction, per 64-byte line of code, in one callgrind dump."""
-    positions = 1
-    address = 0
-    after_call = False
     per_address = defaultdict(int)
-    for raw in open(path, errors="replace"):
-        if raw.startswith("positions:"):
-            positions = len(raw.split()) - 1
-            continue
-        if raw.startswith("calls="):
-            # The next cost line is the call's inclusive cost, at the call instruction.
-            after_call = True
-            continue
-        first = raw[:1]
-        if not (first.isdigit() or first in "+-*"):
-            continue
-        fields = raw.split()
-        position = fields[0]
-        # Addresses are absolute ("0x4a10"), relative to the last one ("+3", "-0x10"), or
-        # the same again ("*").
-        if position[0] == "+":
-            address += int(position[1:], 0)
-        elif position[0] == "-":
-            address -= int(position[1:], 0)
-        elif position != "*":
-            address = int(position, 0)
-        if after_call:
-            after_call = False
-            continue
-        if len(fields) <= positions:
-            continue
-        per_address[address] += int(fields[positions])
+    for _, address, count in self_costs(path):
+        per_address[address] += count
     runs = defaultdict(int)
     for instruction, count in per_address.items():
         line = instruction // 64

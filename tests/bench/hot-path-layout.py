@@ -20,47 +20,18 @@ import re
 import sys
 from collections import defaultdict
 
+from callgrind_dump import self_costs
+
 # Legacy Rust mangling ends a symbol with `17h` and a 16-digit hash, then `E`.
 HASH = re.compile(r"17h[0-9a-f]{16}E$")
 
 
 def costs(path, min_runs):
     """Instructions per function in one dump, and the functions with a hot line of code."""
-    positions = 1
-    address = 0
-    function = ""
-    after_call = False
     per_function = defaultdict(int)
     per_address = defaultdict(int)
     owner = {}
-    for raw in open(path, errors="replace"):
-        if raw.startswith("positions:"):
-            positions = len(raw.split()) - 1
-            continue
-        if raw.startswith("fn="):
-            function = raw[3:].strip()
-            continue
-        if raw.startswith("calls="):
-            # The next cost line is the call's inclusive cost, at the call instruction.
-            after_call = True
-            continue
-        first = raw[:1]
-        if not (first.isdigit() or first in "+-*"):
-            continue
-        fields = raw.split()
-        position = fields[0]
-        if position[0] == "+":
-            address += int(position[1:], 0)
-        elif position[0] == "-":
-            address -= int(position[1:], 0)
-        elif position != "*":
-            address = int(position, 0)
-        if after_call:
-            after_call = False
-            continue
-        if len(fields) <= positions:
-            continue
-        count = int(fields[positions])
+    for function, address, count in self_costs(path):
         per_function[function] += count
         per_address[address] += count
         owner[address] = function

@@ -428,16 +428,6 @@ impl<H: SharedHub> RelayConnection<H> {
             ServerEvent::ConnectRequest(request) => return self.on_connect(conn, *request, now),
             ServerEvent::PublishRequest(request) => return self.on_publish(conn, request, now),
             ServerEvent::PlayRequest(request) => return self.on_play(conn, request, now),
-            ServerEvent::Audio {
-                stream,
-                timestamp,
-                payload,
-            } => self.publish_media(conn, stream, MediaKind::Audio, timestamp, payload),
-            ServerEvent::Video {
-                stream,
-                timestamp,
-                payload,
-            } => self.publish_media(conn, stream, MediaKind::Video, timestamp, payload),
             ServerEvent::Metadata {
                 stream,
                 timestamp,
