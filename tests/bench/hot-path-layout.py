@@ -8,11 +8,12 @@ dumps of it taken with mangled names.
 
 A function is on the hot path when, in most of the dumps, some 64-byte line of its code ran at
 least MIN_RUNS times (40 by default, `--min-runs N`: a dump covers about 140 publisher
-messages, so that is code that most messages run through). The script names each such function's section
-(`.text.<symbol>`, rustc puts every function in one of its own) without the symbol's hash,
-which changes with the compiler, the dependencies and the generic parameters: every
-instance of the function goes with it, and a function that was renamed or removed matches
-nothing, which costs nothing but its place. The hottest come first. The sections go into an
+messages, so that is code that most messages run through). The script names each such
+function's section (`.text.<symbol>`, rustc puts every function in one of its own) without
+the symbol's hash, which changes with the compiler, the dependencies and the generic
+parameters: every instance of the function goes with it. A function renamed or removed since
+matches nothing, and tests/tests/hot_path_layout.rs fails until the script is written again.
+The hottest come first. The sections go into an
 output section of their own, inserted before `.text`, so that the rest of the default layout
 stays as it is (lld and GNU ld both take `INSERT`).
 """
